@@ -1,0 +1,110 @@
+"""The Sanic app factory: ``create_app(settings)``. Resources live on ``app.ctx``; the MQTT consumer and
+schedulers are NOT started here (see cli.serve), so adding workers never duplicates them."""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import logging
+import time
+import uuid
+from itertools import count
+
+from sanic import Request, Sanic
+
+from api.access import route_access_rule
+from api.errors import register_error_handlers
+from config.settings import Settings
+from core.clock import Clock, SystemClock
+
+log = logging.getLogger("rentwatch.requests")
+_app_numbers = count(1)
+
+
+class UndeclaredRouteError(RuntimeError):
+    pass
+
+
+def check_route_access(app: Sanic) -> None:
+    """Refuse to run with a /api route that does not declare who may call it."""
+    missing = [route.name for route in app.router.routes
+               if route.path.startswith("api/") and route_access_rule(route.handler) is None]
+    if missing:
+        raise UndeclaredRouteError(f"routes without an @access declaration: {sorted(missing)}")
+
+
+async def probe_broker(settings: Settings, timeout: float = 0.5) -> dict:
+    host, port = settings.mqtt_host_port
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        writer.close()
+        reachable = True
+    except (OSError, TimeoutError):
+        reachable = False
+    return {"reachable": reachable, "host": host, "port": port, "embedded": settings.uses_embedded_broker}
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: bool = True,
+               name: str | None = None) -> Sanic:
+    from api.routes import BLUEPRINTS
+
+    settings.check_secrets()
+    app = Sanic(name or f"rentwatch{next(_app_numbers)}", configure_logging=True)
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.REQUEST_MAX_SIZE = 12 * 1024 * 1024  # photos up to 10 MB plus multipart overhead
+    app.config.OAS_UI_DEFAULT = "swagger"
+    app.config.API_TITLE = "rentwatch"
+    app.config.API_VERSION = "1"
+    app.ctx.settings = settings
+    app.ctx.clock = clock or SystemClock()
+    _wechat: dict = {}
+
+    def wechat_client():
+        if "client" not in _wechat:
+            from wechat.client import build_client
+
+            _wechat["client"] = build_client(settings)
+        return _wechat["client"]
+
+    app.ctx.wechat_client = wechat_client
+
+    async def broker_status() -> dict:
+        probe = getattr(app.ctx, "broker_probe", None)
+        return await (probe() if probe else probe_broker(settings))
+
+    app.ctx.broker_status = broker_status
+
+    from sanic import Blueprint
+
+    app.blueprint(Blueprint.group(*BLUEPRINTS, url_prefix="/api/v1"))
+    register_error_handlers(app)
+    check_route_access(app)
+
+    if manage_db:
+        from core.db import close_db, init_db
+
+        @app.before_server_start
+        async def _open_db(app_: Sanic) -> None:
+            await init_db(settings)
+
+        @app.after_server_stop
+        async def _close_db(app_: Sanic) -> None:
+            await close_db()
+
+    @app.on_request
+    async def _start_timer(request: Request) -> None:
+        request.ctx.started = time.perf_counter()
+        request.ctx.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+
+    @app.on_response
+    async def _log_request(request: Request, response) -> None:
+        elapsed_ms = (time.perf_counter() - getattr(request.ctx, "started", time.perf_counter())) * 1000
+        principal = getattr(request.ctx, "principal", None)
+        response.headers["x-request-id"] = getattr(request.ctx, "request_id", "")
+        if log.isEnabledFor(logging.INFO):
+            log.info(jsonlib.dumps({
+                "method": request.method, "path": request.path, "status": response.status,
+                "ms": round(elapsed_ms, 1), "user": principal.user_id if principal else None,
+                "request_id": getattr(request.ctx, "request_id", None)}))
+
+    return app

@@ -1,0 +1,49 @@
+"""Every error leaves the API in one shape: {"error": {"code", "message", "details"}}."""
+
+from __future__ import annotations
+
+import logging
+
+from sanic import Request, Sanic
+from sanic import exceptions as sanic_exc
+from sanic.response import json
+
+from core.errors import AppError
+
+log = logging.getLogger("rentwatch.api")
+
+SANIC_CODES = {
+    404: "ROUTE_NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    400: "BAD_REQUEST",
+    408: "REQUEST_TIMEOUT",
+    416: "RANGE_NOT_SATISFIABLE",
+}
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None):
+    return json({"error": {"code": code, "message": message, "details": details or {}}}, status=status)
+
+
+def register_error_handlers(app: Sanic) -> None:
+    @app.exception(AppError)
+    async def app_error(request: Request, exc: AppError):
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception(sanic_exc.SanicException)
+    async def sanic_error(request: Request, exc: sanic_exc.SanicException):
+        status = getattr(exc, "status_code", 500) or 500
+        if status >= 500:
+            log.exception("server error on %s %s", request.method, request.path)
+            return error_response(status, "INTERNAL_ERROR", "internal server error")
+        message = str(exc) or "request refused"
+        code = SANIC_CODES.get(status, "BAD_REQUEST")
+        if status == 400 and "JSON" in message.upper():
+            code = "MALFORMED_JSON"
+        return error_response(status, code, message)
+
+    @app.exception(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "INTERNAL_ERROR", "internal server error", {"type": type(exc).__name__})

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel, Field
+from sanic import Blueprint, Request
+from sanic.response import json
+
+from accounts.choices import BindingPurpose, Role, StaffDuty
+from accounts.service import create_staff, issue_binding_code
+from api.access import ADMINS, access, principal_of
+from core.errors import BadRequest, NotFound, ValidationFailed
+from core.pagination import PageQuery, paginate
+from core.validation import parse_body, parse_query
+from models.accounts import User
+from portfolio.importer import ImportFormatError, import_portfolio, read_rows
+
+bp = Blueprint("admin", url_prefix="/admin")
+
+
+class DutyIn(BaseModel):
+    building_id: int
+    duty: StaffDuty
+
+
+class StaffIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    role: Role
+    phone: str | None = Field(None, max_length=20)
+    duties: list[DutyIn] = Field(default_factory=list, max_length=500)
+    supervisor_id: int | None = None
+
+
+class ImportQuery(BaseModel):
+    format: str | None = None
+    dry_run: bool = False
+
+
+def serialize_user(user: User) -> dict:
+    return {"id": user.id, "name": user.name, "role": user.role, "phone": user.phone,
+            "is_active": user.is_active, "bound": bool(user.openid), "supervisor_id": user.supervisor_id}
+
+
+@bp.post("/portfolio/import", name="admin_portfolio_import")
+@access(ADMINS, note="CSV or JSON body (or multipart field 'file'); all rows or none")
+async def portfolio_import(request: Request):
+    query = parse_query(ImportQuery, request.args)
+    upload = request.files.get("file") if request.files else None
+    data = upload.body if upload else request.body
+    if not data:
+        raise BadRequest("send the file as the body or as multipart field 'file'", code="EMPTY_FILE")
+    fmt = query.format
+    if fmt is None:
+        name = (upload.name if upload else "") or ""
+        content_type = (upload.type if upload else request.content_type) or ""
+        fmt = "json" if name.endswith(".json") or "json" in content_type else "csv"
+    try:
+        rows = read_rows(data, fmt)
+    except ImportFormatError as exc:
+        raise BadRequest(str(exc), code="UNREADABLE_FILE") from None
+    report = await import_portfolio(rows, dry_run=query.dry_run)
+    if report.rejected:
+        raise ValidationFailed(f"{len(report.rejected)} of {report.rows} rows rejected; nothing was imported",
+                               code="IMPORT_REJECTED", details=report.as_dict())
+    return json(report.as_dict(), status=200 if query.dry_run else 201)
+
+
+@bp.get("/users", name="admin_users_list")
+@access(ADMINS)
+async def list_users(request: Request):
+    query = parse_query(PageQuery, request.args)
+    return json(await paginate(User.all().order_by("id"), query, serialize_user))
+
+
+@bp.post("/users", name="admin_users_create")
+@access(ADMINS)
+async def create_user(request: Request):
+    body = parse_body(StaffIn, request.body)
+    user = await create_staff(name=body.name, role=body.role, phone=body.phone, supervisor_id=body.supervisor_id,
+                              duties=[(d.building_id, d.duty) for d in body.duties])
+    return json(serialize_user(user), status=201)
+
+
+@bp.post("/users/<user_id:int>/binding-code", name="admin_users_binding_code")
+@access(ADMINS, note="one-time code that binds a WeChat account to this staff member")
+async def staff_binding_code(request: Request, user_id: int):
+    user = await User.get_or_none(id=user_id)
+    if user is None or user.role == Role.TENANT:
+        raise NotFound("staff user not found")
+    settings, now = request.app.ctx.settings, request.app.ctx.clock.now()
+    ttl = timedelta(hours=settings.binding_code_ttl_hours)
+    code = await issue_binding_code(purpose=BindingPurpose.STAFF, now=now, ttl=ttl, user=user,
+                                    issued_by=principal_of(request).user_id)
+    return json({"binding_code": code, "expires_at": (now + ttl).isoformat()}, status=201)

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from sanic import Blueprint, Request
+from sanic.response import json
+
+from api.access import MANAGERS, STAFF, access, principal_of
+from core.pagination import PageQuery, paginate
+from core.validation import parse_body, parse_query
+from models.portfolio import Building, Unit, UnitStatusChange
+from portfolio.choices import PropertyType, StatusSource, UnitStatus
+from portfolio.service import change_unit_status, get_unit_for, serialize_status_change, serialize_unit
+
+bp = Blueprint("units", url_prefix="/units")
+
+
+class UnitQuery(PageQuery):
+    city: str | None = None
+    building: str | None = None
+    status: UnitStatus | None = None
+    property_type: PropertyType | None = None
+    unit_type: str | None = None
+
+
+class StatusChangeIn(BaseModel):
+    status: UnitStatus
+    reason: str = Field(min_length=1, max_length=500)
+    base_status_version: int | None = None
+
+
+@bp.get("", name="units_list")
+@access(STAFF)
+async def list_units(request: Request):
+    principal = principal_of(request)
+    query = parse_query(UnitQuery, request.args)
+    qs = Unit.filter(**principal.building_filter()).order_by("code")
+    if query.city:
+        qs = qs.filter(building__city__code=query.city)
+    if query.building:
+        qs = qs.filter(building__code=query.building)
+    if query.status:
+        qs = qs.filter(status=query.status)
+    if query.property_type:
+        qs = qs.filter(property_type=query.property_type)
+    if query.unit_type:
+        qs = qs.filter(unit_type=query.unit_type)
+    return json(await paginate(qs, query, serialize_unit))
+
+
+@bp.get("/<code:str>", name="units_detail")
+@access(STAFF)
+async def unit_detail(request: Request, code: str):
+    unit = await get_unit_for(principal_of(request), code)
+    building = await Building.get(id=unit.building_id)
+    history = await UnitStatusChange.filter(unit_id=unit.id).order_by("-version").limit(100)
+    data = serialize_unit(unit, building)
+    data["status_history"] = [serialize_status_change(change) for change in history]
+    return json(data)
+
+
+@bp.post("/<code:str>/status", name="units_change_status")
+@access(MANAGERS, note="direct administrative change; inspectors go through status reports")
+async def change_status(request: Request, code: str):
+    principal = principal_of(request)
+    unit = await get_unit_for(principal, code)
+    body = parse_body(StatusChangeIn, request.body)
+    change = await change_unit_status(unit.id, body.status, source=StatusSource.ADMIN,
+                                      now=request.app.ctx.clock.now(), actor_id=principal.user_id,
+                                      reason=body.reason, expected_version=body.base_status_version)
+    unit = await Unit.get(id=unit.id)
+    return json({"unit": serialize_unit(unit), "change": serialize_status_change(change)})

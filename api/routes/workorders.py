@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from sanic import Blueprint, Request
+from sanic.response import json
+
+from accounts.choices import Role
+from api.access import MANAGERS, STAFF, access, principal_of
+from core.errors import Forbidden, NotFound
+from core.pagination import PageQuery, paginate
+from core.validation import parse_body, parse_query
+from models.workorders import WorkOrder, WorkOrderEvent
+from portfolio.service import get_unit_for
+from workorders.choices import TriggerSource, WorkOrderStatus, WorkOrderType
+from workorders.service import open_work_order, serialize_work_order, transition_work_order
+
+bp = Blueprint("workorders", url_prefix="/work-orders")
+
+
+class WorkOrderQuery(PageQuery):
+    status: WorkOrderStatus | None = None
+    type: WorkOrderType | None = None
+    unit_code: str | None = None
+    building_id: int | None = None
+    mine: bool = False
+
+
+class WorkOrderIn(BaseModel):
+    type: WorkOrderType
+    unit_code: str
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=4000)
+    client_ref: str = Field(min_length=1, max_length=64, description="idempotency key chosen by the caller")
+
+
+class TransitionIn(BaseModel):
+    status: WorkOrderStatus
+    note: str = Field("", max_length=500)
+    assignee_id: int | None = None
+
+
+async def work_order_for(request: Request, order_id: int) -> WorkOrder:
+    order = await WorkOrder.get_or_none(id=order_id)
+    if order is None:
+        raise NotFound("work order not found")
+    principal_of(request).require_building(order.building_id, "work order")
+    return order
+
+
+@bp.get("", name="workorders_list")
+@access(STAFF)
+async def list_orders(request: Request):
+    principal = principal_of(request)
+    query = parse_query(WorkOrderQuery, request.args)
+    qs = WorkOrder.filter(**principal.building_filter()).order_by("due_at")
+    if query.status:
+        qs = qs.filter(status=query.status)
+    if query.type:
+        qs = qs.filter(type=query.type)
+    if query.unit_code:
+        qs = qs.filter(unit__code=query.unit_code)
+    if query.building_id:
+        qs = qs.filter(building_id=query.building_id)
+    if query.mine:
+        qs = qs.filter(assignee_id=principal.user_id)
+    return json(await paginate(qs, query, serialize_work_order))
+
+
+@bp.post("", name="workorders_create")
+@access(STAFF - {Role.EXECUTIVE, Role.FINANCE})
+async def create(request: Request):
+    body = parse_body(WorkOrderIn, request.body)
+    principal = principal_of(request)
+    unit = await get_unit_for(principal, body.unit_code)
+    order, created = await open_work_order(
+        wo_type=body.type, building_id=unit.building_id, unit_id=unit.id, title=body.title,
+        description=body.description, trigger_source=TriggerSource.MANUAL,
+        trigger_ref=f"{principal.user_id}:{body.client_ref}", now=request.app.ctx.clock.now(),
+        actor_id=principal.user_id)
+    return json(serialize_work_order(order, unit.code), status=201 if created else 200)
+
+
+@bp.get("/<order_id:int>", name="workorders_detail")
+@access(STAFF)
+async def detail(request: Request, order_id: int):
+    order = await work_order_for(request, order_id)
+    events = await WorkOrderEvent.filter(work_order_id=order.id).order_by("id")
+    data = serialize_work_order(order)
+    data["history"] = [{"from": e.from_status, "to": e.to_status, "actor_id": e.actor_id, "note": e.note,
+                        "at": e.at.isoformat()} for e in events]
+    return json(data)
+
+
+@bp.post("/<order_id:int>/transition", name="workorders_transition")
+@access(STAFF - {Role.EXECUTIVE, Role.FINANCE})
+async def transition(request: Request, order_id: int):
+    principal = principal_of(request)
+    order = await work_order_for(request, order_id)
+    body = parse_body(TransitionIn, request.body)
+    manager_only = {WorkOrderStatus.VERIFIED, WorkOrderStatus.CANCELLED}
+    if body.status in manager_only and principal.role not in MANAGERS:
+        raise Forbidden(f"only a manager may set {body.status}")
+    if principal.role == Role.INSPECTOR and order.assignee_id not in (None, principal.user_id):
+        raise Forbidden("this work order is assigned to someone else")
+    order = await transition_work_order(order, body.status, now=request.app.ctx.clock.now(),
+                                        actor_id=principal.user_id, note=body.note, assignee_id=body.assignee_id)
+    return json(serialize_work_order(order))

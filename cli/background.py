@@ -1,0 +1,67 @@
+"""Long-running jobs (the embedded broker, the MQTT consumer, schedulers, the outbox sender) run in exactly one
+process: the managed process that ``serve`` starts once, whatever the number of HTTP workers — or a separate
+``rentwatch worker`` for scale-out. Domains add ``"module:function"`` entries to BACKGROUND_SERVICES; each is
+``async def fn(settings, clock, stop: asyncio.Event) -> None`` and returns when ``stop`` is set."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import signal
+
+from config.settings import Settings
+from core.broker import embedded_broker_for
+from core.clock import SystemClock
+from core.db import close_db, init_db
+
+log = logging.getLogger("rentwatch.background")
+
+BACKGROUND_SERVICES: list[str] = []
+
+
+def resolve(entry: str):
+    module_name, _, attr = entry.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+async def run_services(settings: Settings, *, with_broker: bool, services: list[str] | None = None,
+                       stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread
+            pass
+    broker = embedded_broker_for(settings) if with_broker else None
+    if broker:
+        await broker.start()
+    await init_db(settings)
+    clock = SystemClock()
+    tasks = [asyncio.create_task(resolve(entry)(settings, clock, stop), name=entry)
+             for entry in (BACKGROUND_SERVICES if services is None else services)]
+    try:
+        if tasks:
+            done, _ = await asyncio.wait([*tasks, asyncio.create_task(stop.wait())],
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task in tasks and task.exception():
+                    log.error("background service %s failed", task.get_name(), exc_info=task.exception())
+        else:
+            await stop.wait()
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await close_db()
+        if broker:
+            await broker.stop()
+
+
+def managed_process_main(settings_json: str) -> None:
+    """Entry of the managed process started by ``serve`` (runs in its own process and event loop)."""
+    settings = Settings.model_validate_json(settings_json)
+    logging.basicConfig(level=settings.log_level)
+    asyncio.run(run_services(settings, with_broker=settings.uses_embedded_broker))

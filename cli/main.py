@@ -1,0 +1,37 @@
+"""``rentwatch`` — the one command-line entry point."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from config.settings import SettingsError, load_settings
+
+#: Modules exposing ``register(subparsers)``; each domain adds its own commands in its own module.
+COMMAND_MODULES = ["cli.core_commands"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rentwatch", description="rental portfolio operations backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    result = args.func(settings, args)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Every test: lint, the Python suite on SQLite, the same suite on PostgreSQL, the mini program's Node tests.
+# A pass that cannot run here is announced loudly as SKIPPED, never silently dropped.
+set -u
+cd "$(dirname "$0")/.."
+status=0
+skipped=()
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && exec 3>&-; }
+
+bash scripts/wait_for_services.sh
+
+if port_open 1883; then export RW_TEST_MQTT_URL="${RW_TEST_MQTT_URL:-mqtt://127.0.0.1:1883}"; fi
+
+echo "==> ruff"
+ruff check . || status=1
+
+echo "==> pytest on SQLite"
+RW_TEST_DATABASE_URL="sqlite://:memory:" python -m pytest -q -p no:cacheprovider "$@" || status=1
+
+if port_open 5432; then
+  echo "==> pytest on PostgreSQL (127.0.0.1:5432)"
+  RW_TEST_DATABASE_URL="${RW_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/rwtest_{}}" \
+    python -m pytest -q -p no:cacheprovider "$@" || status=1
+else
+  skipped+=("PostgreSQL pass (no server on 127.0.0.1:5432 and none could be started)")
+fi
+
+if [ -f miniprogram/package.json ] || [ -d miniprogram/tests ]; then
+  if command -v node >/dev/null 2>&1; then
+    echo "==> node --test (mini program)"
+    (cd miniprogram && node --test tests/) || status=1
+  else
+    skipped+=("mini program Node tests (node not installed)")
+  fi
+fi
+
+for s in "${skipped[@]+"${skipped[@]}"}"; do
+  echo "!!!!!!!! SKIPPED: $s !!!!!!!!" >&2
+done
+[ "$status" = 0 ] && echo "==> all test passes green" || echo "==> FAILURES above" >&2
+exit "$status"

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime
+
+import pytest
+import pytest_asyncio
+from sanic import Sanic
+from tortoise.contrib.test import tortoise_test_context
+
+from api.app import create_app
+from config.settings import Settings
+from core.clock import ManualClock
+from models import MODEL_MODULES
+from tests.support.db import test_db_url
+from tests.support.fake_wechat import FakeWeChat
+from tests.support.world import JWT_SECRET, build_world
+
+Sanic.test_mode = True
+START = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def fake_wechat():
+    fake = FakeWeChat().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def settings(tmp_path, fake_wechat) -> Settings:
+    return Settings(var_dir=tmp_path, jwt_secret=JWT_SECRET, wechat_api_base=fake_wechat.base_url,
+                    wechat_appid="wx-test-appid", wechat_secret="test-wechat-secret", dev_login=True,
+                    embedded_mqtt_port=free_port(), log_level="WARNING")
+
+
+@pytest_asyncio.fixture
+async def db():
+    async with tortoise_test_context(MODEL_MODULES, db_url=test_db_url()) as ctx:
+        yield ctx
+
+
+@pytest.fixture
+def app(settings, clock, db):
+    return create_app(settings, clock=clock, manage_db=False)
+
+
+@pytest.fixture
+def client(app):
+    return app.asgi_client
+
+
+@pytest_asyncio.fixture
+async def world(db, clock):
+    return await build_world(clock.now())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

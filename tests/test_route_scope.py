@@ -1,0 +1,78 @@
+"""Every registered route × every role: role checks, building scope, tenant isolation.
+
+A route without an entry in tests/route_cases fails here, so a new endpoint cannot skip this table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from accounts.choices import Role
+from tests.route_cases import all_cases
+
+CASES = all_cases()
+REFUSED = {401, 403, 404}
+ROLES = [Role.INSPECTOR, Role.MANAGER, Role.FINANCE, Role.ADMIN, Role.EXECUTIVE, Role.TENANT]
+SCOPED_ROLES = {Role.INSPECTOR, Role.MANAGER, Role.FINANCE}
+
+
+def registered_routes(app) -> dict[str, object]:
+    prefix = f"{app.name}."
+    return {route.name[len(prefix):]: route for route in app.router.routes if route.path.startswith("api/")}
+
+
+def test_every_route_has_a_case(app):
+    routes = set(registered_routes(app))
+    missing = sorted(routes - set(CASES))
+    stale = sorted(set(CASES) - routes)
+    assert not missing, f"routes without a scope case in tests/route_cases: {missing}"
+    assert not stale, f"scope cases for routes that do not exist: {stale}"
+
+
+async def call(client, case, world, side, headers):
+    path = case.path(world, side)
+    kwargs = {"headers": headers}
+    if case.form is not None:
+        kwargs.update(case.form(world, side))
+    elif case.body is not None:
+        kwargs["content"] = json.dumps(case.body(world, side))
+    _, response = await getattr(client, case.method.lower())(path, **kwargs)
+    return response
+
+
+@pytest.mark.parametrize("route_name", sorted(CASES))
+async def test_route_role_scope(route_name, client, world):
+    case = CASES[route_name]
+    a, b = world.a, world.b
+    failures = []
+
+    response = await call(client, case, world, a, {})
+    if case.public:
+        demanded_auth = response.status == 401 and response.json["error"]["code"] == "AUTH_REQUIRED"
+        if not case.extra.get("own_token") and demanded_auth:
+            failures.append("public route demanded auth")
+    elif response.status != 401:
+        failures.append(f"anonymous got {response.status}, expected 401")
+
+    for role in ROLES:
+        if case.public:
+            continue
+        user = world.user_for(role, "a")
+        headers = world.auth(user)
+        if role not in case.roles:
+            response = await call(client, case, world, a, headers)
+            if response.status != 403:
+                failures.append(f"{role} (not allowed) got {response.status}, expected 403")
+            continue
+        own = await call(client, case, world, a, headers)
+        if own.status in REFUSED:
+            failures.append(f"{role} on own building got {own.status}: {own.json}")
+        if case.scoped or case.tenant_own:
+            other = await call(client, case, world, b, headers)
+            must_refuse = role in SCOPED_ROLES or role == Role.TENANT
+            if must_refuse and other.status not in (403, 404):
+                failures.append(f"{role} of A reached B's object: {other.status}")
+            if not must_refuse and other.status in REFUSED:
+                failures.append(f"{role} refused on B's object: {other.status} {other.json}")
+    assert not failures, f"{route_name}: " + "; ".join(failures)

@@ -1,0 +1,71 @@
+from datetime import timedelta
+from enum import StrEnum
+
+from accounts.choices import StaffDuty
+
+
+class WorkOrderType(StrEnum):
+    CLEANING = "CLEANING"
+    REPAIR = "REPAIR"
+    INSPECTION = "INSPECTION"
+    RENOVATION = "RENOVATION"
+    MOVE_IN = "MOVE_IN"
+    MOVE_OUT = "MOVE_OUT"
+    TASK = "TASK"  # a to-do for a person (e.g. a lease expiry reminder)
+
+
+class WorkOrderStatus(StrEnum):
+    OPEN = "OPEN"
+    ASSIGNED = "ASSIGNED"
+    IN_PROGRESS = "IN_PROGRESS"
+    DONE = "DONE"
+    VERIFIED = "VERIFIED"
+    CANCELLED = "CANCELLED"
+
+
+W = WorkOrderStatus
+WORK_ORDER_TRANSITIONS: dict[WorkOrderStatus, frozenset[WorkOrderStatus]] = {
+    W.OPEN: frozenset({W.ASSIGNED, W.CANCELLED}),
+    W.ASSIGNED: frozenset({W.IN_PROGRESS, W.ASSIGNED, W.CANCELLED}),
+    W.IN_PROGRESS: frozenset({W.DONE, W.CANCELLED}),
+    W.DONE: frozenset({W.VERIFIED, W.IN_PROGRESS}),
+    W.VERIFIED: frozenset(),
+    W.CANCELLED: frozenset(),
+}
+del W
+
+OPEN_WORK_ORDER_STATUSES = frozenset({WorkOrderStatus.OPEN, WorkOrderStatus.ASSIGNED, WorkOrderStatus.IN_PROGRESS})
+
+#: Default SLA (time from creation to due) per type.
+WORK_ORDER_SLA: dict[WorkOrderType, timedelta] = {
+    WorkOrderType.CLEANING: timedelta(hours=24),
+    WorkOrderType.REPAIR: timedelta(hours=48),
+    WorkOrderType.INSPECTION: timedelta(hours=72),
+    WorkOrderType.RENOVATION: timedelta(days=30),
+    WorkOrderType.MOVE_IN: timedelta(hours=24),
+    WorkOrderType.MOVE_OUT: timedelta(hours=24),
+    WorkOrderType.TASK: timedelta(days=7),
+}
+
+#: Which building duty is responsible for which work-order type (first match wins).
+WORK_ORDER_DUTY: dict[WorkOrderType, tuple[StaffDuty, ...]] = {
+    WorkOrderType.CLEANING: (StaffDuty.INSPECTOR, StaffDuty.MANAGER),
+    WorkOrderType.REPAIR: (StaffDuty.INSPECTOR, StaffDuty.MANAGER),
+    WorkOrderType.INSPECTION: (StaffDuty.INSPECTOR, StaffDuty.MANAGER),
+    WorkOrderType.RENOVATION: (StaffDuty.MANAGER,),
+    WorkOrderType.MOVE_IN: (StaffDuty.INSPECTOR, StaffDuty.MANAGER),
+    WorkOrderType.MOVE_OUT: (StaffDuty.INSPECTOR, StaffDuty.MANAGER),
+    WorkOrderType.TASK: (StaffDuty.MANAGER,),
+}
+
+
+class TriggerSource(StrEnum):
+    """What opened a work order; with a reference, unique — one trigger opens one order."""
+
+    LEASE_SIGNED = "lease_signed"
+    MANUAL = "manual"
+    SENSOR = "sensor"
+    ALERT = "alert"
+    INSPECTION = "inspection"
+    REFUND = "refund"
+    LEASE_REMINDER = "lease_reminder"
