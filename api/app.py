@@ -4,6 +4,7 @@ schedulers are NOT started here (see cli.serve), so adding workers never duplica
 from __future__ import annotations
 
 import asyncio
+import functools
 import json as jsonlib
 import logging
 import time
@@ -49,7 +50,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     from api.routes import BLUEPRINTS
 
     settings.check_secrets()
-    app = Sanic(name or f"rentwatch{next(_app_numbers)}", configure_logging=True)
+    dumps = functools.partial(jsonlib.dumps, ensure_ascii=False, separators=(",", ":"))
+    app = Sanic(name or f"rentwatch{next(_app_numbers)}", configure_logging=True, dumps=dumps)
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.REQUEST_MAX_SIZE = 12 * 1024 * 1024  # photos up to 10 MB plus multipart overhead
     app.config.OAS_UI_DEFAULT = "swagger"

@@ -60,8 +60,15 @@ async def run_services(settings: Settings, *, with_broker: bool, services: list[
             await broker.stop()
 
 
+def quiet_noisy_loggers() -> None:
+    # amqtt logs every connection (and the health probe's bare TCP check) at INFO/ERROR.
+    for name in ("amqtt", "transitions"):
+        logging.getLogger(name).setLevel(logging.CRITICAL if name == "amqtt" else logging.WARNING)
+
+
 def managed_process_main(settings_json: str) -> None:
     """Entry of the managed process started by ``serve`` (runs in its own process and event loop)."""
     settings = Settings.model_validate_json(settings_json)
-    logging.basicConfig(level=settings.log_level)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_noisy_loggers()
     asyncio.run(run_services(settings, with_broker=settings.uses_embedded_broker))

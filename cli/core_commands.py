@@ -41,10 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
-    from sanic import Sanic
-
-    from api.app import create_app
-    from cli.background import managed_process_main
+    from cli.server import run_server
     from core.broker import BrokerPortTaken, ensure_port_free
 
     if not args.no_background and settings.uses_embedded_broker:
@@ -55,16 +52,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             return 2
     if not args.no_migrate:
         asyncio.run(migrate(settings))
-    app = create_app(settings, name="rentwatch")
-
-    if not args.no_background:
-        @app.main_process_ready
-        async def start_background(app_: Sanic, _loop) -> None:
-            app_.manager.manage("RentwatchBackground", managed_process_main,
-                                {"settings_json": settings.model_dump_json()})
-
-    app.run(host=settings.host, port=settings.port, workers=settings.workers, access_log=False,
-            single_process=False, motd=True)
+    run_server(with_background=not args.no_background)
     return 0
 
 

@@ -35,7 +35,8 @@ def tortoise_config(settings: Settings | str) -> dict[str, Any]:
 
 
 async def init_db(settings: Settings) -> None:
-    await Tortoise.init(config=tortoise_config(settings))
+    # Global fallback: the server listener and the request tasks run in different contexts.
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
 
 async def close_db() -> None:
