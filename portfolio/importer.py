@@ -121,7 +121,8 @@ def read_rows(data: bytes, fmt: str) -> list[dict[str, Any]]:
         missing = {"city_code", "building_code", "unit_code"} - {f.strip() for f in reader.fieldnames}
         if missing:
             raise ImportFormatError(f"CSV header lacks columns: {', '.join(sorted(missing))}")
-        return [{(k or "").strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
+        # A blank cell means "not given": the column's default applies (or "field required" if it has none).
+        return [{(k or "").strip(): v.strip() for k, v in row.items() if isinstance(v, str) and v.strip()}
                 for row in reader]
     raise ImportFormatError(f"unknown format {fmt!r}; use csv or json")
 

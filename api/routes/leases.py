@@ -28,8 +28,8 @@ class LeaseIn(BaseModel):
     tenant_phone: str = Field("", max_length=20)
     start_date: date
     end_date: date
-    monthly_rent_fen: int = Field(gt=0, le=10**11)
-    deposit_fen: int = Field(ge=0, le=10**11)
+    monthly_rent_fen: int = Field(gt=0, le=10**11, strict=True, description="integer fen")
+    deposit_fen: int = Field(ge=0, le=10**11, strict=True, description="integer fen")
     payment_frequency: PaymentFrequency = PaymentFrequency.MONTHLY
     renewal_of: int | None = None
 

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every benchmark under bench/. They print figures and ratios; they are not tests and never fail on speed.
+set -u
+cd "$(dirname "$0")/.."
+for script in bench/*.py; do
+  echo "==> $script"
+  python "$script" || echo "!! $script failed"
+done

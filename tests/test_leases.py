@@ -1,0 +1,99 @@
+import asyncio
+import json
+from datetime import timedelta
+
+import pytest
+
+from leasing.choices import LeaseStatus
+from leasing.service import sign_lease
+from models.leasing import Lease
+from models.portfolio import Unit, UnitStatusChange
+from models.workorders import WorkOrder
+from tests.support.db import on_postgres
+from workorders.choices import WorkOrderStatus, WorkOrderType
+
+LEASE = {"tenant_name": "王小明", "tenant_phone": "13912345678", "start_date": "2026-12-01",
+         "end_date": "2027-11-30", "monthly_rent_fen": 380000, "deposit_fen": 760000,
+         "payment_frequency": "QUARTERLY"}
+
+
+async def create_draft(client, world, unit_code):
+    _, response = await client.post("/api/v1/leases", headers=world.auth(world.a.manager),
+                                    content=json.dumps({**LEASE, "unit_code": unit_code}))
+    assert response.status == 201, response.json
+    return response.json["id"]
+
+
+async def test_sign_moves_unit_to_pending_delivery_and_opens_one_cleaning_order(client, world):
+    unit = world.a.unit
+    lease_id = await create_draft(client, world, unit.code)
+    for attempt in range(2):
+        _, response = await client.post(f"/api/v1/leases/{lease_id}/sign", headers=world.auth(world.a.manager))
+        assert response.status == 200, response.json
+        assert response.json["signed_now"] is (attempt == 0)
+        assert response.json["unit_status"] == "PENDING_DELIVERY"
+    orders = await WorkOrder.filter(unit_id=unit.id, type=WorkOrderType.CLEANING)
+    assert len(orders) == 1
+    order = orders[0]
+    assert order.assignee_id == world.a.inspector.id and order.status == WorkOrderStatus.ASSIGNED
+    assert order.due_at == world.now + timedelta(hours=24)  # the cleaning SLA
+    changes = await UnitStatusChange.filter(unit_id=unit.id)
+    assert [(c.from_status, c.to_status, c.source) for c in changes] == [("VACANT", "PENDING_DELIVERY", "lease")]
+
+
+async def test_concurrent_signing_yields_one_transition_and_one_order(world, clock):
+    unit = world.a.unit
+    from leasing.service import create_lease
+
+    lease = await create_lease(unit=unit, tenant_name="并发", tenant_phone="", start_date=world.a.lease.end_date,
+                               end_date=world.a.lease.end_date.replace(year=world.a.lease.end_date.year + 1),
+                               monthly_rent_fen=1, deposit_fen=0, payment_frequency="MONTHLY")
+    results = await asyncio.gather(*[sign_lease(lease.id, now=clock.now(), actor_id=None) for _ in range(8)])
+    assert sorted(signed for _, signed in results) == [False] * 7 + [True]
+    assert await UnitStatusChange.filter(unit_id=unit.id).count() == 1
+    assert await WorkOrder.filter(unit_id=unit.id, trigger_ref=f"lease:{lease.id}").count() == 1
+    assert (await Lease.get(id=lease.id)).status == LeaseStatus.SIGNED
+    assert (await Unit.get(id=unit.id)).status == "PENDING_DELIVERY"
+    if on_postgres():
+        from tortoise.connection import get_connection
+
+        # On PostgreSQL the calls really ran on separate pooled connections.
+        assert get_connection("default").capabilities.dialect == "postgres"
+
+
+async def test_signing_on_unrentable_status_is_refused_and_lease_stays_draft(client, world):
+    unit = world.a.unit
+    lease_id = await create_draft(client, world, unit.code)
+    await client.post(f"/api/v1/units/{unit.code}/status", headers=world.auth(world.a.manager),
+                      content=json.dumps({"status": "UNDER_REPAIR", "reason": "漏水"}))
+    _, response = await client.post(f"/api/v1/leases/{lease_id}/sign", headers=world.auth(world.a.manager))
+    assert response.status == 409 and response.json["error"]["code"] == "INVALID_TRANSITION"
+    assert (await Lease.get(id=lease_id)).status == LeaseStatus.DRAFT
+    assert await WorkOrder.filter(trigger_ref=f"lease:{lease_id}").count() == 0
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"end_date": "2026-01-01"}, "end_date"),
+    ({"monthly_rent_fen": 0}, "monthly_rent_fen"),
+    ({"monthly_rent_fen": "3800.00"}, "monthly_rent_fen"),
+    ({"payment_frequency": "WEEKLY"}, "payment_frequency"),
+])
+async def test_bad_lease_input_is_422_with_field(client, world, change, field):
+    body = {**LEASE, "unit_code": world.a.unit.code, **change}
+    _, response = await client.post("/api/v1/leases", headers=world.auth(world.a.manager), content=json.dumps(body))
+    assert response.status == 422
+    assert field in json.dumps(response.json["error"]["details"])
+    assert await Lease.filter(unit_id=world.a.unit.id).count() == 0
+
+
+async def test_overlapping_lease_is_refused(client, world):
+    body = {**LEASE, "unit_code": world.a.occupied_unit.code}
+    _, response = await client.post("/api/v1/leases", headers=world.auth(world.a.manager), content=json.dumps(body))
+    assert response.status == 409 and response.json["error"]["code"] == "LEASE_OVERLAP"
+
+
+async def test_tenant_sees_only_own_leases(client, world):
+    _, response = await client.get("/api/v1/me/leases", headers=world.auth(world.a.tenant_user))
+    assert [item["id"] for item in response.json["items"]] == [world.a.lease.id]
+    _, response = await client.get(f"/api/v1/leases/{world.b.lease.id}", headers=world.auth(world.a.tenant_user))
+    assert response.status == 403
