@@ -55,6 +55,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.REQUEST_MAX_SIZE = 12 * 1024 * 1024  # photos up to 10 MB plus multipart overhead
     app.config.OAS_UI_DEFAULT = "swagger"
+    # sanic-ext's automatic HEAD/OPTIONS routes re-finalise the router once per route (quadratic start-up).
+    app.config.HTTP_AUTO_HEAD = False
+    app.config.HTTP_AUTO_OPTIONS = False
+    app.config.CORS = False  # the mini program is not a browser; no CORS preflight
+    app.config.CORS_AUTOMATIC_OPTIONS = False
     app.config.API_TITLE = "rentwatch"
     app.config.API_VERSION = "1"
     app.ctx.settings = settings

@@ -12,6 +12,7 @@ from api.app import create_app
 from config.settings import Settings
 from core.clock import ManualClock
 from models import MODEL_MODULES
+from tests.support.asgi import AppClient
 from tests.support.db import test_db_url
 from tests.support.fake_wechat import FakeWeChat
 from tests.support.world import JWT_SECRET, build_world
@@ -52,7 +53,7 @@ def app(settings, clock, db):
 
 @pytest.fixture
 def client(app):
-    return app.asgi_client
+    return AppClient(app)
 
 
 @pytest_asyncio.fixture

@@ -6,6 +6,7 @@ import pytest
 
 from accounts.choices import Role
 from api.app import create_app
+from tests.support.asgi import AppClient
 from models.accounts import User, WechatSession
 
 
@@ -104,7 +105,7 @@ async def test_expired_access_token_is_refreshed_once_not_forever(client, db, fa
 
 async def test_unreachable_wechat_is_503(settings, clock, db):
     settings = settings.model_copy(update={"wechat_api_base": "http://127.0.0.1:9/"})
-    client = create_app(settings, clock=clock, manage_db=False).asgi_client
+    client = AppClient(create_app(settings, clock=clock, manage_db=False))
     response = await login(client, "any")
     assert response.status == 503 and response.json["error"]["code"] == "WECHAT_UNREACHABLE"
 
@@ -145,9 +146,9 @@ async def test_pending_token_is_not_an_access_token(client, world, fake_wechat):
 
 
 async def test_dev_login_only_when_enabled(settings, clock, world):
-    enabled = create_app(settings, clock=clock, manage_db=False).asgi_client
+    enabled = AppClient(create_app(settings, clock=clock, manage_db=False))
     _, ok = await enabled.post("/api/v1/auth/dev-login", content=json.dumps({"user_id": world.admin.id}))
     assert ok.status == 200 and ok.json["user"]["role"] == Role.ADMIN
-    disabled = create_app(settings.model_copy(update={"dev_login": False}), clock=clock, manage_db=False).asgi_client
+    disabled = AppClient(create_app(settings.model_copy(update={"dev_login": False}), clock=clock, manage_db=False))
     _, refused = await disabled.post("/api/v1/auth/dev-login", content=json.dumps({"user_id": world.admin.id}))
     assert refused.status == 404 and refused.json["error"]["code"] == "DEV_LOGIN_DISABLED"
