@@ -13,7 +13,7 @@ from config.settings import Settings
 from core.clock import ManualClock
 from models import MODEL_MODULES
 from tests.support.asgi import AppClient
-from tests.support.db import test_db_url
+from tests.support.db import database_url_for_tests
 from tests.support.fake_wechat import FakeWeChat
 from tests.support.world import JWT_SECRET, build_world
 
@@ -42,7 +42,7 @@ def settings(tmp_path, fake_wechat) -> Settings:
 
 @pytest_asyncio.fixture
 async def db():
-    async with tortoise_test_context(MODEL_MODULES, db_url=test_db_url()) as ctx:
+    async with tortoise_test_context(MODEL_MODULES, db_url=database_url_for_tests()) as ctx:
         yield ctx
 
 

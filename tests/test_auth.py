@@ -6,8 +6,8 @@ import pytest
 
 from accounts.choices import Role
 from api.app import create_app
-from tests.support.asgi import AppClient
 from models.accounts import User, WechatSession
+from tests.support.asgi import AppClient
 
 
 async def login(client, code):

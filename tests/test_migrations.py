@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from tests.support.db import on_postgres, test_db_url
+from tests.support.db import database_url_for_tests, on_postgres
 
 
 def run_cli(*args, env):
@@ -21,7 +21,7 @@ def test_migrations_apply_and_match_models(tmp_path):
         database = f"rwmig_{uuid.uuid4().hex[:8]}"
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c",
                         f"CREATE DATABASE {database}"], check=True, capture_output=True)
-        env["RW_DATABASE_URL"] = test_db_url().replace("rwtest_{}", database).replace("{}", database)
+        env["RW_DATABASE_URL"] = database_url_for_tests().replace("rwtest_{}", database).replace("{}", database)
     try:
         applied = run_cli("migrate", env=env)
         assert applied.returncode == 0, applied.stderr[-2000:]

@@ -43,7 +43,8 @@ async def test_change_appends_history_and_bumps_version(world, clock):
                                       actor_id=world.admin.id, reason="漏水")
     unit = await Unit.get(id=unit.id)
     assert (unit.status, unit.status_version) == (S.UNDER_REPAIR, 2)
-    assert (change.from_status, change.to_status, change.version, change.reason) == (S.VACANT, S.UNDER_REPAIR, 2, "漏水")
+    assert (change.from_status, change.to_status, change.version) == (S.VACANT, S.UNDER_REPAIR, 2)
+    assert change.reason == "漏水"
     with pytest.raises(RuntimeError, match="immutable"):
         change.reason = "edited"
         await change.save()
@@ -82,7 +83,8 @@ async def test_api_invalid_transition_is_409_and_nothing_written(client, world):
 async def test_api_change_and_detail_history(client, world):
     unit = world.a.unit
     _, response = await client.post(f"/api/v1/units/{unit.code}/status", headers=world.auth(world.a.manager),
-                                    content=json.dumps({"status": "RESERVED", "reason": "意向金", "base_status_version": 1}))
+                                    content=json.dumps({"status": "RESERVED", "reason": "意向金",
+                                                        "base_status_version": 1}))
     assert response.status == 200, response.json
     assert response.json["unit"]["status_version"] == 2
     _, detail = await client.get(f"/api/v1/units/{unit.code}", headers=world.auth(world.a.inspector))

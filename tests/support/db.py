@@ -8,9 +8,9 @@ import os
 DEFAULT_TEST_DB = "sqlite://:memory:"
 
 
-def test_db_url() -> str:
+def database_url_for_tests() -> str:
     return os.environ.get("RW_TEST_DATABASE_URL", DEFAULT_TEST_DB)
 
 
 def on_postgres() -> bool:
-    return test_db_url().startswith(("postgres://", "postgresql://", "asyncpg://"))
+    return database_url_for_tests().startswith(("postgres://", "postgresql://", "asyncpg://"))
