@@ -21,12 +21,18 @@ def issue_token(*, secret: str, subject: str, kind: str, now: datetime, ttl_seco
 
 def decode_token(token: str, *, secret: str, now: datetime, expected_kind: str) -> dict[str, Any]:
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"verify_exp": False,
-                                                                              "require": ["sub", "exp"]})
+        # Time claims are checked below against the injected clock, not PyJWT's wall clock.
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM],
+                            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
+                                     "require": ["sub", "exp", "iat"]})
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"invalid token: {exc}", code="INVALID_TOKEN") from None
+    if not isinstance(claims["exp"], int) or not isinstance(claims["iat"], int):
+        raise Unauthorized("invalid token times", code="INVALID_TOKEN")
     if claims["exp"] <= int(now.timestamp()):
         raise Unauthorized("token has expired", code="TOKEN_EXPIRED")
+    if claims["iat"] > int(now.timestamp()) + 60:
+        raise Unauthorized("token issued in the future", code="INVALID_TOKEN")
     if claims.get("kind") != expected_kind:
         raise Unauthorized("token is not valid for this use", code="INVALID_TOKEN")
     return claims

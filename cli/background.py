@@ -17,7 +17,13 @@ from core.db import close_db, init_db
 
 log = logging.getLogger("rentwatch.background")
 
-BACKGROUND_SERVICES: list[str] = []
+BACKGROUND_SERVICES: list[str] = [
+    "notifications.sender:run_outbox",
+    "reminders.scheduler:run_scheduler",
+    "inspections.service:expiry_service",
+    "iot.consumer:run_consumer",
+    "iot.consumer:run_simulator_service",
+]
 
 
 def resolve(entry: str):

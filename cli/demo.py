@@ -16,7 +16,7 @@ from models.portfolio import Unit
 from portfolio.importer import import_portfolio
 
 #: Modules exposing ``async def seed(now) -> None``, run after the base portfolio exists.
-DEMO_EXTENSIONS: list[str] = []
+DEMO_EXTENSIONS: list[str] = ["refunds.demo"]
 
 BUILDINGS = [
     # city, city name, building code, name, address, lat, lng (WGS-84)

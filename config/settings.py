@@ -18,6 +18,12 @@ DEV_JWT_SECRET = "dev-secret-not-for-production-0000000000"
 DEV_QR_SECRET = "dev-qr-secret-not-for-production-00000000"
 
 
+def _iot_default_patterns() -> tuple[str, ...]:  # IoT (issue 4): topic patterns live with the adapters
+    from iot.adapters import DEFAULT_TOPIC_PATTERNS
+
+    return DEFAULT_TOPIC_PATTERNS
+
+
 class SettingsError(RuntimeError):
     """The configuration cannot be used (e.g. placeholder secrets in production)."""
 
@@ -55,7 +61,74 @@ class Settings(BaseSettings):
 
     media_dir: Path | None = None  # default var_dir/media
     binding_code_ttl_hours: int = 72
+
+    # --- field inspection (issue 3: inspections/) ---
+    inspection_max_accuracy_m: float = 100.0  # a fix less accurate than this is refused
+    inspection_max_speed_kmh: float = 150.0  # faster travel between a user's consecutive fixes is suspicious
+    inspection_confirm_window_hours: int = 72  # double confirmation must happen within this window
+    inspection_interval_days: int = 30  # a unit is due for inspection after this long
+    inspection_sync_horizon_days: int = 7  # offline items captured longer ago are refused
+    photo_max_bytes: int = 10 * 1024 * 1024
+    photo_max_pixels: int = 40_000_000  # decided from the image header, before decoding
+    photo_exif_max_skew_minutes: int = 30  # photo EXIF time vs report time
+    photo_exif_max_distance_m: float = 500.0  # photo EXIF GPS vs report location
+    label_font_path: Path | None = None  # CJK font for labels; default: search the system (fonts-wqy-microhei)
     log_level: str = "INFO"
+
+    # --- deposit refunds, notifications (outbox), lease reminders (issue 5; docs/refunds.md, notifications.md) ---
+    refund_sla_hours: dict[str, int] = Field(default_factory=lambda: {"INSPECTED": 24, "SETTLED": 48,
+                                                                      "APPROVED": 24})
+    refund_paid_business_days: int = 1  # PAID is due by the end of the T+n-th working day after approval
+    refund_auto_complete_days: int = 7  # PAID → COMPLETED when the tenant has not confirmed within n days
+    refund_escalation_hours: int = 48  # a node older than this is flagged red and escalated once
+    refund_progress_token_days: int = 30
+    business_timezone: str = "Asia/Shanghai"
+    notify_templates: dict[str, dict] = Field(default_factory=dict)  # kind → {template_id, page, fields}
+    notify_lang: str = "zh_CN"
+    outbox_max_attempts: int = 6
+    outbox_backoff_base_seconds: float = 30.0
+    outbox_backoff_max_seconds: float = 3600.0
+    outbox_batch_size: int = 50
+    outbox_poll_seconds: float = 2.0
+    outbox_claim_seconds: int = 120
+    scheduler_interval_seconds: float = 300.0
+    lease_reminder_rules: dict[str, list[dict]] = Field(default_factory=dict)  # property type → tiers; {} → default
+
+    # --- IoT ingest and detection (issue 4: iot/, docs/iot.md) ---
+    mqtt_keepalive_seconds: int = 30
+    mqtt_session_expiry_seconds: int = 7 * 86400  # MQTT 5: how long the broker keeps our session offline
+    iot_topic_patterns: list[str] = Field(default_factory=lambda: list(_iot_default_patterns()))
+    iot_timezone: str = "Asia/Shanghai"  # device times without offset, for devices not bound to a building
+    iot_queue_size: int = 20000  # paho → asyncio hand-off; when full the paho thread blocks (back-pressure)
+    iot_batch_size: int = 1000
+    iot_flush_ms: int = 100
+    iot_raw_retention_days: int = 30
+    iot_dead_letter_max_bytes: int = 2048  # payload kept in the dead-letter table, truncated
+    iot_door_offline_hours: float = 25.0
+    iot_meter_offline_periods: float = 3.0  # meters: offline after 3 × their reporting period
+    iot_electricity_period_seconds: int = 300  # Tasmota TelePeriod default
+    iot_water_period_seconds: int = 3600
+    iot_battery_low_percent: int = 15
+    iot_vacant_kwh_per_day: float = 1.5  # at or below: the unit's electricity looks vacant
+    iot_vacant_m3_per_day: float = 0.03
+    iot_vacant_kwh_per_hour: float = 0.15
+    iot_vacant_m3_per_hour: float = 0.005
+    iot_night_hours: tuple[int, int] = (0, 6)  # local [start, end) counted as night-time
+    iot_min_coverage_hours: int = 12  # a meter with fewer hours of data in a day does not count
+    iot_no_activity_days: int = 14
+    iot_lease_end_grace_days: int = 2
+    iot_sublet_window_days: int = 7
+    iot_sublet_own_ratio: float = 2.0
+    iot_sublet_cohort_ratio: float = 2.0
+    iot_sublet_turnover_changes: int = 6  # vacant↔occupied switches in 30 days: short-let pattern
+    iot_sublet_score_threshold: float = 0.6
+    iot_alert_clear_hours: float = 24.0  # hysteresis before an alert whose condition went false is cleared
+    iot_moveout_quiet_hours: int = 24  # MOVE_OUT_PENDING: quiet this long → cleaning work order
+    iot_max_kw: float = 25.0  # electricity faster than this is an implausible spike
+    iot_max_m3_per_hour: float = 3.0
+    iot_sweep_seconds: float = 300.0  # offline/battery/move-out sweep and daily detection check
+    iot_detect_hour: int = 1  # local hour after which yesterday's daily detection runs
+    iot_simulate: bool = False  # run the traffic simulator as a background service (demo)
 
     @field_validator("wechat_api_base")
     @classmethod

@@ -9,4 +9,9 @@ MODEL_MODULES: list[str] = [
     "models.leasing",
     "models.workorders",
     "models.alerts",
+    "models.iot",
+    "models.inspections",
+    "models.notifications",
+    "models.refunds",
+    "models.reminders",
 ]

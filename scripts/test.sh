@@ -28,7 +28,7 @@ fi
 if [ -f miniprogram/package.json ] || [ -d miniprogram/tests ]; then
   if command -v node >/dev/null 2>&1; then
     echo "==> node --test (mini program)"
-    (cd miniprogram && node --test tests/) || status=1
+    (cd miniprogram && node --test tests/*.test.js) || status=1
   else
     skipped+=("mini program Node tests (node not installed)")
   fi

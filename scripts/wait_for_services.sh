@@ -33,4 +33,15 @@ if ! port_open 1883; then
 fi
 if port_open 1883; then echo "wait-for-services: Mosquitto is up on 127.0.0.1:1883" >&2
 else echo "wait-for-services: Mosquitto is NOT available; broker tests use the embedded broker" >&2; fi
+
+# CJK font for QR sticker labels and photo stamps (inspections/fonts.py): WenQuanYi Micro Hei by default.
+cjk_font_present() { ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc \
+  /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc "${RW_LABEL_FONT_PATH:-/nonexistent}" >/dev/null 2>&1 \
+  || [ -n "$(ls /usr/share/fonts/truetype/wqy/ /usr/share/fonts/opentype/noto/ 2>/dev/null)" ]; }
+if ! cjk_font_present && can_install; then
+  echo "wait-for-services: installing fonts-wqy-microhei (CJK font for labels) from Debian packages" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) || true
+fi
+if cjk_font_present; then echo "wait-for-services: a CJK font for labels is installed" >&2
+else echo "wait-for-services: NO CJK font: label tests will fail (apt-get install fonts-wqy-microhei)" >&2; fi
 exit 0

@@ -5,9 +5,11 @@ import jwt
 import pytest
 
 from accounts.choices import Role
+from accounts.tokens import issue_token
 from api.app import create_app
 from models.accounts import User, WechatSession
 from tests.support.asgi import AppClient
+from tests.support.world import JWT_SECRET
 
 
 async def login(client, code):
@@ -128,6 +130,14 @@ async def test_expired_token_is_401(client, world, clock):
     clock.advance(timedelta(hours=2))
     _, response = await client.get("/api/v1/units", headers={"Authorization": f"Bearer {token}"})
     assert response.status == 401 and response.json["error"]["code"] == "TOKEN_EXPIRED"
+
+
+async def test_token_validity_follows_the_injected_clock(client, world, clock):
+    clock.advance(timedelta(days=400))  # far past the real wall clock
+    fresh = issue_token(secret=JWT_SECRET, subject=str(world.admin.id), kind="access", now=clock.now(),
+                        ttl_seconds=600, extra={"ver": 0})
+    _, response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {fresh}"})
+    assert response.status == 200
 
 
 async def test_deactivated_user_token_stops_working(client, world):

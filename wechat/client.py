@@ -76,3 +76,18 @@ async def code_to_session(client: ConfiguredWeChatClient, js_code: str) -> dict[
         return await call_wechat(client, lambda: client.wxa.code_to_session(js_code))
     except Exception as exc:  # noqa: BLE001 - every failure maps to a clear API error
         raise login_error(exc) from None
+
+
+def send_subscribe_message(client: ConfiguredWeChatClient, *, openid: str, template_id: str,
+                           data: dict[str, dict[str, str]], page: str | None, miniprogram_state: str,
+                           lang: str) -> dict[str, Any]:
+    """POST cgi-bin/message/subscribe/send (synchronous: run through ``call_wechat``).
+
+    wechatpy's ``send_subscribe_message`` cannot pass ``miniprogram_state``/``lang``, hence ``_post``.
+    A non-zero errcode raises ``WeChatClientException`` (43101: the user has not subscribed).
+    """
+    body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data,
+                            "miniprogram_state": miniprogram_state, "lang": lang}
+    if page:
+        body["page"] = page
+    return client.wxa._post("cgi-bin/message/subscribe/send", data=body)

@@ -3,9 +3,17 @@
 from api.routes.admin import bp as admin_bp
 from api.routes.auth import bp as auth_bp
 from api.routes.health import bp as health_bp
+from api.routes.inspections import bp as inspections_bp
+from api.routes.iot import alerts_bp
+from api.routes.iot import bp as iot_bp
 from api.routes.leases import bp as leases_bp
 from api.routes.leases import me_bp as me_leases_bp
+from api.routes.refunds import bp as refunds_bp
+from api.routes.refunds import me_bp as me_refunds_bp
+from api.routes.refunds import public_bp as refund_progress_bp
 from api.routes.units import bp as units_bp
 from api.routes.workorders import bp as workorders_bp
 
-BLUEPRINTS = [health_bp, auth_bp, units_bp, leases_bp, me_leases_bp, workorders_bp, admin_bp]
+BLUEPRINTS = [health_bp, auth_bp, units_bp, leases_bp, me_leases_bp, workorders_bp, admin_bp, inspections_bp,
+              refunds_bp, me_refunds_bp, refund_progress_bp]
+BLUEPRINTS += [alerts_bp, iot_bp]  # IoT (issue 4)

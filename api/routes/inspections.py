@@ -1,0 +1,220 @@
+"""Field inspection endpoints: scan, status reports, on-site decisions, photos, offline sync, labels, audit."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, Field
+from sanic import Blueprint, Request
+from sanic.response import json, raw
+
+from accounts.choices import Role
+from api.access import MANAGERS, STAFF, access, principal_of
+from core.errors import AppError, NotFound, ServiceUnavailable, ValidationFailed
+from core.pagination import PageQuery, paginate
+from core.validation import parse_body, parse_query, validate
+from inspections import audit
+from inspections.choices import CoordSystem, ReportState
+from inspections.evidence import serialize_photo, store_photo
+from inspections.fonts import FontMissing
+from inspections.labels import LabelData, label_png
+from inspections.qr import build_sticker_url
+from inspections.schemas import DecisionIn, StatusReportIn, SyncIn
+from inspections.service import (
+    decide,
+    report_for,
+    resolve_sticker,
+    serialize_report,
+    submit_report,
+    unit_card,
+)
+from inspections.storage import storage_for
+from inspections.sync import apply_batch
+from models.inspections import Photo, StatusReport
+from models.portfolio import Building, Unit
+from portfolio.service import get_unit_for
+
+bp = Blueprint("inspections")
+
+REPORTER_ROLES = frozenset({Role.INSPECTOR, Role.MANAGER, Role.ADMIN})
+
+
+class ScanIn(BaseModel):
+    qr: str = Field(min_length=1, max_length=512)
+
+
+class ReportQuery(PageQuery):
+    state: ReportState | None = None
+    unit_code: str | None = None
+    building_id: int | None = None
+    mine: bool = False
+
+
+class BuildingQuery(BaseModel):
+    building_id: int | None = None
+
+
+class PhotoForm(BaseModel):
+    photo_id: UUID
+    unit_code: str | None = Field(None, max_length=40)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lng: float | None = Field(None, ge=-180, le=180)
+    coord_system: CoordSystem = CoordSystem.WGS84
+    captured_at: AwareDatetime | None = None
+
+
+def _ctx(request: Request) -> tuple:
+    return principal_of(request), request.app.ctx.settings, request.app.ctx.clock.now()
+
+
+@bp.post("/scan", name="scan")
+@access(STAFF)
+async def scan(request: Request):
+    principal, settings, _ = _ctx(request)
+    body = parse_body(ScanIn, request.body)
+    site = await resolve_sticker(principal, body.qr, settings)
+    return json(await unit_card(principal, site))
+
+
+@bp.post("/status-reports", name="status_reports_create")
+@access(REPORTER_ROLES)
+async def create_report(request: Request):
+    principal, settings, now = _ctx(request)
+    body = parse_body(StatusReportIn, request.body)
+    outcome = await submit_report(principal, body, settings=settings, now=now)
+    return json(outcome.as_dict(), status=outcome.status)
+
+
+@bp.get("/status-reports", name="status_reports_list")
+@access(STAFF)
+async def list_reports(request: Request):
+    principal = principal_of(request)
+    query = parse_query(ReportQuery, request.args)
+    qs = StatusReport.filter(**principal.building_filter("unit__building_id")).order_by("-captured_at")
+    if query.state:
+        qs = qs.filter(state=query.state)
+    if query.unit_code:
+        qs = qs.filter(unit__code=query.unit_code)
+    if query.building_id:
+        qs = qs.filter(unit__building_id=query.building_id)
+    if query.mine:
+        qs = qs.filter(author_id=principal.user_id)
+    return json(await paginate(qs, query, serialize_report))
+
+
+@bp.get("/status-reports/<report_id:int>", name="status_reports_detail")
+@access(STAFF)
+async def report_detail(request: Request, report_id: int):
+    report = await report_for(principal_of(request), report_id)
+    return json(serialize_report(report))
+
+
+@bp.post("/status-reports/<report_id:int>/decision", name="status_reports_decide")
+@access(MANAGERS, note="on-site double confirmation: the decider scans the unit's sticker within its geofence")
+async def decide_report(request: Request, report_id: int):
+    principal, settings, now = _ctx(request)
+    report = await report_for(principal, report_id)
+    body = parse_body(DecisionIn, request.body)
+    outcome = await decide(principal, report, body, settings=settings, now=now)
+    return json(outcome.as_dict())
+
+
+@bp.post("/sync", name="sync")
+@access(REPORTER_ROLES, note="per-item building scope: out-of-scope items are REJECTED with NOT_FOUND")
+async def sync(request: Request):
+    principal, settings, now = _ctx(request)
+    body = parse_body(SyncIn, request.body)
+    return json(await apply_batch(principal, body.items, settings=settings, now=now))
+
+
+@bp.post("/photos", name="photos_upload")
+@access(REPORTER_ROLES)
+async def upload_photo(request: Request):
+    principal, settings, now = _ctx(request)
+    upload = request.files.get("file") if request.files else None
+    form = {k: v[0] for k, v in (request.form or {}).items() if v and v[0] != ""}
+    data = validate(PhotoForm, form)
+    if upload is None:
+        raise ValidationFailed("multipart field 'file' is required",
+                               details={"fields": [{"field": "file", "message": "required"}]})
+    photo, created = await store_photo(
+        principal, data.photo_id, upload.body, settings=settings, now=now, storage=storage_for(settings),
+        unit_code=data.unit_code, lat=data.lat, lng=data.lng, coord_system=data.coord_system,
+        captured_at=data.captured_at)
+    return json(serialize_photo(photo), status=201 if created else 200)
+
+
+VARIANTS = {"original": "original_key", "thumbnail": "thumbnail_key", "evidence": "evidence_key"}
+
+
+@bp.get("/photos/<photo_id:uuid>/<variant:str>", name="photos_file")
+@access(STAFF)
+async def photo_file(request: Request, photo_id: UUID, variant: str):
+    principal, settings, _ = _ctx(request)
+    photo = await Photo.get_or_none(id=photo_id)
+    if photo is None or variant not in VARIANTS:
+        raise NotFound("photo not found")
+    if photo.unit_id is not None:
+        unit = await Unit.get(id=photo.unit_id)
+        principal.require_building(unit.building_id, "photo")
+    elif not (principal.sees_all_buildings or photo.uploaded_by_id == principal.user_id):
+        raise NotFound("photo not found")
+    data = storage_for(settings).get(getattr(photo, VARIANTS[variant]))
+    if data is None:
+        raise AppError("the photo's file is missing from storage", code="PHOTO_FILE_MISSING", status=410)
+    content_type = photo.content_type if variant == "original" else "image/jpeg"
+    return raw(data, content_type=content_type, headers={"cache-control": "private, max-age=86400"})
+
+
+@bp.get("/units/<code:str>/label", name="units_label")
+@access(MANAGERS)
+async def unit_label(request: Request, code: str):
+    principal, settings, _ = _ctx(request)
+    unit = await get_unit_for(principal, code)
+    building = await Building.get(id=unit.building_id)
+    url = build_sticker_url(settings.qr_base_url, settings.qr_secret, unit.code, unit.qr_version)
+    try:
+        png = label_png(LabelData(unit.code, unit.name, building.name, url), settings.label_font_path)
+    except FontMissing as exc:
+        raise ServiceUnavailable(str(exc), code="LABEL_FONT_MISSING") from None
+    return raw(png, content_type="image/png",
+               headers={"content-disposition": f'inline; filename="{unit.code}.png"', "x-sticker-url": url})
+
+
+@bp.post("/units/<code:str>/sticker/reissue", name="units_sticker_reissue")
+@access(MANAGERS, note="bumps the sticker version: the old sticker answers REVOKED_QR")
+async def reissue_sticker(request: Request, code: str):
+    principal, settings, _ = _ctx(request)
+    unit = await get_unit_for(principal, code)
+    await Unit.filter(id=unit.id, qr_version=unit.qr_version).update(qr_version=unit.qr_version + 1)
+    unit = await Unit.get(id=unit.id)
+    return json({"unit_code": unit.code, "qr_version": unit.qr_version,
+                 "url": build_sticker_url(settings.qr_base_url, settings.qr_secret, unit.code, unit.qr_version)})
+
+
+@bp.get("/units/<code:str>/timeline", name="units_timeline")
+@access(STAFF)
+async def unit_timeline(request: Request, code: str):
+    unit = await get_unit_for(principal_of(request), code)
+    return json({"unit_code": unit.code, "status": unit.status, "status_version": unit.status_version,
+                 "events": await audit.timeline(unit)})
+
+
+@bp.get("/inspections/due", name="inspections_due")
+@access(STAFF)
+async def due(request: Request):
+    principal, settings, now = _ctx(request)
+    query = parse_query(BuildingQuery, request.args)
+    items = await audit.units_due(principal, now=now, interval_days=settings.inspection_interval_days,
+                                  building_id=query.building_id)
+    return json({"interval_days": settings.inspection_interval_days, "items": items})
+
+
+@bp.get("/inspections/contradictions", name="inspections_contradictions")
+@access(STAFF)
+async def contradicted(request: Request):
+    principal = principal_of(request)
+    query = parse_query(BuildingQuery, request.args)
+    return json({"items": await audit.contradictions(principal, building_id=query.building_id)})
+
+

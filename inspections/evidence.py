@@ -1,0 +1,108 @@
+"""Storing a photo: idempotent per client photo UUID, original bytes untouched (content-addressed by sha256),
+a thumbnail, and a stamped evidence copy (unit code, capture time, distance to the unit)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import datetime
+from uuid import UUID
+
+from tortoise.exceptions import IntegrityError
+
+from accounts.scope import Principal
+from config.settings import Settings
+from core.errors import Conflict, Forbidden, PayloadTooLarge
+from inspections import geo
+from inspections.photos import LOCAL_TZ, derivatives, inspect_image
+from inspections.service import REPORTERS, Site, photo_arrived
+from inspections.storage import PhotoStorage
+from models.inspections import Photo, ReportPhoto
+from models.portfolio import Building, Unit
+from portfolio.service import get_unit_for
+
+
+def _same_or_conflict(existing: Photo, sha: str) -> Photo:
+    if existing.sha256 != sha:
+        raise Conflict("this photo id was already used for a different image", code="PHOTO_ID_CONFLICT",
+                       details={"photo_id": str(existing.id)})
+    return existing
+
+
+async def store_photo(principal: Principal, photo_id: UUID, data: bytes, *, settings: Settings, now: datetime,
+                      storage: PhotoStorage, unit_code: str | None = None, lat: float | None = None,
+                      lng: float | None = None, coord_system: str = "wgs84",
+                      captured_at: datetime | None = None) -> tuple[Photo, bool]:
+    if principal.role not in REPORTERS:
+        raise Forbidden(f"role {principal.role} may not upload evidence")
+    if len(data) > settings.photo_max_bytes:
+        raise PayloadTooLarge("photo is larger than allowed",
+                              details={"size": len(data), "max_bytes": settings.photo_max_bytes})
+    sha = hashlib.sha256(data).hexdigest()
+    existing = await Photo.get_or_none(id=photo_id)
+    if existing is not None:
+        return _same_or_conflict(existing, sha), False
+    site = None
+    if unit_code:
+        unit = await get_unit_for(principal, unit_code)
+        site = Site(unit=unit, building=await Building.get(id=unit.building_id))
+    else:  # a report captured offline may already name this photo: stamp it for that report's unit
+        link = await ReportPhoto.filter(photo_id=photo_id).order_by("id").first().values("report__unit_id")
+        if link:
+            unit = await Unit.get(id=link["report__unit_id"])
+            if principal.can_see_building(unit.building_id):
+                site = Site(unit=unit, building=await Building.get(id=unit.building_id))
+    info = await asyncio.to_thread(inspect_image, data, max_bytes=settings.photo_max_bytes,
+                                   max_pixels=settings.photo_max_pixels)
+    distance = None
+    if site is not None:
+        point = None
+        if lat is not None and lng is not None:
+            point = geo.to_wgs84(lat, lng, coord_system)
+        elif info.exif_lat is not None and info.exif_lng is not None:
+            point = (info.exif_lat, info.exif_lng)
+        if point is not None:
+            distance = round(geo.distance_m(point, site.centre), 1)
+    taken = captured_at or info.exif_taken_at or now
+    local = taken.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    code = site.unit.code if site else "-"
+    dist_cn = f"{distance:.0f} 米" if distance is not None else "未知"
+    dist_en = f"{distance:.0f} m" if distance is not None else "unknown"
+    thumb, stamped = await asyncio.to_thread(
+        derivatives, data, font_path=settings.label_font_path,
+        stamp_lines=[f"单元 {code}", f"拍摄时间 {local}", f"距单元 {dist_cn}"],
+        ascii_lines=[f"unit {code}", f"taken {local} (UTC+8)", f"distance to unit {dist_en}"])
+    original_key = f"originals/{sha[:2]}/{sha}.{info.ext}"
+    thumb_key = f"thumbnails/{sha[:2]}/{sha}.jpg"
+    evidence_key = f"evidence/{str(photo_id)[:2]}/{photo_id}.jpg"
+
+    def write() -> None:
+        if not storage.exists(original_key):
+            storage.put(original_key, data)
+        if not storage.exists(thumb_key):
+            storage.put(thumb_key, thumb)
+        storage.put(evidence_key, stamped)
+
+    await asyncio.to_thread(write)
+    try:
+        photo = await Photo.create(
+            id=photo_id, unit_id=site.unit.id if site else None, uploaded_by_id=principal.user_id, sha256=sha,
+            content_type=info.content_type, size_bytes=len(data), width=info.width, height=info.height,
+            original_key=original_key, thumbnail_key=thumb_key, evidence_key=evidence_key,
+            exif_taken_at=info.exif_taken_at, exif_lat=info.exif_lat, exif_lng=info.exif_lng,
+            captured_at=captured_at, distance_m=distance)
+    except IntegrityError:
+        return _same_or_conflict(await Photo.get(id=photo_id), sha), False
+    await photo_arrived(photo_id, settings=settings, now=now)
+    return photo, True
+
+
+def serialize_photo(photo: Photo) -> dict:
+    return {"id": str(photo.id), "unit_id": photo.unit_id, "uploaded_by": photo.uploaded_by_id,
+            "sha256": photo.sha256, "content_type": photo.content_type, "size_bytes": photo.size_bytes,
+            "width": photo.width, "height": photo.height,
+            "exif_taken_at": photo.exif_taken_at.isoformat() if photo.exif_taken_at else None,
+            "exif_gps": ({"lat": photo.exif_lat, "lng": photo.exif_lng} if photo.exif_lat is not None else None),
+            "captured_at": photo.captured_at.isoformat() if photo.captured_at else None,
+            "distance_m": photo.distance_m,
+            "created_at": photo.created_at.isoformat() if photo.created_at else None}

@@ -1,0 +1,161 @@
+"""Photo evidence: validation without decoding the whole image, EXIF time/GPS, thumbnail and stamped copy.
+
+Decompression bombs are refused from the header (width × height against ``photo_max_pixels``) before any
+pixel is decoded. JPEGs are decoded in draft mode (DCT scaling), so a large JPEG is never held at full size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+
+from core.errors import AppError, PayloadTooLarge
+
+FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+THUMB_PX = 320
+EVIDENCE_PX = 1600
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+class BadImage(AppError):
+    status, code = 400, "CORRUPT_IMAGE"
+
+
+@dataclass
+class ImageInfo:
+    format: str
+    content_type: str
+    ext: str
+    width: int
+    height: int
+    sha256: str
+    exif_taken_at: datetime | None
+    exif_lat: float | None
+    exif_lng: float | None
+
+
+def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageInfo:
+    """Decide from the header: size, type, pixel count, EXIF. Raises before decoding any pixel data."""
+    if len(data) > max_bytes:
+        raise PayloadTooLarge("photo is larger than allowed", details={"size": len(data), "max_bytes": max_bytes})
+    if not data:
+        raise BadImage("empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))  # lazy: reads the header only
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise BadImage("image dimensions are too large", code="DECOMPRESSION_BOMB") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise BadImage(f"not a readable image: {exc}") from None
+    with img:
+        if img.format not in FORMATS:
+            raise BadImage(f"unsupported image type {img.format}", code="UNSUPPORTED_IMAGE_TYPE",
+                           details={"accepted": sorted(FORMATS)})
+        width, height = img.size
+        if width <= 0 or height <= 0 or width * height > max_pixels:
+            raise BadImage("image dimensions are too large", code="DECOMPRESSION_BOMB",
+                           details={"width": width, "height": height, "max_pixels": max_pixels})
+        taken, lat, lng = read_exif(img)
+        fmt = img.format
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            probe.verify()  # structure / checksums; does not keep decoded pixels
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken files
+        raise BadImage(f"corrupt image: {exc}") from None
+    content_type, ext = FORMATS[fmt]
+    return ImageInfo(format=fmt, content_type=content_type, ext=ext, width=width, height=height,
+                     sha256=hashlib.sha256(data).hexdigest(), exif_taken_at=taken, exif_lat=lat, exif_lng=lng)
+
+
+def _rational(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return float(value[0]) / float(value[1])
+
+
+def read_exif(img: Image.Image) -> tuple[datetime | None, float | None, float | None]:
+    """DateTimeOriginal (local time of the phone, read as Asia/Shanghai unless an offset is given) and GPS."""
+    try:
+        exif = img.getexif()
+    except Exception:  # noqa: BLE001 - broken EXIF is not a reason to refuse the photo
+        return None, None, None
+    taken = None
+    try:
+        sub = exif.get_ifd(0x8769)
+        raw = sub.get(36867) or exif.get(306)  # DateTimeOriginal, else DateTime
+        if raw:
+            naive = datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S")
+            offset = sub.get(36881)  # OffsetTimeOriginal, e.g. "+08:00"
+            if offset:
+                taken = datetime.fromisoformat(naive.isoformat() + str(offset).strip("\x00 ")).astimezone(UTC)
+            else:
+                taken = naive.replace(tzinfo=LOCAL_TZ).astimezone(UTC)
+    except (ValueError, TypeError, KeyError):
+        taken = None
+    lat = lng = None
+    try:
+        gps = exif.get_ifd(0x8825)
+        if gps and 2 in gps and 4 in gps:
+            def dms(values) -> float:
+                d, m, s = (_rational(v) for v in values)
+                return d + m / 60 + s / 3600
+            lat = dms(gps[2]) * (-1 if str(gps.get(1, "N")).upper().startswith("S") else 1)
+            lng = dms(gps[4]) * (-1 if str(gps.get(3, "E")).upper().startswith("W") else 1)
+    except (ValueError, TypeError, KeyError, ZeroDivisionError, IndexError):
+        lat = lng = None
+    return taken, lat, lng
+
+
+def decode_reduced(data: bytes, longest: int) -> Image.Image:
+    """Decode at most about ``longest`` px on the long edge (JPEG draft mode: DCT scaling, never full size)."""
+    try:
+        img = Image.open(io.BytesIO(data))
+        if img.format == "JPEG":
+            img.draft("RGB", (longest, longest))
+        img.load()
+        img = img.convert("RGB")
+        img.thumbnail((longest, longest))
+        return img
+    except Exception as exc:  # noqa: BLE001
+        raise BadImage(f"corrupt image: {exc}") from None
+
+
+def _stamp_font(size: int, font_path):
+    from inspections.fonts import FontMissing, cjk_font
+
+    try:
+        return cjk_font(size, font_path), True
+    except FontMissing:
+        return ImageFont.load_default(size), False
+
+
+def derivatives(data: bytes, *, stamp_lines: list[str], ascii_lines: list[str], font_path=None) -> tuple[bytes, bytes]:
+    """(thumbnail JPEG, watermarked evidence JPEG)."""
+    img = decode_reduced(data, EVIDENCE_PX)
+    thumb = img.copy()
+    thumb.thumbnail((THUMB_PX, THUMB_PX))
+    tbuf = io.BytesIO()
+    thumb.save(tbuf, "JPEG", quality=80)
+
+    draw = ImageDraw.Draw(img, "RGBA")
+    size = max(14, img.width // 40)
+    font, cjk = _stamp_font(size, font_path)
+    lines = stamp_lines if cjk else ascii_lines
+    line_h = int(size * 1.4)
+    box_h = line_h * len(lines) + size
+    draw.rectangle((0, img.height - box_h, img.width, img.height), fill=(0, 0, 0, 140))
+    y = img.height - box_h + size // 2
+    for line in lines:
+        draw.text((size // 2, y), line, font=font, fill=(255, 255, 255, 255))
+        y += line_h
+    ebuf = io.BytesIO()
+    img.save(ebuf, "JPEG", quality=85)
+    return tbuf.getvalue(), ebuf.getvalue()

@@ -1,0 +1,63 @@
+"""Request bodies of the inspection endpoints (also the items of an offline sync batch)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+from inspections.choices import CoordSystem, Decision, ReportCategory
+from portfolio.choices import UnitStatus
+
+
+class LocationIn(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    accuracy_m: float = Field(ge=0, le=100_000)
+    coord_system: CoordSystem
+    captured_at: AwareDatetime
+
+
+class StatusReportIn(BaseModel):
+    kind: Literal["status_report"] = "status_report"
+    client_id: UUID
+    qr: str = Field(min_length=1, max_length=512)
+    requested_status: UnitStatus | None = None
+    no_change: bool = False
+    category: ReportCategory = ReportCategory.ROUTINE
+    note: str = Field("", max_length=2000)
+    photo_ids: list[UUID] = Field(default_factory=list, max_length=20)
+    location: LocationIn
+    base_status_version: int | None = Field(None, ge=1)
+    client_created_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _one_intent(self):
+        if self.no_change == (self.requested_status is not None):
+            raise ValueError("give either requested_status or no_change=true")
+        if self.requested_status is not None and self.base_status_version is None:
+            raise ValueError("base_status_version is required with requested_status")
+        return self
+
+
+class DecisionIn(BaseModel):
+    kind: Literal["confirmation"] = "confirmation"
+    client_id: UUID
+    report_id: int | None = None  # sync items name the report by id or by the report's client_id
+    report_client_id: UUID | None = None
+    qr: str = Field(min_length=1, max_length=512)
+    decision: Decision
+    reason: str = Field("", max_length=500)
+    location: LocationIn
+
+
+def content_hash(model: BaseModel, exclude: set[str] | None = None) -> str:
+    data = model.model_dump(mode="json", exclude=exclude)
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+class SyncIn(BaseModel):
+    items: list[dict] = Field(min_length=1, max_length=200)

@@ -1,0 +1,566 @@
+"""Field inspection rules: sticker resolution, the unit card, status reports with geofence and mock-location
+checks, on-site double confirmation, expiry, photo arrival. HTTP routes and the offline sync call these."""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from accounts.choices import Role
+from accounts.scope import Principal
+from alerts.choices import OPEN_ALERT_STATUSES
+from config.settings import Settings
+from core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
+from inspections import geo
+from inspections.choices import (
+    DECIDABLE_STATES,
+    REQUESTABLE_STATUSES,
+    Decision,
+    Flag,
+    ReportState,
+    SyncResult,
+    needs_evidence,
+)
+from inspections.qr import parse_sticker, verify_signature, verify_sticker
+from inspections.schemas import DecisionIn, LocationIn, StatusReportIn, content_hash
+from leasing.choices import LIVE_LEASE_STATUSES
+from models.alerts import Alert
+from models.inspections import Photo, ReportPhoto, StatusConfirmation, StatusReport
+from models.leasing import Lease, Tenant
+from models.portfolio import Building, Unit
+from models.workorders import WorkOrder
+from portfolio.choices import StatusSource, UnitStatus, allowed_unit_targets
+from portfolio.service import change_unit_status
+from workorders.choices import OPEN_WORK_ORDER_STATUSES
+
+log = logging.getLogger("rentwatch.inspections")
+
+REPORTERS = frozenset({Role.INSPECTOR, Role.MANAGER, Role.ADMIN})
+CONFIRMERS = frozenset({Role.MANAGER, Role.ADMIN})
+FUTURE_TOLERANCE = timedelta(minutes=5)
+EXPIRED_NOTIFICATION_KIND = "INSPECTION_EXPIRED"
+
+
+# --------------------------------------------------------------------------- stickers and the unit card
+
+@dataclass
+class Site:
+    unit: Unit
+    building: Building
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        if self.unit.lat is not None and self.unit.lng is not None:
+            return self.unit.lat, self.unit.lng
+        return self.building.lat, self.building.lng
+
+    @property
+    def radius_m(self) -> float:
+        return float(self.building.geofence_radius_m)
+
+
+async def resolve_sticker(principal: Principal, qr: str, settings: Settings) -> Site:
+    """Parse and verify a scanned sticker: forged → INVALID_QR, unknown/out of scope → 404, replaced → REVOKED_QR."""
+    ref = parse_sticker(qr)
+    verify_signature(ref, settings.qr_secret)
+    unit = await Unit.get_or_none(code=ref.unit_code).select_related("building")
+    if unit is None:
+        raise NotFound(f"unit {ref.unit_code} not found", code="UNKNOWN_UNIT", details={"unit_code": ref.unit_code})
+    principal.require_building(unit.building_id, f"unit {ref.unit_code}")
+    verify_sticker(ref, settings.qr_secret, unit.qr_version)
+    return Site(unit=unit, building=unit.building)
+
+
+def requestable_statuses(role: Role, current: UnitStatus | str) -> list[str]:
+    if role not in REPORTERS:
+        return []
+    return sorted(s.value for s in allowed_unit_targets(current) & REQUESTABLE_STATUSES)
+
+
+def geofence_card(site: Site) -> dict:
+    lat, lng = site.centre
+    glat, glng = geo.wgs84_to_gcj02(lat, lng)
+    return {"centre": {"lat": lat, "lng": lng, "coord_system": "wgs84"},
+            "centre_gcj02": {"lat": round(glat, 7), "lng": round(glng, 7)}, "radius_m": site.radius_m}
+
+
+async def unit_card(principal: Principal, site: Site) -> dict:
+    unit, building = site.unit, site.building
+    lease = await Lease.filter(unit_id=unit.id, status__in=list(LIVE_LEASE_STATUSES)).order_by("-start_date").first()
+    lease_brief = None
+    if lease is not None:
+        lease_brief = {"id": lease.id, "status": lease.status, "start_date": lease.start_date.isoformat(),
+                       "end_date": lease.end_date.isoformat()}
+        if principal.role in CONFIRMERS:  # inspectors get no tenant personal data
+            tenant = await Tenant.get_or_none(id=lease.tenant_id)
+            lease_brief["tenant_name"] = tenant.name if tenant else None
+    orders = await WorkOrder.filter(unit_id=unit.id, status__in=list(OPEN_WORK_ORDER_STATUSES)) \
+        .order_by("due_at").limit(20).values("id", "type", "status", "title", "due_at")
+    alerts = await Alert.filter(unit_id=unit.id, status__in=list(OPEN_ALERT_STATUSES)) \
+        .order_by("-last_seen").limit(20).values("id", "type", "severity", "status", "first_seen", "last_seen")
+    recent = await StatusReport.filter(unit_id=unit.id).order_by("-captured_at").limit(10).values(
+        "id", "state", "category", "requested_status", "no_change", "author_id", "captured_at", "confirm_deadline")
+    last = next((r for r in recent if r["state"] in (ReportState.ACCEPTED, ReportState.CONFIRMED)), None)
+    pending = [r for r in recent if r["state"] in DECIDABLE_STATES]
+    return {
+        "unit": {"code": unit.code, "name": unit.name, "property_type": unit.property_type,
+                 "unit_type": unit.unit_type, "floor": unit.floor, "status": unit.status,
+                 "status_version": unit.status_version,
+                 "last_inspected_at": _iso(unit.last_inspected_at)},
+        "building": {"id": building.id, "code": building.code, "name": building.name},
+        "requestable_statuses": requestable_statuses(principal.role, unit.status),
+        "can_confirm": principal.role in CONFIRMERS,
+        "lease": lease_brief,
+        "open_work_orders": [{**o, "due_at": _iso(o["due_at"])} for o in orders],
+        "active_alerts": [{**a, "first_seen": _iso(a["first_seen"]), "last_seen": _iso(a["last_seen"])}
+                          for a in alerts],
+        "last_inspection": _report_brief(last) if last else None,
+        "pending_reports": [_report_brief(r) for r in pending],
+        "geofence": geofence_card(site),
+    }
+
+
+def _report_brief(row: dict) -> dict:
+    return {"id": row["id"], "state": row["state"], "category": row["category"],
+            "requested_status": row["requested_status"], "no_change": row["no_change"],
+            "author_id": row["author_id"], "captured_at": _iso(row["captured_at"]),
+            "confirm_deadline": _iso(row.get("confirm_deadline"))}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# --------------------------------------------------------------------------- location checks
+
+def check_capture_time(captured_at: datetime, now: datetime, settings: Settings) -> None:
+    if captured_at > now + FUTURE_TOLERANCE:
+        raise ValidationFailed("captured_at is in the future", code="CAPTURED_AT_IN_FUTURE",
+                               details={"captured_at": captured_at.isoformat(), "now": now.isoformat()})
+    horizon = timedelta(days=settings.inspection_sync_horizon_days)
+    if captured_at < now - horizon:
+        raise ValidationFailed("captured_at is older than the sync horizon", code="CAPTURED_AT_TOO_OLD",
+                               details={"captured_at": captured_at.isoformat(),
+                                        "horizon_days": settings.inspection_sync_horizon_days})
+
+
+def check_location(location: LocationIn, site: Site, settings: Settings) -> geo.GeofenceVerdict:
+    if location.accuracy_m > settings.inspection_max_accuracy_m:
+        raise ValidationFailed("location fix is too inaccurate", code="LOCATION_TOO_INACCURATE",
+                               details={"accuracy_m": location.accuracy_m,
+                                        "max_accuracy_m": settings.inspection_max_accuracy_m})
+    verdict = geo.check_geofence(location.lat, location.lng, location.coord_system, site.centre, site.radius_m)
+    if not verdict.inside:
+        raise ValidationFailed("you are not at the unit", code="OUTSIDE_GEOFENCE",
+                               details={**verdict.as_details(), "coord_system": str(location.coord_system)})
+    return verdict
+
+
+@dataclass
+class FixHistory:
+    """One user's location fixes around a time span (reports and confirmations), for the travel-speed check."""
+
+    user_id: int
+    times: list[datetime] = field(default_factory=list)
+    fixes: list[tuple[tuple[float, float], float]] = field(default_factory=list)  # ((lat, lng) wgs84, accuracy)
+
+    @classmethod
+    async def load(cls, user_id: int, start: datetime, end: datetime) -> FixHistory:
+        history = cls(user_id)
+        window = {"captured_at__gte": start - timedelta(days=1), "captured_at__lte": end + timedelta(days=1)}
+        rows = await StatusReport.filter(author_id=user_id, **window).values_list(
+            "captured_at", "wgs84_lat", "wgs84_lng", "accuracy_m")
+        rows += await StatusConfirmation.filter(actor_id=user_id, **window).values_list(
+            "captured_at", "wgs84_lat", "wgs84_lng", "accuracy_m")
+        for at, lat, lng, acc in rows:
+            history.add(at, (lat, lng), acc)
+        return history
+
+    def add(self, at: datetime, point: tuple[float, float], accuracy: float) -> None:
+        i = bisect.bisect_right(self.times, at)
+        self.times.insert(i, at)
+        self.fixes.insert(i, (point, accuracy))
+
+    def max_speed_kmh(self, at: datetime, point: tuple[float, float], accuracy: float) -> float:
+        i = bisect.bisect_left(self.times, at)
+        speeds = []
+        for j in (i - 1, i):
+            if 0 <= j < len(self.times):
+                other, other_acc = self.fixes[j]
+                seconds = (at - self.times[j]).total_seconds()
+                speeds.append(geo.implied_speed_kmh(point, other, seconds, slack_m=accuracy + other_acc))
+        return max(speeds, default=0.0)
+
+
+def location_flags(location: LocationIn, point: tuple[float, float], history: FixHistory,
+                   settings: Settings) -> list[str]:
+    if location.accuracy_m == 0:
+        return [Flag.SUSPECTED_MOCK_LOCATION.value]
+    if history.max_speed_kmh(location.captured_at, point, location.accuracy_m) > settings.inspection_max_speed_kmh:
+        return [Flag.SUSPECTED_MOCK_LOCATION.value]
+    return []
+
+
+def photo_flags(report: StatusReport, photos: list[Photo], settings: Settings) -> list[str]:
+    flags: set[str] = set()
+    skew = timedelta(minutes=settings.photo_exif_max_skew_minutes)
+    for photo in photos:
+        if photo.exif_taken_at is not None and abs(photo.exif_taken_at - report.captured_at) > skew:
+            flags.add(Flag.PHOTO_TIME_MISMATCH.value)
+        if photo.exif_lat is not None and photo.exif_lng is not None:
+            d = geo.distance_m((photo.exif_lat, photo.exif_lng), (report.wgs84_lat, report.wgs84_lng))
+            if d > settings.photo_exif_max_distance_m:
+                flags.add(Flag.PHOTO_PLACE_MISMATCH.value)
+    return sorted(flags)
+
+
+# --------------------------------------------------------------------------- status reports
+
+@dataclass
+class Outcome:
+    result: str  # a SyncResult value
+    report: StatusReport | None = None
+    confirmation: StatusConfirmation | None = None
+    original: str | None = None  # for DUPLICATE: the original result
+    error: AppError | None = None
+    status: int = 200
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"result": self.result}
+        if self.original:
+            data["original_result"] = self.original
+        if self.report is not None:
+            data["report"] = serialize_report(self.report)
+        if self.confirmation is not None:
+            data["confirmation"] = serialize_confirmation(self.confirmation)
+        if self.error is not None:
+            data["error"] = {"code": self.error.code, "message": self.error.message, "details": self.error.details}
+        return data
+
+
+class ClientIdReused(Conflict):
+    code = "CLIENT_ID_REUSED"
+
+
+def _duplicate_of(existing, author_field: str, principal: Principal, digest: str, original: str) -> Outcome:
+    if getattr(existing, author_field) != principal.user_id or existing.content_hash != digest:
+        raise ClientIdReused("this client_id was already used for different content",
+                             details={"client_id": str(existing.client_id)})
+    return Outcome(SyncResult.DUPLICATE, original=original)
+
+
+async def _existing_report_outcome(client_id: UUID, principal: Principal, digest: str) -> Outcome | None:
+    existing = await StatusReport.get_or_none(client_id=client_id)
+    if existing is None:
+        return None
+    outcome = _duplicate_of(existing, "author_id", principal, digest, existing_result(existing))
+    outcome.report = existing
+    return outcome
+
+
+def existing_result(report: StatusReport) -> str:
+    """The result the report got when it was submitted (its state may have moved on since)."""
+    return str(report.initial_result or report.state)
+
+
+async def submit_report(principal: Principal, body: StatusReportIn, *, settings: Settings, now: datetime,
+                        via_sync: bool = False, history: FixHistory | None = None,
+                        known_photos: set[UUID] | None = None, maybe_duplicate: bool = True) -> Outcome:
+    """Record a status report. Raises AppError for a refusal (nothing written); returns the outcome otherwise.
+
+    ``maybe_duplicate=False`` (the sync looked the batch's client_ids up at once) skips the read; a racing
+    duplicate is still caught by the unique constraint below.
+    """
+    if principal.role not in REPORTERS:
+        raise Forbidden(f"role {principal.role} may not submit status reports")
+    digest = content_hash(body)
+    if maybe_duplicate:
+        duplicate = await _existing_report_outcome(body.client_id, principal, digest)
+        if duplicate:
+            return duplicate
+    site = await resolve_sticker(principal, body.qr, settings)
+    unit = site.unit
+    location = body.location
+    check_capture_time(location.captured_at, now, settings)
+    verdict = check_location(location, site, settings)
+    if body.requested_status is not None and body.requested_status not in REQUESTABLE_STATUSES:
+        raise ValidationFailed(f"an inspection cannot request {body.requested_status}", code="STATUS_NOT_REQUESTABLE",
+                               details={"requestable": sorted(s.value for s in REQUESTABLE_STATUSES)})
+    photo_ids = list(dict.fromkeys(body.photo_ids))
+    if needs_evidence(body.category, body.requested_status) and not photo_ids:
+        raise ValidationFailed("this report needs photo evidence", code="EVIDENCE_REQUIRED",
+                               details={"category": str(body.category), "requested_status": body.requested_status})
+
+    state, reason = None, ""
+    if body.requested_status is not None and body.base_status_version != unit.status_version:
+        state, reason = ReportState.CONFLICT, "STALE_STATUS_VERSION"
+    elif body.requested_status is not None:
+        from portfolio.service import check_transition
+
+        check_transition(unit.status, body.requested_status)  # 409 INVALID_TRANSITION, nothing written
+
+    if history is None:
+        history = await FixHistory.load(principal.user_id, location.captured_at, location.captured_at)
+    flags = location_flags(location, verdict.wgs84, history, settings)
+
+    if known_photos is None:
+        known_photos = set(await Photo.filter(id__in=photo_ids).values_list("id", flat=True)) if photo_ids else set()
+    missing = [p for p in photo_ids if p not in known_photos]
+
+    report = StatusReport(
+        client_id=body.client_id, content_hash=digest, unit_id=unit.id, author_id=principal.user_id,
+        category=body.category, requested_status=body.requested_status, no_change=body.no_change,
+        observed_status=unit.status, state=ReportState.AWAITING_MEDIA, state_reason=reason, flags=flags,
+        note=body.note, photo_ids=[str(p) for p in photo_ids], lat=location.lat, lng=location.lng,
+        coord_system=location.coord_system, accuracy_m=location.accuracy_m, wgs84_lat=verdict.wgs84[0],
+        wgs84_lng=verdict.wgs84[1], distance_m=round(verdict.distance_m, 1), captured_at=location.captured_at,
+        client_created_at=body.client_created_at, base_status_version=body.base_status_version, via_sync=via_sync)
+    if state is None and missing:
+        state, reason = ReportState.AWAITING_MEDIA, "MISSING_PHOTOS"
+    mark = False
+    if state is None:
+        mark = await _decide_state(report, settings=settings, now=now)
+    else:
+        report.state, report.state_reason = state, reason
+    report.initial_result = str(report.state)
+    try:
+        async with in_transaction():
+            await report.save()  # first write: a concurrent duplicate blocks here on the unique client_id
+            if photo_ids:
+                await ReportPhoto.bulk_create([ReportPhoto(report_id=report.id, photo_id=p) for p in photo_ids])
+                await Photo.filter(id__in=photo_ids, unit_id__isnull=True).update(unit_id=unit.id)
+            if mark:
+                await mark_inspected(unit.id, report.captured_at)
+    except IntegrityError:
+        duplicate = await _existing_report_outcome(body.client_id, principal, digest)
+        if duplicate:
+            return duplicate
+        raise
+    history.add(location.captured_at, verdict.wgs84, location.accuracy_m)
+    return Outcome(str(report.state), report=report, status=201)
+
+
+async def _decide_state(report: StatusReport, *, settings: Settings, now: datetime) -> bool:
+    """Every photo is here: decide the report's state (in memory). True when the unit now counts as inspected."""
+    photos = await Photo.filter(id__in=report.photo_ids).all() if report.photo_ids else []
+    extra = photo_flags(report, photos, settings)
+    if extra:
+        report.flags = sorted(set(report.flags) | set(extra))
+    if Flag.SUSPECTED_MOCK_LOCATION in report.flags:
+        state, reason = ReportState.HELD_FOR_REVIEW, Flag.SUSPECTED_MOCK_LOCATION.value
+    elif report.no_change:
+        state, reason = ReportState.ACCEPTED, ""
+    else:
+        state, reason = ReportState.PENDING_CONFIRMATION, ""
+    report.state, report.state_reason = state, reason
+    if state in DECIDABLE_STATES:
+        report.confirm_deadline = now + timedelta(hours=settings.inspection_confirm_window_hours)
+    if state == ReportState.ACCEPTED:
+        report.decided_at = now
+    return state == ReportState.ACCEPTED
+
+
+async def mark_inspected(unit_id: int, at: datetime) -> None:
+    await Unit.filter(Q(id=unit_id) & (Q(last_inspected_at__isnull=True) | Q(last_inspected_at__lt=at))) \
+        .update(last_inspected_at=at)
+
+
+async def photo_arrived(photo_id: UUID, *, settings: Settings, now: datetime) -> list[int]:
+    """A photo was stored: continue every AWAITING_MEDIA report whose photos are now all here."""
+    report_ids = await ReportPhoto.filter(photo_id=photo_id, report__state=ReportState.AWAITING_MEDIA) \
+        .values_list("report_id", flat=True)
+    advanced = []
+    for report_id in report_ids:
+        async with in_transaction():
+            report = await StatusReport.get(id=report_id)
+            if report.state != ReportState.AWAITING_MEDIA:
+                continue
+            have = await Photo.filter(id__in=report.photo_ids).count()
+            if have < len(report.photo_ids):
+                continue
+            claimed = await StatusReport.filter(id=report.id, state=ReportState.AWAITING_MEDIA) \
+                .update(state_reason="ADVANCING")
+            if claimed != 1:
+                continue
+            mark = await _decide_state(report, settings=settings, now=now)
+            await report.save(update_fields=["state", "state_reason", "flags", "confirm_deadline", "decided_at",
+                                             "updated_at"])
+            if mark:
+                await mark_inspected(report.unit_id, report.captured_at)
+            advanced.append(report.id)
+    return advanced
+
+
+# --------------------------------------------------------------------------- double confirmation
+
+async def report_for(principal: Principal, report_id: int | None = None, client_id: UUID | None = None) -> StatusReport:
+    if report_id is not None:
+        report = await StatusReport.get_or_none(id=report_id)
+    elif client_id is not None:
+        report = await StatusReport.get_or_none(client_id=client_id)
+    else:
+        raise ValidationFailed("name the report by report_id or report_client_id", code="VALIDATION_ERROR")
+    if report is None:
+        raise NotFound("status report not found")
+    unit = await Unit.get(id=report.unit_id)
+    principal.require_building(unit.building_id, "status report")
+    return report
+
+
+async def decide(principal: Principal, report: StatusReport, body: DecisionIn, *, settings: Settings,
+                 now: datetime) -> Outcome:
+    """A MANAGER/ADMIN, on site (sticker scanned, geofenced), confirms or rejects a pending report."""
+    if principal.role not in CONFIRMERS:
+        raise Forbidden(f"role {principal.role} may not confirm status reports")
+    digest = content_hash(body, exclude={"report_id", "report_client_id"})
+    existing = await StatusConfirmation.get_or_none(client_id=body.client_id)
+    if existing is not None:
+        outcome = _duplicate_of(existing, "actor_id", principal, digest, str(existing.outcome))
+        outcome.confirmation, outcome.report = existing, await StatusReport.get(id=existing.report_id)
+        return outcome
+    if report.author_id == principal.user_id:
+        raise Forbidden("you cannot confirm your own report", code="SELF_CONFIRMATION")
+    if report.state in DECIDABLE_STATES and report.confirm_deadline and report.confirm_deadline <= now:
+        await expire_report(report, now=now)
+        raise Conflict("the confirmation window has passed", code="CONFIRMATION_EXPIRED",
+                       details={"deadline": _iso(report.confirm_deadline)})
+    if report.state not in DECIDABLE_STATES:
+        raise Conflict(f"report is {report.state}, not waiting for a decision", code="REPORT_NOT_PENDING",
+                       details={"state": str(report.state)})
+    site = await resolve_sticker(principal, body.qr, settings)
+    if site.unit.id != report.unit_id:
+        raise ValidationFailed("this sticker belongs to another unit", code="QR_UNIT_MISMATCH",
+                               details={"scanned_unit": site.unit.code})
+    check_capture_time(body.location.captured_at, now, settings)
+    verdict = check_location(body.location, site, settings)
+    if body.decision == Decision.REJECT and not body.reason.strip():
+        raise ValidationFailed("a rejection needs a reason", code="REASON_REQUIRED")
+
+    loc = body.location
+    try:
+        async with in_transaction():
+            confirmation = StatusConfirmation(
+                client_id=body.client_id, content_hash=digest, report_id=report.id, actor_id=principal.user_id,
+                decision=body.decision, reason=body.reason, outcome=ReportState.REJECTED, lat=loc.lat, lng=loc.lng,
+                coord_system=loc.coord_system, accuracy_m=loc.accuracy_m, wgs84_lat=verdict.wgs84[0],
+                wgs84_lng=verdict.wgs84[1], distance_m=round(verdict.distance_m, 1), captured_at=loc.captured_at)
+            await confirmation.save()  # unique per report: of two racing decisions one wins
+            claimed = await StatusReport.filter(id=report.id, state=report.state).update(decided_at=now)
+            if claimed != 1:
+                raise Conflict("the report was decided concurrently", code="REPORT_NOT_PENDING")
+            outcome, reason, applied = await _apply_decision(report, body, principal, now)
+            await StatusReport.filter(id=report.id).update(state=outcome, state_reason=reason, applied_version=applied)
+            confirmation.outcome = outcome
+            await confirmation.save(update_fields=["outcome", "updated_at"])
+    except IntegrityError:
+        existing = await StatusConfirmation.get_or_none(client_id=body.client_id)
+        if existing is not None:
+            outcome_ = _duplicate_of(existing, "actor_id", principal, digest, str(existing.outcome))
+            outcome_.confirmation, outcome_.report = existing, await StatusReport.get(id=existing.report_id)
+            return outcome_
+        raise Conflict("the report was already decided", code="REPORT_NOT_PENDING") from None
+    report = await StatusReport.get(id=report.id)
+    return Outcome(str(outcome), report=report, confirmation=confirmation)
+
+
+async def _apply_decision(report: StatusReport, body: DecisionIn, principal: Principal,
+                          now: datetime) -> tuple[ReportState, str, int | None]:
+    if body.decision == Decision.REJECT:
+        return ReportState.REJECTED, "", None
+    if report.requested_status is None:  # a held no_change inspection released by the reviewer
+        await mark_inspected(report.unit_id, report.captured_at)
+        return ReportState.ACCEPTED, "", None
+    unit = await Unit.get(id=report.unit_id)
+    if unit.status_version != report.base_status_version:
+        return ReportState.CONFLICT, "STALE_STATUS_VERSION", None
+    try:
+        change = await change_unit_status(
+            unit.id, UnitStatus(report.requested_status), source=StatusSource.INSPECTION, now=now,
+            actor_id=principal.user_id, expected_version=report.base_status_version,
+            reason=f"inspection report {report.id} by user {report.author_id}, confirmed on site"
+                   + (f": {report.note[:300]}" if report.note else ""),
+            reference=f"status_report:{report.id}")
+    except AppError as exc:  # a concurrent change got there first: review, never overwrite
+        return ReportState.CONFLICT, exc.code, None
+    await mark_inspected(report.unit_id, report.captured_at)
+    return ReportState.CONFIRMED, "", change.version
+
+
+async def expire_report(report: StatusReport, *, now: datetime) -> bool:
+    """PENDING_CONFIRMATION past its deadline → EXPIRED, and the author is notified (once)."""
+    from notifications.outbox import enqueue_notification
+
+    async with in_transaction():
+        won = await StatusReport.filter(id=report.id, state__in=list(DECIDABLE_STATES),
+                                        confirm_deadline__lte=now).update(
+            state=ReportState.EXPIRED, state_reason="CONFIRMATION_WINDOW_PASSED", expired_at=now,
+            expiry_notified=True)
+        if won != 1:
+            return False
+        unit = await Unit.get(id=report.unit_id)
+        await enqueue_notification(
+            user_id=report.author_id, kind=EXPIRED_NOTIFICATION_KIND, dedupe_key=f"status_report_expired:{report.id}",
+            payload={"report_id": report.id, "unit_code": unit.code, "requested_status": report.requested_status,
+                     "captured_at": _iso(report.captured_at), "deadline": _iso(report.confirm_deadline)},
+            now=now)
+    report.state = ReportState.EXPIRED
+    return True
+
+
+async def expire_overdue(now: datetime, limit: int = 500) -> int:
+    overdue = await StatusReport.filter(state__in=list(DECIDABLE_STATES), confirm_deadline__lte=now) \
+        .order_by("confirm_deadline").limit(limit)
+    count = 0
+    for report in overdue:
+        count += await expire_report(report, now=now)
+    return count
+
+
+async def expiry_service(settings: Settings, clock, stop) -> None:
+    """Background service (cli.background): expire overdue confirmation requests once a minute."""
+    import asyncio
+
+    while not stop.is_set():
+        try:
+            expired = await expire_overdue(clock.now())
+            if expired:
+                log.info("expired %d status-change confirmation requests", expired)
+        except Exception:  # noqa: BLE001 - keep the loop alive, log loudly
+            log.exception("expiring confirmation requests failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=60)
+        except TimeoutError:
+            pass
+
+
+# --------------------------------------------------------------------------- serialization
+
+def serialize_report(report: StatusReport) -> dict:
+    return {
+        "id": report.id, "client_id": str(report.client_id), "unit_id": report.unit_id,
+        "author_id": report.author_id, "category": report.category, "requested_status": report.requested_status,
+        "no_change": report.no_change, "observed_status": report.observed_status, "state": report.state,
+        "state_reason": report.state_reason, "flags": report.flags, "note": report.note,
+        "photo_ids": report.photo_ids,
+        "location": {"lat": report.lat, "lng": report.lng, "coord_system": report.coord_system,
+                     "accuracy_m": report.accuracy_m, "distance_m": report.distance_m},
+        "captured_at": _iso(report.captured_at), "client_created_at": _iso(report.client_created_at),
+        "base_status_version": report.base_status_version, "applied_version": report.applied_version,
+        "confirm_deadline": _iso(report.confirm_deadline), "decided_at": _iso(report.decided_at),
+        "expired_at": _iso(report.expired_at), "via_sync": report.via_sync,
+        "created_at": _iso(report.created_at),
+    }
+
+
+def serialize_confirmation(c: StatusConfirmation) -> dict:
+    return {"id": c.id, "client_id": str(c.client_id), "report_id": c.report_id, "actor_id": c.actor_id,
+            "decision": c.decision, "reason": c.reason, "outcome": c.outcome, "distance_m": c.distance_m,
+            "captured_at": _iso(c.captured_at), "created_at": _iso(c.created_at)}

@@ -1,0 +1,1 @@
+"""IoT ingest: MQTT consumer, payload adapters, readings storage, occupancy inference, detection rules."""

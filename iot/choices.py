@@ -1,0 +1,53 @@
+"""IoT constants: device kinds and payload formats, occupancy states, alert types."""
+
+from enum import StrEnum
+
+from portfolio.choices import UnitStatus
+
+
+class DeviceKind(StrEnum):
+    DOOR = "DOOR"  # 门磁
+    ELECTRICITY = "ELECTRICITY"  # 电表
+    WATER = "WATER"  # 水表
+    PLUG = "PLUG"  # metering smart plug (counts as electricity)
+
+
+METER_KINDS = frozenset({DeviceKind.ELECTRICITY, DeviceKind.WATER, DeviceKind.PLUG})
+
+
+class DeviceFormat(StrEnum):
+    ZIGBEE2MQTT = "ZIGBEE2MQTT"
+    TASMOTA = "TASMOTA"
+    SHELLY_GEN2 = "SHELLY_GEN2"
+    SHELLY_GEN1 = "SHELLY_GEN1"
+    WMBUS = "WMBUS"
+    GENERIC = "GENERIC"
+
+
+class Occupancy(StrEnum):
+    OCCUPIED_LIKE = "OCCUPIED_LIKE"
+    VACANT_LIKE = "VACANT_LIKE"
+    UNKNOWN = "UNKNOWN"
+
+
+class IotAlert(StrEnum):
+    UNEXPECTED_ACTIVITY = "UNEXPECTED_ACTIVITY"
+    DOOR_OPEN_WHILE_VACANT = "DOOR_OPEN_WHILE_VACANT"
+    NO_ACTIVITY = "NO_ACTIVITY"
+    ACTIVITY_AFTER_LEASE_END = "ACTIVITY_AFTER_LEASE_END"
+    SUSPECTED_SUBLET = "SUSPECTED_SUBLET"
+    DEVICE_OFFLINE = "DEVICE_OFFLINE"
+    BATTERY_LOW = "BATTERY_LOW"
+
+
+class SampleFlag(StrEnum):
+    OK = ""
+    RESET = "RESET"  # counter dropped: reset / rollover; consumption counted from zero
+    STEP_BACK = "STEP_BACK"  # small drop (e.g. after a power cut): zero consumption, new baseline
+    SPIKE = "SPIKE"  # implausible jump: flagged and excluded from consumption
+    BACKFILL = "BACKFILL"  # arrived after a newer sample; inserted between its neighbours
+
+
+#: Unit statuses in which nobody should be living (UNEXPECTED_ACTIVITY / DOOR_OPEN_WHILE_VACANT apply).
+VACANT_STATUSES = frozenset({UnitStatus.VACANT, UnitStatus.PENDING_DELIVERY, UnitStatus.OFF_MARKET,
+                             UnitStatus.RENOVATION})

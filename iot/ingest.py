@@ -1,0 +1,455 @@
+"""From parsed readings to stored facts, in batches: device state, door events, meter samples, hourly roll-ups,
+dead letters, commissioning entries — written in one transaction per batch — then the instant rules.
+
+Exactly-once storage: every fact has a unique key in the database (door event: device+time+state; sample:
+device+time; roll-up: device+hour, only incremented for facts that are new). The per-device running state
+(last contact state, last register value) is persisted in the same transaction, so after a restart the
+consumer continues exactly where the database is, and QoS 1 re-deliveries are recognised as duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tortoise.transactions import in_transaction
+
+from config.settings import Settings
+from core.db import is_postgres
+from iot.adapters import ADAPTER_FORMAT, Reading, TopicRouter, parse_message
+from iot.choices import METER_KINDS, DeviceFormat, DeviceKind, SampleFlag
+from iot.meter import meter_step
+
+log = logging.getLogger("rentwatch.iot.ingest")
+
+
+@dataclass(slots=True)
+class RawMessage:
+    topic: str
+    payload: bytes
+    received_at: datetime
+    mid: int = 0  # MQTT packet id, acknowledged after the commit (QoS 1)
+    qos: int = 0
+    generation: int = 0  # which connection delivered it: an ack is only valid on that connection
+
+
+@dataclass(slots=True)
+class DeviceState:
+    id: int
+    kind: DeviceKind
+    unit_id: int | None
+    tz: ZoneInfo
+    invert: bool
+    last_open: bool | None
+    last_door_at: datetime | None
+    last_total: float | None
+    last_total_at: datetime | None
+    pending: float | None
+    last_seen: datetime | None
+    online: bool | None
+    battery: int | None
+    battery_low: bool
+    dirty: bool = False
+
+
+@dataclass
+class BatchOutcome:
+    door_opens: list[tuple[int, int, datetime]] = field(default_factory=list)  # (device_id, unit_id, at)
+    battery_low: dict[int, DeviceState] = field(default_factory=dict)
+    stats: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class Prepared:
+    out: BatchOutcome
+    dead: list
+    commissioning: list
+    door_rows: list
+    sample_rows: list
+    late_doors: list
+    late_samples: list
+    hourly: dict
+    device_rows: list
+    bump: Callable
+
+
+SQL_TYPES = {"int": "integer", "int8": "bigint", "float8": "double precision", "text": "text", "bool": "boolean",
+             "timestamptz": "timestamptz"}
+
+
+def hour_ts(at: datetime) -> int:
+    return int(at.timestamp()) // 3600
+
+
+def printable_payload(payload: bytes, limit: int) -> str:
+    text = payload[:limit].decode("utf-8", errors="backslashreplace")
+    return text.replace("\x00", "\\x00") + ("…" if len(payload) > limit else "")
+
+
+_zones: dict[str, ZoneInfo] = {}
+
+
+def zone(name: str | None, default: str) -> ZoneInfo:
+    key = name or default
+    if key not in _zones:
+        try:
+            _zones[key] = ZoneInfo(key)
+        except (KeyError, ValueError):
+            _zones[key] = ZoneInfo(default)
+    return _zones[key]
+
+
+def q(sql: str) -> str:
+    """Write SQL with ``?`` placeholders; PostgreSQL gets ``$1..$n``."""
+    if not is_postgres():
+        return sql
+    out, n = [], 0
+    for ch in sql:
+        if ch == "?":
+            n += 1
+            out.append(f"${n}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+class Ingestor:
+    """Turns batches of raw MQTT messages into stored facts. One instance per consumer."""
+
+    CACHE_TTL_SECONDS = 60.0
+
+    def __init__(self, settings: Settings, *, on_alerts: bool = True):
+        self.settings = settings
+        self.router = TopicRouter(settings.iot_topic_patterns)
+        self.cache: dict[tuple[str, str], DeviceState | None] = {}
+        self.cache_loaded = time.monotonic()
+        self.stats: Counter = Counter()
+        self.run_instant_rules = on_alerts
+        self.committing = False
+        self.rates = {DeviceKind.ELECTRICITY: settings.iot_max_kw, DeviceKind.PLUG: settings.iot_max_kw,
+                      DeviceKind.WATER: settings.iot_max_m3_per_hour}
+
+    def forget(self) -> None:
+        self.cache.clear()
+        self.cache_loaded = time.monotonic()
+
+    # ------------------------------------------------------------------------------------------- device cache
+    async def load_devices(self, keys: Iterable[tuple[str, str]]) -> None:
+        from models.iot import Device
+
+        missing = {k for k in keys if k not in self.cache}
+        if not missing:
+            return
+        by_format: dict[str, list[str]] = {}
+        for fmt, ext in missing:
+            by_format.setdefault(fmt, []).append(ext)
+        for fmt, exts in by_format.items():
+            for start in range(0, len(exts), 500):
+                chunk = exts[start:start + 500]
+                rows = await Device.filter(format=fmt, external_id__in=chunk).values(
+                    "id", "external_id", "kind", "unit_id", "invert", "last_contact_open", "last_door_at",
+                    "last_total", "last_total_at", "pending_total", "last_seen", "online", "battery",
+                    "battery_low", "building__timezone")
+                for row in rows:
+                    self.cache[(fmt, row["external_id"])] = DeviceState(
+                        id=row["id"], kind=DeviceKind(row["kind"]), unit_id=row["unit_id"],
+                        tz=zone(row["building__timezone"], self.settings.iot_timezone), invert=row["invert"],
+                        last_open=row["last_contact_open"], last_door_at=row["last_door_at"],
+                        last_total=row["last_total"], last_total_at=row["last_total_at"],
+                        pending=row["pending_total"], last_seen=row["last_seen"], online=row["online"],
+                        battery=row["battery"], battery_low=bool(row["battery_low"]))
+        for key in missing:
+            self.cache.setdefault(key, None)
+
+    def tz_for(self, fmt: DeviceFormat, device: str):
+        state = self.cache.get((str(fmt), device))
+        return state.tz if state else zone(None, self.settings.iot_timezone)
+
+    # -------------------------------------------------------------------------------------------- the batch
+    async def process(self, messages: list[RawMessage]) -> BatchOutcome:
+        """Parse, dedupe and persist one batch in one transaction. Raises only for database errors (the
+        caller calls ``forget()`` and retries the same batch; nothing was committed)."""
+        return await self.commit(await self.prepare(messages))
+
+    async def prepare(self, messages: list[RawMessage]) -> Prepared:
+        """The CPU half: parse, dedupe against the in-memory device state, build the rows. The consumer
+        prepares batch N+1 while batch N is being committed (one commit in flight at most)."""
+        if time.monotonic() - self.cache_loaded > self.CACHE_TTL_SECONDS and not self.committing:
+            self.forget()
+        keys = set()
+        for msg in messages:
+            matched = self.router.match(msg.topic)
+            if matched:
+                keys.add((str(ADAPTER_FORMAT[matched[0]]), matched[1]))
+        await self.load_devices(keys)
+        parsed = [(msg, parse_message(msg.topic, msg.payload, msg.received_at, router=self.router,
+                                      tz_for=self.tz_for)) for msg in messages]
+        await self.load_devices({(str(r.format), r.device) for _, res in parsed for r in res.readings})
+
+        out = BatchOutcome()
+        stats = out.stats
+        dead: list[list] = []
+        commissioning: dict[tuple[str, str], list] = {}
+        door_rows: list[list] = []
+        sample_rows: list[list] = []
+        late_samples: list[tuple[DeviceState, float, datetime, datetime]] = []
+        late_doors: list[tuple[DeviceState, bool, datetime, datetime]] = []
+        hourly: dict[tuple[int, int], list] = {}
+        limit = self.settings.iot_dead_letter_max_bytes
+        touched: dict[int, DeviceState] = {}
+
+        def bump(state: DeviceState, at: datetime, value: float, messages_: int = 1) -> None:
+            key = (state.id, hour_ts(at))
+            row = hourly.get(key)
+            if row is None:
+                hourly[key] = [state.id, state.unit_id, str(state.kind), key[1], value, messages_]
+            else:
+                row[4] += value
+                row[5] += messages_
+
+        for msg, result in parsed:
+            stats["messages"] += 1
+            if result.error:
+                stats["dead_letters"] += 1
+                log.warning("bad payload on %s: %s; payload %r", msg.topic, result.error, msg.payload[:120])
+                dead.append([msg.topic[:255], printable_payload(msg.payload, limit), len(msg.payload),
+                             result.error[:300], msg.received_at])
+                continue
+            if result.ignored:
+                stats["ignored"] += 1
+                continue
+            for reading in result.readings:
+                key = (str(reading.format), reading.device)
+                state = self.cache.get(key)
+                if state is None:
+                    stats["unknown_device"] += 1
+                    entry = commissioning.get(key)
+                    if entry is None:
+                        commissioning[key] = [key[0], key[1][:128], msg.topic[:255],
+                                              printable_payload(msg.payload, limit), msg.received_at,
+                                              msg.received_at, 1]
+                    else:
+                        entry[5] = max(entry[5], msg.received_at)
+                        entry[6] += 1
+                    continue
+                touched[state.id] = state
+                self._apply(state, reading, out, door_rows, sample_rows, late_samples, late_doors, bump)
+
+        device_rows = [[s.id, s.last_seen, s.online, s.battery, s.battery_low, s.last_open, s.last_door_at,
+                        s.last_total, s.last_total_at, s.pending] for s in touched.values() if s.dirty]
+        for state in touched.values():
+            state.dirty = False
+        return Prepared(out, dead, list(commissioning.values()), door_rows, sample_rows, late_doors, late_samples,
+                        hourly, device_rows, bump)
+
+    async def commit(self, p: Prepared) -> BatchOutcome:
+        """The database half: everything of one batch in one transaction, then the instant rules."""
+        self.committing = True
+        try:
+            return await self._commit(p)
+        finally:
+            self.committing = False
+
+    async def _commit(self, p: Prepared) -> BatchOutcome:
+        out, stats, dead, commissioning, door_rows, sample_rows = \
+            p.out, p.out.stats, p.dead, p.commissioning, p.door_rows, p.sample_rows
+        late_doors, late_samples, hourly, rows, bump = p.late_doors, p.late_samples, p.hourly, p.device_rows, p.bump
+        postgres = is_postgres()
+        async with in_transaction() as conn:
+            if dead:
+                await conn.execute_many(q(
+                    "INSERT INTO iot_dead_letters (topic, payload, payload_size, reason, received_at) "
+                    "VALUES (?, ?, ?, ?, ?)"), dead)
+            if commissioning:
+                await conn.execute_many(q(
+                    "INSERT INTO iot_commissioning (format, external_id, topic, sample_payload, first_seen, "
+                    "last_seen, message_count) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (format, external_id) "
+                    "DO UPDATE SET last_seen = excluded.last_seen, topic = excluded.topic, "
+                    "message_count = iot_commissioning.message_count + excluded.message_count"),
+                    commissioning)
+            if door_rows:
+                await self._bulk(conn, postgres, "INSERT INTO iot_door_events (device_id, unit_id, at, is_open, "
+                                 "received_at) {rows} ON CONFLICT (device_id, at, is_open) DO NOTHING",
+                                 ["int", "int", "timestamptz", "bool", "timestamptz"], door_rows)
+            if sample_rows:
+                await self._bulk(conn, postgres, "INSERT INTO iot_meter_samples (device_id, at, total, delta, flag, "
+                                 "received_at) {rows} ON CONFLICT (device_id, at) DO NOTHING",
+                                 ["int", "timestamptz", "float8", "float8", "text", "timestamptz"], sample_rows)
+            for state, is_open, at, received_at in late_doors:
+                await self._late_door(conn, state, is_open, at, received_at, out, bump)
+            for state, total, at, received_at in late_samples:
+                await self._late_sample(conn, state, total, at, received_at, stats, bump)
+            if hourly:
+                await self._bulk(conn, postgres, "INSERT INTO iot_hourly (device_id, unit_id, kind, hour_ts, value, "
+                                 "messages) {rows} ON CONFLICT (device_id, hour_ts) DO UPDATE SET "
+                                 "value = iot_hourly.value + excluded.value, "
+                                 "messages = iot_hourly.messages + excluded.messages",
+                                 ["int", "int", "text", "int8", "float8", "int"], list(hourly.values()))
+            if rows:
+                if postgres:
+                    await conn.execute_query(
+                        "UPDATE iot_devices AS d SET last_seen = v.last_seen, online = v.online, battery = v.battery, "
+                        "battery_low = v.battery_low, last_contact_open = v.last_open, last_door_at = v.last_door_at, "
+                        "last_total = v.last_total, last_total_at = v.last_total_at, pending_total = v.pending "
+                        "FROM unnest($1::int[], $2::timestamptz[], $3::bool[], $4::int[], $5::bool[], $6::bool[], "
+                        "$7::timestamptz[], $8::float8[], $9::timestamptz[], $10::float8[]) AS v(id, last_seen, "
+                        "online, battery, battery_low, last_open, last_door_at, last_total, last_total_at, pending) "
+                        "WHERE d.id = v.id", [list(col) for col in zip(*rows, strict=True)])
+                else:
+                    await conn.execute_many(
+                        "UPDATE iot_devices SET last_seen = ?, online = ?, battery = ?, battery_low = ?, "
+                        "last_contact_open = ?, last_door_at = ?, last_total = ?, last_total_at = ?, "
+                        "pending_total = ? WHERE id = ?", [r[1:] + r[:1] for r in rows])
+        stats["door_events"] += len(door_rows)
+        stats["samples"] += len(sample_rows)
+        self.stats.update(stats)
+        if self.run_instant_rules and (out.door_opens or out.battery_low):
+            from iot.detection import instant_rules
+
+            await instant_rules(out, self.settings)
+        return out
+
+    def _apply(self, state: DeviceState, r: Reading, out: BatchOutcome, door_rows, sample_rows, late_samples,
+               late_doors, bump) -> None:
+        stats = out.stats
+        seen_at = min(r.at, r.received_at)
+        if state.last_seen is None or seen_at > state.last_seen:
+            state.last_seen = seen_at
+        state.dirty = True
+        if r.online is not None:
+            state.online = r.online
+        elif r.device_time is False or r.received_at - r.at < timedelta(hours=1):
+            state.online = True
+        if r.battery is not None or r.battery_low is not None:
+            low = bool(r.battery_low) or (r.battery is not None and r.battery <= self.settings.iot_battery_low_percent)
+            if r.battery is not None:
+                state.battery = r.battery
+            if low and not state.battery_low:
+                out.battery_low[state.id] = state
+            state.battery_low = low
+        counted = False
+        if r.door_open is not None and state.kind == DeviceKind.DOOR:
+            is_open = r.door_open != state.invert
+            counted = True
+            if state.last_door_at is None or r.at > state.last_door_at:
+                if is_open != state.last_open:
+                    door_rows.append([state.id, state.unit_id, r.at, is_open, r.received_at])
+                    if is_open:
+                        bump(state, r.at, 1.0)
+                        if state.unit_id:
+                            out.door_opens.append((state.id, state.unit_id, r.at))
+                    else:
+                        bump(state, r.at, 0.0)
+                else:
+                    stats["repeated_state"] += 1
+                    bump(state, r.at, 0.0)
+                state.last_open, state.last_door_at = is_open, r.at
+            elif r.at == state.last_door_at and is_open == state.last_open:
+                stats["duplicates"] += 1
+                return
+            else:
+                late_doors.append((state, is_open, r.at, r.received_at))
+        if state.kind in METER_KINDS:
+            total = r.water_m3 if state.kind == DeviceKind.WATER else r.energy_kwh
+            if total is not None:
+                counted = True
+                if state.last_total_at is None or r.at > state.last_total_at:
+                    step = meter_step(state.last_total, state.last_total_at, total, r.at, self.rates[state.kind],
+                                      state.pending)
+                    sample_rows.append([state.id, r.at, total, step.delta, str(step.flag), r.received_at])
+                    if step.flag == SampleFlag.SPIKE:
+                        stats["spikes"] += 1
+                    elif step.flag in (SampleFlag.RESET, SampleFlag.STEP_BACK):
+                        stats["resets"] += 1
+                    bump(state, r.at, step.delta)
+                    state.last_total, state.pending = step.baseline, step.pending
+                    state.last_total_at = r.at
+                elif r.at == state.last_total_at:
+                    stats["duplicates"] += 1
+                else:
+                    late_samples.append((state, total, r.at, r.received_at))
+        if not counted:
+            bump(state, r.at if r.at <= r.received_at else r.received_at, 0.0)
+
+    @staticmethod
+    async def _bulk(conn, postgres: bool, sql: str, types: list[str], rows: list[list]) -> None:
+        """Many rows in one statement. PostgreSQL: one JSON document expanded server-side with
+        ``json_to_recordset`` (one round trip, no per-value driver encoding); elsewhere: executemany."""
+        if postgres:
+            names = [f"c{n}" for n in range(len(types))]
+            doc = json.dumps([dict(zip(names, (v.isoformat() if isinstance(v, datetime) else v for v in row),
+                                       strict=True)) for row in rows], separators=(",", ":"))
+            spec = ", ".join(f"{n} {SQL_TYPES[t]}" for n, t in zip(names, types, strict=True))
+            await conn.execute_query(sql.format(rows=f"SELECT {', '.join(names)} FROM json_to_recordset($1::json) "
+                                                     f"AS x({spec})"), [doc])
+        else:
+            marks = ", ".join("?" * len(types))
+            await conn.execute_many(sql.format(rows=f"VALUES ({marks})"), rows)
+
+    async def _late_door(self, conn, state: DeviceState, is_open: bool, at: datetime, received_at: datetime,
+                         out: BatchOutcome, bump) -> None:
+        """A door reading older than the newest one stored: an event only if it differs from the state then."""
+        _, rows = await conn.execute_query(q(
+            "SELECT is_open FROM iot_door_events WHERE device_id = ? AND at <= ? ORDER BY at DESC LIMIT 1"),
+            [state.id, at])
+        if rows and bool(dict(rows[0])["is_open"]) == is_open:
+            out.stats["repeated_state"] += 1
+            return
+        inserted, _ = await conn.execute_query(q(
+            "INSERT INTO iot_door_events (device_id, unit_id, at, is_open, received_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (device_id, at, is_open) DO NOTHING"), [state.id, state.unit_id, at, is_open, received_at])
+        if inserted:
+            out.stats["backfilled"] += 1
+            bump(state, at, 1.0 if is_open else 0.0)
+        else:
+            out.stats["duplicates"] += 1
+
+    async def _late_sample(self, conn, state: DeviceState, total: float, at: datetime, received_at: datetime,
+                           stats: Counter, bump) -> None:
+        """A register reading older than the newest one stored (a gateway replaying): insert it between its
+        neighbours and move the successor's consumption accordingly, so every hour gets what it used."""
+        _, rows = await conn.execute_query(q("SELECT id FROM iot_meter_samples WHERE device_id = ? AND at = ?"),
+                                           [state.id, at])
+        if rows:
+            stats["duplicates"] += 1
+            return
+        rate = self.rates[state.kind]
+        _, prev = await conn.execute_query(q(
+            "SELECT at, total FROM iot_meter_samples WHERE device_id = ? AND at < ? AND flag <> 'SPIKE' "
+            "ORDER BY at DESC LIMIT 1"), [state.id, at])
+        _, nxt = await conn.execute_query(q(
+            "SELECT id, at, total, delta FROM iot_meter_samples WHERE device_id = ? AND at > ? AND flag <> 'SPIKE' "
+            "ORDER BY at ASC LIMIT 1"), [state.id, at])
+        prev_row = dict(prev[0]) if prev else None
+        step = meter_step(prev_row["total"] if prev_row else None, _dt(prev_row["at"]) if prev_row else None,
+                          total, at, rate)
+        flag = SampleFlag.BACKFILL if step.flag == SampleFlag.OK else step.flag
+        await conn.execute_query(q(
+            "INSERT INTO iot_meter_samples (device_id, at, total, delta, flag, received_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (device_id, at) DO NOTHING"), [state.id, at, total, step.delta, str(flag), received_at])
+        stats["backfilled"] += 1
+        bump(state, at, step.delta)
+        if nxt:
+            n = dict(nxt[0])
+            n_at = _dt(n["at"])
+            redo = meter_step(total if step.flag != SampleFlag.SPIKE else step.baseline, at, n["total"], n_at, rate)
+            adjust = redo.delta - n["delta"]
+            if adjust:
+                await conn.execute_query(q("UPDATE iot_meter_samples SET delta = ? WHERE id = ?"),
+                                         [redo.delta, n["id"]])
+                bump(state, n_at, adjust, 0)
+
+
+def _dt(value) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    from datetime import UTC
+
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

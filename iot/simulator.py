@@ -1,0 +1,326 @@
+"""``rentwatch simulate``: realistic sensor traffic, in every supported payload format, for the demo portfolio.
+
+Scenarios (picked from the portfolio's units, set up once — idempotent):
+ordinary tenants, a sublet (usage ×4 and night-time door traffic for the last week), a silent move-out
+(OCCUPIED, quiet for 20 days), a move-out in progress (MOVE_OUT_PENDING, quiet for 2 days → cleaning order),
+a squatter (VACANT, lived in for 5 days, door opens live → instant alert), activity after a lease ended, plain
+vacant units, a dead device (silent for 3 days), a low battery, an unregistered device (commissioning list),
+and a few malformed messages (dead letters).
+
+It back-fills ``days`` of hourly history with device timestamps (a gateway replaying), waits for the consumer
+to store it, runs yesterday's detection, then keeps publishing live traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import paho.mqtt.client as mqtt
+
+from config.settings import Settings
+from iot.choices import DeviceFormat, DeviceKind
+
+log = logging.getLogger("rentwatch.iot.simulator")
+PREFIX = "sim"
+
+
+@dataclass
+class SimDevice:
+    ext: str
+    fmt: DeviceFormat
+    kind: DeviceKind
+    total: float = 0.0
+    dead_after: datetime | None = None
+    battery: int = 95
+    last_open: bool = False
+
+
+@dataclass
+class SimUnit:
+    code: str
+    role: str  # tenant, sublet, silent, moveout, squatter, after_lease, vacant, dead
+    devices: list[SimDevice] = field(default_factory=list)
+
+
+DOOR_FORMATS = [DeviceFormat.ZIGBEE2MQTT, DeviceFormat.TASMOTA, DeviceFormat.GENERIC]
+ELEC_FORMATS = [DeviceFormat.TASMOTA, DeviceFormat.SHELLY_GEN2, DeviceFormat.ZIGBEE2MQTT, DeviceFormat.GENERIC]
+WATER_FORMATS = [DeviceFormat.WMBUS, DeviceFormat.GENERIC]
+
+
+# ------------------------------------------------------------------------------------------------ messages
+
+def encode(dev: SimDevice, at: datetime, tz: ZoneInfo, *, door: bool | None = None, total: float | None = None,
+           battery: int | None = None) -> list[tuple[str, bytes]]:
+    """The message(s) a device of this format would publish."""
+    f = dev.fmt
+    if f == DeviceFormat.ZIGBEE2MQTT:
+        body: dict = {"linkquality": 80, "last_seen": at.astimezone(UTC).isoformat().replace("+00:00", "Z")}
+        if door is not None:
+            body["contact"] = not door  # contact: true = closed
+        if total is not None:
+            body.update(energy=round(total, 3), power=0, state="ON")
+        if battery is not None:
+            body.update(battery=battery, battery_low=battery <= 15)
+        return [(f"zigbee2mqtt/{dev.ext}", json.dumps(body).encode())]
+    if f == DeviceFormat.TASMOTA:
+        body = {"Time": at.astimezone(tz).replace(tzinfo=None).isoformat(timespec="seconds")}
+        if door is not None:
+            body["Switch1"] = "ON" if door else "OFF"
+        if total is not None:
+            body["ENERGY"] = {"Total": round(total, 3), "Power": 120}
+        if len(body) == 1:
+            return []
+        return [(f"tele/{dev.ext}/SENSOR", json.dumps(body).encode())]
+    if f == DeviceFormat.SHELLY_GEN2:
+        if total is None:
+            return []
+        body = {"src": dev.ext, "dst": f"{dev.ext}/events", "method": "NotifyStatus",
+                "params": {"ts": round(at.timestamp(), 2), "switch:0": {"id": 0, "aenergy": {
+                    "by_minute": [0, 0, 0], "minute_ts": int(at.timestamp()), "total": round(total * 1000, 3)}}}}
+        return [(f"{dev.ext}/events/rpc", json.dumps(body).encode())]
+    if f == DeviceFormat.WMBUS:
+        if total is None:
+            return []
+        body = {"_": "telegram", "media": "water", "meter": "iperl", "name": dev.ext, "id": dev.ext,
+                "total_m3": round(total, 4), "timestamp": at.astimezone(UTC).isoformat().replace("+00:00", "Z")}
+        return [(f"wmbusmeters/{dev.ext}", json.dumps(body).encode())]
+    body = {"ts": int(at.timestamp() * 1000)}
+    if door is not None:
+        body["door"] = "open" if door else "closed"
+    if total is not None:
+        body["water_m3" if dev.kind == DeviceKind.WATER else "energy_kwh"] = round(total, 4)
+    if battery is not None:
+        body["battery"] = battery
+    if len(body) == 1:
+        return []
+    return [(f"rentwatch/devices/{dev.ext}", json.dumps(body).encode())]
+
+
+def hour_profile(role: str, day_ago: int, hour: int) -> tuple[float, float, list[int]]:
+    """(kWh, m³, door-opening minutes) for one local hour. ``day_ago`` 0 = today."""
+    lived = role in ("tenant", "sublet", "after_lease") or (role == "squatter" and day_ago < 5) or \
+        (role == "silent" and day_ago >= 20) or (role == "moveout" and day_ago >= 2)
+    if not lived:
+        return 0.02, 0.0, []
+    scale = 4.0 if role == "sublet" and day_ago < 7 else 1.0
+    kwh = (0.3 if 7 <= hour < 23 else 0.05) * scale
+    m3 = (0.012 if hour in (7, 8, 19, 20, 21) else 0.0) * scale
+    opens = [5] if hour in (8, 19) else []
+    if role == "sublet" and day_ago < 7 and hour in (2, 11, 14, 22):
+        opens = [20]
+    if role == "squatter" and hour == 2:
+        opens = [30]
+    return kwh, m3, opens
+
+
+# ------------------------------------------------------------------------------------------------ scenarios
+
+async def prepare_scenarios(now: datetime) -> list[SimUnit]:
+    """Pick scenario units, register their devices, set statuses. Idempotent: returns the existing setup."""
+    from iot.service import DeviceIn, register_device
+    from leasing.choices import LIVE_LEASE_STATUSES, LeaseStatus, PaymentFrequency
+    from leasing.service import create_lease
+    from models.iot import Device
+    from models.leasing import Lease
+    from models.portfolio import Unit
+    from portfolio.choices import StatusSource, UnitStatus
+    from portfolio.service import change_unit_status
+
+    existing = await Device.filter(external_id__startswith=f"{PREFIX}-").prefetch_related("unit")
+    if existing:
+        units: dict[str, SimUnit] = {}
+        for d in existing:
+            if d.unit is None:
+                continue
+            role = d.external_id.split("-")[1]
+            sim = units.setdefault(d.unit.code, SimUnit(d.unit.code, role))
+            sim.devices.append(SimDevice(d.external_id, DeviceFormat(d.format), DeviceKind(d.kind),
+                                         total=d.last_total or 0.0))
+        return _mark_dead(list(units.values()), now)
+
+    leased_ids = set(await Lease.filter(status__in=list(LIVE_LEASE_STATUSES)).values_list("unit_id", flat=True))
+    leased = [u for u in await Unit.filter(status=UnitStatus.PENDING_DELIVERY).order_by("code") if u.id in leased_ids]
+    vacant = [u for u in await Unit.filter(status=UnitStatus.VACANT).order_by("code") if u.id not in leased_ids]
+    plan: list[tuple] = []
+    for unit, role in zip(leased, ["tenant", "tenant", "tenant", "sublet", "silent", "moveout", "tenant"],
+                          strict=False):
+        plan.append((unit, role))
+    for unit, role in zip(vacant, ["squatter", "after_lease", "vacant", "vacant", "dead"], strict=False):
+        plan.append((unit, role))
+    if len(plan) < 12:
+        log.warning("the portfolio is small: only %d scenario units", len(plan))
+    sims = []
+    rng = random.Random(7)
+    for n, (unit, role) in enumerate(plan):
+        if role in ("tenant", "sublet", "silent", "moveout"):
+            await change_unit_status(unit.id, UnitStatus.OCCUPIED, source=StatusSource.ADMIN,
+                                     now=now - timedelta(days=35), reason="demo scenario: tenant moved in")
+        if role == "moveout":
+            await change_unit_status(unit.id, UnitStatus.MOVE_OUT_PENDING, source=StatusSource.ADMIN,
+                                     now=now - timedelta(days=3), reason="demo scenario: notice given")
+        if role == "after_lease":
+            lease = await create_lease(unit=unit, tenant_name="演示前租户", tenant_phone="13811112222",
+                                       start_date=now.date() - timedelta(days=375),
+                                       end_date=now.date() - timedelta(days=10), monthly_rent_fen=300000,
+                                       deposit_fen=600000, payment_frequency=PaymentFrequency.MONTHLY)
+            await Lease.filter(id=lease.id).update(status=LeaseStatus.ENDED)
+        sim = SimUnit(unit.code, role)
+        for kind, formats in ((DeviceKind.DOOR, DOOR_FORMATS), (DeviceKind.ELECTRICITY, ELEC_FORMATS),
+                              (DeviceKind.WATER, WATER_FORMATS)):
+            fmt = formats[n % len(formats)]
+            ext = f"{PREFIX}-{role}-{unit.code}-{kind.lower()}"
+            await register_device(DeviceIn(external_id=ext, format=fmt, kind=kind, unit_code=unit.code,
+                                           installed_at=now - timedelta(days=40)), None)
+            sim.devices.append(SimDevice(ext, fmt, kind, total=round(rng.uniform(100, 5000), 2)))
+        sims.append(sim)
+    return _mark_dead(sims, now)
+
+
+def _mark_dead(sims: list[SimUnit], now: datetime) -> list[SimUnit]:
+    for sim in sims:
+        for dev in sim.devices:
+            if sim.role == "dead" and dev.kind == DeviceKind.DOOR:
+                dev.dead_after = now - timedelta(days=3)
+            if sim.role == "tenant" and dev.kind == DeviceKind.DOOR and sim is sims[0]:
+                dev.battery = 9
+    return sims
+
+
+def hour_messages(sims: list[SimUnit], start: datetime, tz: ZoneInfo, now: datetime) -> list[tuple[str, bytes]]:
+    """Every message of one hour starting at ``start`` (UTC, on the hour)."""
+    local = start.astimezone(tz)
+    day_ago = (now.astimezone(tz).date() - local.date()).days
+    out: list[tuple[str, bytes]] = []
+    for sim in sims:
+        kwh, m3, opens = hour_profile(sim.role, day_ago, local.hour)
+        for dev in sim.devices:
+            at = start + timedelta(minutes=59)
+            if dev.dead_after and at > dev.dead_after:
+                continue
+            if dev.kind == DeviceKind.DOOR:
+                for minute in opens:
+                    t_open = start + timedelta(minutes=minute)
+                    out += encode(dev, t_open, tz, door=True)
+                    out += encode(dev, t_open + timedelta(minutes=2), tz, door=False)
+                if local.hour % 6 == 0:  # periodic report repeating the cached state
+                    out += encode(dev, start + timedelta(minutes=1), tz, door=False, battery=dev.battery)
+            else:
+                dev.total += m3 if dev.kind == DeviceKind.WATER else kwh
+                out += encode(dev, at, tz, total=dev.total)
+    return out
+
+
+def extras(now: datetime) -> list[tuple[str, bytes]]:
+    """An unregistered device (commissioning list) and malformed messages (dead letters)."""
+    stamp = now.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return [
+        ("zigbee2mqtt/unregistered_door_9F", json.dumps({"contact": True, "battery": 88, "last_seen": stamp}).encode()),
+        ("tele/unknown_pow/SENSOR", b'{"ENERGY":{"Total":12.5}}'),
+        ("rentwatch/devices/sim-broken", b'{"energy_kwh": "lots"'),
+        ("wmbusmeters/garbled", b"\x00\x01 not a telegram"),
+    ]
+
+
+# ------------------------------------------------------------------------------------------------ publishing
+
+class SimPublisher:
+    def __init__(self, settings: Settings):
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"rentwatch-simulator-{random.random()}")
+        self.client.max_inflight_messages_set(200)
+        self.client.max_queued_messages_set(0)
+        self.host, self.port = settings.mqtt_host_port
+        self.last = None
+
+    async def connect(self) -> None:
+        for attempt in range(60):
+            try:
+                await asyncio.to_thread(self.client.connect, self.host, self.port, 30)
+                self.client.loop_start()
+                return
+            except OSError:
+                if attempt == 0:
+                    print(f"waiting for the MQTT broker at {self.host}:{self.port} …")
+                await asyncio.sleep(1)
+        raise RuntimeError(f"no MQTT broker at {self.host}:{self.port}")
+
+    async def send(self, messages: list[tuple[str, bytes]]) -> None:
+        for n, (topic, payload) in enumerate(messages):
+            self.last = self.client.publish(topic, payload, qos=1)
+            if n % 200 == 199:
+                await asyncio.to_thread(self.last.wait_for_publish, 30)
+        if self.last is not None:
+            await asyncio.to_thread(self.last.wait_for_publish, 30)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+async def run_simulation(settings: Settings, *, days: int = 30, live_minutes: float = 10.0, prepare: bool = True,
+                         live_interval_s: float = 10.0) -> dict:
+    from iot.detection import run_detection
+    from models.iot import HourlyRollup
+
+    tz = ZoneInfo(settings.iot_timezone)
+    now = datetime.now(UTC)
+    sims = await prepare_scenarios(now) if prepare else []
+    if not sims:
+        print("no scenario units: run `rentwatch demo-seed` first (or drop --no-prepare)")
+        return {}
+    roles = sorted({s.role for s in sims})
+    print(f"simulating {len(sims)} units ({', '.join(roles)}) with {sum(len(s.devices) for s in sims)} devices")
+    publisher = SimPublisher(settings)
+    await publisher.connect()
+    try:
+        first = (now - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+        hour = first
+        sent = 0
+        while hour + timedelta(hours=1) <= now:
+            batch = hour_messages(sims, hour, tz, now)
+            await publisher.send(batch)
+            sent += len(batch)
+            hour += timedelta(hours=1)
+        await publisher.send(extras(now))
+        print(f"back-filled {days} days: {sent} messages")
+        before = -1
+        for _ in range(120):  # wait until the consumer has stored the back-fill
+            count = await HourlyRollup.all().count()
+            if count == before:
+                break
+            before = count
+            await asyncio.sleep(2)
+        yesterday = now.astimezone(tz).date() - timedelta(days=1)
+        stats = await run_detection(yesterday, settings, now=now)
+        print(f"detection for {yesterday}: " + json.dumps({k: v for k, v in stats.items()
+                                                           if k not in ("sweep",)}, default=str, ensure_ascii=False))
+        deadline = asyncio.get_running_loop().time() + live_minutes * 60
+        squatter = [s for s in sims if s.role == "squatter"]
+        while asyncio.get_running_loop().time() < deadline:
+            t = datetime.now(UTC)
+            live = []
+            for sim in squatter:  # somebody keeps coming and going
+                for dev in sim.devices:
+                    if dev.kind == DeviceKind.DOOR:
+                        dev.last_open = not dev.last_open
+                        live += encode(dev, t, tz, door=dev.last_open)
+            for sim in sims:
+                for dev in sim.devices:
+                    if dev.kind != DeviceKind.DOOR and not dev.dead_after:
+                        kwh, m3, _ = hour_profile(sim.role, 0, t.astimezone(tz).hour)
+                        dev.total += (m3 if dev.kind == DeviceKind.WATER else kwh) * live_interval_s / 3600
+                        live += encode(dev, t, tz, total=dev.total)
+            await publisher.send(live)
+            await asyncio.sleep(live_interval_s)
+        return stats
+    finally:
+        publisher.close()
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tz).astimezone(UTC)

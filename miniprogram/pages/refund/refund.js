@@ -1,0 +1,91 @@
+/** Tenant: my deposit refund — six-step timeline, expected date, deductions with photos, progress QR. */
+const refunds = require('../../utils/refunds');
+
+const app = getApp();
+
+Page({
+  data: { list: [], view: null, qr: null, withdrawReason: '', busy: false, error: '' },
+
+  onLoad(query) {
+    this.initialId = Number(query && query.id) || null;
+  },
+
+  onShow() {
+    return this.load(this.initialId);
+  },
+
+  onPullDownRefresh() {
+    this.load().then(() => wx.stopPullDownRefresh());
+  },
+
+  async load(id) {
+    this.setData({ busy: true, error: '' });
+    try {
+      const list = await refunds.listRefunds(app.api);
+      this.setData({ list: list.map((r) => ({ id: r.id, unit: r.unit_code, step: r.step_label })) });
+      const chosen = id || (this.data.view && this.data.view.id) || (list[0] && list[0].id);
+      if (chosen) this.setData({ view: refunds.viewOf(await refunds.getRefund(app.api, chosen)) });
+    } catch (e) {
+      this.setData({ error: e.message });
+    } finally {
+      this.setData({ busy: false });
+    }
+  },
+
+  choose(e) {
+    this.setData({ qr: null });
+    this.load(Number(e.currentTarget.dataset.id));
+  },
+
+  async showQr() {
+    this.setData({ busy: true, error: '' });
+    try {
+      this.setData({ qr: await refunds.progressQr(app.api, this.data.view.id) });
+    } catch (e) {
+      this.setData({ error: e.message });
+    } finally {
+      this.setData({ busy: false });
+    }
+  },
+
+  previewPhoto(e) {
+    const { src, all } = e.currentTarget.dataset;
+    wx.previewImage({ current: src, urls: all });
+  },
+
+  async confirmReceipt() {
+    this.setData({ busy: true, error: '' });
+    try {
+      this.setData({ view: refunds.viewOf(await refunds.confirmReceipt(app.api, this.data.view.id)) });
+      wx.showToast({ title: '已确认到账', icon: 'success' });
+    } catch (e) {
+      this.setData({ error: e.message });
+    } finally {
+      this.setData({ busy: false });
+    }
+  },
+
+  onWithdrawReason(e) {
+    this.setData({ withdrawReason: e.detail.value });
+  },
+
+  async withdraw() {
+    if (!this.data.withdrawReason.trim()) {
+      this.setData({ error: '请填写撤回原因' });
+      return;
+    }
+    this.setData({ busy: true, error: '' });
+    try {
+      this.setData({ view: refunds.viewOf(await refunds.withdraw(app.api, this.data.view.id, this.data.withdrawReason)) });
+      wx.showToast({ title: '已撤回', icon: 'success' });
+    } catch (e) {
+      this.setData({ error: e.message });
+    } finally {
+      this.setData({ busy: false });
+    }
+  },
+
+  moveOut() {
+    wx.navigateTo({ url: '/pages/moveout/moveout' });
+  },
+});

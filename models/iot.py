@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from iot.choices import DeviceFormat, DeviceKind, Occupancy
+from models.base import TimestampedModel
+
+
+class Device(TimestampedModel):
+    """A registered sensor or meter, identified by its external id as it appears in topics or payloads."""
+
+    id = fields.IntField(primary_key=True)
+    external_id = fields.CharField(max_length=128)
+    format = fields.CharEnumField(DeviceFormat, max_length=16)
+    kind = fields.CharEnumField(DeviceKind, max_length=12)
+    unit = fields.ForeignKeyField("models.Unit", related_name="devices", null=True, on_delete=fields.SET_NULL)
+    building = fields.ForeignKeyField("models.Building", related_name="devices", null=True,
+                                      on_delete=fields.SET_NULL)
+    installed_at = fields.DatetimeField(null=True)
+    last_seen = fields.DatetimeField(null=True)
+    online = fields.BooleanField(null=True)
+    battery = fields.IntField(null=True)
+    battery_low = fields.BooleanField(default=False)
+    invert = fields.BooleanField(default=False, description="door polarity inverted (wiring)")
+    report_period_s = fields.IntField(null=True, description="expected reporting period, meters")
+    last_contact_open = fields.BooleanField(null=True)
+    last_door_at = fields.DatetimeField(null=True)
+    last_total = fields.FloatField(null=True)
+    last_total_at = fields.DatetimeField(null=True)
+    pending_total = fields.FloatField(null=True, description="a spike value waiting for confirmation")
+
+    class Meta:
+        table = "iot_devices"
+        unique_together = (("format", "external_id"),)
+
+
+class CommissioningEntry(Model):
+    """A device that sent messages but is not registered: never silently dropped."""
+
+    id = fields.IntField(primary_key=True)
+    format = fields.CharEnumField(DeviceFormat, max_length=16)
+    external_id = fields.CharField(max_length=128)
+    topic = fields.CharField(max_length=255)
+    sample_payload = fields.TextField()
+    first_seen = fields.DatetimeField()
+    last_seen = fields.DatetimeField()
+    message_count = fields.IntField(default=1)
+
+    class Meta:
+        table = "iot_commissioning"
+        unique_together = (("format", "external_id"),)
+
+
+class DoorEvent(Model):
+    id = fields.BigIntField(primary_key=True)
+    device = fields.ForeignKeyField("models.Device", related_name="door_events", on_delete=fields.CASCADE)
+    unit_id = fields.IntField(null=True)
+    at = fields.DatetimeField()
+    is_open = fields.BooleanField()
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "iot_door_events"
+        unique_together = (("device", "at", "is_open"),)
+        indexes = (("unit_id", "at"),)
+
+
+class MeterSample(Model):
+    """A raw cumulative register reading (kept for iot_raw_retention_days)."""
+
+    id = fields.BigIntField(primary_key=True)
+    device = fields.ForeignKeyField("models.Device", related_name="samples", on_delete=fields.CASCADE)
+    at = fields.DatetimeField()
+    total = fields.FloatField()
+    delta = fields.FloatField(default=0.0)
+    flag = fields.CharField(max_length=10, default="")
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "iot_meter_samples"
+        unique_together = (("device", "at"),)
+        indexes = (("at",),)
+
+
+class HourlyRollup(Model):
+    """Per device and UTC hour (``hour_ts`` = epoch seconds // 3600): consumption (meters) or door openings
+    (doors) in ``value``, and the number of messages in ``messages``. Detection reads only this table."""
+
+    id = fields.BigIntField(primary_key=True)
+    device_id = fields.IntField()
+    unit_id = fields.IntField(null=True)
+    kind = fields.CharEnumField(DeviceKind, max_length=12)
+    hour_ts = fields.BigIntField()
+    value = fields.FloatField(default=0.0)
+    messages = fields.IntField(default=0)
+
+    class Meta:
+        table = "iot_hourly"
+        unique_together = (("device_id", "hour_ts"),)
+        indexes = (("hour_ts", "unit_id"),)
+
+
+class DeadLetter(Model):
+    id = fields.BigIntField(primary_key=True)
+    topic = fields.CharField(max_length=255)
+    payload = fields.TextField(description="truncated, undecodable bytes escaped")
+    payload_size = fields.IntField()
+    reason = fields.CharField(max_length=300)
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "iot_dead_letters"
+
+
+class OccupancyDay(Model):
+    id = fields.BigIntField(primary_key=True)
+    unit = fields.ForeignKeyField("models.Unit", related_name="occupancy_days", on_delete=fields.CASCADE)
+    day = fields.DateField()
+    state = fields.CharEnumField(Occupancy, max_length=16)
+    evidence = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "iot_occupancy_days"
+        unique_together = (("unit", "day"),)
+
+
+class DetectionRun(Model):
+    id = fields.IntField(primary_key=True)
+    day = fields.DateField(unique=True)
+    started_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+    stats = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "iot_detection_runs"

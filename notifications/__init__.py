@@ -1,0 +1,1 @@
+"""Outbound notifications: a transactional outbox and the WeChat subscribe-message sender."""

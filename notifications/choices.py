@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "PENDING"  # waiting for (another) send attempt at next_attempt_at
+    SENT = "SENT"
+    UNDELIVERABLE = "UNDELIVERABLE"  # 43101 (user not subscribed), no openid, no template: never retried
+    FAILED = "FAILED"  # gave up after the configured number of attempts, operator alerted
+
+
+FINAL_OUTBOX_STATUSES = frozenset({OutboxStatus.SENT, OutboxStatus.UNDELIVERABLE, OutboxStatus.FAILED})
+
+
+class NotificationKind(StrEnum):
+    """What a message is about. Each kind maps to a template and field mapping in settings."""
+
+    REFUND_STEP = "REFUND_STEP"  # to the tenant, on every refund step change
+    REFUND_ASSIGNED = "REFUND_ASSIGNED"  # to staff, a refund step waits for them
+    REFUND_ESCALATED = "REFUND_ESCALATED"  # to the step owner and their supervisor, node over 48 h
+    LEASE_REMINDER = "LEASE_REMINDER"  # to the building manager (and tenant), 90/60/30 days before the end
+    INSPECTION_EXPIRED = "INSPECTION_EXPIRED"  # to the author of an expired status-change confirmation request
+
+
+#: the alert type raised when a message keeps failing
+OUTBOX_ALERT_TYPE = "NOTIFICATION_FAILING"

@@ -1,0 +1,51 @@
+"""Which WeChat template each notification kind uses, and how payload keys map to template fields.
+
+Defaults live here; ``RW_NOTIFY_TEMPLATES`` (JSON: kind → {template_id, page, fields}) overrides them per kind
+and must supply the real template ids (a kind without a template id is marked UNDELIVERABLE, not retried).
+Field keys carry WeChat's type (``thing1``, ``phrase2``, ``time3``); values are payload keys (``a|b`` for a
+fallback, ``=text`` for a literal). See docs/notifications.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config.settings import Settings
+from notifications.choices import NotificationKind
+
+K = NotificationKind
+DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
+    K.REFUND_STEP: {"template_id": "", "page": "pages/refund/detail?id={refund_id}",
+                    "fields": {"character_string1": "unit_code", "phrase2": "step_phrase", "time3": "at",
+                               "date4": "expected_completion|at", "thing5": "note|step_label"}},
+    K.REFUND_ASSIGNED: {"template_id": "", "page": "pages/staff/refund?id={refund_id}",
+                        "fields": {"character_string1": "unit_code", "thing2": "task", "time3": "due_at"}},
+    K.REFUND_ESCALATED: {"template_id": "", "page": "pages/staff/refund?id={refund_id}",
+                         "fields": {"character_string1": "unit_code", "thing2": "task", "time3": "since",
+                                    "thing4": "owner_name"}},
+    K.LEASE_REMINDER: {"template_id": "", "page": "pages/staff/work-order?id={work_order_id}",
+                       "fields": {"character_string1": "unit_code", "thing2": "title", "date3": "end_date",
+                                  "number4": "days_left"}},
+    K.INSPECTION_EXPIRED: {"template_id": "", "page": "pages/inspect/report?id={report_id}",
+                           "fields": {"character_string1": "unit_code", "thing2": "title|=状态变更确认已过期",
+                                      "time3": "deadline|captured_at"}},
+}
+del K
+
+
+def template_for(settings: Settings, kind: str) -> dict[str, Any] | None:
+    """The merged template config for ``kind``, or None when nothing is configured for it."""
+    base = dict(DEFAULT_TEMPLATES.get(kind, {}))
+    override = settings.notify_templates.get(kind)
+    if override:
+        base.update(override)
+    return base or None
+
+
+def render_page(page: str | None, payload: dict[str, Any]) -> str | None:
+    if not page:
+        return None
+    try:
+        return page.format(**payload)
+    except (KeyError, IndexError, ValueError):
+        return page.split("?", 1)[0]

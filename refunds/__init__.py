@@ -1,0 +1,1 @@
+"""Deposit refunds: the six-node workflow, deductions, SLAs and escalation."""

@@ -1,0 +1,172 @@
+"""Offline sync: per-item results, capture order per unit, replay, per-item atomicity, racing batches."""
+
+import asyncio
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+from tortoise.connection import get_connection
+
+from accounts.scope import load_principal
+from inspections.sync import apply_batch
+from models.inspections import ReportPhoto, StatusConfirmation, StatusReport
+from models.portfolio import Unit
+from tests.support.db import on_postgres
+from tests.support.inspections_helpers import decision_body, report_body
+
+
+async def sync(client, world, user, items):
+    _, resp = await client.post("/api/v1/sync", content=json.dumps({"items": items}), headers=world.auth(user))
+    return resp
+
+
+async def snapshot():
+    units = await Unit.all().order_by("id").values_list("id", "status", "status_version", "last_inspected_at")
+    return (units, await StatusReport.all().count(), await ReportPhoto.all().count(),
+            await StatusConfirmation.all().count())
+
+
+def mixed_batch(world, now):
+    a, b = world.a, world.b
+    t = now - timedelta(hours=6)
+    reused = report_body(a, t, unit=a.units[3])
+    items = [
+        report_body(a, t, unit=a.units[2]),                                             # ACCEPTED
+        report_body(a, t + timedelta(minutes=5), requested="OFF_MARKET"),               # PENDING_CONFIRMATION
+        report_body(a, t + timedelta(minutes=9), unit=a.units[3], requested="UNDER_REPAIR",
+                    photo_ids=[uuid.uuid4()], category="DAMAGE"),                       # AWAITING_MEDIA
+        report_body(a, t, unit=a.occupied_unit, requested="UNDER_REPAIR", base_version=1,
+                    photo_ids=[uuid.uuid4()]),                                          # CONFLICT (stale)
+        report_body(a, t, unit=a.units[2], offset_m=900),                               # REJECTED geofence
+        {"client_id": "not-a-uuid", "qr": "x"},                                          # REJECTED validation
+        report_body(b, t),                                                              # REJECTED scope
+        report_body(a, now + timedelta(minutes=10)),                                    # REJECTED future
+        report_body(a, now - timedelta(days=8)),                                        # REJECTED too old
+        reused,                                                                         # ACCEPTED
+        {**reused, "note": "changed"},                                                  # CONFLICT (client_id)
+        {"kind": "teleport"},                                                           # REJECTED kind
+    ]
+    expected = [("ACCEPTED", None), ("PENDING_CONFIRMATION", None), ("AWAITING_MEDIA", None), ("CONFLICT", None),
+                ("REJECTED", "OUTSIDE_GEOFENCE"), ("REJECTED", "VALIDATION_ERROR"), ("REJECTED", "NOT_FOUND"),
+                ("REJECTED", "CAPTURED_AT_IN_FUTURE"), ("REJECTED", "CAPTURED_AT_TOO_OLD"), ("ACCEPTED", None),
+                ("CONFLICT", "CLIENT_ID_REUSED"), ("REJECTED", "VALIDATION_ERROR")]
+    return items, expected
+
+
+def outcome(result):
+    return result["result"], (result.get("error") or {}).get("code")
+
+
+async def test_mixed_batch_gets_one_result_per_item(client, world, clock):
+    items, expected = mixed_batch(world, clock.now())
+    resp = await sync(client, world, world.a.inspector, items)
+    assert resp.status == 200, resp.json
+    results = resp.json["results"]
+    assert [r["index"] for r in results] == list(range(len(items)))
+    got = [outcome(r) for r in results]
+    assert got == expected, got
+    assert resp.json["summary"] == {"ACCEPTED": 2, "PENDING_CONFIRMATION": 1, "AWAITING_MEDIA": 1, "CONFLICT": 2,
+                                    "REJECTED": 6}
+    assert all(r["report"]["via_sync"] for r in results if "report" in r)
+
+
+async def test_replay_changes_nothing_and_returns_the_original_results(client, world, clock):
+    items, expected = mixed_batch(world, clock.now())
+    first = await sync(client, world, world.a.inspector, items)
+    before = await snapshot()
+    again = await sync(client, world, world.a.inspector, items)
+    assert await snapshot() == before
+    for one, two in zip(first.json["results"], again.json["results"], strict=True):
+        if one["result"] == "REJECTED" or outcome(one) == ("CONFLICT", "CLIENT_ID_REUSED"):
+            assert outcome(two) == outcome(one)
+        else:
+            assert two["result"] == "DUPLICATE" and two["original_result"] == one["result"]
+            assert two["report"]["id"] == one["report"]["id"]
+
+
+async def test_items_are_applied_per_unit_in_capture_order(client, world, clock):
+    a = world.a
+    base = clock.now() - timedelta(hours=3)
+    items = [report_body(a, base + timedelta(minutes=m), unit=a.units[(m // 10) % 2 * 2])
+             for m in (50, 10, 40, 20, 30, 0)]
+    resp = await sync(client, world, a.inspector, items)
+    assert {r["result"] for r in resp.json["results"]} == {"ACCEPTED"}
+    for unit in (a.units[0], a.units[2]):
+        rows = await StatusReport.filter(unit_id=unit.id, via_sync=True).order_by("id").values_list("captured_at",
+                                                                                                   flat=True)
+        assert rows == sorted(rows) and len(rows) == 3
+        assert (await Unit.get(id=unit.id)).last_inspected_at == rows[-1]
+
+
+async def test_confirmation_items_name_the_report_by_client_id(client, world, clock):
+    a = world.a
+    t = clock.now() - timedelta(hours=2)
+    report = report_body(a, t, requested="OFF_MARKET")
+    assert (await sync(client, world, a.inspector, [report])).json["results"][0]["result"] == "PENDING_CONFIRMATION"
+    decision = {**decision_body(a, t + timedelta(hours=1)), "kind": "confirmation",
+                "report_client_id": report["client_id"]}
+    resp = await sync(client, world, a.manager, [decision])
+    assert outcome(resp.json["results"][0]) == ("CONFIRMED", None)
+    assert (await Unit.get(id=a.unit.id)).status == "OFF_MARKET"
+    resp = await sync(client, world, a.manager, [decision])
+    assert resp.json["results"][0]["result"] == "DUPLICATE"
+    assert resp.json["results"][0]["original_result"] == "CONFIRMED"
+    mine = {**decision_body(a, t), "kind": "confirmation", "report_client_id": report["client_id"]}
+    resp = await sync(client, world, a.inspector, [mine])
+    assert outcome(resp.json["results"][0]) == ("REJECTED", "FORBIDDEN")
+
+
+async def test_batch_limits(client, world, clock):
+    resp = await sync(client, world, world.a.inspector, [report_body(world.a, clock.now()) for _ in range(201)])
+    assert (resp.status, resp.json["error"]["code"]) == (422, "VALIDATION_ERROR")
+    resp = await sync(client, world, world.a.inspector, [])
+    assert resp.status == 422
+
+
+async def install_failing_trigger(photo_id: str) -> None:
+    conn = get_connection("default")
+    if on_postgres():
+        await conn.execute_script(f"""
+            CREATE OR REPLACE FUNCTION rw_test_fail() RETURNS trigger AS $$
+            BEGIN RAISE EXCEPTION 'simulated database failure'; END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER rw_test_fail BEFORE INSERT ON status_report_photos FOR EACH ROW
+            WHEN (NEW.photo_id = '{photo_id}'::uuid) EXECUTE FUNCTION rw_test_fail();""")
+    else:
+        await conn.execute_script(f"""
+            CREATE TRIGGER rw_test_fail BEFORE INSERT ON status_report_photos
+            WHEN NEW.photo_id = '{photo_id}' BEGIN SELECT RAISE(ABORT, 'simulated database failure'); END;""")
+
+
+async def test_a_database_error_mid_item_rolls_back_that_item_only(client, world, clock):
+    a = world.a
+    poison = str(uuid.uuid4())
+    await install_failing_trigger(poison)
+    t = clock.now() - timedelta(hours=1)
+    items = [report_body(a, t, unit=a.units[2]),
+             report_body(a, t + timedelta(minutes=1), unit=a.units[3], photo_ids=[uuid.uuid4(), poison]),
+             report_body(a, t + timedelta(minutes=2), unit=a.units[3])]
+    resp = await sync(client, world, a.inspector, items)
+    got = [outcome(r) for r in resp.json["results"]]
+    assert got == [("ACCEPTED", None), ("REJECTED", "DATABASE_ERROR"), ("ACCEPTED", None)]
+    assert not await StatusReport.filter(client_id=items[1]["client_id"]).exists()  # no half-written report
+    assert await ReportPhoto.filter(report__client_id=items[1]["client_id"]).count() == 0
+    assert await StatusReport.filter(client_id__in=[items[0]["client_id"], items[2]["client_id"]]).count() == 2
+
+
+@pytest.mark.parametrize("copies", [2, 4])
+async def test_identical_batches_racing_apply_once(world, clock, settings, copies):
+    a = world.a
+    principal = await load_principal(a.inspector)
+    t = clock.now() - timedelta(hours=1)
+    items = [report_body(a, t + timedelta(minutes=i), unit=a.units[i % 4],
+                         requested="OFF_MARKET" if i % 4 == 0 else None) for i in range(40)]
+    batches = await asyncio.gather(*[apply_batch(principal, items, settings=settings, now=clock.now())
+                                     for _ in range(copies)])
+    assert await StatusReport.filter(via_sync=True).count() == 40
+    for i in range(len(items)):
+        results = [batch["results"][i] for batch in batches]
+        originals = [r for r in results if r["result"] != "DUPLICATE"]
+        assert len(originals) == 1, results  # exactly one batch wrote it, the others saw a duplicate
+        assert {r["report"]["id"] for r in results} == {originals[0]["report"]["id"]}
+        assert {r.get("original_result", r["result"]) for r in results} == {originals[0]["result"]}

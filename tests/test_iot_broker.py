@@ -1,0 +1,252 @@
+"""Reliability against a real broker: consumer restarts (clean and crash) and a broker restart mid-stream store
+every QoS 1 message exactly once; 1,000 malformed payloads are all dead-lettered and the consumer keeps going."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from core.broker import EmbeddedBroker
+from iot.choices import DeviceFormat, DeviceKind
+from iot.consumer import MqttConsumer
+from iot.service import DeviceIn, register_device
+from models.iot import DeadLetter, MeterSample
+from tests.support.mqtt import MOSQUITTO_BIN, PrivateMosquitto, free_port, host_port, shared_mosquitto_url
+
+T0 = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
+WAIT = 90  # seconds: an upper bound for "eventually", never a performance threshold
+
+
+@pytest.fixture
+async def broker_url():
+    url = shared_mosquitto_url()
+    if url:
+        yield url, True
+        return
+    port = free_port()
+    broker = EmbeddedBroker("127.0.0.1", port)
+    await broker.start()
+    yield f"mqtt://127.0.0.1:{port}", False
+    await broker.stop()
+
+
+def iot_settings(settings, url: str, prefix: str, protocol: str):
+    return settings.model_copy(update={
+        "mqtt_url": url, "mqtt_protocol": protocol, "mqtt_client_id": f"rw-test-{prefix}",
+        "iot_topic_patterns": [f"generic=rwtest/{prefix}/{{id}}"], "mqtt_session_expiry_seconds": 300,
+        "iot_batch_size": 200, "iot_queue_size": 500})
+
+
+class Publisher:
+    """QoS 1 publisher on its own thread with a persistent session, so it survives a broker restart too."""
+
+    def __init__(self, url: str, client_id: str):
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        self.client.reconnect_delay_set(0.2, 2)
+        self.client.max_inflight_messages_set(100)
+        host, port = host_port(url)
+        self.acked: set[int] = set()
+        self.lock = threading.Lock()
+        self.client.on_publish = self._on_publish
+        self.client.connect(host, port, keepalive=10)
+        self.client.loop_start()
+        self.mids: list[int] = []
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties):
+        with self.lock:
+            self.acked.add(mid)
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        # while the broker is down paho keeps the message and sends it after reconnecting
+        self.mids.append(self.client.publish(topic, payload, qos=1).mid)
+
+    def all_acknowledged(self) -> bool:
+        with self.lock:
+            return all(mid in self.acked for mid in self.mids)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def meter_payload(i: int) -> bytes:
+    return json.dumps({"ts": (T0 + timedelta(seconds=i)).isoformat(), "energy_kwh": round(i * 0.001, 3)}).encode()
+
+
+async def wait_until(predicate, timeout: float = WAIT, what: str = "condition"):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            ats = sorted(await MeterSample.all().values_list("at", flat=True))
+            have = {int((a - T0).total_seconds()) for a in ats}
+            missing = sorted(set(range(max(have) + 1)) - have) if have else []
+            raise AssertionError(f"timed out waiting for {what}: {len(ats)} samples, max {max(have, default=None)}, "
+                                 f"missing {len(missing)}: {missing[:5]}..{missing[-5:]}")
+        await asyncio.sleep(0.1)
+
+
+def forget_session(url: str, client_id: str, protocol: str) -> None:
+    """Remove the persistent session a test left on the broker."""
+    host, port = host_port(url)
+    if protocol == "5":
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        client.connect(host, port, clean_start=True)
+    else:
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        client.connect(host, port)
+    client.loop(1)
+    client.disconnect()
+
+
+async def start_consumer(s):
+    stop = asyncio.Event()
+    consumer = MqttConsumer(s)
+    task = asyncio.create_task(consumer.run(stop))
+    await wait_until(lambda: asyncio.sleep(0, consumer.subscribed.is_set()), what="subscription")
+    return consumer, stop, task
+
+
+@pytest.mark.parametrize("protocol,how", [("3.1.1", "clean"), ("3.1.1", "crash"), ("5", "clean"), ("5", "crash")])
+async def test_consumer_restart_mid_stream_stores_each_message_once(db, settings, broker_url, protocol, how):
+    url, is_mosquitto = broker_url
+    if not is_mosquitto:
+        pytest.skip("needs Mosquitto: the embedded broker (amqtt, MQTT 3.1.1 only) does not redeliver the "
+                    "unacknowledged QoS 1 messages of a persistent session after a reconnect")
+    prefix = uuid.uuid4().hex[:10]
+    s = iot_settings(settings, url, prefix, protocol)
+    device, _ = await register_device(DeviceIn(external_id="m1", format=DeviceFormat.GENERIC,
+                                               kind=DeviceKind.ELECTRICITY), None)
+    total = 1000  # Mosquitto's default max_queued_messages (1000) bounds what it keeps for an offline client
+    consumer, stop, task = await start_consumer(s)
+    publisher = Publisher(url, f"rw-test-pub-{prefix}")
+    try:
+        for i in range(total // 2):
+            publisher.publish(f"rwtest/{prefix}/m1", meter_payload(i))
+        await wait_until(lambda: _count_at_least(device.id, total // 4), what="first quarter stored")
+        if how == "crash":
+            consumer.abort()
+            task.cancel()
+        else:
+            stop.set()
+        await asyncio.gather(task, return_exceptions=True)
+        for i in range(total // 2, total):  # published while no consumer is connected
+            publisher.publish(f"rwtest/{prefix}/m1", meter_payload(i))
+        await wait_until(lambda: asyncio.sleep(0, publisher.all_acknowledged()), what="broker acks")
+        consumer, stop, task = await start_consumer(s)
+        await wait_until(lambda: _count_at_least(device.id, total), what="all messages stored")
+        await asyncio.sleep(0.5)  # anything redelivered late would show up as an extra row
+        stop.set()
+        await task
+        stored = await MeterSample.filter(device_id=device.id).values_list("at", flat=True)
+        assert len(stored) == total and len(set(stored)) == total
+        # consumption is counted once too: 0.001 kWh per message after the first
+        from models.iot import HourlyRollup
+
+        consumed = sum(await HourlyRollup.filter(device_id=device.id).values_list("value", flat=True))
+        assert consumed == pytest.approx((total - 1) * 0.001, abs=1e-6)
+    finally:
+        stop.set()
+        await asyncio.gather(task, return_exceptions=True)
+        publisher.close()
+        forget_session(url, s.mqtt_client_id, protocol)
+
+
+async def _count_at_least(device_id: int, n: int) -> bool:
+    return await MeterSample.filter(device_id=device_id).count() >= n
+
+
+@pytest.mark.skipif(MOSQUITTO_BIN is None, reason="needs the mosquitto binary for a private, restartable broker")
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+async def test_broker_restart_mid_stream_stores_each_message_once(db, settings, tmp_path, protocol):
+    broker = PrivateMosquitto(tmp_path)
+    broker.start()
+    prefix = uuid.uuid4().hex[:10]
+    s = iot_settings(settings, broker.url, prefix, protocol)
+    device, _ = await register_device(DeviceIn(external_id="m1", format=DeviceFormat.GENERIC,
+                                               kind=DeviceKind.ELECTRICITY), None)
+    total = 1200
+    consumer, stop, task = await start_consumer(s)
+    publisher = Publisher(broker.url, f"rw-test-pub-{prefix}")
+    try:
+        for i in range(total // 3):
+            publisher.publish(f"rwtest/{prefix}/m1", meter_payload(i))
+        await wait_until(lambda: _count_at_least(device.id, total // 6), what="some messages stored")
+        await asyncio.to_thread(broker.stop)
+        for i in range(total // 3, 2 * total // 3):  # published while the broker is down: the client queues
+            publisher.publish(f"rwtest/{prefix}/m1", meter_payload(i))
+        await asyncio.to_thread(broker.start)
+        for i in range(2 * total // 3, total):
+            publisher.publish(f"rwtest/{prefix}/m1", meter_payload(i))
+        await wait_until(lambda: _count_at_least(device.id, total), what="all messages stored")
+        await wait_until(lambda: asyncio.sleep(0, publisher.all_acknowledged()), what="broker acks")
+        await asyncio.sleep(0.5)
+        stored = await MeterSample.filter(device_id=device.id).values_list("at", flat=True)
+        assert len(stored) == total and len(set(stored)) == total
+    finally:
+        stop.set()
+        await asyncio.gather(task, return_exceptions=True)
+        publisher.close()
+        broker.stop()
+
+
+def malformed_payloads(n: int, seed: int = 4) -> list[bytes]:
+    rng = random.Random(seed)
+    shapes = [
+        lambda: bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 300))),
+        lambda: b'{"energy_kwh": ' + str(rng.random()).encode(),  # truncated JSON
+        lambda: json.dumps([rng.random() for _ in range(3)]).encode(),
+        lambda: json.dumps({"energy_kwh": rng.choice(["abc", None, True, [], {}, "NaN"])}).encode(),
+        lambda: json.dumps({"door": rng.choice(["ajar", 7, [1], "maybe"])}).encode(),
+        lambda: json.dumps({"ts": rng.choice(["yesterday", -1, True, "2026-13-45T99:00"]), "energy_kwh": 1}).encode(),
+        lambda: b"[" * rng.randint(1000, 5000),
+        lambda: json.dumps({"unrelated": rng.random()}).encode(),
+        lambda: b"\xff\xfe" + "门磁".encode("utf-16-le"),
+        lambda: json.dumps(rng.random()).encode(),
+    ]
+    return [shapes[i % len(shapes)]() for i in range(n)]
+
+
+async def test_malformed_payloads_are_dead_lettered_and_the_consumer_survives(db, settings, broker_url):
+    url, _ = broker_url
+    prefix = uuid.uuid4().hex[:10]
+    s = iot_settings(settings, url, prefix, "3.1.1")
+    device, _ = await register_device(DeviceIn(external_id="ok", format=DeviceFormat.GENERIC,
+                                               kind=DeviceKind.ELECTRICITY), None)
+    consumer, stop, task = await start_consumer(s)
+    publisher = Publisher(url, f"rw-test-pub-{prefix}")
+    payloads = malformed_payloads(1000)
+    try:
+        def blast():
+            for i, payload in enumerate(payloads):
+                publisher.publish(f"rwtest/{prefix}/dev{i % 7}", payload)
+
+        thread = threading.Thread(target=blast)
+        thread.start()
+        await asyncio.to_thread(thread.join)
+        publisher.publish(f"rwtest/{prefix}/ok", meter_payload(1))
+        await wait_until(lambda: _count_at_least(device.id, 1), what="the valid message after the garbage")
+        await wait_until(lambda: _dead_at_least(prefix, 1000), what="1000 dead letters")
+        assert not task.done()
+        assert await DeadLetter.filter(topic__startswith=f"rwtest/{prefix}/").count() == 1000
+        assert consumer.ingestor.stats["dead_letters"] == 1000
+        sample = await DeadLetter.filter(topic__startswith=f"rwtest/{prefix}/").first()
+        assert sample.reason and len(sample.payload) <= 4 * s.iot_dead_letter_max_bytes + 1
+    finally:
+        stop.set()
+        await asyncio.gather(task, return_exceptions=True)
+        publisher.close()
+        forget_session(url, s.mqtt_client_id, "3.1.1")
+
+
+async def _dead_at_least(prefix: str, n: int) -> bool:
+    return await DeadLetter.filter(topic__startswith=f"rwtest/{prefix}/").count() >= n

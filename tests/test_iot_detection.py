@@ -1,0 +1,219 @@
+"""Daily detection on a real database, from hourly roll-ups: every rule, hysteresis, work-order exemptions."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from iot.choices import DeviceFormat, DeviceKind, IotAlert, Occupancy
+from iot.detection import run_detection, sweep
+from iot.occupancy import DayFacts, Thresholds, infer, sublet_score
+from iot.service import DeviceIn, register_device
+from leasing.choices import LeaseStatus, PaymentFrequency
+from leasing.service import create_lease
+from models.alerts import Alert
+from models.iot import Device, HourlyRollup, OccupancyDay
+from models.portfolio import Unit
+from models.workorders import WorkOrder
+from portfolio.choices import PropertyType, StatusSource, UnitStatus
+from portfolio.service import change_unit_status
+from workorders.choices import TriggerSource, WorkOrderType
+from workorders.service import open_work_order
+
+SH = ZoneInfo("Asia/Shanghai")
+AS_OF = date(2026, 11, 1)
+
+
+def local_hour(day: date, hour: int) -> int:
+    return int(datetime.combine(day, time(hour), SH).timestamp()) // 3600
+
+
+async def devices_for(unit, prefix):
+    out = {}
+    for kind in (DeviceKind.DOOR, DeviceKind.ELECTRICITY, DeviceKind.WATER):
+        d, _ = await register_device(DeviceIn(external_id=f"{prefix}-{kind}", format=DeviceFormat.GENERIC,
+                                              kind=kind, unit_code=unit.code), None)
+        out[kind] = d
+    return out
+
+
+async def fill(unit, devs, days, pattern, scale=1.0):
+    """pattern: 'lived' (normal tenant), 'empty' (vacant baseline), 'night' (lived + night-time door)."""
+    rows = []
+    for day in days:
+        for h in range(24):
+            ts = local_hour(day, h)
+            lived = pattern in ("lived", "night")
+            elec = (0.3 * scale if 7 <= h < 23 else 0.05) if lived else 0.02
+            water = (0.012 * scale if h in (7, 8, 19, 20, 21) else 0.0) if lived else 0.0
+            opens = 1.0 if lived and h in (8, 19) else 0.0
+            if pattern == "night" and h in (2, 3):
+                opens = 1.0
+            rows.append(HourlyRollup(device_id=devs[DeviceKind.ELECTRICITY].id, unit_id=unit.id,
+                                     kind=DeviceKind.ELECTRICITY, hour_ts=ts, value=elec, messages=12))
+            rows.append(HourlyRollup(device_id=devs[DeviceKind.WATER].id, unit_id=unit.id, kind=DeviceKind.WATER,
+                                     hour_ts=ts, value=water, messages=1))
+            if opens or h % 6 == 0:
+                rows.append(HourlyRollup(device_id=devs[DeviceKind.DOOR].id, unit_id=unit.id, kind=DeviceKind.DOOR,
+                                         hour_ts=ts, value=opens, messages=1))
+    await HourlyRollup.bulk_create(rows, batch_size=1000)
+    now = datetime.combine(days[-1], time(23, 30), SH).astimezone(UTC)
+    await Device.filter(unit_id=unit.id).update(last_seen=now)
+
+
+def days_back(n, end=AS_OF):
+    return [end - timedelta(days=i) for i in range(n - 1, -1, -1)]
+
+
+async def occupy(unit_id):
+    await change_unit_status(unit_id, UnitStatus.OCCUPIED, source=StatusSource.ADMIN, now=datetime.now(UTC),
+                             reason="test")
+
+
+@pytest.mark.parametrize("facts,has,expected", [
+    (DayFacts(elec_kwh=5, water_m3=0.1, door_opens=2, elec_hours=24, water_hours=24, door_messages=4),
+     (True, True, True), Occupancy.OCCUPIED_LIKE),
+    (DayFacts(elec_kwh=0.5, water_m3=0, door_opens=0, elec_hours=24, water_hours=24, door_messages=4),
+     (True, True, True), Occupancy.VACANT_LIKE),
+    (DayFacts(elec_kwh=5, water_m3=0, door_opens=0, elec_hours=24, water_hours=24, door_messages=4),
+     (True, True, True), Occupancy.UNKNOWN),  # mixed evidence
+    (DayFacts(elec_kwh=5, elec_hours=3), (False, True, False), Occupancy.UNKNOWN),  # too little data
+    (DayFacts(elec_kwh=5, elec_hours=20), (False, True, False), Occupancy.OCCUPIED_LIKE),  # the only meter
+    (DayFacts(), (True, False, False), Occupancy.UNKNOWN),  # door offline
+    (DayFacts(door_messages=3), (True, True, False), Occupancy.UNKNOWN),  # meter silent, door quiet
+])
+def test_infer(facts, has, expected):
+    state, evidence = infer(facts, has_door=has[0], has_elec=has[1], has_water=has[2], door_alive=False,
+                            t=Thresholds())
+    assert state == expected and evidence["reason"]
+
+
+def test_sublet_score_reasons():
+    score, reasons = sublet_score(recent={"electricity": 12, "water": 0.4}, own={"electricity": 4, "water": 0.1},
+                                  cohort={"electricity": 4, "water": 0.1}, switches=0, night_opens_per_day=0,
+                                  own_ratio=2, cohort_ratio=2, turnover_changes=6)
+    assert score == 0.7 and len(reasons) == 2
+    score, reasons = sublet_score(recent={"electricity": 4}, own={"electricity": 4}, cohort={"electricity": 4},
+                                  switches=8, night_opens_per_day=4, own_ratio=2, cohort_ratio=2, turnover_changes=6)
+    assert score == 0.55 and "turnover" in reasons[0]
+
+
+async def test_unexpected_activity_and_work_order_exemption(world, settings):
+    vacant, other = world.a.unit, world.b.unit
+    d1, d2 = await devices_for(vacant, "va"), await devices_for(other, "vb")
+    await fill(vacant, d1, days_back(29, AS_OF - timedelta(days=1)), "empty")
+    await fill(vacant, d1, [AS_OF], "night")
+    await fill(other, d2, days_back(30), "lived")
+    await open_work_order(wo_type=WorkOrderType.REPAIR, building_id=other.building_id, unit_id=other.id,
+                          title="repair", trigger_source=TriggerSource.MANUAL, trigger_ref="t1",
+                          now=datetime.now(UTC))
+    stats = await run_detection(AS_OF, settings)
+    alerts = await Alert.filter(type=IotAlert.UNEXPECTED_ACTIVITY)
+    assert [a.unit_id for a in alerts] == [vacant.id]  # the other one has a repair in progress
+    assert alerts[0].evidence["series"][-1]["night_opens"] == 2 and "VACANT" in alerts[0].explanation
+    assert stats["occupancy"][Occupancy.OCCUPIED_LIKE] >= 2
+    day = await OccupancyDay.get(unit_id=vacant.id, day=AS_OF)
+    assert day.state == Occupancy.OCCUPIED_LIKE and "door" in day.evidence["active"]
+    # a repeat the next day refreshes the same alert; then two quiet days clear it (hysteresis)
+    await fill(vacant, d1, [AS_OF + timedelta(days=1)], "lived")
+    await run_detection(AS_OF + timedelta(days=1), settings)
+    alert = await Alert.get(id=alerts[0].id)
+    assert alert.count == 2 and alert.status == "ACTIVE"
+    await fill(vacant, d1, [AS_OF + timedelta(days=2), AS_OF + timedelta(days=3)], "empty")
+    await run_detection(AS_OF + timedelta(days=2), settings)
+    assert (await Alert.get(id=alert.id)).status == "ACTIVE"  # false for less than the hysteresis
+    await run_detection(AS_OF + timedelta(days=3), settings)
+    assert (await Alert.get(id=alert.id)).status == "CLEARED"
+
+
+async def test_no_activity_under_active_lease(world, settings):
+    unit = world.a.occupied_unit
+    await occupy(unit.id)
+    devs = await devices_for(unit, "na")
+    await fill(unit, devs, days_back(30, AS_OF - timedelta(days=14)), "lived")
+    await fill(unit, devs, days_back(13), "empty")
+    await run_detection(AS_OF, settings)
+    assert not await Alert.filter(type=IotAlert.NO_ACTIVITY).exists()  # only 13 days
+    await fill(unit, devs, [AS_OF + timedelta(days=1)], "empty")
+    await run_detection(AS_OF + timedelta(days=1), settings)
+    alert = await Alert.get(type=IotAlert.NO_ACTIVITY)
+    assert alert.unit_id == unit.id and len(alert.evidence["series"]) == 14
+
+
+async def test_activity_after_lease_end(world, settings):
+    unit = world.a.units[3]
+    lease = await create_lease(unit=unit, tenant_name="old", tenant_phone="1", start_date=date(2025, 10, 1),
+                               end_date=date(2026, 10, 20), monthly_rent_fen=1, deposit_fen=1,
+                               payment_frequency=PaymentFrequency.MONTHLY)
+    from models.leasing import Lease
+
+    await Lease.filter(id=lease.id).update(status=LeaseStatus.ENDED)
+    await change_unit_status(unit.id, UnitStatus.OFF_MARKET, source=StatusSource.ADMIN, now=datetime.now(UTC))
+    devs = await devices_for(unit, "le")
+    await fill(unit, devs, days_back(30), "lived")
+    await run_detection(AS_OF, settings)
+    alert = await Alert.get(type=IotAlert.ACTIVITY_AFTER_LEASE_END)
+    assert alert.unit_id == unit.id and alert.evidence["lease_end"] == "2026-10-20"
+    assert not await Alert.filter(type=IotAlert.UNEXPECTED_ACTIVITY, unit_id=unit.id).exists()
+
+
+async def test_suspected_sublet_opens_one_inspection(world, settings):
+    building = world.a.building
+    cohort = []
+    for n in range(4):
+        cohort.append(await Unit.create(building=building, code=f"SZ-NS-A-C{n}", property_type=PropertyType.RESIDENTIAL,
+                                        unit_type="2b1b", area_m2=Decimal("60"), floor=3))
+    for n, unit in enumerate(cohort):
+        await fill(unit, await devices_for(unit, f"co{n}"), days_back(30), "lived")
+    target = world.a.occupied_unit  # 2b1b with a live lease
+    await occupy(target.id)
+    devs = await devices_for(target, "sub")
+    await fill(target, devs, days_back(23, AS_OF - timedelta(days=7)), "lived")
+    await fill(target, devs, days_back(7), "lived", scale=4.0)
+    await run_detection(AS_OF, settings)
+    alert = await Alert.get(type=IotAlert.SUSPECTED_SUBLET)
+    assert alert.unit_id == target.id and alert.evidence["score"] >= 0.6 and alert.evidence["reasons"]
+    assert "not a finding" in alert.explanation
+    orders = await WorkOrder.filter(type=WorkOrderType.INSPECTION, unit_id=target.id)
+    assert len(orders) == 1
+    await run_detection(AS_OF, settings)  # idempotent
+    assert await WorkOrder.filter(type=WorkOrderType.INSPECTION, unit_id=target.id).count() == 1
+    assert await Alert.filter(type=IotAlert.SUSPECTED_SUBLET).count() == 1
+
+
+async def test_device_offline_and_recovery(world, settings):
+    now = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
+    door, _ = await register_device(DeviceIn(external_id="d-off", format=DeviceFormat.GENERIC, kind=DeviceKind.DOOR,
+                                             unit_code=world.a.unit.code), None)
+    meter, _ = await register_device(DeviceIn(external_id="m-ok", format=DeviceFormat.GENERIC,
+                                              kind=DeviceKind.ELECTRICITY, unit_code=world.a.unit.code), None)
+    await Device.filter(id=door.id).update(last_seen=now - timedelta(hours=26))
+    await Device.filter(id=meter.id).update(last_seen=now - timedelta(minutes=10))  # within 3 × 300 s
+    await sweep(now, settings)
+    alerts = await Alert.filter(type=IotAlert.DEVICE_OFFLINE)
+    assert [a.subject for a in alerts] == [f"device:{door.id}"]
+    await Device.filter(id=door.id).update(last_seen=now + timedelta(hours=1))
+    await sweep(now + timedelta(hours=2), settings)
+    await Device.filter(id=door.id).update(last_seen=now + timedelta(hours=20))
+    await sweep(now + timedelta(hours=27), settings)
+    assert (await Alert.get(id=alerts[0].id)).status == "CLEARED"
+
+
+async def test_moveout_quiet_opens_one_cleaning_order(world, settings):
+    unit = world.a.occupied_unit
+    await occupy(unit.id)
+    await change_unit_status(unit.id, UnitStatus.MOVE_OUT_PENDING, source=StatusSource.ADMIN,
+                             now=datetime(2026, 10, 28, tzinfo=UTC))
+    devs = await devices_for(unit, "mo")
+    await fill(unit, devs, days_back(3, AS_OF - timedelta(days=2)), "lived")
+    await fill(unit, devs, [AS_OF - timedelta(days=1)], "empty")
+    now = datetime.combine(AS_OF, time(0, 30), SH).astimezone(UTC)
+    before = await WorkOrder.filter(type=WorkOrderType.CLEANING, unit_id=unit.id).count()
+    await sweep(now, settings)
+    await sweep(now + timedelta(minutes=5), settings)
+    orders = await WorkOrder.filter(type=WorkOrderType.CLEANING, unit_id=unit.id, trigger_source="sensor")
+    assert len(orders) == 1 and orders[0].trigger_ref.startswith(f"moveout:{unit.id}:")
+    assert await WorkOrder.filter(type=WorkOrderType.CLEANING, unit_id=unit.id).count() == before + 1
