@@ -178,6 +178,9 @@ class MqttConsumer:
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        if self.settings.mqtt_shared_group:
+            log.warning("shared subscription %s: meter consumption is computed from each consumer's own view of a "
+                        "device; give consumers disjoint meter topics (docs/iot.md)", self.settings.mqtt_shared_group)
         self.queue = HandOff(self.loop, self.settings.iot_queue_size)
         self.client = self.build_client()
         host, port = self.settings.mqtt_host_port

@@ -293,14 +293,13 @@ class Ingestor:
                                  ["int", "int", "text", "int8", "float8", "int"], list(hourly.values()))
             if rows:
                 if postgres:
-                    await conn.execute_query(
-                        "UPDATE iot_devices AS d SET last_seen = v.last_seen, online = v.online, battery = v.battery, "
-                        "battery_low = v.battery_low, last_contact_open = v.last_open, last_door_at = v.last_door_at, "
-                        "last_total = v.last_total, last_total_at = v.last_total_at, pending_total = v.pending "
-                        "FROM unnest($1::int[], $2::timestamptz[], $3::bool[], $4::int[], $5::bool[], $6::bool[], "
-                        "$7::timestamptz[], $8::float8[], $9::timestamptz[], $10::float8[]) AS v(id, last_seen, "
-                        "online, battery, battery_low, last_open, last_door_at, last_total, last_total_at, pending) "
-                        "WHERE d.id = v.id", [list(col) for col in zip(*rows, strict=True)])
+                    await self._bulk(conn, True, "UPDATE iot_devices AS d SET last_seen = v.c1, online = v.c2, "
+                                     "battery = v.c3, battery_low = v.c4, last_contact_open = v.c5, "
+                                     "last_door_at = v.c6, last_total = v.c7, last_total_at = v.c8, "
+                                     "pending_total = v.c9 FROM ({rows}) AS v(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9) "
+                                     "WHERE d.id = v.c0",
+                                     ["int", "timestamptz", "bool", "int", "bool", "bool", "timestamptz", "float8",
+                                      "timestamptz", "float8"], rows)
                 else:
                     await conn.execute_many(
                         "UPDATE iot_devices SET last_seen = ?, online = ?, battery = ?, battery_low = ?, "
@@ -379,15 +378,14 @@ class Ingestor:
 
     @staticmethod
     async def _bulk(conn, postgres: bool, sql: str, types: list[str], rows: list[list]) -> None:
-        """Many rows in one statement. PostgreSQL: one JSON document expanded server-side with
-        ``json_to_recordset`` (one round trip, no per-value driver encoding); elsewhere: executemany."""
+        """Many rows in one statement. PostgreSQL: one JSON array of rows expanded server-side
+        (one round trip, no per-value driver encoding); elsewhere: executemany."""
         if postgres:
-            names = [f"c{n}" for n in range(len(types))]
-            doc = json.dumps([dict(zip(names, (v.isoformat() if isinstance(v, datetime) else v for v in row),
-                                       strict=True)) for row in rows], separators=(",", ":"))
-            spec = ", ".join(f"{n} {SQL_TYPES[t]}" for n, t in zip(names, types, strict=True))
-            await conn.execute_query(sql.format(rows=f"SELECT {', '.join(names)} FROM json_to_recordset($1::json) "
-                                                     f"AS x({spec})"), [doc])
+            iso = datetime.isoformat
+            doc = json.dumps([[iso(v) if type(v) is datetime else v for v in row] for row in rows],
+                             separators=(",", ":"))
+            cols = ", ".join(f"(e->>{n})::{SQL_TYPES[t]}" for n, t in enumerate(types))
+            await conn.execute_query(sql.format(rows=f"SELECT {cols} FROM json_array_elements($1::json) AS e"), [doc])
         else:
             marks = ", ".join("?" * len(types))
             await conn.execute_many(sql.format(rows=f"VALUES ({marks})"), rows)

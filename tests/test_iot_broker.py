@@ -250,3 +250,38 @@ async def test_malformed_payloads_are_dead_lettered_and_the_consumer_survives(db
 
 async def _dead_at_least(prefix: str, n: int) -> bool:
     return await DeadLetter.filter(topic__startswith=f"rwtest/{prefix}/").count() >= n
+
+
+async def test_shared_subscription_splits_the_load_without_double_storage(db, settings, broker_url):
+    url, is_mosquitto = broker_url
+    if not is_mosquitto:
+        pytest.skip("MQTT 5 shared subscriptions need Mosquitto (the embedded broker speaks 3.1.1 only)")
+    prefix = uuid.uuid4().hex[:10]
+    base = iot_settings(settings, url, prefix, "5").model_copy(update={"mqtt_shared_group": f"g{prefix}"})
+    for n in range(3):
+        await register_device(DeviceIn(external_id=f"m{n}", format=DeviceFormat.GENERIC,
+                                       kind=DeviceKind.ELECTRICITY), None)
+    consumers = []
+    for n in range(2):
+        s = base.model_copy(update={"mqtt_client_id": f"rw-test-{prefix}-{n}"})
+        consumers.append((s, *await start_consumer(s)))
+    publisher = Publisher(url, f"rw-test-pub-{prefix}")
+    total = 600
+    try:
+        for i in range(total):
+            publisher.publish(f"rwtest/{prefix}/m{i % 3}", meter_payload(i))
+        await wait_until(lambda: _samples_at_least(total), what="all messages stored")
+        await asyncio.sleep(0.5)
+        assert await MeterSample.all().count() == total
+        assert all(consumer.stored > 0 for _, consumer, _, _ in consumers)  # both took part
+        assert sum(consumer.stored for _, consumer, _, _ in consumers) == total  # nobody got a copy of another's
+    finally:
+        for s, _, stop, task in consumers:
+            stop.set()
+            await asyncio.gather(task, return_exceptions=True)
+            forget_session(url, s.mqtt_client_id, "5")
+        publisher.close()
+
+
+async def _samples_at_least(n: int) -> bool:
+    return await MeterSample.all().count() >= n
