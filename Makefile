@@ -17,7 +17,7 @@ setup: $(BIN)/rentwatch
 run: setup
 	$(BIN)/rentwatch migrate
 	$(BIN)/rentwatch demo-seed
-	RW_DEV_LOGIN=1 $(BIN)/rentwatch serve --no-migrate
+	RW_DEV_LOGIN=1 RW_IOT_SIMULATE=$${RW_IOT_SIMULATE:-1} $(BIN)/rentwatch serve --no-migrate
 
 ## Set up and run every test: lint, the suite on SQLite, again on PostgreSQL, and the mini program tests.
 test: setup

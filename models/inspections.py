@@ -68,7 +68,7 @@ class StatusReport(TimestampedModel):
 
     class Meta:
         table = "status_reports"
-        indexes = (("unit", "captured_at"), ("author", "captured_at"), ("state", "confirm_deadline"))
+        indexes = (("unit_id", "captured_at"), ("author_id", "captured_at"), ("state", "confirm_deadline"))
 
 
 class ReportPhoto(TimestampedModel):

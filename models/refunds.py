@@ -52,7 +52,7 @@ class DepositRefund(TimestampedModel):
 
     class Meta:
         table = "deposit_refunds"
-        indexes = (("step", "step_entered_at"), ("tenant", "applied_at"))
+        indexes = (("step", "step_entered_at"), ("tenant_id", "applied_at"))
 
 
 class RefundEvent(AppendOnlyModel):

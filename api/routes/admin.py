@@ -9,7 +9,8 @@ from sanic.response import json
 from accounts.choices import BindingPurpose, Role, StaffDuty
 from accounts.service import create_staff, issue_binding_code
 from api.access import ADMINS, access, principal_of
-from core.errors import BadRequest, NotFound, ValidationFailed
+from api.uploads import refuse_if_rejected, uploaded_file
+from core.errors import BadRequest, NotFound
 from core.pagination import PageQuery, paginate
 from core.validation import parse_body, parse_query
 from models.accounts import User
@@ -45,23 +46,14 @@ def serialize_user(user: User) -> dict:
 @access(ADMINS, note="CSV or JSON body (or multipart field 'file'); all rows or none")
 async def portfolio_import(request: Request):
     query = parse_query(ImportQuery, request.args)
-    upload = request.files.get("file") if request.files else None
-    data = upload.body if upload else request.body
-    if not data:
-        raise BadRequest("send the file as the body or as multipart field 'file'", code="EMPTY_FILE")
-    fmt = query.format
-    if fmt is None:
-        name = (upload.name if upload else "") or ""
-        content_type = (upload.type if upload else request.content_type) or ""
-        fmt = "json" if name.endswith(".json") or "json" in content_type else "csv"
+    data, name, content_type = uploaded_file(request, what="the file")
+    fmt = query.format or ("json" if name.endswith(".json") or "json" in content_type else "csv")
     try:
         rows = read_rows(data, fmt)
     except ImportFormatError as exc:
         raise BadRequest(str(exc), code="UNREADABLE_FILE") from None
     report = await import_portfolio(rows, dry_run=query.dry_run)
-    if report.rejected:
-        raise ValidationFailed(f"{len(report.rejected)} of {report.rows} rows rejected; nothing was imported",
-                               code="IMPORT_REJECTED", details=report.as_dict())
+    refuse_if_rejected(report.as_dict())
     return json(report.as_dict(), status=200 if query.dry_run else 201)
 
 

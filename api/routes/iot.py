@@ -14,7 +14,8 @@ from accounts.choices import Role
 from alerts.choices import AlertStatus
 from alerts.service import acknowledge, resolve, serialize_alert
 from api.access import ADMINS, MANAGERS, STAFF, access, principal_of
-from core.errors import BadRequest, NotFound
+from api.uploads import refuse_if_rejected, uploaded_file
+from core.errors import NotFound
 from core.pagination import PageQuery, paginate
 from core.validation import parse_body, parse_query
 from iot.choices import DeviceFormat, DeviceKind, IotAlert
@@ -178,16 +179,9 @@ class ImportQuery(BaseModel):
 @access(MANAGERS, note="CSV body or multipart field 'file'; all rows or none")
 async def import_devices(request: Request):
     query = parse_query(ImportQuery, request.args)
-    upload = request.files.get("file") if request.files else None
-    data = upload.body if upload else request.body
-    if not data:
-        raise BadRequest("send the CSV as the body or as multipart field 'file'", code="EMPTY_FILE")
+    data, _, _ = uploaded_file(request, what="the CSV")
     report = await import_devices_csv(data, principal_of(request), dry_run=query.dry_run)
-    if report["rejected"]:
-        from core.errors import ValidationFailed
-
-        raise ValidationFailed(f"{len(report['rejected'])} of {report['rows']} rows rejected; nothing was imported",
-                               code="IMPORT_REJECTED", details=report)
+    refuse_if_rejected(report)
     return json(report, status=200 if query.dry_run else 201)
 
 

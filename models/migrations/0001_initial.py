@@ -351,7 +351,7 @@ class Migration(migrations.Migration):
                 ('cancel_reason', fields.CharField(default='', max_length=500)),
                 ('progress_nonce', fields.CharField(default='', description='rotating it revokes progress links', max_length=16)),
             ],
-            options={'table': 'deposit_refunds', 'app': 'models', 'indexes': [Index(fields=['step', 'step_entered_at']), Index(fields=['tenant', 'applied_at'])], 'pk_attr': 'id', 'table_description': "A tenant's deposit refund moving through the six steps. open_key makes one open refund per lease."},
+            options={'table': 'deposit_refunds', 'app': 'models', 'indexes': [Index(fields=['step', 'step_entered_at']), Index(fields=['tenant_id', 'applied_at'])], 'pk_attr': 'id', 'table_description': "A tenant's deposit refund moving through the six steps. open_key makes one open refund per lease."},
             bases=['TimestampedModel'],
         ),
         ops.CreateModel(
@@ -510,7 +510,7 @@ class Migration(migrations.Migration):
                 ('expired_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('expiry_notified', fields.BooleanField(default=False)),
             ],
-            options={'table': 'status_reports', 'app': 'models', 'indexes': [Index(fields=['unit', 'captured_at']), Index(fields=['author', 'captured_at']), Index(fields=['state', 'confirm_deadline'])], 'pk_attr': 'id', 'table_description': 'One field inspection of a unit: a requested status change or a no_change visit, with evidence.'},
+            options={'table': 'status_reports', 'app': 'models', 'indexes': [Index(fields=['unit_id', 'captured_at']), Index(fields=['author_id', 'captured_at']), Index(fields=['state', 'confirm_deadline'])], 'pk_attr': 'id', 'table_description': 'One field inspection of a unit: a requested status change or a no_change visit, with evidence.'},
             bases=['TimestampedModel'],
         ),
         ops.CreateModel(

@@ -171,7 +171,7 @@ async function startServer({ extraEnv = {} } = {}) {
     RW_VAR_DIR: varDir, RW_DEV_LOGIN: '1', RW_MODE: 'dev', RW_PORT: String(port), RW_HOST: '127.0.0.1',
     RW_EMBEDDED_MQTT_PORT: String(mqttPort), RW_WECHAT_API_BASE: wechat.base, RW_JWT_SECRET: JWT_SECRET,
     RW_QR_SECRET: QR_SECRET, RW_QR_BASE_URL: QR_BASE_URL, RW_LOG_LEVEL: 'WARNING', RW_DATABASE_URL: '',
-    RW_MQTT_URL: '', RW_WORKERS: '1',
+    RW_MQTT_URL: '', RW_WORKERS: '1', RW_IOT_SIMULATE: '0',
   }, extraEnv);
   delete env.RW_TEST_DATABASE_URL;
   const opts = { cwd: varDir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] };
