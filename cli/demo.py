@@ -10,7 +10,7 @@ from accounts.choices import Role, StaffDuty
 from accounts.service import create_staff
 from core.clock import SystemClock
 from leasing.choices import PaymentFrequency
-from leasing.service import create_lease, sign_lease
+from leasing.service import activate_lease, create_lease, sign_lease
 from models.accounts import User
 from models.portfolio import Unit
 from portfolio.importer import import_portfolio
@@ -73,7 +73,10 @@ async def seed_demo() -> None:
                                    start_date=end - timedelta(days=364), end_date=end,
                                    monthly_rent_fen=350000 + i * 10000,
                                    deposit_fen=700000, payment_frequency=PaymentFrequency.MONTHLY)
-        await sign_lease(lease.id, now=now, actor_id=managers["深圳" if unit.building_id in sz else "杭州"].id)
+        manager = managers["深圳" if unit.building_id in sz else "杭州"]
+        await sign_lease(lease.id, now=now, actor_id=manager.id)
+        if i % 6 != 5:  # most tenants have moved in; a few units still await delivery (and their cleaning)
+            await activate_lease(lease.id, now=now, actor_id=manager.id)
         await User.create(name=f"演示租户{i + 1}", role=Role.TENANT, tenant_id=lease.tenant_id)
     for module_name in DEMO_EXTENSIONS:
         await importlib.import_module(module_name).seed(now)

@@ -145,7 +145,8 @@ async def prepare_scenarios(now: datetime) -> list[SimUnit]:
         return _mark_dead(list(units.values()), now)
 
     leased_ids = set(await Lease.filter(status__in=list(LIVE_LEASE_STATUSES)).values_list("unit_id", flat=True))
-    leased = [u for u in await Unit.filter(status=UnitStatus.PENDING_DELIVERY).order_by("code") if u.id in leased_ids]
+    leased = [u for u in await Unit.filter(status__in=[UnitStatus.PENDING_DELIVERY, UnitStatus.OCCUPIED])
+              .order_by("code") if u.id in leased_ids]
     vacant = [u for u in await Unit.filter(status=UnitStatus.VACANT).order_by("code") if u.id not in leased_ids]
     plan: list[tuple] = []
     for unit, role in zip(leased, ["tenant", "tenant", "tenant", "sublet", "silent", "moveout", "tenant"],
@@ -158,7 +159,7 @@ async def prepare_scenarios(now: datetime) -> list[SimUnit]:
     sims = []
     rng = random.Random(7)
     for n, (unit, role) in enumerate(plan):
-        if role in ("tenant", "sublet", "silent", "moveout"):
+        if role in ("tenant", "sublet", "silent", "moveout") and unit.status == UnitStatus.PENDING_DELIVERY:
             await change_unit_status(unit.id, UnitStatus.OCCUPIED, source=StatusSource.ADMIN,
                                      now=now - timedelta(days=35), reason="demo scenario: tenant moved in")
         if role == "moveout":

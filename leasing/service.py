@@ -65,6 +65,28 @@ async def sign_lease(lease_id: int, *, now: datetime, actor_id: int | None) -> t
         return await Lease.get(id=lease_id), True
 
 
+async def activate_lease(lease_id: int, *, now: datetime, actor_id: int | None,
+                         first_rent_paid_at: datetime | None = None) -> tuple[Lease, bool]:
+    """Hand over the keys: a SIGNED lease becomes ACTIVE once the first rent is paid, and its unit, awaiting
+    delivery, becomes OCCUPIED. Returns (lease, activated_now); activating again is a no-op."""
+    async with in_transaction():
+        lease = await Lease.get_or_none(id=lease_id)
+        if lease is None:
+            raise NotFound(f"lease {lease_id} not found")
+        won = await Lease.filter(id=lease_id, status=LeaseStatus.SIGNED).update(
+            status=LeaseStatus.ACTIVE, first_rent_paid_at=first_rent_paid_at or now)
+        if won != 1:
+            if lease.status == LeaseStatus.ACTIVE:
+                return lease, False
+            raise InvalidTransition("lease", lease.status, LeaseStatus.ACTIVE, [])
+        unit = await Unit.get(id=lease.unit_id)
+        if unit.status != UnitStatus.OCCUPIED:
+            await change_unit_status(unit.id, UnitStatus.OCCUPIED, source=StatusSource.LEASE, now=now,
+                                     actor_id=actor_id, reason="lease activated, keys handed over",
+                                     reference=f"lease:{lease.id}")
+        return await Lease.get(id=lease_id), True
+
+
 def serialize_lease(lease: Lease, *, unit_code: str | None = None, include_tenant: bool = True) -> dict:
     data = {
         "id": lease.id, "unit_id": lease.unit_id, "unit_code": unit_code, "status": lease.status,

@@ -97,3 +97,25 @@ async def test_tenant_sees_only_own_leases(client, world):
     assert [item["id"] for item in response.json["items"]] == [world.a.lease.id]
     _, response = await client.get(f"/api/v1/leases/{world.b.lease.id}", headers=world.auth(world.a.tenant_user))
     assert response.status == 403
+
+
+async def test_activation_delivers_the_unit_once(client, world, clock):
+    lease = world.a.lease
+    url = f"/api/v1/leases/{lease.id}/activate"
+    _, first = await client.post(url, headers=world.auth(world.a.manager), content=b"{}")
+    assert first.status == 200, first.json
+    assert (first.json["activated_now"], first.json["unit_status"]) == (True, "OCCUPIED")
+    assert first.json["lease"]["status"] == "ACTIVE" and first.json["lease"]["first_rent_paid_at"]
+    _, again = await client.post(url, headers=world.auth(world.a.manager), content=b"{}")
+    assert again.status == 200 and again.json["activated_now"] is False
+    changes = await UnitStatusChange.filter(unit_id=lease.unit_id).order_by("version")
+    assert [(c.from_status, c.to_status) for c in changes] == [("VACANT", "PENDING_DELIVERY"),
+                                                               ("PENDING_DELIVERY", "OCCUPIED")]
+
+
+async def test_draft_lease_cannot_be_activated(client, world):
+    lease_id = await create_draft(client, world, world.a.unit.code)
+    _, response = await client.post(f"/api/v1/leases/{lease_id}/activate", headers=world.auth(world.a.manager),
+                                    content=b"{}")
+    assert response.status == 409 and response.json["error"]["code"] == "INVALID_TRANSITION"
+    assert (await Unit.get(id=world.a.unit.id)).status == "VACANT"

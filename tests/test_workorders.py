@@ -81,6 +81,7 @@ async def test_api_inspector_works_own_order_manager_verifies(client, world):
 async def test_api_list_filters_mine(client, world):
     _, response = await client.get("/api/v1/work-orders?mine=true", headers=world.auth(world.a.inspector))
     assert [o["id"] for o in response.json["items"]] == [world.a.extra["cleaning_order"].id]
+    assert response.json["items"][0]["unit_code"] == world.a.occupied_unit.code
     _, response = await client.get("/api/v1/work-orders?type=REPAIR", headers=world.auth(world.admin))
     assert response.json["total"] == 0
 

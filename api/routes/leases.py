@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
@@ -13,7 +13,7 @@ from core.errors import NotFound
 from core.pagination import PageQuery, paginate
 from core.validation import parse_body, parse_query
 from leasing.choices import LeaseStatus, PaymentFrequency
-from leasing.service import create_lease, serialize_lease, sign_lease
+from leasing.service import activate_lease, create_lease, serialize_lease, sign_lease
 from models.leasing import Lease
 from models.portfolio import Unit
 from portfolio.service import get_unit_for
@@ -97,6 +97,23 @@ async def sign(request: Request, lease_id: int):
                                          actor_id=principal_of(request).user_id)
     unit = await Unit.get(id=lease.unit_id)
     return json({"lease": serialize_lease(lease, unit_code=unit.code), "signed_now": signed_now,
+                 "unit_status": unit.status})
+
+
+class ActivateIn(BaseModel):
+    first_rent_paid_at: datetime | None = None
+
+
+@bp.post("/<lease_id:int>/activate", name="leases_activate")
+@access(MANAGERS, note="first rent paid and keys handed over: lease ACTIVE, unit OCCUPIED; idempotent")
+async def activate(request: Request, lease_id: int):
+    lease = await lease_for(request, lease_id)
+    body = parse_body(ActivateIn, request.body or b"{}")
+    lease, activated_now = await activate_lease(lease.id, now=request.app.ctx.clock.now(),
+                                                actor_id=principal_of(request).user_id,
+                                                first_rent_paid_at=body.first_rent_paid_at)
+    unit = await Unit.get(id=lease.unit_id)
+    return json({"lease": serialize_lease(lease, unit_code=unit.code), "activated_now": activated_now,
                  "unit_status": unit.status})
 
 

@@ -63,7 +63,8 @@ async def list_orders(request: Request):
         qs = qs.filter(building_id=query.building_id)
     if query.mine:
         qs = qs.filter(assignee_id=principal.user_id)
-    return json(await paginate(qs, query, serialize_work_order))
+    return json(await paginate(qs.select_related("unit"), query,
+                               lambda order: serialize_work_order(order, order.unit.code if order.unit else None)))
 
 
 @bp.post("", name="workorders_create")
@@ -85,7 +86,8 @@ async def create(request: Request):
 async def detail(request: Request, order_id: int):
     order = await work_order_for(request, order_id)
     events = await WorkOrderEvent.filter(work_order_id=order.id).order_by("id")
-    data = serialize_work_order(order)
+    await order.fetch_related("unit")
+    data = serialize_work_order(order, order.unit.code if order.unit else None)
     data["history"] = [{"from": e.from_status, "to": e.to_status, "actor_id": e.actor_id, "note": e.note,
                         "at": e.at.isoformat()} for e in events]
     return json(data)
