@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     iot_topic_patterns: list[str] = Field(default_factory=lambda: list(_iot_default_patterns()))
     iot_timezone: str = "Asia/Shanghai"  # device times without offset, for devices not bound to a building
     iot_queue_size: int = 20000  # paho → asyncio hand-off; when full the paho thread blocks (back-pressure)
-    iot_batch_size: int = 1000
+    iot_batch_size: int = 4000  # per transaction: amortizes commit + instant-rule queries (bench: 1000 → 4000 = +50%)
     iot_flush_ms: int = 100
     iot_raw_retention_days: int = 30
     iot_dead_letter_max_bytes: int = 2048  # payload kept in the dead-letter table, truncated

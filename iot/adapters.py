@@ -120,11 +120,14 @@ def truthy(value, what: str) -> bool:
     raise PayloadError(f"{what} is not a boolean: {value!r}")
 
 
+_EPOCH_TEXT = re.compile(r"\s*\d+(\.\d+)?\s*")
+
+
 def parse_time(value, tz: tzinfo) -> datetime:
     """ISO 8601 with or without offset (no offset → ``tz``), 'Z', or epoch seconds / milliseconds."""
     if isinstance(value, bool):
         raise PayloadError(f"bad timestamp {value!r}")
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
+    if isinstance(value, str) and _EPOCH_TEXT.fullmatch(value):
         value = float(value)
     if isinstance(value, int | float):
         if not math.isfinite(value) or value <= 0:

@@ -4,7 +4,7 @@
   session expiry (MQTT 5), so messages published while we are down are delivered when we return.
 - Manual acknowledgements: a PUBACK is sent only after the batch holding the message is committed. A crash
   before that makes the broker deliver the message again; the database's unique keys drop the duplicate.
-- The paho thread only hands messages over (loop.call_soon_threadsafe) into a bounded queue; a semaphore
+- The paho thread only hands messages over (loop.call_soon_threadsafe) into a bounded queue; a slot count
   makes the paho thread block when the queue is full, so a slow database slows reading from the socket
   (TCP back-pressure to the broker) instead of growing memory.
 - Reconnect with backoff (paho's reconnect_delay_set) and resubscribe in on_connect.
@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import socket
+import struct
 import threading
 import time
 from datetime import UTC, datetime
@@ -39,14 +41,23 @@ class HandOff:
     def __init__(self, loop: asyncio.AbstractEventLoop, size: int):
         self.loop = loop
         self.items: collections.deque = collections.deque()
-        self.slots = threading.BoundedSemaphore(size)
+        self.size = size
+        # Slots in use = handed - released. Each counter is written by one thread only (paho thread / event loop),
+        # so no lock is needed on the hot path; ``space`` wakes a paho thread that waits for free slots.
+        self.handed = 0
+        self.released = 0
+        self.space = threading.Event()
         self.ready = asyncio.Event()
         self._armed = True
 
     def put(self, item, closing) -> bool:
-        while not self.slots.acquire(timeout=0.5):
-            if closing():
+        while self.handed - self.released >= self.size:
+            self.space.clear()
+            if self.handed - self.released < self.size:
+                break
+            if not self.space.wait(0.5) and closing():
                 return False
+        self.handed += 1
         self.items.append(item)
         if self._armed:
             self._armed = False
@@ -74,10 +85,75 @@ class HandOff:
         return batch
 
     def release(self, n: int) -> None:
-        self.slots.release(n)
+        if n > self.handed - self.released:
+            raise ValueError("released more slots than were handed over")
+        self.released += n
+        self.space.set()
 
     def __len__(self) -> int:
         return len(self.items)
+
+
+class BufferedSocket:
+    """A plain TCP socket with a user-space receive buffer, for paho's network thread.
+
+    paho reads every packet with three or more ``recv`` calls (command byte, length bytes, body) and does one
+    ``select`` per packet; each of those system calls releases and re-takes the GIL, and with the event loop busy
+    parsing, every re-take can wait for the interpreter's switch interval. Here one ``recv`` fetches everything
+    the kernel holds (up to 256 KiB) and the packets are served from memory. ``pending()`` is what paho already
+    consults for TLS sockets: buffered bytes make it read again without waiting in ``select``."""
+
+    __slots__ = ("_sock", "_buf", "_pos")
+    CHUNK = 256 * 1024
+
+    def __init__(self, sock: socket.socket):
+        self._sock = sock
+        self._buf = b""
+        self._pos = 0
+
+    def recv(self, bufsize: int) -> bytes:
+        pos, buf = self._pos, self._buf
+        if pos >= len(buf):
+            buf = self._sock.recv(max(bufsize, self.CHUNK))  # BlockingIOError / b"" (closed) pass through
+            if len(buf) <= bufsize:
+                self._buf, self._pos = b"", 0
+                return buf
+            pos = 0
+            self._buf = buf
+        end = pos + bufsize
+        self._pos = end
+        return buf[pos:end]
+
+    def pending(self) -> int:
+        return len(self._buf) - self._pos
+
+    def __getattr__(self, name):  # send, fileno, close, setblocking, ... of the real socket
+        return getattr(self._sock, name)
+
+
+class ConsumerClient(mqtt.Client):
+    """paho's client with buffered reads (plain TCP only; TLS and WebSocket transports are left as they are)
+    that handles every packet already received in one pass instead of one packet per ``select``."""
+
+    MAX_PACKETS_PER_READ = 1000
+
+    def _create_socket(self):
+        sock = super()._create_socket()
+        if isinstance(sock, socket.socket) and not self._ssl and self._transport != "websockets":
+            return BufferedSocket(sock)
+        return sock
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        rc = super().loop_read(max_packets)
+        for _ in range(self.MAX_PACKETS_PER_READ):
+            sock = self._sock
+            if rc or not isinstance(sock, BufferedSocket) or not sock.pending():
+                break
+            rc = super().loop_read(max_packets)
+        return rc
+
+
+_PUBACK = struct.Struct("!BBH")
 
 
 def subscription_filters(settings: Settings) -> list[str]:
@@ -130,25 +206,20 @@ class MqttConsumer:
 
     def _ack_many(self, batch: list[RawMessage]) -> None:
         """PUBACK every QoS 1 message of a committed batch that came on the current connection (after a reconnect
-        the broker redelivers the others). paho wakes its network thread once per queued packet; for a batch we
-        suppress that and wake it once (paho-mqtt 2.2 internals: ``_sockpairW``)."""
+        the broker redelivers the others). The PUBACKs of a batch are queued as one buffer, so paho's network
+        thread writes them with one ``send`` and is woken once (paho-mqtt 2.2 internals: ``_packet_queue``; each
+        PUBACK is the same 4 bytes ``client.ack`` would send, MQTT 3.1.1 and 5)."""
         client = self.client
         if client is None:
             return
         generation = self.generation
-        wake = getattr(client, "_sockpairW", None)
-        client._sockpairW = None
-        try:
-            for item in batch:
-                if item.qos and item.generation == generation:
-                    client.ack(item.mid, item.qos)
-        finally:
-            client._sockpairW = wake
-        if wake is not None:
-            try:
-                wake.send(b"0")
-            except (BlockingIOError, OSError):
-                pass
+        pack = _PUBACK.pack
+        acks = [pack(mqtt.PUBACK, 2, item.mid) for item in batch if item.qos == 1 and item.generation == generation]
+        if acks:
+            client._packet_queue(mqtt.PUBACK, b"".join(acks), 0, 0)
+        for item in batch:
+            if item.qos == 2 and item.generation == generation:  # not subscribed at QoS 2; kept for completeness
+                client.ack(item.mid, item.qos)
 
     # -------------------------------------------------------------------------------------------- asyncio side
     @property
@@ -157,7 +228,7 @@ class MqttConsumer:
 
     def build_client(self) -> mqtt.Client:
         v5 = self.settings.mqtt_protocol == "5"
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+        client = ConsumerClient(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
                              protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
                              clean_session=None if v5 else False, manual_ack=True)
         client.on_connect = self._on_connect

@@ -168,7 +168,7 @@ class Ingestor:
             self.cache.setdefault(key, None)
 
     def tz_for(self, fmt: DeviceFormat, device: str):
-        state = self.cache.get((str(fmt), device))
+        state = self.cache.get((fmt, device))  # a StrEnum member hashes and compares as its value
         return state.tz if state else zone(None, self.settings.iot_timezone)
 
     # -------------------------------------------------------------------------------------------- the batch
