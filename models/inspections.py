@@ -31,7 +31,23 @@ class Photo(TimestampedModel):
         table = "photos"
 
 
-class StatusReport(TimestampedModel):
+class OnSiteFix(TimestampedModel):
+    """Where and when an action was taken: the fix as captured (and its system), in WGS-84, and its distance."""
+
+    lat = fields.FloatField()
+    lng = fields.FloatField()
+    coord_system = fields.CharEnumField(CoordSystem, max_length=8)
+    accuracy_m = fields.FloatField()
+    wgs84_lat = fields.FloatField()
+    wgs84_lng = fields.FloatField()
+    distance_m = fields.FloatField()
+    captured_at = fields.DatetimeField()
+
+    class Meta:
+        abstract = True
+
+
+class StatusReport(OnSiteFix):
     """One field inspection of a unit: a requested status change or a no_change visit, with evidence."""
 
     id = fields.IntField(primary_key=True)
@@ -49,14 +65,6 @@ class StatusReport(TimestampedModel):
     flags = fields.JSONField(default=list)
     note = fields.TextField(default="")
     photo_ids = fields.JSONField(default=list)
-    lat = fields.FloatField()
-    lng = fields.FloatField()
-    coord_system = fields.CharEnumField(CoordSystem, max_length=8)
-    accuracy_m = fields.FloatField()
-    wgs84_lat = fields.FloatField()
-    wgs84_lng = fields.FloatField()
-    distance_m = fields.FloatField()
-    captured_at = fields.DatetimeField()
     client_created_at = fields.DatetimeField(null=True)
     base_status_version = fields.IntField(null=True)
     via_sync = fields.BooleanField(default=False)
@@ -83,7 +91,7 @@ class ReportPhoto(TimestampedModel):
         unique_together = (("report", "photo_id"),)
 
 
-class StatusConfirmation(TimestampedModel):
+class StatusConfirmation(OnSiteFix):
     """The second person's on-site decision on a report. One decision per report, enforced by the database."""
 
     id = fields.IntField(primary_key=True)
@@ -94,14 +102,6 @@ class StatusConfirmation(TimestampedModel):
     decision = fields.CharEnumField(Decision, max_length=8)
     reason = fields.CharField(max_length=500, default="")
     outcome = fields.CharEnumField(ReportState, max_length=24, description="report state this decision produced")
-    lat = fields.FloatField()
-    lng = fields.FloatField()
-    coord_system = fields.CharEnumField(CoordSystem, max_length=8)
-    accuracy_m = fields.FloatField()
-    wgs84_lat = fields.FloatField()
-    wgs84_lng = fields.FloatField()
-    distance_m = fields.FloatField()
-    captured_at = fields.DatetimeField()
 
     class Meta:
         table = "status_confirmations"

@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startServer, stickerUrl, httpJson, devLogin } = require('./support/server');
-const { bootApp, restart, loginStaff } = require('./support/session');
+const { bootApp, restart, loginStaff, until, standAt } = require('./support/session');
 const { writePhoto } = require('./support/png');
 const { createWx, PersistentStore } = require('./support/wx');
 const actions = require('../utils/actions');
@@ -35,21 +35,7 @@ test.after(async () => {
   fs.rmSync(photoDir, { recursive: true, force: true });
 });
 
-/** Poll (without a time threshold: bounded by iterations) until `fn()` is truthy. */
-async function until(fn, what) {
-  for (let i = 0; i < 4000; i += 1) {
-    if (fn()) return;
-    await new Promise((r) => setTimeout(r, 5)); // eslint-disable-line no-await-in-loop
-  }
-  throw new Error(`never happened: ${what}`);
-}
 
-/** Put the stand-in phone at the unit (gcj02, as wx.getLocation({type: 'gcj02'}) reports), or `metres` north. */
-function standAt(ctx, card, metres = 0) {
-  const centre = loc.geofenceOf(card);
-  const g = loc.wgs84ToGcj02(centre.lat + metres / 111320, centre.lng);
-  ctx.wx.__setLocation({ latitude: g.lat, longitude: g.lng, accuracy: 12 });
-}
 
 async function asStaff(openid, user) {
   const ctx = bootApp(server, { openid });

@@ -10,7 +10,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startServer, stickerUrl, httpJson, devLogin } = require('./support/server');
-const { bootApp, loginStaff } = require('./support/session');
+const { bootApp, loginStaff, until, standAt } = require('./support/session');
 const { writePhoto } = require('./support/png');
 const actions = require('../utils/actions');
 const loc = require('../utils/location');
@@ -32,19 +32,7 @@ test.after(async () => {
   fs.rmSync(photoDir, { recursive: true, force: true });
 });
 
-async function until(fn, what) {
-  for (let i = 0; i < 4000; i += 1) {
-    if (fn()) return;
-    await new Promise((r) => setTimeout(r, 5)); // eslint-disable-line no-await-in-loop
-  }
-  throw new Error(`never happened: ${what}`);
-}
 
-function standAt(ctx, card, metres = 0) {
-  const centre = loc.geofenceOf(card);
-  const g = loc.wgs84ToGcj02(centre.lat + metres / 111320, centre.lng);
-  ctx.wx.__setLocation({ latitude: g.lat, longitude: g.lng, accuracy: 10 });
-}
 
 async function staffApp(openid, user, launch) {
   const ctx = bootApp(server, { openid, launch });

@@ -6,6 +6,7 @@ const { createWx, PersistentStore } = require('./wx');
 const { loadApp } = require('./runtime');
 const { httpJson } = require('./server');
 const { BASE_URL_OVERRIDE_KEY } = require('../../config');
+const loc = require('../../utils/location');
 
 /** Start the app on `store` (a new phone, or the one a killed app left behind). */
 function bootApp(server, { store = new PersistentStore(), openid, hooks = {}, online = true, tmpDir,
@@ -39,4 +40,20 @@ async function loginStaff(ctx, user) {
   return bound.user;
 }
 
-module.exports = { bootApp, restart, staffBindingCode, loginStaff };
+/** Poll (without a time threshold: bounded by iterations) until `fn()` is truthy. */
+async function until(fn, what) {
+  for (let i = 0; i < 4000; i += 1) {
+    if (fn()) return;
+    await new Promise((r) => setTimeout(r, 5)); // eslint-disable-line no-await-in-loop
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+/** Put the stand-in phone at the unit (gcj02, as wx.getLocation({type: 'gcj02'}) reports), or `metres` north. */
+function standAt(ctx, card, metres = 0) {
+  const centre = loc.geofenceOf(card);
+  const g = loc.wgs84ToGcj02(centre.lat + metres / 111320, centre.lng);
+  ctx.wx.__setLocation({ latitude: g.lat, longitude: g.lng, accuracy: 12 });
+}
+
+module.exports = { bootApp, restart, staffBindingCode, loginStaff, until, standAt };
