@@ -12,6 +12,7 @@ from sanic import Request
 from accounts.choices import STAFF_ROLES, Role
 from accounts.scope import Principal, load_principal
 from accounts.tokens import decode_token
+from core.changes import USER
 from core.errors import Forbidden, Unauthorized
 
 ACCESS_TOKEN = "access"
@@ -28,6 +29,7 @@ class AccessRule:
     roles: frozenset[Role]
     public: bool = False
     note: str = ""
+    read_only: bool = False  # a POST that writes nothing (e.g. scan): the worker's caches need no refresh after it
 
 
 def bearer_token(request: Request) -> str:
@@ -39,11 +41,20 @@ def bearer_token(request: Request) -> str:
 
 
 async def authenticate(request: Request) -> Principal:
+    """The caller's principal: from the worker's cache (keyed by the exact token, dropped when the user or their
+    building duties change, see core.changes) or from the token and the database."""
     from models.accounts import User
 
-    settings, clock = request.app.ctx.settings, request.app.ctx.clock
-    claims = decode_token(bearer_token(request), secret=settings.jwt_secret, now=clock.now(),
-                          expected_kind=ACCESS_TOKEN)
+    ctx = request.app.ctx
+    token = bearer_token(request)
+    now = ctx.clock.now()
+    cached = await ctx.principals.get(token)
+    if cached is not None:
+        principal, issued_at, expires_at = cached
+        if issued_at - 60 <= int(now.timestamp()) < expires_at:  # the same time checks as decode_token
+            return principal
+    fill = ctx.principals.begin()
+    claims = decode_token(token, secret=ctx.settings.jwt_secret, now=now, expected_kind=ACCESS_TOKEN)
     try:
         user_id = int(claims["sub"])
     except (TypeError, ValueError):
@@ -51,12 +62,14 @@ async def authenticate(request: Request) -> Principal:
     user = await User.get_or_none(id=user_id)
     if user is None or not user.is_active or claims.get("ver") != user.token_version:
         raise Unauthorized("token is no longer valid", code="INVALID_TOKEN")
-    return await load_principal(user)
+    principal = await load_principal(user)
+    ctx.principals.put(token, (principal, claims["iat"], claims["exp"]), [(USER, user.id)], fill)
+    return principal
 
 
-def access(roles: Iterable[Role] = (), *, public: bool = False, note: str = ""):
+def access(roles: Iterable[Role] = (), *, public: bool = False, note: str = "", read_only: bool = False):
     """Declare who may call a handler. Non-public handlers get ``request.ctx.principal``."""
-    rule = AccessRule(roles=frozenset(roles), public=public, note=note)
+    rule = AccessRule(roles=frozenset(roles), public=public, note=note, read_only=read_only)
     if not public and not rule.roles:
         raise ValueError("a non-public route must name its roles")
 

@@ -7,8 +7,8 @@ import asyncio
 import functools
 import json as jsonlib
 import logging
+import os
 import time
-import uuid
 from itertools import count
 
 from sanic import Request, Sanic
@@ -20,6 +20,7 @@ from core.clock import Clock, SystemClock
 
 log = logging.getLogger("rentwatch.requests")
 _app_numbers = count(1)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class UndeclaredRouteError(RuntimeError):
@@ -45,6 +46,18 @@ async def probe_broker(settings: Settings, timeout: float = 0.5) -> dict:
     return {"reachable": reachable, "host": host, "port": port, "embedded": settings.uses_embedded_broker}
 
 
+def install_caches(app: Sanic, settings: Settings) -> None:
+    """Per-worker caches on app.ctx, kept correct by the database change log (core.changes)."""
+    from core.changes import ChangeFeed, InvalidatingCache
+
+    feed = ChangeFeed(app.ctx.clock, settings.cache_poll_seconds, enabled=settings.cache_enabled)
+    app.ctx.changes = feed
+    app.ctx.principals = InvalidatingCache(feed, app.ctx.clock, ttl_seconds=settings.cache_principal_ttl_seconds,
+                                           max_entries=settings.cache_max_entries)
+    app.ctx.cards = InvalidatingCache(feed, app.ctx.clock, ttl_seconds=settings.cache_card_ttl_seconds,
+                                      max_entries=settings.cache_max_entries)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: bool = True,
                name: str | None = None) -> Sanic:
     from api.routes import BLUEPRINTS
@@ -64,6 +77,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     app.config.API_VERSION = "1"
     app.ctx.settings = settings
     app.ctx.clock = clock or SystemClock()
+    install_caches(app, settings)
     _wechat: dict = {}
 
     def wechat_client():
@@ -101,10 +115,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     @app.on_request
     async def _start_timer(request: Request) -> None:
         request.ctx.started = time.perf_counter()
-        request.ctx.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        request.ctx.request_id = request.headers.get("x-request-id") or os.urandom(8).hex()
 
     @app.on_response
     async def _log_request(request: Request, response) -> None:
+        if request.method not in SAFE_METHODS:
+            rule = route_access_rule(request.route.handler) if request.route else None
+            if rule is None or not rule.read_only:
+                app.ctx.changes.mark_dirty()  # this worker may have written: its next cached read polls first
         elapsed_ms = (time.perf_counter() - getattr(request.ctx, "started", time.perf_counter())) * 1000
         principal = getattr(request.ctx, "principal", None)
         response.headers["x-request-id"] = getattr(request.ctx, "request_id", "")

@@ -1,7 +1,10 @@
 """Field-inspection benchmark (issue 3), on PostgreSQL, loopback only, a minute or so.
 
 1. Scan resolution throughput: POST /api/v1/scan on one Sanic worker (real app, real PostgreSQL, real JWT)
-   versus a bare Sanic JSON handler, both measured here in the same run with the same load generator.
+   versus a bare Sanic JSON handler, both measured here in the same run with the same load generator, for
+   UNITS units scanned round-robin. Measured twice: with the worker's caches (docs/caches.md: principal and unit
+   card served from memory once a unit was scanned, dropped on any change) and with the caches turned off
+   (RW_CACHE_ENABLED=0: every scan authenticates and builds the card from the database).
 2. A 200-item offline sync batch (POST /api/v1/sync): median wall time over several fresh batches.
 3. Uploading a 10 MB photo (POST /api/v1/photos): the worker's peak RSS increase (VmHWM after resetting it).
 
@@ -147,6 +150,7 @@ async def seed(db_url: str) -> dict:
     from accounts.choices import Role, StaffDuty
     from accounts.tokens import issue_token
     from api.access import ACCESS_TOKEN
+    from core.changes import install_change_triggers
     from core.db import tortoise_config
     from leasing.choices import PaymentFrequency
     from leasing.service import create_lease, sign_lease
@@ -155,6 +159,7 @@ async def seed(db_url: str) -> dict:
 
     await Tortoise.init(config=tortoise_config(db_url))
     await Tortoise.generate_schemas()
+    await install_change_triggers()  # as migration 0002 does
     now = datetime.now(UTC)
     city = await City.create(code="SZ", name="深圳")
     building = await Building.create(city=city, code="SZ-BENCH", name="基准大厦", lat=22.5329, lng=113.9305,
@@ -279,9 +284,12 @@ async def main() -> None:
     bare_port, app_port = free_port(), free_port()
     bare = start(BARE_APP, bare_port)
     app = start(REAL_APP, app_port, server_env(db_url, var_dir))
+    cold_port = free_port()
+    cold = start(REAL_APP, cold_port, {**server_env(db_url, var_dir), "RW_CACHE_ENABLED": "0"})
     try:
         await wait_port(bare_port)
         await wait_port(app_port)
+        await wait_port(cold_port)
         scan_reqs = [request_bytes("/api/v1/scan", json.dumps({"qr": data["qr"][c]}).encode(),
                                    data["tokens"]["inspector"]) for c in data["codes"]]
         bare_reqs = [request_bytes("/scan", json.dumps({"qr": data["qr"][c]}).encode()) for c in data["codes"][:20]]
@@ -292,11 +300,17 @@ async def main() -> None:
         scan_rps, scan_err = await load(app_port, scan_reqs, DURATION_S)
         me_reqs = [request_bytes("/api/v1/auth/me", b"", data["tokens"]["inspector"], method="GET")]
         me_rps, me_err = await load(app_port, me_reqs, DURATION_S / 2)
-        print("\n1. scan resolution throughput (one worker each, same load generator)")
-        print(f"   bare Sanic JSON handler : {bare_rps:8.0f} req/s  (errors {bare_err})")
-        print(f"   POST /api/v1/scan (PG)  : {scan_rps:8.0f} req/s  (errors {scan_err})")
+        await load(cold_port, scan_reqs, 1.0)
+        cold_rps, cold_err = await load(cold_port, scan_reqs, DURATION_S)
+        bare_after, _ = await load(bare_port, bare_reqs, DURATION_S / 2)
+        print(f"\n1. scan resolution throughput (one worker each, same load generator, {UNITS} units round-robin)")
+        print(f"   bare Sanic JSON handler : {bare_rps:8.0f} req/s  (errors {bare_err}; {bare_after:.0f} req/s "
+              f"when re-measured after the app runs)")
+        print(f"   POST /api/v1/scan (PG)  : {scan_rps:8.0f} req/s  (errors {scan_err})  worker caches on (default)")
         print(f"   ratio scan / bare       : {scan_rps / bare_rps:8.1%}   (target >= 50%)")
-        print(f"   for reference: GET /api/v1/auth/me (JWT + the foundation's user/scope lookups only): "
+        print(f"   scan, caches off        : {cold_rps:8.0f} req/s  (errors {cold_err}) = "
+              f"{cold_rps / bare_rps:.1%} of bare (every scan reads the database: 2 auth + 5 card queries)")
+        print(f"   for reference: GET /api/v1/auth/me (cached principal): "
               f"{me_rps:.0f} req/s = {me_rps / bare_rps:.1%} of bare (errors {me_err})")
 
         times = []
@@ -331,7 +345,7 @@ async def main() -> None:
         print(f"   worker peak during      : {peak / 1024:.1f} MB")
         print(f"   peak increase           : {(peak - baseline) / 1024:.1f} MB   (target < 150 MB)")
     finally:
-        for proc in (bare, app):
+        for proc in (bare, app, cold):
             proc.terminate()
             try:
                 proc.wait(timeout=10)

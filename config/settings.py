@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     mqtt_protocol: Literal["3.1.1", "5"] = "3.1.1"
     run_consumer: bool = True
 
+    # Per-worker caches (core.changes): who is calling, scanned unit cards. Changes made by other workers or
+    # processes show within cache_poll_seconds; a worker's own writes show at once. 0 TTL turns a cache off.
+    cache_enabled: bool = True
+    cache_poll_seconds: float = 1.0
+    cache_principal_ttl_seconds: float = 300.0
+    cache_card_ttl_seconds: float = 60.0
+    cache_max_entries: int = 20000
+
     jwt_secret: str = DEV_JWT_SECRET
     jwt_ttl_seconds: int = 8 * 3600
     qr_secret: str = DEV_QR_SECRET

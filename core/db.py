@@ -8,7 +8,10 @@ from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError, TransactionManagementError  # noqa: F401 - re-export
 
 from config.settings import Settings
+from core import sqlite_engine
 from models import MODEL_MODULES
+
+sqlite_engine.register()  # SQLite row counts exclude rows written by the change-log triggers
 
 MIGRATIONS_MODULE = "models.migrations"
 

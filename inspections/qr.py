@@ -11,6 +11,7 @@ passes it in ``q``, or the bare token ``{unit_code}?v={version}&s={sig}``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -22,6 +23,9 @@ from core.errors import AppError
 SIG_HEX_LEN = 16
 SIG_RE = re.compile("[0-9a-f]{" + str(SIG_HEX_LEN) + "}")
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
+# The form the stickers are printed in (and wx.scanCode returns): parsed without the general URL machinery.
+CANONICAL_RE = re.compile(r"https?://[^/?#\s]+/u/([A-Za-z0-9][A-Za-z0-9_.\-]{0,39})\?v=([1-9][0-9]{0,8})&s=([0-9a-f]{"
+                          + str(SIG_HEX_LEN) + "})")
 
 
 class InvalidQr(AppError):
@@ -39,6 +43,7 @@ class StickerRef:
     sig: str
 
 
+@functools.lru_cache(maxsize=65536)  # pure; a scan of a known sticker then costs no HMAC
 def sign(secret: str, unit_code: str, version: int) -> str:
     mac = hmac.new(secret.encode(), f"{unit_code}:{version}".encode(), hashlib.sha256)
     return mac.hexdigest()[:SIG_HEX_LEN]
@@ -57,6 +62,10 @@ def parse_sticker(text: str) -> StickerRef:
     raw = (text or "").strip()
     if not raw or len(raw) > 512:
         raise InvalidQr("not a rentwatch sticker")
+    canonical = CANONICAL_RE.fullmatch(raw)
+    if canonical:
+        code, version, sig = canonical.groups()
+        return StickerRef(unit_code=code, version=int(version), sig=sig)
     if raw.lower().startswith(("http%3a", "https%3a")):
         raw = unquote(raw)
     if "://" in raw:
@@ -89,6 +98,11 @@ def verify_signature(ref: StickerRef, secret: str) -> None:
 def verify_sticker(ref: StickerRef, secret: str, current_version: int) -> None:
     """Signature first (a forged sticker is INVALID_QR whatever its version), then the version."""
     verify_signature(ref, secret)
+    verify_version(ref, current_version)
+
+
+def verify_version(ref: StickerRef, current_version: int) -> None:
+    """For a sticker whose signature was verified: is it the unit's current one?"""
     if ref.version < current_version:
         raise RevokedQr("this sticker was replaced by a newer one",
                         details={"unit_code": ref.unit_code, "sticker_version": ref.version,

@@ -4,6 +4,7 @@ checks, on-site double confirmation, expiry, photo arrival. HTTP routes and the 
 from __future__ import annotations
 
 import bisect
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from accounts.choices import Role
 from accounts.scope import Principal
 from alerts.choices import OPEN_ALERT_STATUSES
 from config.settings import Settings
+from core.changes import UNIT, InvalidatingCache
 from core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from inspections import geo
 from inspections.choices import (
@@ -29,12 +31,12 @@ from inspections.choices import (
     SyncResult,
     needs_evidence,
 )
-from inspections.qr import parse_sticker, verify_signature, verify_sticker
+from inspections.qr import StickerRef, parse_sticker, verify_signature, verify_version
 from inspections.schemas import DecisionIn, LocationIn, StatusReportIn, content_hash
 from leasing.choices import LIVE_LEASE_STATUSES
 from models.alerts import Alert
 from models.inspections import Photo, ReportPhoto, StatusConfirmation, StatusReport
-from models.leasing import Lease, Tenant
+from models.leasing import Lease
 from models.portfolio import Building, Unit
 from models.workorders import WorkOrder
 from portfolio.choices import StatusSource, UnitStatus, allowed_unit_targets
@@ -71,12 +73,22 @@ async def resolve_sticker(principal: Principal, qr: str, settings: Settings) -> 
     """Parse and verify a scanned sticker: forged → INVALID_QR, unknown/out of scope → 404, replaced → REVOKED_QR."""
     ref = parse_sticker(qr)
     verify_signature(ref, settings.qr_secret)
-    unit = await Unit.get_or_none(code=ref.unit_code).select_related("building")
+    site = await load_site(ref.unit_code)
+    _check_sticker(principal, ref, site.unit.building_id, site.unit.qr_version)
+    return site
+
+
+async def load_site(unit_code: str) -> Site:
+    unit = await Unit.get_or_none(code=unit_code).select_related("building")
     if unit is None:
-        raise NotFound(f"unit {ref.unit_code} not found", code="UNKNOWN_UNIT", details={"unit_code": ref.unit_code})
-    principal.require_building(unit.building_id, f"unit {ref.unit_code}")
-    verify_sticker(ref, settings.qr_secret, unit.qr_version)
+        raise NotFound(f"unit {unit_code} not found", code="UNKNOWN_UNIT", details={"unit_code": unit_code})
     return Site(unit=unit, building=unit.building)
+
+
+def _check_sticker(principal: Principal, ref: StickerRef, building_id: int, qr_version: int) -> None:
+    """For a sticker whose signature was verified: the caller's building scope, then the sticker's version."""
+    principal.require_building(building_id, f"unit {ref.unit_code}")
+    verify_version(ref, qr_version)
 
 
 def requestable_statuses(role: Role, current: UnitStatus | str) -> list[str]:
@@ -93,15 +105,54 @@ def geofence_card(site: Site) -> dict:
 
 
 async def unit_card(principal: Principal, site: Site) -> dict:
+    return compose_card(principal.role, await card_facts(site))
+
+
+@dataclass
+class CachedCard:
+    """What a scan shows of a unit, shared by every caller; the role-specific JSON bodies are built lazily."""
+
+    building_id: int
+    qr_version: int
+    facts: dict
+    bodies: dict[Role, bytes] = field(default_factory=dict)
+
+    def body_for(self, role: Role) -> bytes:
+        body = self.bodies.get(role)
+        if body is None:
+            body = self.bodies[role] = json.dumps(compose_card(role, self.facts), ensure_ascii=False,
+                                                  separators=(",", ":")).encode()
+        return body
+
+
+async def scan_unit(principal: Principal, qr: str, settings: Settings, cards: InvalidatingCache) -> bytes:
+    """``POST /scan``: the unit card as JSON bytes. Served from the worker's card cache when it holds the unit
+    (dropped on any change to the unit, its leases, work orders, alerts or reports: core.changes); the sticker
+    signature, its version and the caller's building scope are checked on every scan, cached or not."""
+    ref = parse_sticker(qr)
+    verify_signature(ref, settings.qr_secret)
+    card = await cards.get(ref.unit_code)
+    if card is None:
+        fill = cards.begin()
+        site = await load_site(ref.unit_code)
+        _check_sticker(principal, ref, site.unit.building_id, site.unit.qr_version)
+        card = CachedCard(building_id=site.unit.building_id, qr_version=site.unit.qr_version,
+                          facts=await card_facts(site))
+        cards.put(ref.unit_code, card, [(UNIT, site.unit.id)], fill)
+    else:
+        _check_sticker(principal, ref, card.building_id, card.qr_version)
+    return card.body_for(principal.role)
+
+
+async def card_facts(site: Site) -> dict:
+    """The unit card for any staff caller (tenant name included: ``compose_card`` removes it for inspectors)."""
     unit, building = site.unit, site.building
-    lease = await Lease.filter(unit_id=unit.id, status__in=list(LIVE_LEASE_STATUSES)).order_by("-start_date").first()
+    lease = await Lease.filter(unit_id=unit.id, status__in=list(LIVE_LEASE_STATUSES)).order_by("-start_date") \
+        .select_related("tenant").first()
     lease_brief = None
     if lease is not None:
         lease_brief = {"id": lease.id, "status": lease.status, "start_date": lease.start_date.isoformat(),
-                       "end_date": lease.end_date.isoformat()}
-        if principal.role in CONFIRMERS:  # inspectors get no tenant personal data
-            tenant = await Tenant.get_or_none(id=lease.tenant_id)
-            lease_brief["tenant_name"] = tenant.name if tenant else None
+                       "end_date": lease.end_date.isoformat(), "tenant_name": lease.tenant.name}
     orders = await WorkOrder.filter(unit_id=unit.id, status__in=list(OPEN_WORK_ORDER_STATUSES)) \
         .order_by("due_at").limit(20).values("id", "type", "status", "title", "due_at")
     alerts = await Alert.filter(unit_id=unit.id, status__in=list(OPEN_ALERT_STATUSES)) \
@@ -116,8 +167,6 @@ async def unit_card(principal: Principal, site: Site) -> dict:
                  "status_version": unit.status_version,
                  "last_inspected_at": _iso(unit.last_inspected_at)},
         "building": {"id": building.id, "code": building.code, "name": building.name},
-        "requestable_statuses": requestable_statuses(principal.role, unit.status),
-        "can_confirm": principal.role in CONFIRMERS,
         "lease": lease_brief,
         "open_work_orders": [{**o, "due_at": _iso(o["due_at"])} for o in orders],
         "active_alerts": [{**a, "first_seen": _iso(a["first_seen"]), "last_seen": _iso(a["last_seen"])}
@@ -126,6 +175,15 @@ async def unit_card(principal: Principal, site: Site) -> dict:
         "pending_reports": [_report_brief(r) for r in pending],
         "geofence": geofence_card(site),
     }
+
+
+def compose_card(role: Role, facts: dict) -> dict:
+    """The card as ``role`` sees it: what it may request and confirm; inspectors get no tenant personal data."""
+    lease = facts["lease"]
+    if lease is not None and role not in CONFIRMERS:
+        lease = {k: v for k, v in lease.items() if k != "tenant_name"}
+    return {**facts, "lease": lease, "requestable_statuses": requestable_statuses(role, facts["unit"]["status"]),
+            "can_confirm": role in CONFIRMERS}
 
 
 def _report_brief(row: dict) -> dict:

@@ -14,4 +14,5 @@ MODEL_MODULES: list[str] = [
     "models.notifications",
     "models.refunds",
     "models.reminders",
+    "models.changes",
 ]

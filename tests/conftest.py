@@ -10,6 +10,7 @@ from tortoise.contrib.test import tortoise_test_context
 
 from api.app import create_app
 from config.settings import Settings
+from core.changes import install_change_triggers
 from core.clock import ManualClock
 from models import MODEL_MODULES
 from tests.support.asgi import AppClient
@@ -37,12 +38,16 @@ def fake_wechat():
 def settings(tmp_path, fake_wechat) -> Settings:
     return Settings(var_dir=tmp_path, jwt_secret=JWT_SECRET, wechat_api_base=fake_wechat.base_url,
                     wechat_appid="wx-test-appid", wechat_secret="test-wechat-secret", dev_login=True,
-                    embedded_mqtt_port=free_port(), log_level="WARNING")
+                    embedded_mqtt_port=free_port(), log_level="WARNING",
+                    # Tests write to the database between requests as another process would, under a frozen
+                    # clock: poll the change log before every cached read (tests/test_caches.py covers intervals).
+                    cache_poll_seconds=0)
 
 
 @pytest_asyncio.fixture
 async def db():
     async with tortoise_test_context(MODEL_MODULES, db_url=database_url_for_tests()) as ctx:
+        await install_change_triggers()  # what migration 0002 does; the test context builds tables directly
         yield ctx
 
 

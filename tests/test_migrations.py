@@ -26,6 +26,7 @@ def test_migrations_apply_and_match_models(tmp_path):
         applied = run_cli("migrate", env=env)
         assert applied.returncode == 0, applied.stderr[-2000:]
         assert "apply_done: models.0001_initial" in applied.stderr
+        assert "apply_done: models.0002_change_triggers" in applied.stderr
         again = run_cli("migrate", env=env)
         assert again.returncode == 0 and "apply_done" not in again.stderr
         check = run_cli("makemigrations", "--check", env=env)
@@ -35,6 +36,17 @@ def test_migrations_apply_and_match_models(tmp_path):
         assert "ADMIN" in seeded.stdout
         reseeded = run_cli("demo-seed", env=env)
         assert "demo data already present" in reseeded.stdout
+        # migration 0002 installed the change-log triggers (core.changes): seeding units recorded them
+        count_units = "SELECT count(*) FROM change_log WHERE kind = 'unit'"
+        if database:
+            out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-tAc", count_units],
+                                 check=True, capture_output=True, text=True).stdout
+        else:
+            import sqlite3
+
+            with sqlite3.connect(tmp_path / "rentwatch.sqlite3") as conn:
+                out = str(conn.execute(count_units).fetchone()[0])
+        assert int(out.strip()) > 0
     finally:
         if database:
             subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c",

@@ -23,10 +23,9 @@ from inspections.schemas import DecisionIn, StatusReportIn, SyncIn
 from inspections.service import (
     decide,
     report_for,
-    resolve_sticker,
+    scan_unit,
     serialize_report,
     submit_report,
-    unit_card,
 )
 from inspections.storage import storage_for
 from inspections.sync import apply_batch
@@ -68,12 +67,12 @@ def _ctx(request: Request) -> tuple:
 
 
 @bp.post("/scan", name="scan")
-@access(STAFF)
+@access(STAFF, read_only=True)
 async def scan(request: Request):
     principal, settings, _ = _ctx(request)
     body = parse_body(ScanIn, request.body)
-    site = await resolve_sticker(principal, body.qr, settings)
-    return json(await unit_card(principal, site))
+    card = await scan_unit(principal, body.qr, settings, request.app.ctx.cards)
+    return raw(card, content_type="application/json")
 
 
 @bp.post("/status-reports", name="status_reports_create")

@@ -21,6 +21,17 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.CreateModel(
+            name='ChangeRecord',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('kind', fields.CharField(max_length=8)),
+                ('ref', fields.BigIntField()),
+                ('at_us', fields.BigIntField(description='database clock, microseconds since the epoch, set by the trigger')),
+            ],
+            options={'table': 'change_log', 'app': 'models', 'indexes': [Index(fields=['at_us'], name='change_log_at_us')], 'pk_attr': 'id', 'table_description': 'One changed row of a table the caches depend on: kind (unit, user, all) and the id it concerns.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='City',
             fields=[
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),

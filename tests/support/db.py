@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+import core.db  # noqa: F401 - registers the SQLite engine the app uses (core.sqlite_engine)
+
 DEFAULT_TEST_DB = "sqlite://:memory:"
 
 

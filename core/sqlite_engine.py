@@ -1,0 +1,63 @@
+"""Tortoise's SQLite backend with row counts that leave out rows written by triggers.
+
+Tortoise counts an UPDATE/DELETE's affected rows on SQLite as the growth of ``total_changes``, which also counts
+what triggers wrote. Our change-log triggers (core.changes) add a row for every tracked row changed, so a
+conditional update of one unit would report 2 and every "exactly one row won" check would fail. PostgreSQL
+reports only the statement's own rows; this engine makes SQLite do the same (``cursor.rowcount``, i.e.
+``sqlite3_changes()``). Registered for ``sqlite://`` URLs by core.db.
+"""
+
+from __future__ import annotations
+
+from tortoise.backends.base.client import NestedTransactionContext, TransactionContext
+from tortoise.backends.base.config_generator import DB_LOOKUP
+from tortoise.backends.sqlite.client import (
+    SqliteClient,
+    SqliteTransactionContext,
+    SqliteTransactionWrapper,
+    translate_exceptions,
+)
+
+ENGINE = __name__
+
+
+class DirectRowCount:
+    @translate_exceptions
+    async def execute_query(self, query: str, values: list | None = None):
+        query = query.replace("\x00", "'||CHAR(0)||'")
+        async with self.acquire_connection() as connection:
+            self.log.debug("%s: %s", query, values)
+            start = connection.total_changes
+            cursor = await connection.execute(query, values)
+            try:
+                rows = await cursor.fetchall()
+            finally:
+                await cursor.close()
+            if connection.total_changes == start:
+                return len(rows), rows
+            return (cursor.rowcount if cursor.rowcount >= 0 else connection.total_changes - start), rows
+
+
+class DirectCountTransactionWrapper(DirectRowCount, SqliteTransactionWrapper):
+    def _in_transaction(self) -> TransactionContext:
+        return NestedTransactionContext(DirectCountTransactionWrapper(self))
+
+
+class DirectCountSqliteClient(DirectRowCount, SqliteClient):
+    def _in_transaction(self) -> TransactionContext:
+        return SqliteTransactionContext(DirectCountTransactionWrapper(self), self._lock)
+
+
+client_class = DirectCountSqliteClient
+
+
+def get_client_class(db_info: dict):
+    return DirectCountSqliteClient
+
+
+def register() -> None:
+    """Make ``sqlite://`` URLs (the app's and tortoise_test_context's) use this engine."""
+    DB_LOOKUP["sqlite"]["engine"] = ENGINE
+
+
+__all__ = ["DirectCountSqliteClient", "register"]
