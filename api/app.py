@@ -75,6 +75,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     app.config.CORS_AUTOMATIC_OPTIONS = False
     app.config.API_TITLE = "rentwatch"
     app.config.API_VERSION = "1"
+    # Sanic Extensions without dependency injection (unused here): its per-request signal costs every request.
+    from sanic_ext.extensions.http.extension import HTTPExtension
+    from sanic_ext.extensions.openapi.extension import OpenAPIExtension
+
+    app.extend(extensions=[OpenAPIExtension, HTTPExtension], built_in_extensions=False)
     app.ctx.settings = settings
     app.ctx.clock = clock or SystemClock()
     install_caches(app, settings)
