@@ -62,48 +62,42 @@ TRACKED: tuple[Tracked, ...] = (
     Tracked("building_staff", USER, "user_id"),
 )
 
-_PG_FUNCTION = """
-CREATE OR REPLACE FUNCTION rw_log_change() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  change_kind text := TG_ARGV[0];
-  ref_column text := TG_ARGV[1];
-  new_ref bigint;
-  old_ref bigint;
-  at_now bigint := (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
-BEGIN
-  IF ref_column = '' THEN
-    INSERT INTO change_log (kind, ref, at_us) VALUES (change_kind, 0, at_now);
-    RETURN NULL;
-  END IF;
-  IF TG_OP <> 'DELETE' THEN new_ref := (to_jsonb(NEW) ->> ref_column)::bigint; END IF;
-  IF TG_OP <> 'INSERT' THEN old_ref := (to_jsonb(OLD) ->> ref_column)::bigint; END IF;
-  IF new_ref IS NOT NULL THEN
-    INSERT INTO change_log (kind, ref, at_us) VALUES (change_kind, new_ref, at_now);
-  END IF;
-  IF old_ref IS NOT NULL AND old_ref IS DISTINCT FROM new_ref THEN
-    INSERT INTO change_log (kind, ref, at_us) VALUES (change_kind, old_ref, at_now);
-  END IF;
-  RETURN NULL;
-END $$
-"""
+_PG_NOW_US = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+
+
+def _pg_function(t: Tracked) -> str:
+    """One small function per table (NEW/OLD columns named directly: cheaper than a generic to_jsonb lookup)."""
+    insert = "INSERT INTO change_log (kind, ref, at_us) VALUES ('{kind}', {ref}, {now});"
+    if t.ref_column is None:
+        body = insert.format(kind=t.kind, ref=0, now=_PG_NOW_US)
+    else:
+        col = t.ref_column
+        body = (f"IF TG_OP <> 'DELETE' AND NEW.{col} IS NOT NULL THEN "
+                f"{insert.format(kind=t.kind, ref=f'NEW.{col}', now=_PG_NOW_US)} END IF; "
+                f"IF TG_OP <> 'INSERT' AND OLD.{col} IS NOT NULL "
+                f"AND (TG_OP = 'DELETE' OR OLD.{col} IS DISTINCT FROM NEW.{col}) THEN "
+                f"{insert.format(kind=t.kind, ref=f'OLD.{col}', now=_PG_NOW_US)} END IF;")
+    return (f"CREATE OR REPLACE FUNCTION rw_change_{t.table}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN {body} RETURN NULL; END $$")
+
 
 _SQLITE_NOW_US = "CAST(ROUND((julianday('now') - 2440587.5) * 86400000000.0) AS INTEGER)"
 
 
 def _pg_statements(t: Tracked) -> list[str]:
-    args = f"'{t.kind}', '{t.ref_column or ''}'"
     name = f"rw_change_{t.table}"
-    out = [f"DROP TRIGGER IF EXISTS {name} ON {t.table}", f"DROP TRIGGER IF EXISTS {name}_upd ON {t.table}"]
+    out = [_pg_function(t), f"DROP TRIGGER IF EXISTS {name} ON {t.table}",
+           f"DROP TRIGGER IF EXISTS {name}_upd ON {t.table}"]
     plain = [e for e, on in (("INSERT", t.on_insert), ("DELETE", t.on_delete)) if on]
     if t.update_columns is None:
         plain.append("UPDATE")
     if plain:
         out.append(f"CREATE TRIGGER {name} AFTER {' OR '.join(plain)} ON {t.table} "
-                   f"FOR EACH ROW EXECUTE FUNCTION rw_log_change({args})")
+                   f"FOR EACH ROW EXECUTE FUNCTION {name}()")
     if t.update_columns:
         changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in t.update_columns)
         out.append(f"CREATE TRIGGER {name}_upd AFTER UPDATE ON {t.table} FOR EACH ROW WHEN ({changed}) "
-                   f"EXECUTE FUNCTION rw_log_change({args})")
+                   f"EXECUTE FUNCTION {name}()")
     return out
 
 
@@ -135,7 +129,7 @@ def _sqlite_statements(t: Tracked) -> list[str]:
 def trigger_statements(dialect: str) -> list[str]:
     """The DDL that makes the database record changes; idempotent (drop and create)."""
     if dialect == "postgres":
-        return [_PG_FUNCTION.strip()] + [s for t in TRACKED for s in _pg_statements(t)]
+        return [s for t in TRACKED for s in _pg_statements(t)]
     if dialect == "sqlite":
         return [s for t in TRACKED for s in _sqlite_statements(t)]
     raise ValueError(f"no change triggers for the {dialect} dialect")
@@ -145,7 +139,8 @@ def drop_statements(dialect: str) -> list[str]:
     """Undo ``trigger_statements`` (the migration's reverse)."""
     if dialect == "postgres":
         return [f"DROP TRIGGER IF EXISTS rw_change_{t.table}{suffix} ON {t.table}"
-                for t in TRACKED for suffix in ("", "_upd")] + ["DROP FUNCTION IF EXISTS rw_log_change()"]
+                for t in TRACKED for suffix in ("", "_upd")] + \
+            [f"DROP FUNCTION IF EXISTS rw_change_{t.table}()" for t in TRACKED]
     return [f"DROP TRIGGER IF EXISTS rw_change_{t.table}_{e}" for t in TRACKED for e in ("ins", "upd", "del")]
 
 
