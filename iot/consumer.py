@@ -99,43 +99,119 @@ class BufferedSocket:
 
     paho reads every packet with three or more ``recv`` calls (command byte, length bytes, body) and does one
     ``select`` per packet; each of those system calls releases and re-takes the GIL, and with the event loop busy
-    parsing, every re-take can wait for the interpreter's switch interval. Here one ``recv`` fetches everything
-    the kernel holds (up to 256 KiB) and the packets are served from memory. ``pending()`` is what paho already
-    consults for TLS sockets: buffered bytes make it read again without waiting in ``select``."""
+    parsing, every re-take can wait for the interpreter's switch interval. ``ConsumerClient.loop_read`` instead
+    fetches everything the kernel holds (up to 256 KiB) with one ``recv`` into ``buf`` and splits the packets
+    itself. ``pending()`` is what paho already consults for TLS sockets: while complete packets are left in the
+    buffer it makes paho read again without waiting in ``select``. ``recv`` serves the buffer first, should
+    paho's own packet reader ever read from this socket."""
 
-    __slots__ = ("_sock", "_buf", "_pos")
+    __slots__ = ("_sock", "buf", "ready")
     CHUNK = 256 * 1024
 
     def __init__(self, sock: socket.socket):
         self._sock = sock
-        self._buf = b""
-        self._pos = 0
+        self.buf = b""  # received, not yet handled: an incomplete packet, or packets left for the next pass
+        self.ready = False  # complete packets are waiting in buf
+
+    def fill(self) -> bytes:
+        """One ``recv`` appended to what is buffered (BlockingIOError / OSError pass through; b"" = closed)."""
+        data = self._sock.recv(self.CHUNK)
+        buf = self.buf
+        if not data:
+            return data
+        if not buf:
+            self.buf = data
+        elif len(buf) < self.CHUNK:
+            self.buf = buf + data  # the rest of a packet cut by the previous read
+        else:  # a large packet arriving over many reads: grown in place (linear, not quadratic, copying)
+            if type(buf) is bytes:
+                buf = self.buf = bytearray(buf)
+            buf += data
+        return data
 
     def recv(self, bufsize: int) -> bytes:
-        pos, buf = self._pos, self._buf
-        if pos >= len(buf):
-            buf = self._sock.recv(max(bufsize, self.CHUNK))  # BlockingIOError / b"" (closed) pass through
-            if len(buf) <= bufsize:
-                self._buf, self._pos = b"", 0
-                return buf
-            pos = 0
-            self._buf = buf
-        end = pos + bufsize
-        self._pos = end
-        return buf[pos:end]
+        buf = self.buf
+        if not buf:
+            return self._sock.recv(bufsize)
+        self.buf = buf[bufsize:]
+        if not self.buf:
+            self.ready = False
+        return bytes(buf[:bufsize])
 
     def pending(self) -> int:
-        return len(self._buf) - self._pos
+        return 1 if self.ready else 0
 
     def __getattr__(self, name):  # send, fileno, close, setblocking, ... of the real socket
         return getattr(self._sock, name)
 
 
+def packet_bounds(buf: bytes, pos: int) -> tuple[int, int, int] | None:
+    """The MQTT packet starting at ``buf[pos]``: (command byte, body start, body end), or None while it is not
+    complete in ``buf``. Raises ValueError for a remaining length longer than four bytes (a protocol error)."""
+    end = len(buf)
+    i = pos + 1
+    length = 0
+    shift = 0
+    while True:
+        if i >= end:
+            return None
+        byte = buf[i]
+        i += 1
+        length |= (byte & 127) << shift
+        if not byte & 128:
+            break
+        shift += 7
+        if shift == 28:
+            raise ValueError("MQTT remaining length longer than 4 bytes")
+    if end - i < length:
+        return None
+    return buf[pos], i, i + length
+
+
+def fast_publish(buf: bytes, start: int, end: int, command: int, v5: bool) -> tuple[str, bytes, int, int] | None:
+    """(topic, payload, packet id, qos) of the PUBLISH body ``buf[start:end]`` in the common case: QoS 0 or 1, a
+    non-empty UTF-8 topic and, for MQTT 5, no properties. None for everything else (QoS 2, properties, topic
+    aliases, a malformed packet): paho's own decoder handles those, as it always did."""
+    qos = (command & 0x06) >> 1
+    if command & 0xF0 != 0x30 or qos > 1 or end - start < 3:
+        return None
+    topic_end = start + 2 + ((buf[start] << 8) | buf[start + 1])
+    if topic_end == start + 2:
+        return None  # empty topic: malformed on 3.1.1, a topic alias on 5
+    p = topic_end
+    mid = 0
+    if qos:
+        if p + 2 > end:
+            return None
+        mid = (buf[p] << 8) | buf[p + 1]
+        p += 2
+    if v5:
+        if p >= end or buf[p]:
+            return None  # properties present (or truncated)
+        p += 1
+    elif p > end:
+        return None
+    try:
+        topic = buf[start + 2:topic_end].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return topic, buf[p:end], mid, qos
+
+
 class ConsumerClient(mqtt.Client):
     """paho's client with buffered reads (plain TCP only; TLS and WebSocket transports are left as they are)
-    that handles every packet already received in one pass instead of one packet per ``select``."""
+    that handles every packet already received in one pass instead of one packet per ``select``.
+
+    With ``on_raw_message`` set, a PUBLISH that ``fast_publish`` can decode (QoS 0/1 without MQTT 5 properties:
+    what a broker forwards for our subscriptions) goes straight to ``on_raw_message(topic, payload, mid, qos)``
+    under paho's callback lock, instead of paho's generic decoder (a ``Properties`` object per message), an
+    ``MQTTMessage`` and the ``message_callback_add`` topic matcher (not used by the consumer). Only with
+    ``manual_ack=True`` (paho sends nothing for a message then either; the caller acknowledges after its commit).
+    Every other packet is handed to paho's own handler unchanged.
+    """
 
     MAX_PACKETS_PER_READ = 1000
+    on_raw_message = None
 
     def _create_socket(self):
         sock = super()._create_socket()
@@ -144,13 +220,74 @@ class ConsumerClient(mqtt.Client):
         return sock
 
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
-        rc = super().loop_read(max_packets)
-        for _ in range(self.MAX_PACKETS_PER_READ):
-            sock = self._sock
-            if rc or not isinstance(sock, BufferedSocket) or not sock.pending():
-                break
-            rc = super().loop_read(max_packets)
-        return rc
+        sock = self._sock
+        if not isinstance(sock, BufferedSocket) or self._in_packet["command"]:
+            return super().loop_read(max_packets)  # TLS / WebSocket, or a packet paho has begun reading itself
+        if not sock.ready:
+            try:
+                data = sock.fill()
+            except BlockingIOError:
+                return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+            except OSError as err:
+                self._easy_log(mqtt.MQTT_LOG_ERR, "failed to receive on socket: %s", err)
+                return self._loop_rc_handle(mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST)
+            if not data:
+                return self._loop_rc_handle(mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST)
+            with self._msgtime_mutex:
+                self._last_bytes_received = mqtt.time_func()
+        buf = sock.buf
+        if type(buf) is bytearray:  # a large packet being received: wait until it is complete
+            try:
+                if packet_bounds(buf, 0) is None:
+                    return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+            except ValueError:
+                pass  # reported below
+            buf = bytes(buf)
+        pos = 0
+        handled = 0
+        v5 = self._protocol == mqtt.MQTTv5
+        handler = self.on_raw_message if self._manual_ack else None  # paho acks itself otherwise: leave it to it
+        lock = self._in_callback_mutex
+        rc = mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        try:
+            while handled < self.MAX_PACKETS_PER_READ:
+                try:
+                    bounds = packet_bounds(buf, pos)
+                except ValueError:
+                    rc = mqtt.MQTTErrorCode.MQTT_ERR_PROTOCOL
+                    break
+                if bounds is None:
+                    break
+                command, start, end = bounds
+                header = buf[pos + 1:start]
+                pos = end  # consumed before it is handled: a handler may close the connection
+                handled += 1
+                fast = fast_publish(buf, start, end, command, v5) if handler is not None else None
+                if fast is not None:
+                    with lock:
+                        try:
+                            handler(*fast)
+                        except Exception as err:
+                            self._easy_log(mqtt.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
+                            if not self.suppress_exceptions:
+                                raise
+                    continue
+                # paho's own handler: _packet_read finds the packet complete and only dispatches it
+                self._in_packet = {"command": command, "have_remaining": 1, "remaining_count": list(header),
+                                   "remaining_mult": 128 ** len(header), "remaining_length": end - start,
+                                   "packet": bytearray(buf[start:end]), "to_process": 0, "pos": 0}
+                rc = self._packet_read()
+                if rc or self._sock is not sock:
+                    break
+        finally:
+            if self._sock is sock:
+                sock.buf = buf[pos:] if pos < len(buf) else b""
+                sock.ready = handled >= self.MAX_PACKETS_PER_READ and bool(sock.buf)
+        if rc > 0:
+            return self._loop_rc_handle(rc)
+        if self._sock is None:
+            return mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
+        return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
 
 
 _PUBACK = struct.Struct("!BBH")
@@ -200,9 +337,14 @@ class MqttConsumer:
             self.loop.call_soon_threadsafe(self.connected.clear)
 
     def _on_message(self, client, userdata, msg):
+        self._on_raw_message(msg.topic, msg.payload, msg.mid, msg.qos)
+
+    def _on_raw_message(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
         # Blocks this (network) thread while the hand-off is full: back-pressure, not memory growth.
-        item = RawMessage(msg.topic, msg.payload, datetime.now(UTC), msg.mid, msg.qos, self.generation)
-        self.queue.put(item, lambda: self._closing)
+        self.queue.put(RawMessage(topic, payload, datetime.now(UTC), mid, qos, self.generation), self._is_closing)
+
+    def _is_closing(self) -> bool:
+        return self._closing
 
     def _ack_many(self, batch: list[RawMessage]) -> None:
         """PUBACK every QoS 1 message of a committed batch that came on the current connection (after a reconnect
@@ -229,11 +371,12 @@ class MqttConsumer:
     def build_client(self) -> mqtt.Client:
         v5 = self.settings.mqtt_protocol == "5"
         client = ConsumerClient(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-                             clean_session=None if v5 else False, manual_ack=True)
+                                protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+                                clean_session=None if v5 else False, manual_ack=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_raw_message = self._on_raw_message  # the common PUBLISH, without paho's MQTTMessage
         client.on_subscribe = self._on_subscribe
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.max_inflight_messages_set(1000)

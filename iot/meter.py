@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from iot.choices import SampleFlag
 
@@ -11,8 +11,7 @@ from iot.choices import SampleFlag
 MIN_WINDOW_HOURS = 0.25
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):  # immutable; a named tuple is much cheaper to build than a frozen dataclass (per sample)
     delta: float  # consumption attributed to the newer reading (never negative)
     flag: SampleFlag
     baseline: float | None  # the register value later readings are compared with

@@ -283,5 +283,59 @@ async def test_shared_subscription_splits_the_load_without_double_storage(db, se
         publisher.close()
 
 
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+async def test_every_kind_of_publish_is_stored(db, settings, broker_url, protocol):
+    """The consumer reads the common PUBLISH itself (QoS 1 or 0, no MQTT 5 properties: iot.consumer.fast_publish)
+    and leaves the rest to paho: messages with MQTT 5 properties, QoS 0 and QoS 2 publications, and payloads
+    larger than one socket read (256 KiB) must all be stored, exactly once."""
+    url, is_mosquitto = broker_url
+    if protocol == "5" and not is_mosquitto:
+        pytest.skip("MQTT 5 needs Mosquitto (the embedded broker speaks 3.1.1 only)")
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    prefix = uuid.uuid4().hex[:10]
+    s = iot_settings(settings, url, prefix, protocol)
+    device, _ = await register_device(DeviceIn(external_id="m1", format=DeviceFormat.GENERIC,
+                                               kind=DeviceKind.ELECTRICITY), None)
+    v5 = protocol == "5"
+    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"rw-test-pub-{prefix}",
+                            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311)
+    host, port = host_port(url)
+    publisher.connect(host, port)
+    publisher.loop_start()
+    with_props = Properties(PacketTypes.PUBLISH)
+    with_props.UserProperty = ("site", "bench")
+    with_props.MessageExpiryInterval = 3600
+    with_props.ContentType = "application/json"
+    consumer, stop, task = await start_consumer(s)
+    total = 60
+    try:
+        infos = []
+        for i in range(total):
+            payload = meter_payload(i)
+            if i % 10 == 9:  # larger than one read of the consumer's socket buffer
+                data = json.loads(payload)
+                data["note"] = "x" * (300 * 1024 + i)
+                payload = json.dumps(data).encode()
+            props = with_props if v5 and i % 3 == 1 else None
+            infos.append(publisher.publish(f"rwtest/{prefix}/m1", payload, qos=(1, 1, 0, 2)[i % 4],
+                                           properties=props))
+        for info in infos:
+            await asyncio.to_thread(info.wait_for_publish, WAIT)
+        await wait_until(lambda: _count_at_least(device.id, total), what="all messages stored")
+        await asyncio.sleep(0.5)
+        stored = await MeterSample.filter(device_id=device.id).values_list("at", flat=True)
+        assert len(stored) == total and len(set(stored)) == total
+        assert consumer.ingestor.stats["dead_letters"] == 0
+        assert not task.done()
+    finally:
+        stop.set()
+        await asyncio.gather(task, return_exceptions=True)
+        publisher.loop_stop()
+        publisher.disconnect()
+        forget_session(url, s.mqtt_client_id, protocol)
+
+
 async def _samples_at_least(n: int) -> bool:
     return await MeterSample.all().count() >= n
