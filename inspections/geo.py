@@ -75,9 +75,12 @@ def to_wgs84(lat: float, lng: float, coord_system: str) -> tuple[float, float]:
     raise ValueError(f"unknown coordinate system {coord_system!r}")
 
 
+_WGS84_GEODESIC = geodesic(ellipsoid="WGS-84")  # one instance: constructing one per call costs half the time
+
+
 def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Geodesic distance in metres between two WGS-84 (lat, lng) points."""
-    return geodesic(a, b).meters
+    return _WGS84_GEODESIC.measure(a, b) * 1000.0
 
 
 @dataclass(frozen=True)

@@ -69,11 +69,15 @@ class Site:
         return float(self.building.geofence_radius_m)
 
 
-async def resolve_sticker(principal: Principal, qr: str, settings: Settings) -> Site:
-    """Parse and verify a scanned sticker: forged → INVALID_QR, unknown/out of scope → 404, replaced → REVOKED_QR."""
+async def resolve_sticker(principal: Principal, qr: str, settings: Settings,
+                          prefetched: dict[str, Site] | None = None) -> Site:
+    """Parse and verify a scanned sticker: forged → INVALID_QR, unknown/out of scope → 404, replaced → REVOKED_QR.
+    ``prefetched`` (the offline sync's units, loaded at once) is used once per unit: its entry is taken out."""
     ref = parse_sticker(qr)
     verify_signature(ref, settings.qr_secret)
-    site = await load_site(ref.unit_code)
+    site = prefetched.pop(ref.unit_code, None) if prefetched else None
+    if site is None:
+        site = await load_site(ref.unit_code)
     _check_sticker(principal, ref, site.unit.building_id, site.unit.qr_version)
     return site
 
@@ -83,6 +87,12 @@ async def load_site(unit_code: str) -> Site:
     if unit is None:
         raise NotFound(f"unit {unit_code} not found", code="UNKNOWN_UNIT", details={"unit_code": unit_code})
     return Site(unit=unit, building=unit.building)
+
+
+async def load_sites(unit_codes: list[str]) -> dict[str, Site]:
+    """Many units with their buildings in one query (the offline sync's batch)."""
+    units = await Unit.filter(code__in=unit_codes).select_related("building") if unit_codes else []
+    return {unit.code: Site(unit=unit, building=unit.building) for unit in units}
 
 
 def _check_sticker(principal: Principal, ref: StickerRef, building_id: int, qr_version: int) -> None:
@@ -331,7 +341,8 @@ def existing_result(report: StatusReport) -> str:
 
 async def submit_report(principal: Principal, body: StatusReportIn, *, settings: Settings, now: datetime,
                         via_sync: bool = False, history: FixHistory | None = None,
-                        known_photos: set[UUID] | None = None, maybe_duplicate: bool = True) -> Outcome:
+                        known_photos: set[UUID] | None = None, maybe_duplicate: bool = True,
+                        sites: dict[str, Site] | None = None) -> Outcome:
     """Record a status report. Raises AppError for a refusal (nothing written); returns the outcome otherwise.
 
     ``maybe_duplicate=False`` (the sync looked the batch's client_ids up at once) skips the read; a racing
@@ -344,7 +355,7 @@ async def submit_report(principal: Principal, body: StatusReportIn, *, settings:
         duplicate = await _existing_report_outcome(body.client_id, principal, digest)
         if duplicate:
             return duplicate
-    site = await resolve_sticker(principal, body.qr, settings)
+    site = await resolve_sticker(principal, body.qr, settings, sites)
     unit = site.unit
     location = body.location
     check_capture_time(location.captured_at, now, settings)

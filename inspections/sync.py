@@ -21,7 +21,7 @@ from core.validation import validate
 from inspections.choices import SyncResult
 from inspections.qr import InvalidQr, parse_sticker
 from inspections.schemas import DecisionIn, StatusReportIn
-from inspections.service import ClientIdReused, FixHistory, decide, report_for, submit_report
+from inspections.service import ClientIdReused, FixHistory, decide, load_sites, report_for, submit_report
 from models.inspections import Photo, StatusReport
 
 log = logging.getLogger("rentwatch.inspections.sync")
@@ -74,13 +74,16 @@ async def apply_batch(principal: Principal, items: list[Any], *, settings: Setti
     photo_ids = {p for m in reports for p in m.photo_ids}
     if photo_ids:
         known_photos = set(await Photo.filter(id__in=list(photo_ids)).values_list("id", flat=True))
+    # The units, loaded at once; each entry serves only the first item of its unit (popped after every item:
+    # a later item of the same unit reads the unit again, as the earlier one may have changed it).
+    sites = await load_sites(sorted({_unit_key(m) for m in reports} - {""}))
     for index, model in parsed:
         base = {"index": index, "kind": model.kind, "client_id": str(model.client_id)}
         try:
             if isinstance(model, StatusReportIn):
                 outcome = await submit_report(principal, model, settings=settings, now=now, via_sync=True,
                                               history=history, known_photos=known_photos,
-                                              maybe_duplicate=model.client_id in seen)
+                                              maybe_duplicate=model.client_id in seen, sites=sites)
                 seen.add(model.client_id)
             else:
                 report = await report_for(principal, model.report_id, model.report_client_id)
@@ -96,6 +99,8 @@ async def apply_batch(principal: Principal, items: list[Any], *, settings: Setti
             results[index] = {**base, "result": SyncResult.REJECTED,
                               "error": {"code": code, "message": "the item could not be stored, retry later",
                                         "details": {"type": type(exc).__name__}, "status": 500}}
+        finally:
+            sites.pop(_unit_key(model), None)
     summary = Counter(r["result"] for r in results if r)
     return {"results": results, "summary": dict(summary)}
 

@@ -170,3 +170,19 @@ async def test_identical_batches_racing_apply_once(world, clock, settings, copie
         assert len(originals) == 1, results  # exactly one batch wrote it, the others saw a duplicate
         assert {r["report"]["id"] for r in results} == {originals[0]["report"]["id"]}
         assert {r.get("original_result", r["result"]) for r in results} == {originals[0]["result"]}
+
+
+async def test_a_later_item_sees_what_an_earlier_item_of_its_unit_changed(client, world, clock):
+    """The batch loads its units at once, but only the first item of a unit uses that copy: here the
+    confirmation moves the unit to OFF_MARKET, and the next report (VACANT, only allowed from OFF_MARKET) sees it."""
+    a = world.a
+    t = clock.now() - timedelta(hours=3)
+    report = report_body(a, t, requested="OFF_MARKET")
+    assert (await sync(client, world, a.inspector, [report])).json["results"][0]["result"] == "PENDING_CONFIRMATION"
+    version = (await Unit.get(id=a.unit.id)).status_version
+    decision = {**decision_body(a, t + timedelta(hours=1)), "kind": "confirmation",
+                "report_client_id": report["client_id"]}
+    back = report_body(a, t + timedelta(hours=2), requested="VACANT", base_version=version + 1)
+    resp = await sync(client, world, a.manager, [back, decision])
+    assert [outcome(r)[0] for r in resp.json["results"]] == ["PENDING_CONFIRMATION", "CONFIRMED"], resp.json
+    assert (await Unit.get(id=a.unit.id)).status == "OFF_MARKET"
