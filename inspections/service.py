@@ -158,11 +158,11 @@ async def card_facts(site: Site) -> dict:
     """The unit card for any staff caller (tenant name included: ``compose_card`` removes it for inspectors)."""
     unit, building = site.unit, site.building
     lease = await Lease.filter(unit_id=unit.id, status__in=list(LIVE_LEASE_STATUSES)).order_by("-start_date") \
-        .select_related("tenant").first()
+        .first().values("id", "status", "start_date", "end_date", "tenant__name")
     lease_brief = None
     if lease is not None:
-        lease_brief = {"id": lease.id, "status": lease.status, "start_date": lease.start_date.isoformat(),
-                       "end_date": lease.end_date.isoformat(), "tenant_name": lease.tenant.name}
+        lease_brief = {"id": lease["id"], "status": lease["status"], "start_date": lease["start_date"].isoformat(),
+                       "end_date": lease["end_date"].isoformat(), "tenant_name": lease["tenant__name"]}
     orders = await WorkOrder.filter(unit_id=unit.id, status__in=list(OPEN_WORK_ORDER_STATUSES)) \
         .order_by("due_at").limit(20).values("id", "type", "status", "title", "due_at")
     alerts = await Alert.filter(unit_id=unit.id, status__in=list(OPEN_ALERT_STATUSES)) \
