@@ -186,3 +186,19 @@ async def test_a_later_item_sees_what_an_earlier_item_of_its_unit_changed(client
     resp = await sync(client, world, a.manager, [back, decision])
     assert [outcome(r)[0] for r in resp.json["results"]] == ["PENDING_CONFIRMATION", "CONFIRMED"], resp.json
     assert (await Unit.get(id=a.unit.id)).status == "OFF_MARKET"
+
+
+async def test_last_inspected_only_moves_forward_and_rolls_back_with_its_item(world, clock):
+    from tortoise.transactions import in_transaction
+
+    from inspections.service import mark_inspected
+
+    unit, t = world.a.units[2], clock.now() - timedelta(hours=2)
+    for at, expected in ((t, t), (t - timedelta(hours=1), t), (t + timedelta(minutes=30), t + timedelta(minutes=30))):
+        await mark_inspected(unit.id, at)
+        assert (await Unit.get(id=unit.id)).last_inspected_at == expected
+    with pytest.raises(RuntimeError):
+        async with in_transaction():
+            await mark_inspected(unit.id, t + timedelta(hours=1))
+            raise RuntimeError("the item failed after marking")
+    assert (await Unit.get(id=unit.id)).last_inspected_at == t + timedelta(minutes=30)
