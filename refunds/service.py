@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from accounts.choices import Role
 from config.settings import Settings
-from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from core.errors import AppError, Conflict, InvalidTransition, NotFound, ValidationFailed
 from leasing.choices import LIVE_LEASE_STATUSES, LeaseStatus
 from models.accounts import User
 from models.leasing import Lease
@@ -497,6 +497,29 @@ async def remove_deduction(refund_id: int, deduction_id: int) -> bool:
 async def _recount(refund_id: int) -> None:
     amounts = await RefundDeduction.filter(refund_id=refund_id).values_list("amount_fen", flat=True)
     await DepositRefund.filter(id=refund_id).update(deductions_fen=sum(amounts))
+
+
+#: what a tenant may download of their own refund: the quotes behind deductions and the bank receipt
+TENANT_DOCUMENT_KINDS = frozenset({DocumentKind.QUOTE, DocumentKind.BANK_RECEIPT})
+
+
+def document_storage(settings):
+    from inspections.storage import LocalPhotoStorage
+
+    return LocalPhotoStorage(settings.resolved_media_dir / "refund-documents")
+
+
+async def document_file(refund: DepositRefund, document_id: int, storage, *,
+                        kinds: frozenset[DocumentKind] | None = None) -> tuple[RefundDocument, bytes]:
+    """One document of this refund with its bytes; another refund's document is "not found", as is a kind the
+    caller may not see. A record whose file is gone answers 410 rather than an empty download."""
+    document = await RefundDocument.get_or_none(id=document_id, refund_id=refund.id)
+    if document is None or (kinds is not None and document.kind not in kinds):
+        raise NotFound("document not found", code="UNKNOWN_DOCUMENT", details={"document_id": document_id})
+    data = storage.get(document.storage_key)
+    if data is None:
+        raise AppError("the document's file is missing from storage", code="DOCUMENT_FILE_MISSING", status=410)
+    return document, data
 
 
 async def store_document(refund: DepositRefund, *, kind: DocumentKind, data: bytes, filename: str,

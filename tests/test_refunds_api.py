@@ -117,3 +117,45 @@ async def test_concurrent_applications_for_one_lease_open_one_refund(client, wor
     assert statuses[0] == 201 and all(s == 409 for s in statuses[1:]), statuses
     assert await DepositRefund.filter(lease_id=lease.id).count() == 1
     assert await UnitStatusChange.filter(unit_id=unit.id, to_status="MOVE_OUT_PENDING").count() == 1
+
+
+async def test_documents_download_for_staff_in_scope_and_the_own_tenant_only(client, world, clock, auth):
+    """Deduction quotes and the bank receipt are evidence: staff of the building and the refund's own tenant can
+    download them (byte for byte); an internal OTHER document, another refund's document and another tenant's
+    refund are "not found"."""
+    lease, tenant, _ = await new_tenancy(world.a, clock.now())
+    resp = await post(client, "/api/v1/me/deposit-refunds", {"lease_id": lease.id, **PAYEE}, auth(tenant))
+    assert resp.status == 201, resp.json
+    refund_id = resp.json["id"]
+    uploaded = {}
+    for kind, content, name in (("QUOTE", b"%PDF-1.4 quote for the wall", "维修报价.pdf"),
+                                ("OTHER", b"%PDF-1.4 internal note", "note.pdf")):
+        _, resp = await client.post(f"/api/v1/refunds/{refund_id}/documents", headers=auth(world.a.finance),
+                                    files={"file": (name, content, "application/pdf")}, data={"kind": kind})
+        assert resp.status == 201, resp.json
+        uploaded[kind] = (resp.json["id"], content)
+    quote_id, quote_bytes = uploaded["QUOTE"]
+    other_id, other_bytes = uploaded["OTHER"]
+
+    for user in (world.a.manager, world.a.finance, world.a.inspector):
+        _, resp = await client.get(f"/api/v1/refunds/{refund_id}/documents/{other_id}", headers=auth(user))
+        assert resp.status == 200 and resp.body == other_bytes
+    _, resp = await client.get(f"/api/v1/refunds/{refund_id}/documents/{quote_id}", headers=auth(world.a.manager))
+    assert resp.headers["content-type"] == "application/pdf"
+    assert "UTF-8''%E7%BB%B4%E4%BF%AE" in resp.headers["content-disposition"]
+    _, resp = await client.get(f"/api/v1/refunds/{refund_id}/documents/{quote_id}", headers=auth(world.b.manager))
+    assert resp.status in (403, 404)
+
+    own = f"/api/v1/me/deposit-refunds/{refund_id}/documents"
+    _, resp = await client.get(f"{own}/{quote_id}", headers=auth(tenant))
+    assert resp.status == 200 and resp.body == quote_bytes
+    _, resp = await client.get(f"{own}/{other_id}", headers=auth(tenant))
+    assert resp.status == 404 and resp.json["error"]["code"] == "UNKNOWN_DOCUMENT"
+    _, resp = await client.get(f"/api/v1/me/deposit-refunds/{refund_id}", headers=auth(tenant))
+    assert [d["id"] for d in resp.json["documents"]] == [quote_id]
+    # another refund's document through this refund's path, and this refund through another tenant
+    b_document = world.b.extra["refund_document"].id
+    _, resp = await client.get(f"/api/v1/refunds/{refund_id}/documents/{b_document}", headers=auth(world.a.manager))
+    assert resp.status == 404
+    _, resp = await client.get(f"{own}/{quote_id}", headers=auth(world.a.tenant_user))
+    assert resp.status == 404 and quote_bytes not in resp.body

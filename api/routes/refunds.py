@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import date, timedelta
+from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
@@ -17,7 +18,7 @@ from core.validation import parse_body, parse_query
 from leasing.choices import LIVE_LEASE_STATUSES
 from models.accounts import User
 from models.leasing import Lease
-from models.refunds import DepositRefund, RefundDeduction, RefundEvent
+from models.refunds import DepositRefund, RefundDeduction, RefundDocument, RefundEvent
 from refunds import service
 from refunds.choices import DeductionCategory, DocumentKind, RefundStep
 from refunds.progress import issue_progress_token, parse_progress_token, progress_url, qr_png, verify_progress_token
@@ -240,8 +241,6 @@ async def refund_remove_deduction(request: Request, refund_id: int, deduction_id
 @bp.post("/<refund_id:int>/documents", name="refunds_upload_document")
 @access(EVIDENCE_ROLES, note="multipart: file (PDF/JPEG/PNG ≤ 10 MB), kind QUOTE or BANK_RECEIPT")
 async def refund_upload_document(request: Request, refund_id: int):
-    from inspections.storage import LocalPhotoStorage
-
     refund = await refund_for_staff(request, refund_id)
     upload = request.files.get("file") if request.files else None
     if upload is None:
@@ -256,12 +255,28 @@ async def refund_upload_document(request: Request, refund_id: int):
     content_type = next((ct for magic, ct in DOCUMENT_TYPES.items() if upload.body.startswith(magic)), None)
     if content_type is None:
         raise BadRequest("documents must be PDF, JPEG or PNG", code="UNSUPPORTED_DOCUMENT")
-    storage = LocalPhotoStorage(request.app.ctx.settings.resolved_media_dir / "refund-documents")
     document = await service.store_document(refund, kind=kind, data=upload.body, filename=upload.name or "",
                                             content_type=content_type, uploader=await actor_of(request),
-                                            storage=storage)
+                                            storage=service.document_storage(request.app.ctx.settings))
     return json({"id": document.id, "kind": document.kind, "sha256": document.sha256,
                  "size_bytes": document.size_bytes, "content_type": document.content_type}, status=201)
+
+
+def document_response(document, data: bytes):
+    """The file as uploaded, with a download name (RFC 5987 so Chinese file names survive)."""
+    name = document.filename or f"{document.kind.lower()}-{document.id}"
+    return raw(data, content_type=document.content_type, headers={
+        "content-disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+        "cache-control": "private, max-age=3600", "x-content-sha256": document.sha256})
+
+
+@bp.get("/<refund_id:int>/documents/<document_id:int>", name="refunds_document")
+@access(STAFF, note="a quote, bank receipt or other document of a refund in the caller's buildings")
+async def refund_document(request: Request, refund_id: int, document_id: int):
+    refund = await refund_for_staff(request, refund_id)
+    document, data = await service.document_file(refund, document_id,
+                                                 service.document_storage(request.app.ctx.settings))
+    return document_response(document, data)
 
 
 # ------------------------------------------------------------------------------------------------ tenant
@@ -283,7 +298,12 @@ async def tenant_view(request: Request, refund: DepositRefund) -> dict:
             evidence.append({"photo_id": photo_id, "thumbnail": (
                 "data:image/jpeg;base64," + base64.b64encode(thumb).decode()) if thumb else None})
         item["evidence"] = evidence
-        item["has_quote"] = item.pop("document_id") is not None
+        item["quote_document_id"] = item.pop("document_id")
+        item["has_quote"] = item["quote_document_id"] is not None
+    data["documents"] = [{"id": d.id, "kind": d.kind, "filename": d.filename, "size_bytes": d.size_bytes}
+                         for d in await RefundDocument.filter(refund_id=refund.id,
+                                                              kind__in=list(service.TENANT_DOCUMENT_KINDS))
+                         .order_by("id")]
     return data
 
 
@@ -316,6 +336,16 @@ async def my_refund_apply(request: Request):
 @access([Role.TENANT])
 async def my_refund_detail(request: Request, refund_id: int):
     return json(await tenant_view(request, await refund_for_tenant(request, refund_id)))
+
+
+@me_bp.get("/<refund_id:int>/documents/<document_id:int>", name="me_refunds_document")
+@access([Role.TENANT], note="own refund only: the quotes behind deductions and the bank receipt")
+async def my_refund_document(request: Request, refund_id: int, document_id: int):
+    refund = await refund_for_tenant(request, refund_id)
+    document, data = await service.document_file(refund, document_id,
+                                                 service.document_storage(request.app.ctx.settings),
+                                                 kinds=service.TENANT_DOCUMENT_KINDS)
+    return document_response(document, data)
 
 
 @me_bp.post("/<refund_id:int>/confirm-receipt", name="me_refunds_confirm")

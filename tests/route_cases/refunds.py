@@ -39,6 +39,12 @@ CASES = {
         "POST", lambda w, s: f"/api/v1/refunds/{rid(s)}/documents", roles=EVIDENCE,
         form=lambda w, s: {"files": {"file": ("quote.pdf", b"%PDF-1.4 scope", "application/pdf")},
                            "data": {"kind": "QUOTE"}}),
+    "refunds.refunds_document": RouteCase(
+        "GET", lambda w, s: f"/api/v1/refunds/{rid(s)}/documents/{s.extra['refund_document'].id}", roles=ALL_STAFF,
+        notes="own building: 410 DOCUMENT_FILE_MISSING (the world's quote has no file)"),
+    "me_refunds.me_refunds_document": RouteCase(
+        "GET", lambda w, s: f"/api/v1/me/deposit-refunds/{rid(s)}/documents/{s.extra['refund_document'].id}",
+        roles=TENANT, scoped=False, tenant_own=True, notes="own refund: 410 DOCUMENT_FILE_MISSING"),
     "me_refunds.me_refunds_list": RouteCase("GET", lambda w, s: "/api/v1/me/deposit-refunds", roles=TENANT,
                                             scoped=False),
     "me_refunds.me_refunds_apply": RouteCase(

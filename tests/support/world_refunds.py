@@ -29,6 +29,7 @@ async def extend_world(world, side, now) -> None:
                                         content_type="application/pdf", size_bytes=1, sha256="0" * 64,
                                         storage_key="none")
     side.extra["refund"] = refund
+    side.extra["refund_document"] = quote  # no file behind it: its download answers 410 DOCUMENT_FILE_MISSING
     side.extra["refund_deduction"] = await RefundDeduction.create(
         refund=refund, category=DeductionCategory.CLEANING, amount_fen=20000, description="保洁", document=quote)
     side.extra["refund_progress_token"], _ = issue_progress_token(
