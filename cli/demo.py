@@ -4,7 +4,7 @@ Idempotent: a second run changes nothing. Domains may add their demo data via DE
 from __future__ import annotations
 
 import importlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from accounts.choices import Role, StaffDuty
 from accounts.service import create_staff
@@ -41,12 +41,13 @@ def demo_rows() -> list[dict]:
     return rows
 
 
-async def seed_demo() -> None:
+async def seed_demo(now: datetime | None = None) -> None:
+    """``now``: the clock reading to seed at (tests inject one); the system clock by default."""
     if await User.filter(role=Role.ADMIN, name="演示管理员").exists():
         print("demo data already present")
         await print_logins()
         return
-    now = SystemClock().now()
+    now = now or SystemClock().now()
     report = await import_portfolio(demo_rows())
     print(f"portfolio: {report.created}")
     from models.portfolio import Building

@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -162,6 +163,8 @@ async def prepare_scenarios(now: datetime) -> list[SimUnit]:
         if role in ("tenant", "sublet", "silent", "moveout") and unit.status == UnitStatus.PENDING_DELIVERY:
             await change_unit_status(unit.id, UnitStatus.OCCUPIED, source=StatusSource.ADMIN,
                                      now=now - timedelta(days=35), reason="demo scenario: tenant moved in")
+        if role in ("tenant", "sublet", "silent", "moveout"):
+            await _finish_delivery_cleaning(unit.id, now - timedelta(days=36))
         if role == "moveout":
             await change_unit_status(unit.id, UnitStatus.MOVE_OUT_PENDING, source=StatusSource.ADMIN,
                                      now=now - timedelta(days=3), reason="demo scenario: notice given")
@@ -181,6 +184,22 @@ async def prepare_scenarios(now: datetime) -> list[SimUnit]:
             sim.devices.append(SimDevice(ext, fmt, kind, total=round(rng.uniform(100, 5000), 2)))
         sims.append(sim)
     return _mark_dead(sims, now)
+
+
+async def _finish_delivery_cleaning(unit_id: int, at: datetime) -> None:
+    """The tenant moved in long ago, so the pre-delivery cleaning opened when the lease was signed was done
+    before that (otherwise a move-out unit would show that stale order next to the sensors' move-out cleaning)."""
+    from models.workorders import WorkOrder
+    from workorders.choices import OPEN_WORK_ORDER_STATUSES, TriggerSource, WorkOrderStatus, WorkOrderType
+    from workorders.service import transition_work_order
+
+    for order in await WorkOrder.filter(unit_id=unit_id, type=WorkOrderType.CLEANING,
+                                        trigger_source=TriggerSource.LEASE_SIGNED,
+                                        status__in=list(OPEN_WORK_ORDER_STATUSES)):
+        steps = [WorkOrderStatus.ASSIGNED, WorkOrderStatus.IN_PROGRESS, WorkOrderStatus.DONE]
+        for target in steps[steps.index(order.status) + 1 if order.status in steps else 0:]:
+            order = await transition_work_order(order, target, now=at, actor_id=None,
+                                                note="demo scenario: cleaned before the tenant moved in")
 
 
 def _mark_dead(sims: list[SimUnit], now: datetime) -> list[SimUnit]:
@@ -217,6 +236,75 @@ def hour_messages(sims: list[SimUnit], start: datetime, tz: ZoneInfo, now: datet
     return out
 
 
+def backfill_messages(sims: list[SimUnit], now: datetime, days: int,
+                      tz: ZoneInfo) -> Iterator[tuple[datetime, list[tuple[str, bytes]]]]:
+    """The history of the last ``days`` up to ``now``, (hour, its messages) oldest first (a gateway replaying
+    with device timestamps). A pure function of the scenarios and ``now``."""
+    hour = (now - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    while hour + timedelta(hours=1) <= now:
+        yield hour, hour_messages(sims, hour, tz, now)
+        hour += timedelta(hours=1)
+
+
+BACKFILL_CHUNK_HOURS = 6
+
+
+async def publish_backfill(publisher: SimPublisher, sims: list[SimUnit], now: datetime, days: int,
+                           tz: ZoneInfo) -> int:
+    """Publish the back-fill in chunks of a few hours, never more than two chunks ahead of what the consumer
+    has stored: a broker keeps only so many messages for a slow subscriber (Mosquitto: ``max_queued_messages``,
+    default 1000) and drops the rest. Returns the number of messages published."""
+    sent = 0
+    stored_until: datetime | None = None  # wait for this before publishing further
+    for hour, batch in backfill_messages(sims, now, days, tz):
+        await publisher.send(batch)
+        sent += len(batch)
+        if hour.hour % BACKFILL_CHUNK_HOURS == BACKFILL_CHUNK_HOURS - 1:
+            if stored_until is not None:
+                await wait_stored(sims, stored_until)
+            stored_until = hour + timedelta(minutes=59)  # the meters' reading time of this hour
+    return sent
+
+
+async def wait_stored(sims: list[SimUnit], until: datetime, timeout_s: float = 120.0) -> bool:
+    """Wait (bounded) until the consumer has stored every scenario meter's readings up to ``until``."""
+    from tortoise.expressions import Q
+
+    from models.iot import Device
+
+    meters = [d.ext for sim in sims for d in sim.devices if d.kind != DeviceKind.DOOR and not d.dead_after]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while await Device.filter(Q(last_total_at__isnull=True) | Q(last_total_at__lt=until),
+                              external_id__in=meters).exists():
+        if loop.time() > deadline:
+            log.warning("the consumer has not stored the readings up to %s after %.0f s; publishing on",
+                        until.isoformat(), timeout_s)
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+def live_messages(sims: list[SimUnit], t: datetime, tz: ZoneInfo, interval_s: float) -> list[tuple[str, bytes]]:
+    """One live tick at ``t``: the squatter's door toggles (somebody keeps coming and going), every live meter
+    reports what it used during the last ``interval_s`` seconds."""
+    live: list[tuple[str, bytes]] = []
+    for sim in sims:
+        if sim.role != "squatter":
+            continue
+        for dev in sim.devices:
+            if dev.kind == DeviceKind.DOOR:
+                dev.last_open = not dev.last_open
+                live += encode(dev, t, tz, door=dev.last_open)
+    for sim in sims:
+        for dev in sim.devices:
+            if dev.kind != DeviceKind.DOOR and not dev.dead_after:
+                kwh, m3, _ = hour_profile(sim.role, 0, t.astimezone(tz).hour)
+                dev.total += (m3 if dev.kind == DeviceKind.WATER else kwh) * interval_s / 3600
+                live += encode(dev, t, tz, total=dev.total)
+    return live
+
+
 def extras(now: datetime) -> list[tuple[str, bytes]]:
     """An unregistered device (commissioning list) and malformed messages (dead letters)."""
     stamp = now.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -231,7 +319,9 @@ def extras(now: datetime) -> list[tuple[str, bytes]]:
 # ------------------------------------------------------------------------------------------------ publishing
 
 class SimPublisher:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, topic_prefix: str = ""):
+        self.topic_prefix = topic_prefix  # e.g. "site1/" when the topic patterns carry one
+        self.sent = 0
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"rentwatch-simulator-{random.random()}")
         self.client.max_inflight_messages_set(200)
         self.client.max_queued_messages_set(0)
@@ -252,7 +342,8 @@ class SimPublisher:
 
     async def send(self, messages: list[tuple[str, bytes]]) -> None:
         for n, (topic, payload) in enumerate(messages):
-            self.last = self.client.publish(topic, payload, qos=1)
+            self.last = self.client.publish(self.topic_prefix + topic, payload, qos=1)
+            self.sent += 1
             if n % 200 == 199:
                 await asyncio.to_thread(self.last.wait_for_publish, 30)
         if self.last is not None:
@@ -279,14 +370,7 @@ async def run_simulation(settings: Settings, *, days: int = 30, live_minutes: fl
     publisher = SimPublisher(settings)
     await publisher.connect()
     try:
-        first = (now - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
-        hour = first
-        sent = 0
-        while hour + timedelta(hours=1) <= now:
-            batch = hour_messages(sims, hour, tz, now)
-            await publisher.send(batch)
-            sent += len(batch)
-            hour += timedelta(hours=1)
+        sent = await publish_backfill(publisher, sims, now, days, tz)
         await publisher.send(extras(now))
         print(f"back-filled {days} days: {sent} messages")
         before = -1
@@ -301,22 +385,8 @@ async def run_simulation(settings: Settings, *, days: int = 30, live_minutes: fl
         print(f"detection for {yesterday}: " + json.dumps({k: v for k, v in stats.items()
                                                            if k not in ("sweep",)}, default=str, ensure_ascii=False))
         deadline = asyncio.get_running_loop().time() + live_minutes * 60
-        squatter = [s for s in sims if s.role == "squatter"]
         while asyncio.get_running_loop().time() < deadline:
-            t = datetime.now(UTC)
-            live = []
-            for sim in squatter:  # somebody keeps coming and going
-                for dev in sim.devices:
-                    if dev.kind == DeviceKind.DOOR:
-                        dev.last_open = not dev.last_open
-                        live += encode(dev, t, tz, door=dev.last_open)
-            for sim in sims:
-                for dev in sim.devices:
-                    if dev.kind != DeviceKind.DOOR and not dev.dead_after:
-                        kwh, m3, _ = hour_profile(sim.role, 0, t.astimezone(tz).hour)
-                        dev.total += (m3 if dev.kind == DeviceKind.WATER else kwh) * live_interval_s / 3600
-                        live += encode(dev, t, tz, total=dev.total)
-            await publisher.send(live)
+            await publisher.send(live_messages(sims, datetime.now(UTC), tz, live_interval_s))
             await asyncio.sleep(live_interval_s)
         return stats
     finally:
