@@ -14,6 +14,8 @@ from leasing.service import activate_lease, create_lease, sign_lease
 from models.accounts import User
 from models.portfolio import Unit
 from portfolio.importer import import_portfolio
+from workorders.choices import TriggerSource, WorkOrderType
+from workorders.service import complete_open_orders
 
 #: Modules exposing ``async def seed(now) -> None``, run after the base portfolio exists.
 DEMO_EXTENSIONS: list[str] = ["refunds.demo"]
@@ -78,6 +80,9 @@ async def seed_demo(now: datetime | None = None) -> None:
         await sign_lease(lease.id, now=now, actor_id=manager.id)
         if i % 6 != 5:  # most tenants have moved in; a few units still await delivery (and their cleaning)
             await activate_lease(lease.id, now=now, actor_id=manager.id)
+            # they moved in, so the pre-delivery cleaning opened at signing was done
+            await complete_open_orders(unit.id, WorkOrderType.CLEANING, TriggerSource.LEASE_SIGNED, now=now,
+                                       note="demo: cleaned before the tenant moved in", actor_id=manager.id)
         await User.create(name=f"演示租户{i + 1}", role=Role.TENANT, tenant_id=lease.tenant_id)
     for module_name in DEMO_EXTENSIONS:
         await importlib.import_module(module_name).seed(now)

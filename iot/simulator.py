@@ -132,6 +132,8 @@ async def prepare_scenarios(now: datetime) -> list[SimUnit]:
     from models.portfolio import Unit
     from portfolio.choices import StatusSource, UnitStatus
     from portfolio.service import change_unit_status
+    from workorders.choices import TriggerSource, WorkOrderType
+    from workorders.service import complete_open_orders
 
     existing = await Device.filter(external_id__startswith=f"{PREFIX}-").prefetch_related("unit")
     if existing:
@@ -164,7 +166,9 @@ async def prepare_scenarios(now: datetime) -> list[SimUnit]:
             await change_unit_status(unit.id, UnitStatus.OCCUPIED, source=StatusSource.ADMIN,
                                      now=now - timedelta(days=35), reason="demo scenario: tenant moved in")
         if role in ("tenant", "sublet", "silent", "moveout"):
-            await _finish_delivery_cleaning(unit.id, now - timedelta(days=36))
+            # moved in long ago: the pre-delivery cleaning opened at signing was done before that
+            await complete_open_orders(unit.id, WorkOrderType.CLEANING, TriggerSource.LEASE_SIGNED,
+                                       now=now - timedelta(days=36), note="demo scenario: cleaned before move-in")
         if role == "moveout":
             await change_unit_status(unit.id, UnitStatus.MOVE_OUT_PENDING, source=StatusSource.ADMIN,
                                      now=now - timedelta(days=3), reason="demo scenario: notice given")
@@ -184,22 +188,6 @@ async def prepare_scenarios(now: datetime) -> list[SimUnit]:
             sim.devices.append(SimDevice(ext, fmt, kind, total=round(rng.uniform(100, 5000), 2)))
         sims.append(sim)
     return _mark_dead(sims, now)
-
-
-async def _finish_delivery_cleaning(unit_id: int, at: datetime) -> None:
-    """The tenant moved in long ago, so the pre-delivery cleaning opened when the lease was signed was done
-    before that (otherwise a move-out unit would show that stale order next to the sensors' move-out cleaning)."""
-    from models.workorders import WorkOrder
-    from workorders.choices import OPEN_WORK_ORDER_STATUSES, TriggerSource, WorkOrderStatus, WorkOrderType
-    from workorders.service import transition_work_order
-
-    for order in await WorkOrder.filter(unit_id=unit_id, type=WorkOrderType.CLEANING,
-                                        trigger_source=TriggerSource.LEASE_SIGNED,
-                                        status__in=list(OPEN_WORK_ORDER_STATUSES)):
-        steps = [WorkOrderStatus.ASSIGNED, WorkOrderStatus.IN_PROGRESS, WorkOrderStatus.DONE]
-        for target in steps[steps.index(order.status) + 1 if order.status in steps else 0:]:
-            order = await transition_work_order(order, target, now=at, actor_id=None,
-                                                note="demo scenario: cleaned before the tenant moved in")
 
 
 def _mark_dead(sims: list[SimUnit], now: datetime) -> list[SimUnit]:

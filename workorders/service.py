@@ -81,6 +81,19 @@ async def transition_work_order(order: WorkOrder, target: WorkOrderStatus, *, no
     return await WorkOrder.get(id=order.id)
 
 
+async def complete_open_orders(unit_id: int, wo_type: WorkOrderType, trigger_source: str, *, now: datetime,
+                               note: str, actor_id: int | None = None) -> int:
+    """Walk this unit's open orders of one type and trigger through ASSIGNED → IN_PROGRESS → DONE, each step
+    recorded as usual (e.g. seeded tenants who moved in long ago: their pre-delivery cleaning was done)."""
+    steps = [WorkOrderStatus.ASSIGNED, WorkOrderStatus.IN_PROGRESS, WorkOrderStatus.DONE]
+    orders = await WorkOrder.filter(unit_id=unit_id, type=wo_type, trigger_source=trigger_source,
+                                    status__in=list(OPEN_WORK_ORDER_STATUSES))
+    for order in orders:
+        for target in steps[steps.index(order.status) + 1 if order.status in steps else 0:]:
+            order = await transition_work_order(order, target, now=now, actor_id=actor_id, note=note)
+    return len(orders)
+
+
 def serialize_work_order(order: WorkOrder, unit_code: str | None = None) -> dict:
     return {
         "id": order.id, "type": order.type, "status": order.status, "title": order.title,
