@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from config.settings import Settings
 from iot.choices import DeviceFormat, DeviceKind, IotAlert, Occupancy
 from iot.detection import run_detection, sweep
 from iot.occupancy import DayFacts, Thresholds, infer, sublet_score
@@ -91,14 +92,36 @@ def test_infer(facts, has, expected):
     assert state == expected and evidence["reason"]
 
 
-def test_sublet_score_reasons():
-    score, reasons = sublet_score(recent={"electricity": 12, "water": 0.4}, own={"electricity": 4, "water": 0.1},
-                                  cohort={"electricity": 4, "water": 0.1}, switches=0, night_opens_per_day=0,
-                                  own_ratio=2, cohort_ratio=2, turnover_changes=6)
-    assert score == 0.7 and len(reasons) == 2
-    score, reasons = sublet_score(recent={"electricity": 4}, own={"electricity": 4}, cohort={"electricity": 4},
-                                  switches=8, night_opens_per_day=4, own_ratio=2, cohort_ratio=2, turnover_changes=6)
-    assert score == 0.55 and "turnover" in reasons[0]
+FAR = {"electricity": 12.0, "water": 0.4}  # 3× / 4× the baselines below
+BASE = {"electricity": 4.0, "water": 0.1}
+
+
+@pytest.mark.parametrize("case,recent,own,cohort,switches,night,alerts,score,first_reason", [
+    ("ordinary tenant", BASE, BASE, BASE, 2, 0.5, False, 0.0, None),
+    ("turnover alone", BASE, BASE, BASE, 8, 0, True, 0.7, "turnover"),
+    ("turnover + night doors", BASE, BASE, BASE, 8, 4, True, 0.85, "turnover"),
+    ("electricity alone (door + electricity unit)", {"electricity": 12.0}, {"electricity": 4.0},
+     {"electricity": 4.0}, 0, 0, True, 0.7, "electricity"),
+    ("electricity and water", FAR, BASE, BASE, 0, 0, True, 0.85, "electricity"),
+    ("everything", FAR, BASE, BASE, 8, 4, True, 1.0, "electricity"),
+    ("far above own baseline, ordinary for the cohort", {"electricity": 12.0}, {"electricity": 4.0},
+     {"electricity": 10.0}, 0, 0, False, 0.0, None),
+    ("far above the cohort, ordinary for itself", {"electricity": 12.0}, {"electricity": 10.0},
+     {"electricity": 4.0}, 0, 0, False, 0.0, None),
+    ("night doors alone", BASE, BASE, BASE, 0, 5, False, 0.15, "night"),  # supporting only
+    ("cohort only (no own baseline yet), both meters", FAR, {}, {"electricity": 2.0, "water": 0.05}, 0, 0, False,
+     0.5, "electricity"),
+    ("cohort only, both meters, night doors", FAR, {}, {"electricity": 2.0, "water": 0.05}, 0, 4, True, 0.65,
+     "electricity"),
+])
+def test_sublet_score(case, recent, own, cohort, switches, night, alerts, score, first_reason):
+    got, reasons = sublet_score(recent=recent, own=own, cohort=cohort, switches=switches, night_opens_per_day=night,
+                                own_ratio=2, cohort_ratio=2, turnover_changes=6)
+    assert got == score, case
+    assert (got >= Settings().iot_sublet_score_threshold) is alerts, case
+    assert bool(reasons) is (score > 0), case
+    if first_reason:
+        assert first_reason in reasons[0], case
 
 
 async def test_unexpected_activity_and_work_order_exemption(world, settings):
