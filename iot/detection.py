@@ -200,6 +200,20 @@ async def sweep(now: datetime, settings: Settings) -> dict:
 
 # ------------------------------------------------------------------------------------------------ daily
 
+def lease_end(lease: dict, tz: ZoneInfo) -> date:
+    """The day the tenancy ended: ``ended_at`` when set (an early termination, a refund that completed), else the
+    planned ``end_date``."""
+    if lease["ended_at"] is not None:
+        return lease["ended_at"].astimezone(tz).date()
+    return lease["end_date"]
+
+
+def live_leases(unit_leases: list[dict], as_of: date) -> list[dict]:
+    """Leases that cover ``as_of``: signed or active, within their dates, not ended early."""
+    return [x for x in unit_leases if x["status"] in (LeaseStatus.SIGNED, LeaseStatus.ACTIVE)
+            and x["start_date"] <= as_of <= x["end_date"] and x["ended_at"] is None]
+
+
 def local_day_end(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
 
@@ -303,8 +317,11 @@ async def run_detection(as_of: date, settings: Settings, *, now: datetime | None
                                 has_water=DeviceKind.WATER in has, door_alive=alive, t=t))
         states[u["id"]] = series
 
-    # cohort (same unit type across the portfolio): median of recent daily means
+    live_by_unit = {u["id"]: live_leases(leases.get(u["id"], []), as_of) for u in units}
+    # cohort (same unit type across the portfolio, occupied under a live lease): median of recent daily means —
+    # vacant or off-market units would pull the median down and make any tenant look heavy
     w = settings.iot_sublet_window_days
+    cohort_members: set[int] = set()
     recent_means: dict[int, dict[str, float | None]] = {}
     own_base: dict[int, dict[str, float | None]] = {}
     cohort_values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -319,8 +336,9 @@ async def run_detection(as_of: date, settings: Settings, *, now: datetime | None
             before = [v for d, v in vals if d <= day0 - w]
             rec[kind] = sum(recent_vals) / len(recent_vals) if recent_vals else None
             base[kind] = median(before) if len(before) >= 7 else None
-            if rec[kind] is not None:
+            if rec[kind] is not None and u["status"] == UnitStatus.OCCUPIED and live_by_unit[u["id"]]:
                 cohort_values[u["unit_type"]][kind].append(rec[kind])
+                cohort_members.add(u["id"])
         recent_means[u["id"]], own_base[u["id"]] = rec, base
     cohort = {ut: {k: median(v) for k, v in per.items()} for ut, per in cohort_values.items()}
 
@@ -334,7 +352,7 @@ async def run_detection(as_of: date, settings: Settings, *, now: datetime | None
                 continue
             own = recent_means[unit["id"]].get(kind)
             others = list(values)
-            if own is not None and own in others:
+            if unit["id"] in cohort_members and own is not None and own in others:
                 others.remove(own)
             out[kind] = median(others)
         return out
@@ -352,14 +370,14 @@ async def run_detection(as_of: date, settings: Settings, *, now: datetime | None
         uid, status = u["id"], u["status"]
         today_state, today_ev = states[uid][-1]
         unit_leases = leases.get(uid, [])
-        live = [x for x in unit_leases if x["status"] in (LeaseStatus.SIGNED, LeaseStatus.ACTIVE)
-                and x["start_date"] <= as_of <= x["end_date"]]
-        ended = [x for x in unit_leases if x["end_date"] < as_of - timedelta(days=settings.iot_lease_end_grace_days)
-                 and x["end_date"] >= as_of - timedelta(days=LEASE_END_WINDOW_DAYS)]
+        live = live_by_unit[uid]
+        ends = [lease_end(x, zone(u["building__timezone"], settings.iot_timezone)) for x in unit_leases]
+        ended = [end for end in ends if as_of - timedelta(days=LEASE_END_WINDOW_DAYS) <= end
+                 < as_of - timedelta(days=settings.iot_lease_end_grace_days)]
         active_today = today_state == Occupancy.OCCUPIED_LIKE
         suspicious_today = active_today or today_ev["night_opens"] > 0 or today_ev["busy_hours"] >= 4
         if not live and ended and active_today and uid not in busy_units:
-            last_end = max(x["end_date"] for x in ended)
+            last_end = max(ended)
             conditions[IotAlert.ACTIVITY_AFTER_LEASE_END][uid] = (
                 f"{u['code']}: the lease ended on {last_end.isoformat()} and the unit still looks lived in "
                 f"({today_ev['reason']})", {"lease_end": last_end.isoformat(), "today": today_ev,

@@ -17,6 +17,7 @@ from leasing.choices import LeaseStatus, PaymentFrequency
 from leasing.service import create_lease
 from models.alerts import Alert
 from models.iot import Device, HourlyRollup, OccupancyDay
+from models.leasing import Lease
 from models.portfolio import Unit
 from models.workorders import WorkOrder
 from portfolio.choices import PropertyType, StatusSource, UnitStatus
@@ -32,9 +33,9 @@ def local_hour(day: date, hour: int) -> int:
     return int(datetime.combine(day, time(hour), SH).timestamp()) // 3600
 
 
-async def devices_for(unit, prefix):
+async def devices_for(unit, prefix, kinds=(DeviceKind.DOOR, DeviceKind.ELECTRICITY, DeviceKind.WATER)):
     out = {}
-    for kind in (DeviceKind.DOOR, DeviceKind.ELECTRICITY, DeviceKind.WATER):
+    for kind in kinds:
         d, _ = await register_device(DeviceIn(external_id=f"{prefix}-{kind}", format=DeviceFormat.GENERIC,
                                               kind=kind, unit_code=unit.code), None)
         out[kind] = d
@@ -55,8 +56,9 @@ async def fill(unit, devs, days, pattern, scale=1.0):
                 opens = 1.0
             rows.append(HourlyRollup(device_id=devs[DeviceKind.ELECTRICITY].id, unit_id=unit.id,
                                      kind=DeviceKind.ELECTRICITY, hour_ts=ts, value=elec, messages=12))
-            rows.append(HourlyRollup(device_id=devs[DeviceKind.WATER].id, unit_id=unit.id, kind=DeviceKind.WATER,
-                                     hour_ts=ts, value=water, messages=1))
+            if DeviceKind.WATER in devs:
+                rows.append(HourlyRollup(device_id=devs[DeviceKind.WATER].id, unit_id=unit.id,
+                                         kind=DeviceKind.WATER, hour_ts=ts, value=water, messages=1))
             if opens or h % 6 == 0:
                 rows.append(HourlyRollup(device_id=devs[DeviceKind.DOOR].id, unit_id=unit.id, kind=DeviceKind.DOOR,
                                          hour_ts=ts, value=opens, messages=1))
@@ -67,6 +69,18 @@ async def fill(unit, devs, days, pattern, scale=1.0):
 
 def days_back(n, end=AS_OF):
     return [end - timedelta(days=i) for i in range(n - 1, -1, -1)]
+
+
+async def tenanted(building, code, unit_type="2b1b"):
+    """A unit OCCUPIED under an active lease (a cohort member)."""
+    unit = await Unit.create(building=building, code=code, property_type=PropertyType.RESIDENTIAL,
+                             unit_type=unit_type, area_m2=Decimal("60"), floor=3)
+    lease = await create_lease(unit=unit, tenant_name=code, tenant_phone="1", start_date=date(2026, 1, 1),
+                               end_date=date(2027, 12, 31), monthly_rent_fen=1, deposit_fen=1,
+                               payment_frequency=PaymentFrequency.MONTHLY)
+    await Lease.filter(id=lease.id).update(status=LeaseStatus.ACTIVE)
+    await Unit.filter(id=unit.id).update(status=UnitStatus.OCCUPIED)
+    return unit
 
 
 async def occupy(unit_id):
@@ -171,8 +185,6 @@ async def test_activity_after_lease_end(world, settings):
     lease = await create_lease(unit=unit, tenant_name="old", tenant_phone="1", start_date=date(2025, 10, 1),
                                end_date=date(2026, 10, 20), monthly_rent_fen=1, deposit_fen=1,
                                payment_frequency=PaymentFrequency.MONTHLY)
-    from models.leasing import Lease
-
     await Lease.filter(id=lease.id).update(status=LeaseStatus.ENDED)
     await change_unit_status(unit.id, UnitStatus.OFF_MARKET, source=StatusSource.ADMIN, now=datetime.now(UTC))
     devs = await devices_for(unit, "le")
@@ -183,28 +195,73 @@ async def test_activity_after_lease_end(world, settings):
     assert not await Alert.filter(type=IotAlert.UNEXPECTED_ACTIVITY, unit_id=unit.id).exists()
 
 
-async def test_suspected_sublet_opens_one_inspection(world, settings):
+async def test_activity_after_early_termination_uses_ended_at(world, settings):
+    unit = world.a.units[3]
+    lease = await create_lease(unit=unit, tenant_name="early", tenant_phone="1", start_date=date(2026, 1, 1),
+                               end_date=date(2027, 12, 31), monthly_rent_fen=1, deposit_fen=1,
+                               payment_frequency=PaymentFrequency.MONTHLY)
+    # terminated early: the deposit refund completed on 15 Oct (refunds/service.py sets ended_at)
+    await Lease.filter(id=lease.id).update(status=LeaseStatus.ENDED,
+                                           ended_at=datetime(2026, 10, 15, 3, 0, tzinfo=UTC))
+    await change_unit_status(unit.id, UnitStatus.OFF_MARKET, source=StatusSource.ADMIN, now=datetime.now(UTC))
+    await fill(unit, await devices_for(unit, "ee"), days_back(30), "lived")
+    await run_detection(AS_OF, settings)
+    alert = await Alert.get(type=IotAlert.ACTIVITY_AFTER_LEASE_END)
+    assert alert.unit_id == unit.id and alert.evidence["lease_end"] == "2026-10-15"
+    assert not await Alert.filter(type=IotAlert.UNEXPECTED_ACTIVITY, unit_id=unit.id).exists()
+
+
+async def test_suspected_sublet_on_electricity_alone_opens_one_inspection(world, settings):
     building = world.a.building
-    cohort = []
-    for n in range(4):
-        cohort.append(await Unit.create(building=building, code=f"SZ-NS-A-C{n}", property_type=PropertyType.RESIDENTIAL,
-                                        unit_type="2b1b", area_m2=Decimal("60"), floor=3))
-    for n, unit in enumerate(cohort):
+    for n in range(4):  # ordinary tenants of the same type: the cohort, and none of them is suspected
+        unit = await tenanted(building, f"SZ-NS-A-C{n}")
         await fill(unit, await devices_for(unit, f"co{n}"), days_back(30), "lived")
-    target = world.a.occupied_unit  # 2b1b with a live lease
+    target = world.a.occupied_unit  # 2b1b with a live lease; door + electricity only (no water meter)
     await occupy(target.id)
-    devs = await devices_for(target, "sub")
+    devs = await devices_for(target, "sub", kinds=(DeviceKind.DOOR, DeviceKind.ELECTRICITY))
     await fill(target, devs, days_back(23, AS_OF - timedelta(days=7)), "lived")
     await fill(target, devs, days_back(7), "lived", scale=4.0)
     await run_detection(AS_OF, settings)
     alert = await Alert.get(type=IotAlert.SUSPECTED_SUBLET)
-    assert alert.unit_id == target.id and alert.evidence["score"] >= 0.6 and alert.evidence["reasons"]
+    assert alert.unit_id == target.id and alert.evidence["score"] >= settings.iot_sublet_score_threshold
+    assert [r.split()[0] for r in alert.evidence["reasons"]] == ["electricity"]
     assert "not a finding" in alert.explanation
     orders = await WorkOrder.filter(type=WorkOrderType.INSPECTION, unit_id=target.id)
     assert len(orders) == 1
     await run_detection(AS_OF, settings)  # idempotent
     assert await WorkOrder.filter(type=WorkOrderType.INSPECTION, unit_id=target.id).count() == 1
     assert await Alert.filter(type=IotAlert.SUSPECTED_SUBLET).count() == 1
+
+
+async def test_suspected_sublet_on_short_let_turnover_alone(world, settings):
+    target = await tenanted(world.a.building, "SZ-NS-A-T1")
+    devs = await devices_for(target, "tt")
+    days = days_back(30)
+    for i, day in enumerate(days):  # two nights let, two days empty: guests come and go, usage stays ordinary
+        await fill(target, devs, [day], "lived" if (i // 2) % 2 == 0 else "empty")
+    await run_detection(AS_OF, settings)
+    alert = await Alert.get(type=IotAlert.SUSPECTED_SUBLET)
+    assert alert.unit_id == target.id and alert.evidence["score"] >= settings.iot_sublet_score_threshold
+    assert len(alert.evidence["reasons"]) == 1 and "turnover" in alert.evidence["reasons"][0]
+
+
+async def test_sublet_cohort_is_occupied_units_under_a_live_lease(world, settings):
+    """Vacant units of the same type must not pull the cohort median down and make a tenant look heavy."""
+    building = world.a.building
+    for n in range(4):
+        unit = await tenanted(building, f"SZ-NS-A-L{n}")
+        await fill(unit, await devices_for(unit, f"li{n}"), days_back(30), "lived")
+    for n in range(5):  # vacant, same type, at the vacant baseline
+        unit = await Unit.create(building=building, code=f"SZ-NS-A-V{n}", property_type=PropertyType.RESIDENTIAL,
+                                 unit_type="2b1b", area_m2=Decimal("60"), floor=3)
+        await fill(unit, await devices_for(unit, f"va{n}"), days_back(30), "empty")
+    target = await tenanted(building, "SZ-NS-A-X")  # back from a long trip: low own baseline, now ordinary
+    devs = await devices_for(target, "tx")
+    await fill(target, devs, days_back(23, AS_OF - timedelta(days=7)), "lived", scale=0.3)
+    await fill(target, devs, days_back(7), "lived")
+    stats = await run_detection(AS_OF, settings)
+    assert stats[IotAlert.SUSPECTED_SUBLET]["active"] == 0
+    assert not await Alert.filter(type=IotAlert.SUSPECTED_SUBLET).exists()
 
 
 async def test_device_offline_and_recovery(world, settings):
