@@ -30,7 +30,7 @@ from models.leasing import Lease
 from models.portfolio import Unit
 from models.workorders import WorkOrder
 from portfolio.choices import UnitStatus
-from workorders.choices import OPEN_WORK_ORDER_STATUSES, TriggerSource, WorkOrderType
+from workorders.choices import ACTIVITY_EXPLAINING_WORK, OPEN_WORK_ORDER_STATUSES, TriggerSource, WorkOrderType
 
 log = logging.getLogger("rentwatch.iot.detection")
 EPOCH = date(1970, 1, 1)
@@ -42,11 +42,14 @@ def device_subject(device_id: int) -> str:
 
 
 async def units_with_active_work(unit_ids: list[int] | None = None) -> set[int]:
-    """Units where an open work order (cleaning, repair, viewing/inspection, ...) explains activity."""
-    qs = WorkOrder.filter(status__in=list(OPEN_WORK_ORDER_STATUSES), unit_id__isnull=False)
+    """Units where on-site work (cleaning, repair, renovation, move-in/out, a viewing, an inspection under way)
+    explains activity — ``ACTIVITY_EXPLAINING_WORK``; a TASK (a reminder to someone) never does."""
+    qs = WorkOrder.filter(type__in=list(ACTIVITY_EXPLAINING_WORK), status__in=list(OPEN_WORK_ORDER_STATUSES),
+                          unit_id__isnull=False)
     if unit_ids is not None:
         qs = qs.filter(unit_id__in=unit_ids)
-    return set(await qs.values_list("unit_id", flat=True))
+    return {row["unit_id"] for row in await qs.values("unit_id", "type", "status")
+            if row["status"] in ACTIVITY_EXPLAINING_WORK[WorkOrderType(row["type"])]}
 
 
 # ------------------------------------------------------------------------------------------------ instant

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ import pytest
 from config.settings import Settings
 from iot.choices import DeviceFormat, DeviceKind, IotAlert, Occupancy
 from iot.detection import run_detection, sweep
+from iot.ingest import Ingestor, RawMessage
 from iot.occupancy import DayFacts, Thresholds, infer, sublet_score
 from iot.service import DeviceIn, register_device
 from leasing.choices import LeaseStatus, PaymentFrequency
@@ -22,7 +24,7 @@ from models.portfolio import Unit
 from models.workorders import WorkOrder
 from portfolio.choices import PropertyType, StatusSource, UnitStatus
 from portfolio.service import change_unit_status
-from workorders.choices import TriggerSource, WorkOrderType
+from workorders.choices import TriggerSource, WorkOrderStatus, WorkOrderType
 from workorders.service import open_work_order
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -297,3 +299,38 @@ async def test_moveout_quiet_opens_one_cleaning_order(world, settings):
     orders = await WorkOrder.filter(type=WorkOrderType.CLEANING, unit_id=unit.id, trigger_source="sensor")
     assert len(orders) == 1 and orders[0].trigger_ref.startswith(f"moveout:{unit.id}:")
     assert await WorkOrder.filter(type=WorkOrderType.CLEANING, unit_id=unit.id).count() == before + 1
+
+
+@pytest.mark.parametrize("work,expect_alert", [
+    (None, True),
+    ((WorkOrderType.TASK, WorkOrderStatus.OPEN), True),  # a lease-expiry reminder is nobody on site
+    ((WorkOrderType.TASK, WorkOrderStatus.IN_PROGRESS), True),
+    ((WorkOrderType.INSPECTION, WorkOrderStatus.OPEN), True),  # e.g. a sublet inspection still to be made
+    ((WorkOrderType.CLEANING, WorkOrderStatus.DONE), True),
+    ((WorkOrderType.VIEWING, WorkOrderStatus.IN_PROGRESS), False),  # a leasing agent showing the unit
+    ((WorkOrderType.VIEWING, WorkOrderStatus.ASSIGNED), False),
+    ((WorkOrderType.CLEANING, WorkOrderStatus.IN_PROGRESS), False),
+    ((WorkOrderType.REPAIR, WorkOrderStatus.OPEN), False),
+    ((WorkOrderType.INSPECTION, WorkOrderStatus.IN_PROGRESS), False),  # the inspector is there
+])
+async def test_only_on_site_work_explains_activity_on_a_vacant_unit(world, settings, work, expect_alert):
+    vacant = world.a.units[2]
+    assert vacant.status == UnitStatus.VACANT and not await Alert.filter(unit_id=vacant.id).exists()
+    if work:
+        order, _ = await open_work_order(wo_type=work[0], building_id=vacant.building_id, unit_id=vacant.id,
+                                         title=str(work[0]), trigger_source=TriggerSource.MANUAL, trigger_ref="w",
+                                         now=datetime.now(UTC))
+        await WorkOrder.filter(id=order.id).update(status=work[1])
+    devs = await devices_for(vacant, "ex")
+    at = datetime.combine(AS_OF, time(2, 30), SH)
+    await Ingestor(settings).process([RawMessage(f"rentwatch/devices/ex-{DeviceKind.DOOR}", json.dumps(
+        {"ts": at.isoformat(), "door": "open"}).encode(), at.astimezone(UTC))])
+    instant = await Alert.filter(type=IotAlert.DOOR_OPEN_WHILE_VACANT, unit_id=vacant.id).count()
+    assert instant == (1 if expect_alert else 0)
+    # the daily rule follows the same exemption (the roll-ups are rewritten with a whole month)
+    await HourlyRollup.filter(unit_id=vacant.id).delete()
+    await fill(vacant, devs, days_back(29, AS_OF - timedelta(days=1)), "empty")
+    await fill(vacant, devs, [AS_OF], "night")
+    await run_detection(AS_OF, settings)
+    daily = await Alert.filter(type=IotAlert.UNEXPECTED_ACTIVITY, unit_id=vacant.id).count()
+    assert daily == (1 if expect_alert else 0)
