@@ -136,6 +136,7 @@ class Settings(BaseSettings):
     iot_max_m3_per_hour: float = 3.0
     iot_sweep_seconds: float = 300.0  # offline/battery/move-out sweep and daily detection check
     iot_detect_hour: int = 1  # local hour after which yesterday's daily detection runs
+    iot_backfill_days: int = 7  # the daily job re-runs past days (≤ raw retention) that got back-filled data
     iot_simulate: bool = False  # run the traffic simulator as a background service (demo)
 
     @field_validator("wechat_api_base")

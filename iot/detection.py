@@ -266,11 +266,16 @@ async def aggregate_days(unit_filter_ids: list[int] | None, tz: ZoneInfo, first:
     return out
 
 
-async def run_detection(as_of: date, settings: Settings, *, now: datetime | None = None) -> dict:
+async def run_detection(as_of: date, settings: Settings, *, now: datetime | None = None,
+                        backfill: bool = False) -> dict:
     """Daily pattern rules for the local day ``as_of``: occupancy per unit, UNEXPECTED_ACTIVITY, NO_ACTIVITY,
-    ACTIVITY_AFTER_LEASE_END, SUSPECTED_SUBLET; clears alerts whose condition stayed false; then the sweep."""
+    ACTIVITY_AFTER_LEASE_END, SUSPECTED_SUBLET; clears alerts whose condition stayed false; then the sweep.
+
+    ``backfill``: a re-run of a past day that received back-filled data — it raises what that day shows but clears
+    nothing and skips the sweep (a past day must not undo what a later day's run found)."""
     default_tz = zone(None, settings.iot_timezone)
     day_end = local_day_end(as_of, default_tz)
+    ran_at = now or datetime.now(UTC)  # when the run happened: back-fill received later makes the day dirty
     now = min(now, day_end) if now else day_end
     started = time_module.perf_counter()
     lookback = max(30, settings.iot_no_activity_days, settings.iot_sublet_window_days * 2)
@@ -438,7 +443,7 @@ async def run_detection(as_of: date, settings: Settings, *, now: datetime | None
         holding = door_vacant_today if alert_type == IotAlert.DOOR_OPEN_WHILE_VACANT else \
             set(conditions.get(alert_type, {}))
         cleared = 0
-        for row in open_alerts:
+        for row in open_alerts if not backfill else []:
             if row["type"] == alert_type and row["unit_id"] not in holding:
                 cleared += bool(await condition_cleared(alert_type=alert_type, unit_id=row["unit_id"], now=now,
                                                         hysteresis=hysteresis))
@@ -457,14 +462,17 @@ async def run_detection(as_of: date, settings: Settings, *, now: datetime | None
                 "ON CONFLICT (unit_id, day) DO UPDATE SET state = excluded.state, evidence = excluded.evidence"),
                 occupancy_rows[start:start + 2000])
     stats["occupancy"] = dict(counts)
-    stats["sweep"] = await sweep(now, settings)
+    if backfill:
+        stats["backfill"] = True
+    else:
+        stats["sweep"] = await sweep(now, settings)
     stats["seconds"] = round(time_module.perf_counter() - started, 2)
     run = await DetectionRun.get_or_none(day=as_of)
     if run:
-        run.started_at, run.finished_at, run.stats = now, now, stats
+        run.started_at, run.finished_at, run.stats = ran_at, ran_at, stats
         await run.save()
     else:
-        await DetectionRun.create(day=as_of, started_at=now, finished_at=now, stats=stats)
+        await DetectionRun.create(day=as_of, started_at=ran_at, finished_at=ran_at, stats=stats)
     log.info("detection for %s: %s", as_of, stats)
     return stats
 
@@ -480,8 +488,27 @@ async def _inspection_for_sublet(alert: Alert, unit_id: int, building_id: int, n
                                       + "; ".join(alert.evidence.get("reasons", [])))
 
 
+async def backfilled_days(days: list[date], settings: Settings) -> list[date]:
+    """Of ``days`` (local, already detected on), those that received door events or meter samples after their
+    last run — a gateway replaying after an outage. Raw rows carry ``received_at``; roll-ups do not."""
+    from models.iot import DoorEvent, MeterSample
+
+    tz = zone(None, settings.iot_timezone)
+    runs = await DetectionRun.filter(day__in=days, finished_at__isnull=False).order_by("day").values(
+        "day", "started_at")
+    dirty = []
+    for run in runs:
+        start, end = local_day_end(run["day"] - timedelta(days=1), tz), local_day_end(run["day"], tz)
+        for model in (DoorEvent, MeterSample):
+            if await model.filter(at__gte=start, at__lt=end, received_at__gt=run["started_at"]).exists():
+                dirty.append(run["day"])
+                break
+    return dirty
+
+
 async def maybe_run_daily(now: datetime, settings: Settings) -> dict | None:
-    """Run yesterday's detection once, after ``iot_detect_hour`` local time."""
+    """Once a day, after ``iot_detect_hour`` local time: re-run the past ``iot_backfill_days`` days that received
+    back-filled data since their run (oldest first, raising only), then run yesterday's detection."""
     tz = zone(None, settings.iot_timezone)
     local = now.astimezone(tz)
     if local.hour < settings.iot_detect_hour:
@@ -489,7 +516,13 @@ async def maybe_run_daily(now: datetime, settings: Settings) -> dict | None:
     yesterday = local.date() - timedelta(days=1)
     if await DetectionRun.filter(day=yesterday, finished_at__isnull=False).exists():
         return None
-    return await run_detection(yesterday, settings, now=now)
+    window = min(settings.iot_backfill_days, settings.iot_raw_retention_days)
+    rerun = await backfilled_days([yesterday - timedelta(days=n) for n in range(1, window + 1)], settings)
+    for day in rerun:
+        await run_detection(day, settings, now=now, backfill=True)
+    stats = await run_detection(yesterday, settings, now=now)
+    stats["backfill_reruns"] = [day.isoformat() for day in rerun]
+    return stats
 
 
 __all__ = ["run_detection", "sweep", "instant_rules", "maybe_run_daily", "moveout_cleaning", "device_health",

@@ -11,14 +11,14 @@ import pytest
 
 from config.settings import Settings
 from iot.choices import DeviceFormat, DeviceKind, IotAlert, Occupancy
-from iot.detection import run_detection, sweep
+from iot.detection import local_day_end, maybe_run_daily, run_detection, sweep
 from iot.ingest import Ingestor, RawMessage
 from iot.occupancy import DayFacts, Thresholds, infer, sublet_score
 from iot.service import DeviceIn, register_device
 from leasing.choices import LeaseStatus, PaymentFrequency
 from leasing.service import create_lease
 from models.alerts import Alert
-from models.iot import Device, HourlyRollup, OccupancyDay
+from models.iot import DetectionRun, Device, HourlyRollup, OccupancyDay
 from models.leasing import Lease
 from models.portfolio import Unit
 from models.workorders import WorkOrder
@@ -334,3 +334,40 @@ async def test_only_on_site_work_explains_activity_on_a_vacant_unit(world, setti
     await run_detection(AS_OF, settings)
     daily = await Alert.filter(type=IotAlert.UNEXPECTED_ACTIVITY, unit_id=vacant.id).count()
     assert daily == (1 if expect_alert else 0)
+
+
+async def test_daily_job_redetects_a_day_that_got_back_filled_data(world, settings):
+    vacant = world.a.units[2]
+    await devices_for(vacant, "bf", kinds=(DeviceKind.DOOR,))
+    topic = f"rentwatch/devices/bf-{DeviceKind.DOOR}"
+    day = AS_OF - timedelta(days=2)
+
+    def at(d, hour, minute=0):
+        return datetime.combine(d, time(hour, minute), SH)
+
+    async def door(ts, state, received):
+        await Ingestor(settings).process([RawMessage(topic, json.dumps({"ts": ts.isoformat(), "door": state})
+                                                     .encode(), received.astimezone(UTC))])
+
+    await door(at(day, 12), "closed", at(day, 12))  # live: the door reports, nothing happens
+    first = await maybe_run_daily(at(day + timedelta(days=1), 1, 30), settings)
+    assert first["as_of"] == day.isoformat() and first["backfill_reruns"] == []
+    assert not await Alert.filter(type=IotAlert.UNEXPECTED_ACTIVITY, unit_id=vacant.id).exists()
+    # the next morning a gateway replays what it buffered: night-time openings of `day`, after its run
+    replayed = at(day + timedelta(days=1), 5)
+    await door(at(day, 2, 30), "open", replayed)
+    await door(at(day, 2, 40), "closed", replayed)
+    await door(at(day + timedelta(days=1), 9), "closed", at(day + timedelta(days=1), 9))
+    assert await maybe_run_daily(at(day + timedelta(days=1), 6), settings) is None  # yesterday already done
+    second = await maybe_run_daily(at(day + timedelta(days=2), 1, 30), settings)
+    assert second["as_of"] == (day + timedelta(days=1)).isoformat()
+    assert second["backfill_reruns"] == [day.isoformat()]
+    alert = await Alert.get(type=IotAlert.UNEXPECTED_ACTIVITY, unit_id=vacant.id)
+    assert alert.evidence["today"]["night_opens"] == 1
+    assert alert.first_seen == local_day_end(day, SH)  # dated to the day the activity happened
+    run = await DetectionRun.get(day=day)
+    assert run.started_at == at(day + timedelta(days=2), 1, 30) and run.stats["backfill"] is True
+    # nothing new arrived for `day`: it is not re-run again
+    third = await maybe_run_daily(at(day + timedelta(days=3), 1, 30), settings)
+    assert third["backfill_reruns"] == []
+    assert (await DetectionRun.get(day=day)).started_at == at(day + timedelta(days=2), 1, 30)
