@@ -18,7 +18,7 @@ from iot.service import DeviceIn, register_device
 from leasing.choices import LeaseStatus, PaymentFrequency
 from leasing.service import create_lease
 from models.alerts import Alert
-from models.iot import DetectionRun, Device, HourlyRollup, OccupancyDay
+from models.iot import DeadLetter, DetectionRun, Device, HourlyRollup, MeterSample, OccupancyDay
 from models.leasing import Lease
 from models.portfolio import Unit
 from models.workorders import WorkOrder
@@ -371,3 +371,88 @@ async def test_daily_job_redetects_a_day_that_got_back_filled_data(world, settin
     third = await maybe_run_daily(at(day + timedelta(days=3), 1, 30), settings)
     assert third["backfill_reruns"] == []
     assert (await DetectionRun.get(day=day)).started_at == at(day + timedelta(days=2), 1, 30)
+
+
+async def test_sweep_purges_raw_rows_past_retention(world, settings):
+    settings = settings.model_copy(update={"iot_raw_retention_days": 10})
+    now = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
+    meter, _ = await register_device(DeviceIn(external_id="m-purge", format=DeviceFormat.GENERIC,
+                                              kind=DeviceKind.ELECTRICITY, unit_code=world.a.unit.code), None)
+    for days, total in ((11, 1.0), (9, 2.0), (1, 3.0)):
+        at = now - timedelta(days=days)
+        await MeterSample.create(device_id=meter.id, at=at, total=total, received_at=at)
+        await DeadLetter.create(topic=f"t/{days}", payload="x", payload_size=1, reason="bad", received_at=at)
+    await HourlyRollup.create(device_id=meter.id, unit_id=world.a.unit.id, kind=DeviceKind.ELECTRICITY,
+                              hour_ts=int((now - timedelta(days=11)).timestamp()) // 3600, value=1.0, messages=1)
+    stats = await sweep(now, settings)
+    assert stats["purged"] == 2
+    assert sorted(await MeterSample.filter(device_id=meter.id).values_list("total", flat=True)) == [2.0, 3.0]
+    assert sorted(await DeadLetter.all().values_list("topic", flat=True)) == ["t/1", "t/9"]
+    assert await HourlyRollup.filter(device_id=meter.id).count() == 1  # roll-ups are kept
+
+
+async def test_battery_low_clears_after_the_battery_recovers(world, settings):
+    await register_device(DeviceIn(external_id="bat", format=DeviceFormat.GENERIC, kind=DeviceKind.DOOR,
+                                   unit_code=world.a.unit.code), None)
+    t0 = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
+
+    async def report(battery, at):
+        await Ingestor(settings).process([RawMessage("rentwatch/devices/bat", json.dumps(
+            {"ts": at.isoformat(), "battery": battery}).encode(), at)])
+
+    await report(9, t0)
+    alert = await Alert.get(type=IotAlert.BATTERY_LOW)
+    assert alert.status == "ACTIVE" and alert.evidence["battery"] == 9
+    await sweep(t0 + timedelta(hours=1), settings)  # still low: stays open
+    assert (await Alert.get(id=alert.id)).condition_false_since is None
+    await report(95, t0 + timedelta(hours=2))  # new batteries
+    await sweep(t0 + timedelta(hours=3), settings)
+    assert (await Alert.get(id=alert.id)).status == "ACTIVE"  # false for less than the hysteresis
+    await report(95, t0 + timedelta(hours=20))
+    await sweep(t0 + timedelta(hours=3 + settings.iot_alert_clear_hours), settings)
+    assert (await Alert.get(id=alert.id)).status == "CLEARED"
+
+
+def test_detect_cli_as_of(tmp_path):
+    """`rentwatch detect --as-of` through the real entry point, against a migrated database of its own."""
+    import os
+    import subprocess
+    import sys
+    import uuid
+
+    from tests.support.db import on_postgres
+
+    env = {**os.environ, "RW_VAR_DIR": str(tmp_path), "RW_LOG_LEVEL": "WARNING"}
+    database = None
+    if on_postgres():
+        database = f"rwcli_{uuid.uuid4().hex[:8]}"
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c",
+                        f"CREATE DATABASE {database}"], check=True, capture_output=True)
+        env["RW_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "cli.main", *args], env=env, capture_output=True, text=True,
+                              timeout=300)
+
+    try:
+        assert cli("migrate").returncode == 0
+        done = cli("detect", "--as-of", "2026-11-01")
+        assert done.returncode == 0, done.stderr[-2000:]
+        stats = json.loads(done.stdout)
+        assert stats["as_of"] == "2026-11-01" and stats["units"] == 0 and "sweep" in stats
+        query = "SELECT day FROM iot_detection_runs"
+        if database:
+            out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-tAc", query],
+                                 check=True, capture_output=True, text=True).stdout.split()
+        else:
+            import sqlite3
+
+            with sqlite3.connect(tmp_path / "rentwatch.sqlite3") as conn:
+                out = [str(row[0]) for row in conn.execute(query)]
+        assert out == ["2026-11-01"]
+        bad = cli("detect", "--as-of", "yesterday")
+        assert bad.returncode == 2 and "as-of" in bad.stderr
+    finally:
+        if database:
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c",
+                            f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"], capture_output=True)
