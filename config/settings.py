@@ -129,13 +129,14 @@ class Settings(BaseSettings):
     iot_sublet_own_ratio: float = 2.0
     iot_sublet_cohort_ratio: float = 2.0
     iot_sublet_turnover_changes: int = 6  # vacant↔occupied switches in 30 days: short-let pattern
-    iot_sublet_score_threshold: float = 0.6
+    iot_sublet_score_threshold: float = 0.6  # ≤ 0.7 (iot.occupancy.SUBLET_STRONG): one strong reason suffices
     iot_alert_clear_hours: float = 24.0  # hysteresis before an alert whose condition went false is cleared
     iot_moveout_quiet_hours: int = 24  # MOVE_OUT_PENDING: quiet this long → cleaning work order
     iot_max_kw: float = 25.0  # electricity faster than this is an implausible spike
     iot_max_m3_per_hour: float = 3.0
     iot_sweep_seconds: float = 300.0  # offline/battery/move-out sweep and daily detection check
     iot_detect_hour: int = 1  # local hour after which yesterday's daily detection runs
+    iot_backfill_days: int = 7  # the daily job re-runs past days (≤ raw retention) that got back-filled data
     iot_simulate: bool = False  # run the traffic simulator as a background service (demo)
 
     @field_validator("wechat_api_base")

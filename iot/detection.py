@@ -30,7 +30,7 @@ from models.leasing import Lease
 from models.portfolio import Unit
 from models.workorders import WorkOrder
 from portfolio.choices import UnitStatus
-from workorders.choices import OPEN_WORK_ORDER_STATUSES, TriggerSource, WorkOrderType
+from workorders.choices import ACTIVITY_EXPLAINING_WORK, OPEN_WORK_ORDER_STATUSES, TriggerSource, WorkOrderType
 
 log = logging.getLogger("rentwatch.iot.detection")
 EPOCH = date(1970, 1, 1)
@@ -42,11 +42,14 @@ def device_subject(device_id: int) -> str:
 
 
 async def units_with_active_work(unit_ids: list[int] | None = None) -> set[int]:
-    """Units where an open work order (cleaning, repair, viewing/inspection, ...) explains activity."""
-    qs = WorkOrder.filter(status__in=list(OPEN_WORK_ORDER_STATUSES), unit_id__isnull=False)
+    """Units where on-site work (cleaning, repair, renovation, move-in/out, a viewing, an inspection under way)
+    explains activity — ``ACTIVITY_EXPLAINING_WORK``; a TASK (a reminder to someone) never does."""
+    qs = WorkOrder.filter(type__in=list(ACTIVITY_EXPLAINING_WORK), status__in=list(OPEN_WORK_ORDER_STATUSES),
+                          unit_id__isnull=False)
     if unit_ids is not None:
         qs = qs.filter(unit_id__in=unit_ids)
-    return set(await qs.values_list("unit_id", flat=True))
+    return {row["unit_id"] for row in await qs.values("unit_id", "type", "status")
+            if row["status"] in ACTIVITY_EXPLAINING_WORK[WorkOrderType(row["type"])]}
 
 
 # ------------------------------------------------------------------------------------------------ instant
@@ -200,6 +203,20 @@ async def sweep(now: datetime, settings: Settings) -> dict:
 
 # ------------------------------------------------------------------------------------------------ daily
 
+def lease_end(lease: dict, tz: ZoneInfo) -> date:
+    """The day the tenancy ended: ``ended_at`` when set (an early termination, a refund that completed), else the
+    planned ``end_date``."""
+    if lease["ended_at"] is not None:
+        return lease["ended_at"].astimezone(tz).date()
+    return lease["end_date"]
+
+
+def live_leases(unit_leases: list[dict], as_of: date) -> list[dict]:
+    """Leases that cover ``as_of``: signed or active, within their dates, not ended early."""
+    return [x for x in unit_leases if x["status"] in (LeaseStatus.SIGNED, LeaseStatus.ACTIVE)
+            and x["start_date"] <= as_of <= x["end_date"] and x["ended_at"] is None]
+
+
 def local_day_end(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
 
@@ -249,11 +266,16 @@ async def aggregate_days(unit_filter_ids: list[int] | None, tz: ZoneInfo, first:
     return out
 
 
-async def run_detection(as_of: date, settings: Settings, *, now: datetime | None = None) -> dict:
+async def run_detection(as_of: date, settings: Settings, *, now: datetime | None = None,
+                        backfill: bool = False) -> dict:
     """Daily pattern rules for the local day ``as_of``: occupancy per unit, UNEXPECTED_ACTIVITY, NO_ACTIVITY,
-    ACTIVITY_AFTER_LEASE_END, SUSPECTED_SUBLET; clears alerts whose condition stayed false; then the sweep."""
+    ACTIVITY_AFTER_LEASE_END, SUSPECTED_SUBLET; clears alerts whose condition stayed false; then the sweep.
+
+    ``backfill``: a re-run of a past day that received back-filled data — it raises what that day shows but clears
+    nothing and skips the sweep (a past day must not undo what a later day's run found)."""
     default_tz = zone(None, settings.iot_timezone)
     day_end = local_day_end(as_of, default_tz)
+    ran_at = now or datetime.now(UTC)  # when the run happened: back-fill received later makes the day dirty
     now = min(now, day_end) if now else day_end
     started = time_module.perf_counter()
     lookback = max(30, settings.iot_no_activity_days, settings.iot_sublet_window_days * 2)
@@ -303,8 +325,11 @@ async def run_detection(as_of: date, settings: Settings, *, now: datetime | None
                                 has_water=DeviceKind.WATER in has, door_alive=alive, t=t))
         states[u["id"]] = series
 
-    # cohort (same unit type across the portfolio): median of recent daily means
+    live_by_unit = {u["id"]: live_leases(leases.get(u["id"], []), as_of) for u in units}
+    # cohort (same unit type across the portfolio, occupied under a live lease): median of recent daily means —
+    # vacant or off-market units would pull the median down and make any tenant look heavy
     w = settings.iot_sublet_window_days
+    cohort_members: set[int] = set()
     recent_means: dict[int, dict[str, float | None]] = {}
     own_base: dict[int, dict[str, float | None]] = {}
     cohort_values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -319,8 +344,9 @@ async def run_detection(as_of: date, settings: Settings, *, now: datetime | None
             before = [v for d, v in vals if d <= day0 - w]
             rec[kind] = sum(recent_vals) / len(recent_vals) if recent_vals else None
             base[kind] = median(before) if len(before) >= 7 else None
-            if rec[kind] is not None:
+            if rec[kind] is not None and u["status"] == UnitStatus.OCCUPIED and live_by_unit[u["id"]]:
                 cohort_values[u["unit_type"]][kind].append(rec[kind])
+                cohort_members.add(u["id"])
         recent_means[u["id"]], own_base[u["id"]] = rec, base
     cohort = {ut: {k: median(v) for k, v in per.items()} for ut, per in cohort_values.items()}
 
@@ -334,7 +360,7 @@ async def run_detection(as_of: date, settings: Settings, *, now: datetime | None
                 continue
             own = recent_means[unit["id"]].get(kind)
             others = list(values)
-            if own is not None and own in others:
+            if unit["id"] in cohort_members and own is not None and own in others:
                 others.remove(own)
             out[kind] = median(others)
         return out
@@ -352,14 +378,14 @@ async def run_detection(as_of: date, settings: Settings, *, now: datetime | None
         uid, status = u["id"], u["status"]
         today_state, today_ev = states[uid][-1]
         unit_leases = leases.get(uid, [])
-        live = [x for x in unit_leases if x["status"] in (LeaseStatus.SIGNED, LeaseStatus.ACTIVE)
-                and x["start_date"] <= as_of <= x["end_date"]]
-        ended = [x for x in unit_leases if x["end_date"] < as_of - timedelta(days=settings.iot_lease_end_grace_days)
-                 and x["end_date"] >= as_of - timedelta(days=LEASE_END_WINDOW_DAYS)]
+        live = live_by_unit[uid]
+        ends = [lease_end(x, zone(u["building__timezone"], settings.iot_timezone)) for x in unit_leases]
+        ended = [end for end in ends if as_of - timedelta(days=LEASE_END_WINDOW_DAYS) <= end
+                 < as_of - timedelta(days=settings.iot_lease_end_grace_days)]
         active_today = today_state == Occupancy.OCCUPIED_LIKE
         suspicious_today = active_today or today_ev["night_opens"] > 0 or today_ev["busy_hours"] >= 4
         if not live and ended and active_today and uid not in busy_units:
-            last_end = max(x["end_date"] for x in ended)
+            last_end = max(ended)
             conditions[IotAlert.ACTIVITY_AFTER_LEASE_END][uid] = (
                 f"{u['code']}: the lease ended on {last_end.isoformat()} and the unit still looks lived in "
                 f"({today_ev['reason']})", {"lease_end": last_end.isoformat(), "today": today_ev,
@@ -417,7 +443,7 @@ async def run_detection(as_of: date, settings: Settings, *, now: datetime | None
         holding = door_vacant_today if alert_type == IotAlert.DOOR_OPEN_WHILE_VACANT else \
             set(conditions.get(alert_type, {}))
         cleared = 0
-        for row in open_alerts:
+        for row in open_alerts if not backfill else []:
             if row["type"] == alert_type and row["unit_id"] not in holding:
                 cleared += bool(await condition_cleared(alert_type=alert_type, unit_id=row["unit_id"], now=now,
                                                         hysteresis=hysteresis))
@@ -436,14 +462,17 @@ async def run_detection(as_of: date, settings: Settings, *, now: datetime | None
                 "ON CONFLICT (unit_id, day) DO UPDATE SET state = excluded.state, evidence = excluded.evidence"),
                 occupancy_rows[start:start + 2000])
     stats["occupancy"] = dict(counts)
-    stats["sweep"] = await sweep(now, settings)
+    if backfill:
+        stats["backfill"] = True
+    else:
+        stats["sweep"] = await sweep(now, settings)
     stats["seconds"] = round(time_module.perf_counter() - started, 2)
     run = await DetectionRun.get_or_none(day=as_of)
     if run:
-        run.started_at, run.finished_at, run.stats = now, now, stats
+        run.started_at, run.finished_at, run.stats = ran_at, ran_at, stats
         await run.save()
     else:
-        await DetectionRun.create(day=as_of, started_at=now, finished_at=now, stats=stats)
+        await DetectionRun.create(day=as_of, started_at=ran_at, finished_at=ran_at, stats=stats)
     log.info("detection for %s: %s", as_of, stats)
     return stats
 
@@ -459,8 +488,27 @@ async def _inspection_for_sublet(alert: Alert, unit_id: int, building_id: int, n
                                       + "; ".join(alert.evidence.get("reasons", [])))
 
 
+async def backfilled_days(days: list[date], settings: Settings) -> list[date]:
+    """Of ``days`` (local, already detected on), those that received door events or meter samples after their
+    last run — a gateway replaying after an outage. Raw rows carry ``received_at``; roll-ups do not."""
+    from models.iot import DoorEvent, MeterSample
+
+    tz = zone(None, settings.iot_timezone)
+    runs = await DetectionRun.filter(day__in=days, finished_at__isnull=False).order_by("day").values(
+        "day", "started_at")
+    dirty = []
+    for run in runs:
+        start, end = local_day_end(run["day"] - timedelta(days=1), tz), local_day_end(run["day"], tz)
+        for model in (DoorEvent, MeterSample):
+            if await model.filter(at__gte=start, at__lt=end, received_at__gt=run["started_at"]).exists():
+                dirty.append(run["day"])
+                break
+    return dirty
+
+
 async def maybe_run_daily(now: datetime, settings: Settings) -> dict | None:
-    """Run yesterday's detection once, after ``iot_detect_hour`` local time."""
+    """Once a day, after ``iot_detect_hour`` local time: re-run the past ``iot_backfill_days`` days that received
+    back-filled data since their run (oldest first, raising only), then run yesterday's detection."""
     tz = zone(None, settings.iot_timezone)
     local = now.astimezone(tz)
     if local.hour < settings.iot_detect_hour:
@@ -468,7 +516,13 @@ async def maybe_run_daily(now: datetime, settings: Settings) -> dict | None:
     yesterday = local.date() - timedelta(days=1)
     if await DetectionRun.filter(day=yesterday, finished_at__isnull=False).exists():
         return None
-    return await run_detection(yesterday, settings, now=now)
+    window = min(settings.iot_backfill_days, settings.iot_raw_retention_days)
+    rerun = await backfilled_days([yesterday - timedelta(days=n) for n in range(1, window + 1)], settings)
+    for day in rerun:
+        await run_detection(day, settings, now=now, backfill=True)
+    stats = await run_detection(yesterday, settings, now=now)
+    stats["backfill_reruns"] = [day.isoformat() for day in rerun]
+    return stats
 
 
 __all__ = ["run_detection", "sweep", "instant_rules", "maybe_run_daily", "moveout_cleaning", "device_health",

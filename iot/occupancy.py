@@ -76,11 +76,26 @@ def median(values: list[float]) -> float | None:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
+#: Sublet suspicion weights. A *strong* reason is sufficient on its own (the issue: usage far above both the unit's
+#: own baseline and its cohort, OR a short-let turnover pattern), so its weight is at or above the default threshold
+#: (0.6); further strong reasons and *supporting* ones (usage far above the cohort without an own baseline yet,
+#: night-time door traffic) add to it, and supporting reasons alone need to stack up to reach the threshold.
+SUBLET_STRONG = 0.7
+SUBLET_EXTRA_STRONG = 0.15
+SUBLET_COHORT_ONLY = 0.25
+SUBLET_NIGHT = 0.15
+SUBLET_NIGHT_OPENS_PER_DAY = 3.0
+
+
 def sublet_score(*, recent: dict[str, float | None], own: dict[str, float | None], cohort: dict[str, float | None],
                  switches: int, night_opens_per_day: float, own_ratio: float, cohort_ratio: float,
                  turnover_changes: int) -> tuple[float, list[str]]:
-    """A suspicion score in [0, 1] with its reasons — never an accusation, only a reason to visit."""
-    score, reasons = 0.0, []
+    """A suspicion score in [0, 1] with its reasons — never an accusation, only a reason to visit.
+
+    The first strong reason scores ``SUBLET_STRONG`` (≥ the default threshold: either one alone suffices), each
+    further strong reason ``SUBLET_EXTRA_STRONG``; supporting reasons add their own weight."""
+    strong: list[str] = []
+    support: list[tuple[float, str]] = []
     for kind, unit in (("electricity", "kWh/day"), ("water", "m³/day")):
         r, o, c = recent.get(kind), own.get(kind), cohort.get(kind)
         if r is None or not c:
@@ -89,15 +104,13 @@ def sublet_score(*, recent: dict[str, float | None], own: dict[str, float | None
         if o:
             vs_own = r / o
             if vs_own >= own_ratio and vs_cohort >= cohort_ratio:
-                score += 0.35
-                reasons.append(f"{kind} {r:.2f} {unit}: {vs_own:.1f}× its own baseline, {vs_cohort:.1f}× its cohort")
+                strong.append(f"{kind} {r:.2f} {unit}: {vs_own:.1f}× its own baseline, {vs_cohort:.1f}× its cohort")
         elif vs_cohort >= 2 * cohort_ratio:
-            score += 0.25
-            reasons.append(f"{kind} {r:.2f} {unit}: {vs_cohort:.1f}× its cohort (no own baseline yet)")
+            support.append((SUBLET_COHORT_ONLY,
+                            f"{kind} {r:.2f} {unit}: {vs_cohort:.1f}× its cohort (no own baseline yet)"))
     if switches >= turnover_changes:
-        score += 0.4
-        reasons.append(f"short-let turnover pattern: {switches} switches between occupied and empty days")
-    if night_opens_per_day >= 3:
-        score += 0.15
-        reasons.append(f"{night_opens_per_day:.1f} night-time door openings per day")
-    return min(1.0, round(score, 2)), reasons
+        strong.append(f"short-let turnover pattern: {switches} switches between occupied and empty days")
+    if night_opens_per_day >= SUBLET_NIGHT_OPENS_PER_DAY:
+        support.append((SUBLET_NIGHT, f"{night_opens_per_day:.1f} night-time door openings per day"))
+    score = (SUBLET_STRONG + SUBLET_EXTRA_STRONG * (len(strong) - 1) if strong else 0.0) + sum(w for w, _ in support)
+    return min(1.0, round(score, 2)), strong + [reason for _, reason in support]

@@ -135,3 +135,22 @@ async def test_cleaning_confirmed_by_sticker_scan_moves_the_unit_on(client, worl
     assert (await Unit.get(id=unit.id)).status == UnitStatus.PENDING_DELIVERY
     resp = await post(client, path, headers, {"qr": sticker, "location": {"lat": b.lat, "lng": b.lng}})
     assert resp.status == 409 and resp.json["error"]["code"] == "ALREADY_DONE"
+
+
+async def test_alert_filters_status_and_building(client, world):
+    admin = world.auth(world.admin)
+    alert = world.a.extra["alert"]
+    resp = await post(client, f"/api/v1/alerts/{alert.id}/acknowledge", admin, {"note": "seen"})
+    assert resp.status == 200
+    _, resp = await client.get("/api/v1/alerts?status=ACKNOWLEDGED", headers=admin)
+    assert [i["id"] for i in resp.json["items"]] == [alert.id]
+    _, resp = await client.get("/api/v1/alerts?status=ACTIVE", headers=admin)
+    assert resp.json["total"] >= 1 and alert.id not in [i["id"] for i in resp.json["items"]]
+    assert {i["status"] for i in resp.json["items"]} == {"ACTIVE"}
+    _, resp = await client.get(f"/api/v1/alerts?building_id={world.b.building.id}", headers=admin)
+    assert resp.json["total"] >= 1 and {i["building_id"] for i in resp.json["items"]} == {world.b.building.id}
+    _, resp = await client.get(f"/api/v1/alerts?building_id={world.a.building.id}&status=ACTIVE", headers=admin)
+    assert {(i["building_id"], i["status"]) for i in resp.json["items"]} <= {(world.a.building.id, "ACTIVE")}
+    assert alert.id not in [i["id"] for i in resp.json["items"]]
+    _, resp = await client.get("/api/v1/alerts?status=SLEEPING", headers=admin)
+    assert resp.status == 422 and resp.json["error"]["code"]

@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from config.settings import Settings
 from iot.choices import DeviceFormat, DeviceKind, IotAlert, Occupancy
-from iot.detection import run_detection, sweep
+from iot.detection import local_day_end, maybe_run_daily, run_detection, sweep
+from iot.ingest import Ingestor, RawMessage
 from iot.occupancy import DayFacts, Thresholds, infer, sublet_score
 from iot.service import DeviceIn, register_device
 from leasing.choices import LeaseStatus, PaymentFrequency
 from leasing.service import create_lease
 from models.alerts import Alert
-from models.iot import Device, HourlyRollup, OccupancyDay
+from models.iot import DeadLetter, DetectionRun, Device, HourlyRollup, MeterSample, OccupancyDay
+from models.leasing import Lease
 from models.portfolio import Unit
 from models.workorders import WorkOrder
 from portfolio.choices import PropertyType, StatusSource, UnitStatus
 from portfolio.service import change_unit_status
-from workorders.choices import TriggerSource, WorkOrderType
+from workorders.choices import TriggerSource, WorkOrderStatus, WorkOrderType
 from workorders.service import open_work_order
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -31,9 +35,9 @@ def local_hour(day: date, hour: int) -> int:
     return int(datetime.combine(day, time(hour), SH).timestamp()) // 3600
 
 
-async def devices_for(unit, prefix):
+async def devices_for(unit, prefix, kinds=(DeviceKind.DOOR, DeviceKind.ELECTRICITY, DeviceKind.WATER)):
     out = {}
-    for kind in (DeviceKind.DOOR, DeviceKind.ELECTRICITY, DeviceKind.WATER):
+    for kind in kinds:
         d, _ = await register_device(DeviceIn(external_id=f"{prefix}-{kind}", format=DeviceFormat.GENERIC,
                                               kind=kind, unit_code=unit.code), None)
         out[kind] = d
@@ -54,8 +58,9 @@ async def fill(unit, devs, days, pattern, scale=1.0):
                 opens = 1.0
             rows.append(HourlyRollup(device_id=devs[DeviceKind.ELECTRICITY].id, unit_id=unit.id,
                                      kind=DeviceKind.ELECTRICITY, hour_ts=ts, value=elec, messages=12))
-            rows.append(HourlyRollup(device_id=devs[DeviceKind.WATER].id, unit_id=unit.id, kind=DeviceKind.WATER,
-                                     hour_ts=ts, value=water, messages=1))
+            if DeviceKind.WATER in devs:
+                rows.append(HourlyRollup(device_id=devs[DeviceKind.WATER].id, unit_id=unit.id,
+                                         kind=DeviceKind.WATER, hour_ts=ts, value=water, messages=1))
             if opens or h % 6 == 0:
                 rows.append(HourlyRollup(device_id=devs[DeviceKind.DOOR].id, unit_id=unit.id, kind=DeviceKind.DOOR,
                                          hour_ts=ts, value=opens, messages=1))
@@ -66,6 +71,18 @@ async def fill(unit, devs, days, pattern, scale=1.0):
 
 def days_back(n, end=AS_OF):
     return [end - timedelta(days=i) for i in range(n - 1, -1, -1)]
+
+
+async def tenanted(building, code, unit_type="2b1b"):
+    """A unit OCCUPIED under an active lease (a cohort member)."""
+    unit = await Unit.create(building=building, code=code, property_type=PropertyType.RESIDENTIAL,
+                             unit_type=unit_type, area_m2=Decimal("60"), floor=3)
+    lease = await create_lease(unit=unit, tenant_name=code, tenant_phone="1", start_date=date(2026, 1, 1),
+                               end_date=date(2027, 12, 31), monthly_rent_fen=1, deposit_fen=1,
+                               payment_frequency=PaymentFrequency.MONTHLY)
+    await Lease.filter(id=lease.id).update(status=LeaseStatus.ACTIVE)
+    await Unit.filter(id=unit.id).update(status=UnitStatus.OCCUPIED)
+    return unit
 
 
 async def occupy(unit_id):
@@ -91,14 +108,36 @@ def test_infer(facts, has, expected):
     assert state == expected and evidence["reason"]
 
 
-def test_sublet_score_reasons():
-    score, reasons = sublet_score(recent={"electricity": 12, "water": 0.4}, own={"electricity": 4, "water": 0.1},
-                                  cohort={"electricity": 4, "water": 0.1}, switches=0, night_opens_per_day=0,
-                                  own_ratio=2, cohort_ratio=2, turnover_changes=6)
-    assert score == 0.7 and len(reasons) == 2
-    score, reasons = sublet_score(recent={"electricity": 4}, own={"electricity": 4}, cohort={"electricity": 4},
-                                  switches=8, night_opens_per_day=4, own_ratio=2, cohort_ratio=2, turnover_changes=6)
-    assert score == 0.55 and "turnover" in reasons[0]
+FAR = {"electricity": 12.0, "water": 0.4}  # 3× / 4× the baselines below
+BASE = {"electricity": 4.0, "water": 0.1}
+
+
+@pytest.mark.parametrize("case,recent,own,cohort,switches,night,alerts,score,first_reason", [
+    ("ordinary tenant", BASE, BASE, BASE, 2, 0.5, False, 0.0, None),
+    ("turnover alone", BASE, BASE, BASE, 8, 0, True, 0.7, "turnover"),
+    ("turnover + night doors", BASE, BASE, BASE, 8, 4, True, 0.85, "turnover"),
+    ("electricity alone (door + electricity unit)", {"electricity": 12.0}, {"electricity": 4.0},
+     {"electricity": 4.0}, 0, 0, True, 0.7, "electricity"),
+    ("electricity and water", FAR, BASE, BASE, 0, 0, True, 0.85, "electricity"),
+    ("everything", FAR, BASE, BASE, 8, 4, True, 1.0, "electricity"),
+    ("far above own baseline, ordinary for the cohort", {"electricity": 12.0}, {"electricity": 4.0},
+     {"electricity": 10.0}, 0, 0, False, 0.0, None),
+    ("far above the cohort, ordinary for itself", {"electricity": 12.0}, {"electricity": 10.0},
+     {"electricity": 4.0}, 0, 0, False, 0.0, None),
+    ("night doors alone", BASE, BASE, BASE, 0, 5, False, 0.15, "night"),  # supporting only
+    ("cohort only (no own baseline yet), both meters", FAR, {}, {"electricity": 2.0, "water": 0.05}, 0, 0, False,
+     0.5, "electricity"),
+    ("cohort only, both meters, night doors", FAR, {}, {"electricity": 2.0, "water": 0.05}, 0, 4, True, 0.65,
+     "electricity"),
+])
+def test_sublet_score(case, recent, own, cohort, switches, night, alerts, score, first_reason):
+    got, reasons = sublet_score(recent=recent, own=own, cohort=cohort, switches=switches, night_opens_per_day=night,
+                                own_ratio=2, cohort_ratio=2, turnover_changes=6)
+    assert got == score, case
+    assert (got >= Settings().iot_sublet_score_threshold) is alerts, case
+    assert bool(reasons) is (score > 0), case
+    if first_reason:
+        assert first_reason in reasons[0], case
 
 
 async def test_unexpected_activity_and_work_order_exemption(world, settings):
@@ -148,8 +187,6 @@ async def test_activity_after_lease_end(world, settings):
     lease = await create_lease(unit=unit, tenant_name="old", tenant_phone="1", start_date=date(2025, 10, 1),
                                end_date=date(2026, 10, 20), monthly_rent_fen=1, deposit_fen=1,
                                payment_frequency=PaymentFrequency.MONTHLY)
-    from models.leasing import Lease
-
     await Lease.filter(id=lease.id).update(status=LeaseStatus.ENDED)
     await change_unit_status(unit.id, UnitStatus.OFF_MARKET, source=StatusSource.ADMIN, now=datetime.now(UTC))
     devs = await devices_for(unit, "le")
@@ -160,28 +197,73 @@ async def test_activity_after_lease_end(world, settings):
     assert not await Alert.filter(type=IotAlert.UNEXPECTED_ACTIVITY, unit_id=unit.id).exists()
 
 
-async def test_suspected_sublet_opens_one_inspection(world, settings):
+async def test_activity_after_early_termination_uses_ended_at(world, settings):
+    unit = world.a.units[3]
+    lease = await create_lease(unit=unit, tenant_name="early", tenant_phone="1", start_date=date(2026, 1, 1),
+                               end_date=date(2027, 12, 31), monthly_rent_fen=1, deposit_fen=1,
+                               payment_frequency=PaymentFrequency.MONTHLY)
+    # terminated early: the deposit refund completed on 15 Oct (refunds/service.py sets ended_at)
+    await Lease.filter(id=lease.id).update(status=LeaseStatus.ENDED,
+                                           ended_at=datetime(2026, 10, 15, 3, 0, tzinfo=UTC))
+    await change_unit_status(unit.id, UnitStatus.OFF_MARKET, source=StatusSource.ADMIN, now=datetime.now(UTC))
+    await fill(unit, await devices_for(unit, "ee"), days_back(30), "lived")
+    await run_detection(AS_OF, settings)
+    alert = await Alert.get(type=IotAlert.ACTIVITY_AFTER_LEASE_END)
+    assert alert.unit_id == unit.id and alert.evidence["lease_end"] == "2026-10-15"
+    assert not await Alert.filter(type=IotAlert.UNEXPECTED_ACTIVITY, unit_id=unit.id).exists()
+
+
+async def test_suspected_sublet_on_electricity_alone_opens_one_inspection(world, settings):
     building = world.a.building
-    cohort = []
-    for n in range(4):
-        cohort.append(await Unit.create(building=building, code=f"SZ-NS-A-C{n}", property_type=PropertyType.RESIDENTIAL,
-                                        unit_type="2b1b", area_m2=Decimal("60"), floor=3))
-    for n, unit in enumerate(cohort):
+    for n in range(4):  # ordinary tenants of the same type: the cohort, and none of them is suspected
+        unit = await tenanted(building, f"SZ-NS-A-C{n}")
         await fill(unit, await devices_for(unit, f"co{n}"), days_back(30), "lived")
-    target = world.a.occupied_unit  # 2b1b with a live lease
+    target = world.a.occupied_unit  # 2b1b with a live lease; door + electricity only (no water meter)
     await occupy(target.id)
-    devs = await devices_for(target, "sub")
+    devs = await devices_for(target, "sub", kinds=(DeviceKind.DOOR, DeviceKind.ELECTRICITY))
     await fill(target, devs, days_back(23, AS_OF - timedelta(days=7)), "lived")
     await fill(target, devs, days_back(7), "lived", scale=4.0)
     await run_detection(AS_OF, settings)
     alert = await Alert.get(type=IotAlert.SUSPECTED_SUBLET)
-    assert alert.unit_id == target.id and alert.evidence["score"] >= 0.6 and alert.evidence["reasons"]
+    assert alert.unit_id == target.id and alert.evidence["score"] >= settings.iot_sublet_score_threshold
+    assert [r.split()[0] for r in alert.evidence["reasons"]] == ["electricity"]
     assert "not a finding" in alert.explanation
     orders = await WorkOrder.filter(type=WorkOrderType.INSPECTION, unit_id=target.id)
     assert len(orders) == 1
     await run_detection(AS_OF, settings)  # idempotent
     assert await WorkOrder.filter(type=WorkOrderType.INSPECTION, unit_id=target.id).count() == 1
     assert await Alert.filter(type=IotAlert.SUSPECTED_SUBLET).count() == 1
+
+
+async def test_suspected_sublet_on_short_let_turnover_alone(world, settings):
+    target = await tenanted(world.a.building, "SZ-NS-A-T1")
+    devs = await devices_for(target, "tt")
+    days = days_back(30)
+    for i, day in enumerate(days):  # two nights let, two days empty: guests come and go, usage stays ordinary
+        await fill(target, devs, [day], "lived" if (i // 2) % 2 == 0 else "empty")
+    await run_detection(AS_OF, settings)
+    alert = await Alert.get(type=IotAlert.SUSPECTED_SUBLET)
+    assert alert.unit_id == target.id and alert.evidence["score"] >= settings.iot_sublet_score_threshold
+    assert len(alert.evidence["reasons"]) == 1 and "turnover" in alert.evidence["reasons"][0]
+
+
+async def test_sublet_cohort_is_occupied_units_under_a_live_lease(world, settings):
+    """Vacant units of the same type must not pull the cohort median down and make a tenant look heavy."""
+    building = world.a.building
+    for n in range(4):
+        unit = await tenanted(building, f"SZ-NS-A-L{n}")
+        await fill(unit, await devices_for(unit, f"li{n}"), days_back(30), "lived")
+    for n in range(5):  # vacant, same type, at the vacant baseline
+        unit = await Unit.create(building=building, code=f"SZ-NS-A-V{n}", property_type=PropertyType.RESIDENTIAL,
+                                 unit_type="2b1b", area_m2=Decimal("60"), floor=3)
+        await fill(unit, await devices_for(unit, f"va{n}"), days_back(30), "empty")
+    target = await tenanted(building, "SZ-NS-A-X")  # back from a long trip: low own baseline, now ordinary
+    devs = await devices_for(target, "tx")
+    await fill(target, devs, days_back(23, AS_OF - timedelta(days=7)), "lived", scale=0.3)
+    await fill(target, devs, days_back(7), "lived")
+    stats = await run_detection(AS_OF, settings)
+    assert stats[IotAlert.SUSPECTED_SUBLET]["active"] == 0
+    assert not await Alert.filter(type=IotAlert.SUSPECTED_SUBLET).exists()
 
 
 async def test_device_offline_and_recovery(world, settings):
@@ -217,3 +299,160 @@ async def test_moveout_quiet_opens_one_cleaning_order(world, settings):
     orders = await WorkOrder.filter(type=WorkOrderType.CLEANING, unit_id=unit.id, trigger_source="sensor")
     assert len(orders) == 1 and orders[0].trigger_ref.startswith(f"moveout:{unit.id}:")
     assert await WorkOrder.filter(type=WorkOrderType.CLEANING, unit_id=unit.id).count() == before + 1
+
+
+@pytest.mark.parametrize("work,expect_alert", [
+    (None, True),
+    ((WorkOrderType.TASK, WorkOrderStatus.OPEN), True),  # a lease-expiry reminder is nobody on site
+    ((WorkOrderType.TASK, WorkOrderStatus.IN_PROGRESS), True),
+    ((WorkOrderType.INSPECTION, WorkOrderStatus.OPEN), True),  # e.g. a sublet inspection still to be made
+    ((WorkOrderType.CLEANING, WorkOrderStatus.DONE), True),
+    ((WorkOrderType.VIEWING, WorkOrderStatus.IN_PROGRESS), False),  # a leasing agent showing the unit
+    ((WorkOrderType.VIEWING, WorkOrderStatus.ASSIGNED), False),
+    ((WorkOrderType.CLEANING, WorkOrderStatus.IN_PROGRESS), False),
+    ((WorkOrderType.REPAIR, WorkOrderStatus.OPEN), False),
+    ((WorkOrderType.INSPECTION, WorkOrderStatus.IN_PROGRESS), False),  # the inspector is there
+])
+async def test_only_on_site_work_explains_activity_on_a_vacant_unit(world, settings, work, expect_alert):
+    vacant = world.a.units[2]
+    assert vacant.status == UnitStatus.VACANT and not await Alert.filter(unit_id=vacant.id).exists()
+    if work:
+        order, _ = await open_work_order(wo_type=work[0], building_id=vacant.building_id, unit_id=vacant.id,
+                                         title=str(work[0]), trigger_source=TriggerSource.MANUAL, trigger_ref="w",
+                                         now=datetime.now(UTC))
+        await WorkOrder.filter(id=order.id).update(status=work[1])
+    devs = await devices_for(vacant, "ex")
+    at = datetime.combine(AS_OF, time(2, 30), SH)
+    await Ingestor(settings).process([RawMessage(f"rentwatch/devices/ex-{DeviceKind.DOOR}", json.dumps(
+        {"ts": at.isoformat(), "door": "open"}).encode(), at.astimezone(UTC))])
+    instant = await Alert.filter(type=IotAlert.DOOR_OPEN_WHILE_VACANT, unit_id=vacant.id).count()
+    assert instant == (1 if expect_alert else 0)
+    # the daily rule follows the same exemption (the roll-ups are rewritten with a whole month)
+    await HourlyRollup.filter(unit_id=vacant.id).delete()
+    await fill(vacant, devs, days_back(29, AS_OF - timedelta(days=1)), "empty")
+    await fill(vacant, devs, [AS_OF], "night")
+    await run_detection(AS_OF, settings)
+    daily = await Alert.filter(type=IotAlert.UNEXPECTED_ACTIVITY, unit_id=vacant.id).count()
+    assert daily == (1 if expect_alert else 0)
+
+
+async def test_daily_job_redetects_a_day_that_got_back_filled_data(world, settings):
+    vacant = world.a.units[2]
+    await devices_for(vacant, "bf", kinds=(DeviceKind.DOOR,))
+    topic = f"rentwatch/devices/bf-{DeviceKind.DOOR}"
+    day = AS_OF - timedelta(days=2)
+
+    def at(d, hour, minute=0):
+        return datetime.combine(d, time(hour, minute), SH)
+
+    async def door(ts, state, received):
+        await Ingestor(settings).process([RawMessage(topic, json.dumps({"ts": ts.isoformat(), "door": state})
+                                                     .encode(), received.astimezone(UTC))])
+
+    # the door's gateway is down on `day`: its run sees nothing
+    first = await maybe_run_daily(at(day + timedelta(days=1), 1, 30), settings)
+    assert first["as_of"] == day.isoformat() and first["backfill_reruns"] == []
+    assert not await Alert.filter(type=IotAlert.UNEXPECTED_ACTIVITY, unit_id=vacant.id).exists()
+    # the next morning a gateway replays what it buffered: night-time openings of `day`, after its run
+    replayed = at(day + timedelta(days=1), 5)
+    await door(at(day, 2, 30), "open", replayed)
+    await door(at(day, 2, 40), "closed", replayed)
+    await door(at(day + timedelta(days=1), 9), "closed", at(day + timedelta(days=1), 9))
+    assert await maybe_run_daily(at(day + timedelta(days=1), 6), settings) is None  # yesterday already done
+    second = await maybe_run_daily(at(day + timedelta(days=2), 1, 30), settings)
+    assert second["as_of"] == (day + timedelta(days=1)).isoformat()
+    assert second["backfill_reruns"] == [day.isoformat()]
+    alert = await Alert.get(type=IotAlert.UNEXPECTED_ACTIVITY, unit_id=vacant.id)
+    assert alert.evidence["today"]["night_opens"] == 1
+    assert alert.first_seen == local_day_end(day, SH)  # dated to the day the activity happened
+    run = await DetectionRun.get(day=day)
+    assert run.started_at == at(day + timedelta(days=2), 1, 30) and run.stats["backfill"] is True
+    # nothing new arrived for `day`: it is not re-run again
+    third = await maybe_run_daily(at(day + timedelta(days=3), 1, 30), settings)
+    assert third["backfill_reruns"] == []
+    assert (await DetectionRun.get(day=day)).started_at == at(day + timedelta(days=2), 1, 30)
+
+
+async def test_sweep_purges_raw_rows_past_retention(world, settings):
+    settings = settings.model_copy(update={"iot_raw_retention_days": 10})
+    now = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
+    meter, _ = await register_device(DeviceIn(external_id="m-purge", format=DeviceFormat.GENERIC,
+                                              kind=DeviceKind.ELECTRICITY, unit_code=world.a.unit.code), None)
+    for days, total in ((11, 1.0), (9, 2.0), (1, 3.0)):
+        at = now - timedelta(days=days)
+        await MeterSample.create(device_id=meter.id, at=at, total=total, received_at=at)
+        await DeadLetter.create(topic=f"t/{days}", payload="x", payload_size=1, reason="bad", received_at=at)
+    await HourlyRollup.create(device_id=meter.id, unit_id=world.a.unit.id, kind=DeviceKind.ELECTRICITY,
+                              hour_ts=int((now - timedelta(days=11)).timestamp()) // 3600, value=1.0, messages=1)
+    stats = await sweep(now, settings)
+    assert stats["purged"] == 2
+    assert sorted(await MeterSample.filter(device_id=meter.id).values_list("total", flat=True)) == [2.0, 3.0]
+    assert sorted(await DeadLetter.all().values_list("topic", flat=True)) == ["t/1", "t/9"]
+    assert await HourlyRollup.filter(device_id=meter.id).count() == 1  # roll-ups are kept
+
+
+async def test_battery_low_clears_after_the_battery_recovers(world, settings):
+    await register_device(DeviceIn(external_id="bat", format=DeviceFormat.GENERIC, kind=DeviceKind.DOOR,
+                                   unit_code=world.a.unit.code), None)
+    t0 = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
+
+    async def report(battery, at):
+        await Ingestor(settings).process([RawMessage("rentwatch/devices/bat", json.dumps(
+            {"ts": at.isoformat(), "battery": battery}).encode(), at)])
+
+    await report(9, t0)
+    alert = await Alert.get(type=IotAlert.BATTERY_LOW)
+    assert alert.status == "ACTIVE" and alert.evidence["battery"] == 9
+    await sweep(t0 + timedelta(hours=1), settings)  # still low: stays open
+    assert (await Alert.get(id=alert.id)).condition_false_since is None
+    await report(95, t0 + timedelta(hours=2))  # new batteries
+    await sweep(t0 + timedelta(hours=3), settings)
+    assert (await Alert.get(id=alert.id)).status == "ACTIVE"  # false for less than the hysteresis
+    await report(95, t0 + timedelta(hours=20))
+    await sweep(t0 + timedelta(hours=3 + settings.iot_alert_clear_hours), settings)
+    assert (await Alert.get(id=alert.id)).status == "CLEARED"
+
+
+def test_detect_cli_as_of(tmp_path):
+    """`rentwatch detect --as-of` through the real entry point, against a migrated database of its own."""
+    import os
+    import subprocess
+    import sys
+    import uuid
+
+    from tests.support.db import on_postgres
+
+    env = {**os.environ, "RW_VAR_DIR": str(tmp_path), "RW_LOG_LEVEL": "WARNING"}
+    database = None
+    if on_postgres():
+        database = f"rwcli_{uuid.uuid4().hex[:8]}"
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c",
+                        f"CREATE DATABASE {database}"], check=True, capture_output=True)
+        env["RW_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "cli.main", *args], env=env, capture_output=True, text=True,
+                              timeout=300)
+
+    try:
+        assert cli("migrate").returncode == 0
+        done = cli("detect", "--as-of", "2026-11-01")
+        assert done.returncode == 0, done.stderr[-2000:]
+        stats = json.loads(done.stdout)
+        assert stats["as_of"] == "2026-11-01" and stats["units"] == 0 and "sweep" in stats
+        query = "SELECT day FROM iot_detection_runs"
+        if database:
+            out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-tAc", query],
+                                 check=True, capture_output=True, text=True).stdout.split()
+        else:
+            import sqlite3
+
+            with sqlite3.connect(tmp_path / "rentwatch.sqlite3") as conn:
+                out = [str(row[0]) for row in conn.execute(query)]
+        assert out == ["2026-11-01"]
+        bad = cli("detect", "--as-of", "yesterday")
+        assert bad.returncode == 2 and "as-of" in bad.stderr
+    finally:
+        if database:
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c",
+                            f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"], capture_output=True)

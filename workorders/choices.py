@@ -11,6 +11,7 @@ class WorkOrderType(StrEnum):
     RENOVATION = "RENOVATION"
     MOVE_IN = "MOVE_IN"
     MOVE_OUT = "MOVE_OUT"
+    VIEWING = "VIEWING"  # a leasing agent showing the unit to a prospect
     TASK = "TASK"  # a to-do for a person (e.g. a lease expiry reminder)
 
 
@@ -36,6 +37,20 @@ del W
 
 OPEN_WORK_ORDER_STATUSES = frozenset({WorkOrderStatus.OPEN, WorkOrderStatus.ASSIGNED, WorkOrderStatus.IN_PROGRESS})
 
+#: Work orders that put people on site, and in which statuses, so that sensor activity on the unit is explained and
+#: raises no vacancy alert (iot/detection.py). An inspection explains activity only while someone is actually there
+#: (IN_PROGRESS): an alert-triggered sublet inspection waiting for its visit must not hide other alerts. A TASK is a
+#: to-do for a person (e.g. a lease-expiry reminder), never a visit.
+ACTIVITY_EXPLAINING_WORK: dict[WorkOrderType, frozenset[WorkOrderStatus]] = {
+    WorkOrderType.CLEANING: OPEN_WORK_ORDER_STATUSES,
+    WorkOrderType.REPAIR: OPEN_WORK_ORDER_STATUSES,
+    WorkOrderType.RENOVATION: OPEN_WORK_ORDER_STATUSES,
+    WorkOrderType.MOVE_IN: OPEN_WORK_ORDER_STATUSES,
+    WorkOrderType.MOVE_OUT: OPEN_WORK_ORDER_STATUSES,
+    WorkOrderType.VIEWING: OPEN_WORK_ORDER_STATUSES,
+    WorkOrderType.INSPECTION: frozenset({WorkOrderStatus.IN_PROGRESS}),
+}
+
 #: Default SLA (time from creation to due) per type.
 WORK_ORDER_SLA: dict[WorkOrderType, timedelta] = {
     WorkOrderType.CLEANING: timedelta(hours=24),
@@ -44,6 +59,7 @@ WORK_ORDER_SLA: dict[WorkOrderType, timedelta] = {
     WorkOrderType.RENOVATION: timedelta(days=30),
     WorkOrderType.MOVE_IN: timedelta(hours=24),
     WorkOrderType.MOVE_OUT: timedelta(hours=24),
+    WorkOrderType.VIEWING: timedelta(hours=24),
     WorkOrderType.TASK: timedelta(days=7),
 }
 
@@ -55,6 +71,7 @@ WORK_ORDER_DUTY: dict[WorkOrderType, tuple[StaffDuty, ...]] = {
     WorkOrderType.RENOVATION: (StaffDuty.MANAGER,),
     WorkOrderType.MOVE_IN: (StaffDuty.INSPECTOR, StaffDuty.MANAGER),
     WorkOrderType.MOVE_OUT: (StaffDuty.INSPECTOR, StaffDuty.MANAGER),
+    WorkOrderType.VIEWING: (StaffDuty.MANAGER,),
     WorkOrderType.TASK: (StaffDuty.MANAGER,),
 }
 

@@ -21,7 +21,7 @@ const REPORT_STATE = {
 
 const WORK_ORDER_TYPE = {
   CLEANING: '保洁', REPAIR: '维修', INSPECTION: '巡检', RENOVATION: '装修', MOVE_IN: '入住交付', MOVE_OUT: '退租交接',
-  TASK: '待办',
+  VIEWING: '带看', TASK: '待办',
 };
 
 const WORK_ORDER_STATUS = {

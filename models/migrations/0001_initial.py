@@ -611,7 +611,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('type', fields.CharEnumField(description='CLEANING: CLEANING\nREPAIR: REPAIR\nINSPECTION: INSPECTION\nRENOVATION: RENOVATION\nMOVE_IN: MOVE_IN\nMOVE_OUT: MOVE_OUT\nTASK: TASK', enum_type=WorkOrderType, max_length=16)),
+                ('type', fields.CharEnumField(description='CLEANING: CLEANING\nREPAIR: REPAIR\nINSPECTION: INSPECTION\nRENOVATION: RENOVATION\nMOVE_IN: MOVE_IN\nMOVE_OUT: MOVE_OUT\nVIEWING: VIEWING\nTASK: TASK', enum_type=WorkOrderType, max_length=16)),
                 ('unit', fields.ForeignKeyField('models.Unit', source_field='unit_id', null=True, db_constraint=True, to_field='id', related_name='work_orders', on_delete=OnDelete.RESTRICT)),
                 ('building', fields.ForeignKeyField('models.Building', source_field='building_id', db_constraint=True, to_field='id', related_name='work_orders', on_delete=OnDelete.RESTRICT)),
                 ('title', fields.CharField(max_length=200)),
