@@ -38,9 +38,10 @@ def consume(settings: Settings, args: argparse.Namespace) -> int:
 
 async def detect(settings: Settings, as_of: date) -> int:
     from cli.core_commands import with_db
-    from iot.detection import run_detection
+    from core.clock import SystemClock
+    from iot.detection import detect_on_demand
 
-    stats = await with_db(settings, lambda: run_detection(as_of, settings))
+    stats = await with_db(settings, lambda: detect_on_demand(as_of, settings, SystemClock().now()))
     print(json.dumps(stats, ensure_ascii=False, indent=2, default=str))
     return 0
 

@@ -506,6 +506,14 @@ async def backfilled_days(days: list[date], settings: Settings) -> list[date]:
     return dirty
 
 
+async def detect_on_demand(as_of: date, settings: Settings, now: datetime) -> dict:
+    """``rentwatch detect --as-of`` and the admin endpoint. Today or yesterday runs in full; an older day runs as a
+    re-run (raises what that day shows, clears nothing, no sweep), so a historical run cannot clear today's alerts
+    nor judge devices offline by a clock in the past."""
+    today = now.astimezone(zone(None, settings.iot_timezone)).date()
+    return await run_detection(as_of, settings, now=now, backfill=as_of < today - timedelta(days=1))
+
+
 async def maybe_run_daily(now: datetime, settings: Settings) -> dict | None:
     """Once a day, after ``iot_detect_hour`` local time: re-run the past ``iot_backfill_days`` days that received
     back-filled data since their run (oldest first, raising only), then run yesterday's detection."""

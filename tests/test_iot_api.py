@@ -154,3 +154,21 @@ async def test_alert_filters_status_and_building(client, world):
     assert alert.id not in [i["id"] for i in resp.json["items"]]
     _, resp = await client.get("/api/v1/alerts?status=SLEEPING", headers=admin)
     assert resp.status == 422 and resp.json["error"]["code"]
+
+
+async def test_detection_for_an_older_day_raises_only(client, world, clock):
+    """A run for a day before yesterday must not clear today's alerts nor sweep by a clock in the past; yesterday's
+    run does both."""
+    from alerts.service import raise_alert
+    from models.alerts import Alert
+
+    unit = world.a.unit
+    alert, _ = await raise_alert(alert_type=IotAlert.UNEXPECTED_ACTIVITY, now=clock.now() - timedelta(days=3),
+                                 unit_id=unit.id, building_id=unit.building_id, explanation="seen three days ago")
+    resp = await post(client, "/api/v1/admin/iot/detect", world.auth(world.admin), {"as_of": "2026-10-25"})
+    assert resp.status == 200 and resp.json["backfill"] is True and "sweep" not in resp.json
+    kept = await Alert.get(id=alert.id)
+    assert kept.status == alert.status and kept.condition_false_since is None  # not even the hysteresis started
+    resp = await post(client, "/api/v1/admin/iot/detect", world.auth(world.admin), {"as_of": "2026-11-01"})
+    assert resp.status == 200 and "sweep" in resp.json and "backfill" not in resp.json
+    assert (await Alert.get(id=alert.id)).condition_false_since is not None  # the clearing has begun

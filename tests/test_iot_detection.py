@@ -439,7 +439,9 @@ def test_detect_cli_as_of(tmp_path):
         done = cli("detect", "--as-of", "2026-11-01")
         assert done.returncode == 0, done.stderr[-2000:]
         stats = json.loads(done.stdout)
-        assert stats["as_of"] == "2026-11-01" and stats["units"] == 0 and "sweep" in stats
+        # a day before yesterday (by the real clock) is a raise-only re-run: no sweep
+        assert stats["as_of"] == "2026-11-01" and stats["units"] == 0 and stats["backfill"] is True
+        assert "sweep" not in stats
         query = "SELECT day FROM iot_detection_runs"
         if database:
             out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-tAc", query],

@@ -244,10 +244,10 @@ class DetectIn(BaseModel):
 @bp.post("/admin/iot/detect", name="iot_detect")
 @access(ADMINS, note="run the daily detection for a given local date")
 async def run_detect(request: Request):
-    from iot.detection import run_detection
+    from iot.detection import detect_on_demand
 
     body = parse_body(DetectIn, request.body)
-    stats = await run_detection(body.as_of, request.app.ctx.settings, now=request.app.ctx.clock.now())
+    stats = await detect_on_demand(body.as_of, request.app.ctx.settings, request.app.ctx.clock.now())
     return json(stats)
 
 
