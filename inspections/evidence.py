@@ -53,7 +53,7 @@ async def store_photo(principal: Principal, photo_id: UUID, data: bytes, *, sett
             if principal.can_see_building(unit.building_id):
                 site = Site(unit=unit, building=await Building.get(id=unit.building_id))
     info = await asyncio.to_thread(inspect_image, data, max_bytes=settings.photo_max_bytes,
-                                   max_pixels=settings.photo_max_pixels)
+                                   max_pixels=settings.photo_max_pixels, limits=settings.photo_pixel_limits)
     distance = None
     if site is not None:
         point = None

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from PIL import Image
 
-from inspections.photos import inspect_image
+from inspections.photos import BadImage, inspect_image
 from inspections.storage import storage_for
 from models.inspections import Photo, StatusReport
 from models.portfolio import Unit
@@ -171,7 +171,7 @@ def test_bomb_is_decided_without_decoding(bomb, tmp_path):
     path.write_bytes(bomb)
     script = (
         "import resource, sys\n"
-        "from inspections.photos import inspect_image, BadImage\n"
+        "from inspections.photos import BadImage, inspect_image, BadImage\n"
         "data = open(sys.argv[1], 'rb').read()\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "try:\n"
@@ -184,6 +184,59 @@ def test_bomb_is_decided_without_decoding(bomb, tmp_path):
                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1])).stdout.split()
     assert out[0] == "DECOMPRESSION_BOMB"
     assert int(out[1]) < 40, f"peak RSS grew by {out[1]} MB while refusing the bomb"
+
+
+async def test_large_png_is_refused_from_its_header(client, world, settings):
+    """39 MP is under the JPEG cap, but a PNG is decoded at full size (~300 MB): its own, lower cap applies."""
+    pid = uuid.uuid4()
+    data = bomb_png(6000, 6500)
+    resp = await upload(client, world, world.a.inspector, data, photo_id=pid, name="big.png", ctype="image/png")
+    assert (resp.status, resp.json["error"]["code"]) == (400, "DECOMPRESSION_BOMB"), resp.json
+    assert resp.json["error"]["details"] == {"width": 6000, "height": 6500, "kind": "PNG",
+                                             "max_pixels": settings.photo_max_pixels_png}
+    assert not await Photo.filter(id=pid).exists()
+
+
+def image_bytes(fmt: str, size, **options) -> bytes:
+    buf = io.BytesIO()
+    Image.linear_gradient("L").resize(size).convert("RGB").save(buf, fmt, **options)
+    return buf.getvalue()
+
+
+async def test_webp_is_accepted_with_derivatives(client, world, settings):
+    a = world.a
+    pid = uuid.uuid4()
+    data = image_bytes("WEBP", (1200, 900), quality=80)
+    resp = await upload(client, world, a.inspector, data, photo_id=pid, name="p.webp", ctype="image/webp",
+                        unit_code=a.unit.code)
+    assert resp.status == 201, resp.json
+    assert (resp.json["content_type"], resp.json["width"], resp.json["height"]) == ("image/webp", 1200, 900)
+    photo = await Photo.get(id=pid)
+    assert storage_for(settings).get(photo.original_key) == data
+    assert Image.open(io.BytesIO(storage_for(settings).get(photo.thumbnail_key))).size == (320, 240)
+
+
+@pytest.mark.parametrize("fmt,options,kind", [
+    ("PNG", {}, "PNG"),
+    ("WEBP", {"quality": 80}, "WEBP"),
+    ("JPEG", {"progressive": True}, "JPEG_PROGRESSIVE"),
+])
+def test_full_decode_formats_have_their_own_pixel_cap(fmt, options, kind):
+    data = image_bytes(fmt, (400, 300), **options)
+    limits = {k: 1_000_000 for k in ("PNG", "WEBP", "JPEG_PROGRESSIVE")}
+    assert inspect_image(data, max_bytes=10**7, max_pixels=10**6, limits=limits).width == 400
+    with pytest.raises(BadImage) as refused:
+        inspect_image(data, max_bytes=10**7, max_pixels=10**6, limits={**limits, kind: 119_999})
+    assert refused.value.code == "DECOMPRESSION_BOMB"
+    assert refused.value.details == {"width": 400, "height": 300, "max_pixels": 119_999, "kind": kind}
+
+
+def test_baseline_jpeg_keeps_the_general_cap():
+    data = image_bytes("JPEG", (400, 300))
+    limits = {k: 1_000 for k in ("PNG", "WEBP", "JPEG_PROGRESSIVE")}
+    assert inspect_image(data, max_bytes=10**7, max_pixels=120_000, limits=limits).format == "JPEG"
+    with pytest.raises(BadImage):
+        inspect_image(data, max_bytes=10**7, max_pixels=119_999, limits=limits)
 
 
 def test_inspect_reads_header_facts():
