@@ -405,6 +405,12 @@ async def submit_report(principal: Principal, body: StatusReportIn, *, settings:
             if photo_ids:
                 await ReportPhoto.bulk_create([ReportPhoto(report_id=report.id, photo_id=p) for p in photo_ids])
                 await Photo.filter(id__in=photo_ids, unit_id__isnull=True).update(unit_id=unit.id)
+            if report.state == ReportState.AWAITING_MEDIA and \
+                    await Photo.filter(id__in=missing).count() == len(missing):
+                # Stored since the check above (the sync reads a batch's photos once, at its start).
+                mark = await _decide_state(report, settings=settings, now=now)
+                report.initial_result = str(report.state)
+                await report.save(update_fields=[*DECIDED_FIELDS, "initial_result"])
             if mark:
                 await mark_inspected(unit.id, report.captured_at)
     except IntegrityError:
@@ -413,6 +419,11 @@ async def submit_report(principal: Principal, body: StatusReportIn, *, settings:
             return duplicate
         raise
     history.add(location.captured_at, verdict.wgs84, location.accuracy_m)
+    if report.state == ReportState.AWAITING_MEDIA and await advance_if_complete(report.id, settings=settings,
+                                                                                 now=now):
+        # A photo committed after the check inside the transaction found no link yet (``photo_arrived`` saw
+        # no report): now that the report is committed, one of the two sides always sees the other.
+        return Outcome(str(report.initial_result), report=await StatusReport.get(id=report.id), status=201)
     return Outcome(str(report.state), report=report, status=201)
 
 
@@ -448,30 +459,35 @@ async def mark_inspected(unit_id: int, at: datetime) -> None:
                              f"(last_inspected_at IS NULL OR last_inspected_at < {p[0]})", [value, unit_id])
 
 
+DECIDED_FIELDS = ("state", "state_reason", "flags", "confirm_deadline", "decided_at", "updated_at")
+
+
 async def photo_arrived(photo_id: UUID, *, settings: Settings, now: datetime) -> list[int]:
-    """A photo was stored: continue every AWAITING_MEDIA report whose photos are now all here."""
+    """A photo was stored (or uploaded again): continue every AWAITING_MEDIA report whose photos are all here."""
     report_ids = await ReportPhoto.filter(photo_id=photo_id, report__state=ReportState.AWAITING_MEDIA) \
         .values_list("report_id", flat=True)
-    advanced = []
-    for report_id in report_ids:
-        async with in_transaction():
-            report = await StatusReport.get(id=report_id)
-            if report.state != ReportState.AWAITING_MEDIA:
-                continue
-            have = await Photo.filter(id__in=report.photo_ids).count()
-            if have < len(report.photo_ids):
-                continue
-            claimed = await StatusReport.filter(id=report.id, state=ReportState.AWAITING_MEDIA) \
-                .update(state_reason="ADVANCING")
-            if claimed != 1:
-                continue
-            mark = await _decide_state(report, settings=settings, now=now)
-            await report.save(update_fields=["state", "state_reason", "flags", "confirm_deadline", "decided_at",
-                                             "updated_at"])
-            if mark:
-                await mark_inspected(report.unit_id, report.captured_at)
-            advanced.append(report.id)
-    return advanced
+    return [report_id for report_id in report_ids
+            if await advance_if_complete(report_id, settings=settings, now=now)]
+
+
+async def advance_if_complete(report_id: int, *, settings: Settings, now: datetime) -> bool:
+    """An AWAITING_MEDIA report whose photos are all stored moves on (once: the state change is claimed)."""
+    async with in_transaction():
+        report = await StatusReport.get(id=report_id)
+        if report.state != ReportState.AWAITING_MEDIA:
+            return False
+        have = await Photo.filter(id__in=report.photo_ids).count()
+        if have < len(report.photo_ids):
+            return False
+        claimed = await StatusReport.filter(id=report.id, state=ReportState.AWAITING_MEDIA) \
+            .update(state_reason="ADVANCING")
+        if claimed != 1:
+            return False
+        mark = await _decide_state(report, settings=settings, now=now)
+        await report.save(update_fields=list(DECIDED_FIELDS))
+        if mark:
+            await mark_inspected(report.unit_id, report.captured_at)
+    return True
 
 
 # --------------------------------------------------------------------------- double confirmation

@@ -287,3 +287,49 @@ async def test_photo_disagreeing_with_the_report_is_flagged(client, world, clock
     body = report_body(a, clock.now(), photo_ids=[pid])
     _, resp = await client.post("/api/v1/status-reports", content=json.dumps(body), headers=world.auth(a.inspector))
     assert resp.json["result"] == "ACCEPTED" and resp.json["report"]["flags"] == [flag]
+
+
+async def test_a_photo_stored_after_the_batch_read_its_photos_is_not_waited_for(client, world, clock, settings):
+    """The sync reads which photos exist once, at the start of a batch: a photo stored after that read but
+    before the report's transaction is found by the re-check inside the transaction."""
+    from accounts.scope import load_principal
+    from core.validation import validate
+    from inspections.schemas import StatusReportIn
+    from inspections.service import submit_report
+
+    a = world.a
+    pid = uuid.uuid4()
+    assert (await upload(client, world, a.inspector, jpeg_with_exif(), photo_id=pid)).status == 201
+    body = validate(StatusReportIn, report_body(a, clock.now(), requested="UNDER_REPAIR", photo_ids=[pid],
+                                                category="DAMAGE"))
+    outcome = await submit_report(await load_principal(a.inspector), body, settings=settings, now=clock.now(),
+                                  via_sync=True, known_photos=set(), maybe_duplicate=False)
+    assert outcome.result == "PENDING_CONFIRMATION"
+    report = await StatusReport.get(id=outcome.report.id)
+    assert (report.state, report.initial_result) == ("PENDING_CONFIRMATION", "PENDING_CONFIRMATION")
+    assert report.confirm_deadline == clock.now() + timedelta(hours=72)
+
+
+async def test_reupload_moves_on_a_report_linked_after_the_first_upload(client, world, clock):
+    """The report committed after the upload looked for reports waiting on the photo: the client's retry of the
+    same upload (idempotent, 200) continues the report."""
+    from inspections.choices import CoordSystem, ReportCategory
+    from models.inspections import ReportPhoto
+
+    a = world.a
+    pid = uuid.uuid4()
+    data = jpeg_with_exif()
+    assert (await upload(client, world, a.inspector, data, photo_id=pid)).status == 201
+    now = clock.now()
+    report = await StatusReport.create(
+        client_id=uuid.uuid4(), content_hash="0" * 64, unit_id=a.unit.id, author_id=a.inspector.id,
+        category=ReportCategory.DAMAGE, requested_status="UNDER_REPAIR", observed_status=a.unit.status,
+        state="AWAITING_MEDIA", state_reason="MISSING_PHOTOS", initial_result="AWAITING_MEDIA",
+        photo_ids=[str(pid)], lat=a.building.lat, lng=a.building.lng, coord_system=CoordSystem.WGS84,
+        accuracy_m=10, wgs84_lat=a.building.lat, wgs84_lng=a.building.lng, distance_m=0, captured_at=now,
+        base_status_version=a.unit.status_version)
+    await ReportPhoto.create(report_id=report.id, photo_id=pid)
+    again = await upload(client, world, a.inspector, data, photo_id=pid)
+    assert again.status == 200
+    report = await StatusReport.get(id=report.id)
+    assert (report.state, report.confirm_deadline) == ("PENDING_CONFIRMATION", now + timedelta(hours=72))
