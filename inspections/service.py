@@ -514,9 +514,7 @@ async def decide(principal: Principal, report: StatusReport, body: DecisionIn, *
     digest = content_hash(body, exclude={"report_id", "report_client_id"})
     existing = await StatusConfirmation.get_or_none(client_id=body.client_id)
     if existing is not None:
-        outcome = _duplicate_of(existing, "actor_id", principal, digest, str(existing.outcome))
-        outcome.confirmation, outcome.report = existing, await StatusReport.get(id=existing.report_id)
-        return outcome
+        return await _existing_decision(existing, report, principal, digest)
     if report.author_id == principal.user_id:
         raise Forbidden("you cannot confirm your own report", code="SELF_CONFIRMATION")
     if report.state in DECIDABLE_STATES and report.confirm_deadline and report.confirm_deadline <= now:
@@ -554,12 +552,22 @@ async def decide(principal: Principal, report: StatusReport, body: DecisionIn, *
     except IntegrityError:
         existing = await StatusConfirmation.get_or_none(client_id=body.client_id)
         if existing is not None:
-            outcome_ = _duplicate_of(existing, "actor_id", principal, digest, str(existing.outcome))
-            outcome_.confirmation, outcome_.report = existing, await StatusReport.get(id=existing.report_id)
-            return outcome_
+            return await _existing_decision(existing, report, principal, digest)
         raise Conflict("the report was already decided", code="REPORT_NOT_PENDING") from None
     report = await StatusReport.get(id=report.id)
     return Outcome(str(outcome), report=report, confirmation=confirmation)
+
+
+async def _existing_decision(existing: StatusConfirmation, report: StatusReport, principal: Principal,
+                             digest: str) -> Outcome:
+    """The decision's client_id was seen before: DUPLICATE only for the same author, content and report (the
+    report is named outside the hashed content, so it is compared here)."""
+    if existing.report_id != report.id:
+        raise ClientIdReused("this client_id was already used for a decision on another report",
+                             details={"client_id": str(existing.client_id)})
+    outcome = _duplicate_of(existing, "actor_id", principal, digest, str(existing.outcome))
+    outcome.confirmation, outcome.report = existing, await StatusReport.get(id=existing.report_id)
+    return outcome
 
 
 async def _apply_decision(report: StatusReport, body: DecisionIn, principal: Principal,

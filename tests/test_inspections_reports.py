@@ -220,6 +220,19 @@ async def test_confirmation_refusals(client, world, clock):
     assert (await StatusReport.get(id=rid)).state == "PENDING_CONFIRMATION"
 
 
+async def test_decision_client_id_reused_for_another_report_is_a_conflict(client, world, clock):
+    """Same client_id and the very same content, but another report: not a duplicate of the first decision."""
+    a = world.a
+    first, second = await pending_change(client, world, clock), await pending_change(client, world, clock)
+    body = decision_body(a, clock.now(), decision="reject", reason="现场仍在出租")
+    assert (await decide(client, world, a.manager, first["id"], body)).json["result"] == "REJECTED"
+    resp = await decide(client, world, a.manager, second["id"], body)
+    assert (resp.status, resp.json["error"]["code"]) == (409, "CLIENT_ID_REUSED"), resp.json
+    assert (await StatusReport.get(id=second["id"])).state == "PENDING_CONFIRMATION"
+    again = await decide(client, world, a.manager, first["id"], body)
+    assert (again.status, again.json["result"], again.json["report"]["id"]) == (200, "DUPLICATE", first["id"])
+
+
 async def test_rejection_with_reason_leaves_the_unit_alone(client, world, clock):
     a = world.a
     report = await pending_change(client, world, clock)
