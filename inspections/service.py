@@ -166,10 +166,13 @@ async def card_facts(site: Site) -> dict:
         .order_by("due_at").limit(20).values("id", "type", "status", "title", "due_at")
     alerts = await Alert.filter(unit_id=unit.id, status__in=list(OPEN_ALERT_STATUSES)) \
         .order_by("-last_seen").limit(20).values("id", "type", "severity", "status", "first_seen", "last_seen")
-    recent = await StatusReport.filter(unit_id=unit.id).order_by("-captured_at").limit(10).values(
-        "id", "state", "category", "requested_status", "no_change", "author_id", "captured_at", "confirm_deadline")
-    last = next((r for r in recent if r["state"] in (ReportState.ACCEPTED, ReportState.CONFIRMED)), None)
-    pending = [r for r in recent if r["state"] in DECIDABLE_STATES]
+    brief = ("id", "state", "category", "requested_status", "no_change", "author_id", "captured_at",
+             "confirm_deadline")
+    # Two small queries on (unit_id, captured_at): taken from one "latest 10" list, either could be pushed out.
+    last = await StatusReport.filter(unit_id=unit.id, state__in=[ReportState.ACCEPTED, ReportState.CONFIRMED]) \
+        .order_by("-captured_at").first().values(*brief)
+    pending = await StatusReport.filter(unit_id=unit.id, state__in=list(DECIDABLE_STATES)) \
+        .order_by("-captured_at").limit(10).values(*brief)
     return {
         "unit": {"code": unit.code, "name": unit.name, "property_type": unit.property_type,
                  "unit_type": unit.unit_type, "floor": unit.floor, "status": unit.status,

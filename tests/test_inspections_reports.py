@@ -39,9 +39,27 @@ async def test_scan_returns_the_unit_card(client, world):
     assert card["lease"]["id"] == a.lease.id and "tenant_name" not in card["lease"]
     assert [o["type"] for o in card["open_work_orders"]] == ["CLEANING"]
     assert card["geofence"]["radius_m"] == 150 and card["geofence"]["centre"]["lat"] == a.building.lat
-    assert card["can_confirm"] is False
+    assert card["can_confirm"] is False and card["last_inspection"] is None and card["pending_reports"] == []
     manager = await post(client, "/api/v1/scan", {"qr": sticker(a.occupied_unit)}, world.auth(a.manager))
     assert manager.json["lease"]["tenant_name"] == "租户A" and manager.json["can_confirm"] is True
+
+
+async def test_scan_card_last_inspection_survives_newer_pending_reports(client, world, clock):
+    a = world.a
+    t = clock.now() - timedelta(hours=2)
+    accepted = await submit(client, world, a.inspector, report_body(a, t))
+    assert accepted.json["result"] == "ACCEPTED"
+    for i in range(11):
+        resp = await submit(client, world, a.inspector,
+                            report_body(a, t + timedelta(minutes=5 + i), requested="OFF_MARKET"))
+        assert resp.json["result"] == "PENDING_CONFIRMATION"
+    card = (await post(client, "/api/v1/scan", {"qr": sticker(a.unit)}, world.auth(a.inspector))).json
+    assert card["last_inspection"]["id"] == accepted.json["report"]["id"]
+    assert card["last_inspection"]["state"] == "ACCEPTED" and card["last_inspection"]["no_change"] is True
+    assert card["last_inspection"]["captured_at"] == t.isoformat()
+    assert len(card["pending_reports"]) == 10
+    times = [r["captured_at"] for r in card["pending_reports"]]
+    assert times == sorted(times, reverse=True)  # newest first
 
 
 @pytest.mark.parametrize("qr,status,code", [
