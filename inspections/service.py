@@ -401,6 +401,8 @@ async def submit_report(principal: Principal, body: StatusReportIn, *, settings:
         mark = await _decide_state(report, settings=settings, now=now)
     else:
         report.state, report.state_reason = state, reason
+        if state != ReportState.AWAITING_MEDIA:  # a CONFLICT goes to review: with its photos' flags too
+            await _add_photo_flags(report, settings)
     report.initial_result = str(report.state)
     try:
         async with in_transaction():
@@ -432,10 +434,7 @@ async def submit_report(principal: Principal, body: StatusReportIn, *, settings:
 
 async def _decide_state(report: StatusReport, *, settings: Settings, now: datetime) -> bool:
     """Every photo is here: decide the report's state (in memory). True when the unit now counts as inspected."""
-    photos = await Photo.filter(id__in=report.photo_ids).all() if report.photo_ids else []
-    extra = photo_flags(report, photos, settings)
-    if extra:
-        report.flags = sorted(set(report.flags) | set(extra))
+    await _add_photo_flags(report, settings)
     if Flag.SUSPECTED_MOCK_LOCATION in report.flags:
         state, reason = ReportState.HELD_FOR_REVIEW, Flag.SUSPECTED_MOCK_LOCATION.value
     elif report.no_change:
@@ -448,6 +447,15 @@ async def _decide_state(report: StatusReport, *, settings: Settings, now: dateti
     if state == ReportState.ACCEPTED:
         report.decided_at = now
     return state == ReportState.ACCEPTED
+
+
+async def _add_photo_flags(report: StatusReport, settings: Settings) -> bool:
+    """Merge the flags of the report's stored photos (EXIF time/place) into ``report.flags``; True if it grew."""
+    photos = await Photo.filter(id__in=report.photo_ids).all() if report.photo_ids else []
+    merged = sorted(set(report.flags) | set(photo_flags(report, photos, settings)))
+    grew = merged != sorted(report.flags)
+    report.flags = merged
+    return grew
 
 
 async def mark_inspected(unit_id: int, at: datetime) -> None:
@@ -466,11 +474,20 @@ DECIDED_FIELDS = ("state", "state_reason", "flags", "confirm_deadline", "decided
 
 
 async def photo_arrived(photo_id: UUID, *, settings: Settings, now: datetime) -> list[int]:
-    """A photo was stored (or uploaded again): continue every AWAITING_MEDIA report whose photos are all here."""
-    report_ids = await ReportPhoto.filter(photo_id=photo_id, report__state=ReportState.AWAITING_MEDIA) \
-        .values_list("report_id", flat=True)
-    return [report_id for report_id in report_ids
-            if await advance_if_complete(report_id, settings=settings, now=now)]
+    """A photo was stored (or uploaded again): continue every AWAITING_MEDIA report whose photos are all here;
+    a CONFLICT report (in review whatever its photos) gets the photo's EXIF flags."""
+    linked = await ReportPhoto.filter(photo_id=photo_id, report__state__in=[ReportState.AWAITING_MEDIA,
+                                                                           ReportState.CONFLICT]) \
+        .values_list("report_id", "report__state")
+    advanced = []
+    for report_id, state in linked:
+        if state == ReportState.CONFLICT:
+            report = await StatusReport.get(id=report_id)
+            if await _add_photo_flags(report, settings):
+                await StatusReport.filter(id=report_id).update(flags=report.flags)
+        elif await advance_if_complete(report_id, settings=settings, now=now):
+            advanced.append(report_id)
+    return advanced
 
 
 async def advance_if_complete(report_id: int, *, settings: Settings, now: datetime) -> bool:

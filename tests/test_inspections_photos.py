@@ -333,3 +333,23 @@ async def test_reupload_moves_on_a_report_linked_after_the_first_upload(client, 
     assert again.status == 200
     report = await StatusReport.get(id=report.id)
     assert (report.state, report.confirm_deadline) == ("PENDING_CONFIRMATION", now + timedelta(hours=72))
+
+
+@pytest.mark.parametrize("photo_first", [True, False])
+async def test_photo_flags_are_checked_for_a_report_in_conflict(client, world, clock, photo_first):
+    """A stale report goes to review as CONFLICT: its photos' EXIF time and place are still checked, whether the
+    photo was stored before the report or arrives after it."""
+    a = world.a
+    pid = uuid.uuid4()
+    data = jpeg_with_exif(taken="2026:11:01 10:00:00", gps=(22.60, 113.93))
+    if photo_first:
+        assert (await upload(client, world, a.inspector, data, photo_id=pid)).status == 201
+    body = report_body(a, clock.now(), unit=a.occupied_unit, requested="UNDER_REPAIR", base_version=1,
+                       photo_ids=[pid], category="DAMAGE")
+    _, resp = await client.post("/api/v1/status-reports", content=json.dumps(body), headers=world.auth(a.inspector))
+    assert resp.json["result"] == "CONFLICT", resp.json
+    if not photo_first:
+        assert (await upload(client, world, a.inspector, data, photo_id=pid)).status == 201
+    report = await StatusReport.get(id=resp.json["report"]["id"])
+    assert report.state == "CONFLICT"
+    assert report.flags == ["PHOTO_PLACE_MISMATCH", "PHOTO_TIME_MISMATCH"]
