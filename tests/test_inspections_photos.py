@@ -1,5 +1,6 @@
 """Photo evidence: validation from the header, idempotent storage, derivatives, EXIF, AWAITING_MEDIA."""
 
+import asyncio
 import io
 import json
 import struct
@@ -353,3 +354,48 @@ async def test_photo_flags_are_checked_for_a_report_in_conflict(client, world, c
     report = await StatusReport.get(id=resp.json["report"]["id"])
     assert report.state == "CONFLICT"
     assert report.flags == ["PHOTO_PLACE_MISMATCH", "PHOTO_TIME_MISMATCH"]
+
+
+async def test_the_server_body_limit_follows_photo_max_bytes(world, settings, clock):
+    """Sanic's own body limit (enforced by its HTTP server, not on the ASGI path the other tests use) follows
+    RW_PHOTO_MAX_BYTES: a 14 MB body reaches the photo checks when photos may be 16 MB, and a body over the derived
+    limit is still 413 PAYLOAD_TOO_LARGE in our error shape."""
+    import httpx
+
+    from api.app import create_app
+    from tests.conftest import free_port
+
+    settings.photo_max_bytes = 16 * 1024 * 1024
+    app = create_app(settings, clock=clock, manage_db=False)
+    port = free_port()
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
+    await server.startup()
+    await server.before_start()
+    await server.after_start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            async def send(size: int) -> httpx.Response:
+                return await http.post("/api/v1/photos", headers=world.auth(world.a.inspector),
+                                       data={"photo_id": str(uuid.uuid4())},
+                                       files={"file": ("p.jpg", b"\xff" * size, "image/jpeg")})
+
+            within = await send(14 * 1024 * 1024)
+            assert (within.status_code, within.json()["error"]["code"]) == (400, "CORRUPT_IMAGE")
+        # Sanic answers from the Content-Length header and closes: announce the body, do not send it.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        auth = "".join(f"{k}: {v}\r\n" for k, v in world.auth(world.a.inspector).items())
+        writer.write((f"POST /api/v1/photos HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}"
+                      "Content-Type: multipart/form-data; boundary=x\r\n"
+                      f"Content-Length: {18 * 1024 * 1024}\r\n\r\n").encode())
+        await writer.drain()
+        head, _, body = (await reader.read()).partition(b"\r\n\r\n")
+        writer.close()
+        assert head.split(b"\r\n")[0].split()[1] == b"413"
+        error = json.loads(body)
+        assert set(error) == {"error"} and set(error["error"]) == {"code", "message", "details"}
+        assert error["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    finally:
+        await server.before_stop()
+        server.close()
+        await server.wait_closed()
+        await server.after_stop()
