@@ -1,6 +1,7 @@
 """Scan, status reports, geofence, mock-location holds, double confirmation, conflicts, expiry, audit."""
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from inspections.service import expire_overdue
 from models.inspections import StatusConfirmation, StatusReport
 from models.notifications import OutboxMessage
 from models.portfolio import Unit, UnitStatusChange
-from tests.support.inspections_helpers import decision_body, report_body, sticker
+from tests.support.inspections_helpers import decision_body, png_bytes, report_body, sticker
 
 
 def at_now(world, clock):
@@ -123,6 +124,38 @@ async def test_location_refusals(client, world, clock, kwargs, code):
     resp = await submit(client, world, world.a.inspector, body)
     assert (resp.status, resp.json["error"]["code"]) == (422, code)
     assert not await StatusReport.filter(client_id=body["client_id"]).exists()
+
+
+def travel_seconds(kmh: float, accuracies_m: float = 30.0) -> float:
+    """Seconds for building A → building B at ``kmh`` (the two fixes' accuracies are forgiven first)."""
+    from inspections.geo import distance_m
+    from tests.support.world import SITES
+
+    d = distance_m((SITES["A"]["lat"], SITES["A"]["lng"]), (SITES["B"]["lat"], SITES["B"]["lng"])) - accuracies_m
+    return d / (kmh / 3.6)
+
+
+@pytest.mark.parametrize("prior", ["report", "confirmation"])
+@pytest.mark.parametrize("kmh,result", [(140, "ACCEPTED"), (160, "HELD_FOR_REVIEW")])
+async def test_travel_speed_bound_either_side(client, world, clock, prior, kmh, result):
+    """The same user's previous fix — a report or an on-site confirmation — then a report in the other city:
+    140 km/h is plausible, 160 km/h (over the 150 km/h bound) is held as a suspected mock location."""
+    a, b = world.a, world.b
+    second_at = clock.now() - timedelta(minutes=5)
+    first_at = second_at - timedelta(seconds=travel_seconds(kmh))
+    if prior == "report":
+        first = await submit(client, world, world.admin, report_body(a, first_at))
+        assert first.json["result"] == "ACCEPTED", first.json
+    else:
+        pending = await submit(client, world, a.inspector,
+                               report_body(a, first_at - timedelta(minutes=1), requested="OFF_MARKET"))
+        decided = await decide(client, world, world.admin, pending.json["report"]["id"],
+                               decision_body(a, first_at))
+        assert decided.json["result"] == "CONFIRMED", decided.json
+    second = await submit(client, world, world.admin, report_body(b, second_at))
+    assert second.status == 201 and second.json["result"] == result, second.json
+    expected_flags = [] if result == "ACCEPTED" else ["SUSPECTED_MOCK_LOCATION"]
+    assert second.json["report"]["flags"] == expected_flags
 
 
 @pytest.mark.parametrize("delta,code", [(timedelta(minutes=6), "CAPTURED_AT_IN_FUTURE"),
@@ -352,6 +385,43 @@ async def test_due_contradictions_and_timeline(client, world, clock, settings):
     kinds = [e["kind"] for e in tl.json["events"]]
     assert {"status_change", "status_report", "confirmation"} <= set(kinds)
     assert tl.json["status"] == "RENOVATION"
+
+
+async def test_timeline_includes_photos_newest_first(client, world, clock):
+    a = world.a
+    unit = a.units[2]
+    t = clock.now() - timedelta(hours=1)
+    p1, p2 = uuid.uuid4(), uuid.uuid4()
+    for pid, at in ((p1, t), (p2, t + timedelta(minutes=40))):
+        _, resp = await client.post("/api/v1/photos", files={"file": ("p.png", png_bytes(), "image/png")},
+                                    data={"photo_id": str(pid), "unit_code": unit.code, "captured_at": at.isoformat()},
+                                    headers=world.auth(a.inspector))
+        assert resp.status == 201, resp.json
+    report = await submit(client, world, a.inspector,
+                          report_body(a, t + timedelta(minutes=20), unit=unit, photo_ids=[p1]))
+    assert report.json["result"] == "ACCEPTED"
+    _, tl = await client.get(f"/api/v1/units/{unit.code}/timeline", headers=world.auth(a.manager))
+    events = tl.json["events"]
+    times = [e["at"] for e in events]
+    assert times == sorted(times, reverse=True)
+    assert [(e["kind"], e.get("photo_id") or e.get("report_id")) for e in events[:3]] == [
+        ("photo", str(p2)), ("status_report", report.json["report"]["id"]), ("photo", str(p1))]
+    assert events[0]["at"] == (t + timedelta(minutes=40)).isoformat()
+    assert events[0]["uploaded_by"] == a.inspector.id
+
+
+async def test_signed_sticker_of_an_unknown_unit(client, world, clock):
+    from config.settings import DEV_QR_SECRET
+    from inspections.qr import build_sticker_url
+
+    qr = build_sticker_url("https://rw.example.cn", DEV_QR_SECRET, "SZ-NS-A-9999", 1)
+    resp = await post(client, "/api/v1/scan", {"qr": qr}, world.auth(world.a.inspector))
+    assert (resp.status, resp.json["error"]["code"]) == (404, "UNKNOWN_UNIT")
+    assert resp.json["error"]["details"] == {"unit_code": "SZ-NS-A-9999"}
+    body = {**report_body(world.a, clock.now()), "qr": qr}
+    resp = await submit(client, world, world.a.inspector, body)
+    assert (resp.status, resp.json["error"]["code"]) == (404, "UNKNOWN_UNIT")
+    assert not await StatusReport.filter(client_id=body["client_id"]).exists()
 
 
 async def test_report_list_is_scoped(client, world, clock):
