@@ -46,6 +46,18 @@ async def probe_broker(settings: Settings, timeout: float = 0.5) -> dict:
     return {"reachable": reachable, "host": host, "port": port, "embedded": settings.uses_embedded_broker}
 
 
+#: Multipart boundaries, part headers and the form fields sent with a file.
+MULTIPART_OVERHEAD_BYTES = 1024 * 1024
+
+
+def request_max_size(settings: Settings) -> int:
+    """Sanic's body limit: the largest file an endpoint accepts plus multipart overhead. Derived, so raising
+    ``RW_PHOTO_MAX_BYTES`` takes effect; the endpoint itself refuses a file over its own limit (413 as well)."""
+    from api.routes.refunds import MAX_DOCUMENT_BYTES
+
+    return max(settings.photo_max_bytes, MAX_DOCUMENT_BYTES) + MULTIPART_OVERHEAD_BYTES
+
+
 def install_caches(app: Sanic, settings: Settings) -> None:
     """Per-worker caches on app.ctx, kept correct by the database change log (core.changes)."""
     from core.changes import ChangeFeed, InvalidatingCache
@@ -66,7 +78,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     dumps = functools.partial(jsonlib.dumps, ensure_ascii=False, separators=(",", ":"))
     app = Sanic(name or f"rentwatch{next(_app_numbers)}", configure_logging=True, dumps=dumps)
     app.config.FALLBACK_ERROR_FORMAT = "json"
-    app.config.REQUEST_MAX_SIZE = 12 * 1024 * 1024  # photos up to 10 MB plus multipart overhead
+    app.config.REQUEST_MAX_SIZE = request_max_size(settings)
     app.config.OAS_UI_DEFAULT = "swagger"
     # sanic-ext's automatic HEAD/OPTIONS routes re-finalise the router once per route (quadratic start-up).
     app.config.HTTP_AUTO_HEAD = False

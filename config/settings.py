@@ -77,7 +77,11 @@ class Settings(BaseSettings):
     inspection_interval_days: int = 30  # a unit is due for inspection after this long
     inspection_sync_horizon_days: int = 7  # offline items captured longer ago are refused
     photo_max_bytes: int = 10 * 1024 * 1024
-    photo_max_pixels: int = 40_000_000  # decided from the image header, before decoding
+    photo_max_pixels: int = 40_000_000  # decided from the image header, before decoding (baseline JPEG: draft mode)
+    # Formats decoded at full size get lower caps, keeping an upload's peak memory under ~150 MB (docs/inspections.md)
+    photo_max_pixels_png: int = 12_000_000
+    photo_max_pixels_webp: int = 8_000_000
+    photo_max_pixels_progressive_jpeg: int = 20_000_000
     photo_exif_max_skew_minutes: int = 30  # photo EXIF time vs report time
     photo_exif_max_distance_m: float = 500.0  # photo EXIF GPS vs report location
     label_font_path: Path | None = None  # CJK font for labels; default: search the system (fonts-wqy-microhei)
@@ -168,6 +172,12 @@ class Settings(BaseSettings):
             return self.embedded_mqtt_host, self.embedded_mqtt_port
         parsed = urlparse(self.mqtt_url)
         return parsed.hostname or "127.0.0.1", parsed.port or 1883
+
+    @property
+    def photo_pixel_limits(self) -> dict[str, int]:
+        """Per decode kind (inspections.photos.decode_kind) pixel caps below ``photo_max_pixels``."""
+        return {"PNG": self.photo_max_pixels_png, "WEBP": self.photo_max_pixels_webp,
+                "JPEG_PROGRESSIVE": self.photo_max_pixels_progressive_jpeg}
 
     @property
     def resolved_media_dir(self) -> Path:

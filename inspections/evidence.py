@@ -41,7 +41,10 @@ async def store_photo(principal: Principal, photo_id: UUID, data: bytes, *, sett
     sha = hashlib.sha256(data).hexdigest()
     existing = await Photo.get_or_none(id=photo_id)
     if existing is not None:
-        return _same_or_conflict(existing, sha), False
+        photo = _same_or_conflict(existing, sha)
+        # A report linked after the first upload (a race with it) is moved on by the client's retry.
+        await photo_arrived(photo_id, settings=settings, now=now)
+        return photo, False
     site = None
     if unit_code:
         unit = await get_unit_for(principal, unit_code)
@@ -53,7 +56,7 @@ async def store_photo(principal: Principal, photo_id: UUID, data: bytes, *, sett
             if principal.can_see_building(unit.building_id):
                 site = Site(unit=unit, building=await Building.get(id=unit.building_id))
     info = await asyncio.to_thread(inspect_image, data, max_bytes=settings.photo_max_bytes,
-                                   max_pixels=settings.photo_max_pixels)
+                                   max_pixels=settings.photo_max_pixels, limits=settings.photo_pixel_limits)
     distance = None
     if site is not None:
         point = None
@@ -92,7 +95,9 @@ async def store_photo(principal: Principal, photo_id: UUID, data: bytes, *, sett
             exif_taken_at=info.exif_taken_at, exif_lat=info.exif_lat, exif_lng=info.exif_lng,
             captured_at=captured_at, distance_m=distance)
     except IntegrityError:
-        return _same_or_conflict(await Photo.get(id=photo_id), sha), False
+        photo = _same_or_conflict(await Photo.get(id=photo_id), sha)
+        await photo_arrived(photo_id, settings=settings, now=now)
+        return photo, False
     await photo_arrived(photo_id, settings=settings, now=now)
     return photo, True
 

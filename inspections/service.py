@@ -166,10 +166,13 @@ async def card_facts(site: Site) -> dict:
         .order_by("due_at").limit(20).values("id", "type", "status", "title", "due_at")
     alerts = await Alert.filter(unit_id=unit.id, status__in=list(OPEN_ALERT_STATUSES)) \
         .order_by("-last_seen").limit(20).values("id", "type", "severity", "status", "first_seen", "last_seen")
-    recent = await StatusReport.filter(unit_id=unit.id).order_by("-captured_at").limit(10).values(
-        "id", "state", "category", "requested_status", "no_change", "author_id", "captured_at", "confirm_deadline")
-    last = next((r for r in recent if r["state"] in (ReportState.ACCEPTED, ReportState.CONFIRMED)), None)
-    pending = [r for r in recent if r["state"] in DECIDABLE_STATES]
+    brief = ("id", "state", "category", "requested_status", "no_change", "author_id", "captured_at",
+             "confirm_deadline")
+    # Two small queries on (unit_id, captured_at): taken from one "latest 10" list, either could be pushed out.
+    last = await StatusReport.filter(unit_id=unit.id, state__in=[ReportState.ACCEPTED, ReportState.CONFIRMED]) \
+        .order_by("-captured_at").first().values(*brief)
+    pending = await StatusReport.filter(unit_id=unit.id, state__in=list(DECIDABLE_STATES)) \
+        .order_by("-captured_at").limit(10).values(*brief)
     return {
         "unit": {"code": unit.code, "name": unit.name, "property_type": unit.property_type,
                  "unit_type": unit.unit_type, "floor": unit.floor, "status": unit.status,
@@ -398,6 +401,8 @@ async def submit_report(principal: Principal, body: StatusReportIn, *, settings:
         mark = await _decide_state(report, settings=settings, now=now)
     else:
         report.state, report.state_reason = state, reason
+        if state != ReportState.AWAITING_MEDIA:  # a CONFLICT goes to review: with its photos' flags too
+            await _add_photo_flags(report, settings)
     report.initial_result = str(report.state)
     try:
         async with in_transaction():
@@ -405,6 +410,12 @@ async def submit_report(principal: Principal, body: StatusReportIn, *, settings:
             if photo_ids:
                 await ReportPhoto.bulk_create([ReportPhoto(report_id=report.id, photo_id=p) for p in photo_ids])
                 await Photo.filter(id__in=photo_ids, unit_id__isnull=True).update(unit_id=unit.id)
+            if report.state == ReportState.AWAITING_MEDIA and \
+                    await Photo.filter(id__in=missing).count() == len(missing):
+                # Stored since the check above (the sync reads a batch's photos once, at its start).
+                mark = await _decide_state(report, settings=settings, now=now)
+                report.initial_result = str(report.state)
+                await report.save(update_fields=[*DECIDED_FIELDS, "initial_result"])
             if mark:
                 await mark_inspected(unit.id, report.captured_at)
     except IntegrityError:
@@ -413,15 +424,17 @@ async def submit_report(principal: Principal, body: StatusReportIn, *, settings:
             return duplicate
         raise
     history.add(location.captured_at, verdict.wgs84, location.accuracy_m)
+    if report.state == ReportState.AWAITING_MEDIA and await advance_if_complete(report.id, settings=settings,
+                                                                                 now=now):
+        # A photo committed after the check inside the transaction found no link yet (``photo_arrived`` saw
+        # no report): now that the report is committed, one of the two sides always sees the other.
+        return Outcome(str(report.initial_result), report=await StatusReport.get(id=report.id), status=201)
     return Outcome(str(report.state), report=report, status=201)
 
 
 async def _decide_state(report: StatusReport, *, settings: Settings, now: datetime) -> bool:
     """Every photo is here: decide the report's state (in memory). True when the unit now counts as inspected."""
-    photos = await Photo.filter(id__in=report.photo_ids).all() if report.photo_ids else []
-    extra = photo_flags(report, photos, settings)
-    if extra:
-        report.flags = sorted(set(report.flags) | set(extra))
+    await _add_photo_flags(report, settings)
     if Flag.SUSPECTED_MOCK_LOCATION in report.flags:
         state, reason = ReportState.HELD_FOR_REVIEW, Flag.SUSPECTED_MOCK_LOCATION.value
     elif report.no_change:
@@ -436,6 +449,15 @@ async def _decide_state(report: StatusReport, *, settings: Settings, now: dateti
     return state == ReportState.ACCEPTED
 
 
+async def _add_photo_flags(report: StatusReport, settings: Settings) -> bool:
+    """Merge the flags of the report's stored photos (EXIF time/place) into ``report.flags``; True if it grew."""
+    photos = await Photo.filter(id__in=report.photo_ids).all() if report.photo_ids else []
+    merged = sorted(set(report.flags) | set(photo_flags(report, photos, settings)))
+    grew = merged != sorted(report.flags)
+    report.flags = merged
+    return grew
+
+
 async def mark_inspected(unit_id: int, at: datetime) -> None:
     """Move ``last_inspected_at`` forward only (offline items arrive out of order). Plain SQL: building this
     OR-condition through the ORM cost more than the rest of a sync item's writes together."""
@@ -448,30 +470,44 @@ async def mark_inspected(unit_id: int, at: datetime) -> None:
                              f"(last_inspected_at IS NULL OR last_inspected_at < {p[0]})", [value, unit_id])
 
 
+DECIDED_FIELDS = ("state", "state_reason", "flags", "confirm_deadline", "decided_at", "updated_at")
+
+
 async def photo_arrived(photo_id: UUID, *, settings: Settings, now: datetime) -> list[int]:
-    """A photo was stored: continue every AWAITING_MEDIA report whose photos are now all here."""
-    report_ids = await ReportPhoto.filter(photo_id=photo_id, report__state=ReportState.AWAITING_MEDIA) \
-        .values_list("report_id", flat=True)
+    """A photo was stored (or uploaded again): continue every AWAITING_MEDIA report whose photos are all here;
+    a CONFLICT report (in review whatever its photos) gets the photo's EXIF flags."""
+    linked = await ReportPhoto.filter(photo_id=photo_id, report__state__in=[ReportState.AWAITING_MEDIA,
+                                                                           ReportState.CONFLICT]) \
+        .values_list("report_id", "report__state")
     advanced = []
-    for report_id in report_ids:
-        async with in_transaction():
+    for report_id, state in linked:
+        if state == ReportState.CONFLICT:
             report = await StatusReport.get(id=report_id)
-            if report.state != ReportState.AWAITING_MEDIA:
-                continue
-            have = await Photo.filter(id__in=report.photo_ids).count()
-            if have < len(report.photo_ids):
-                continue
-            claimed = await StatusReport.filter(id=report.id, state=ReportState.AWAITING_MEDIA) \
-                .update(state_reason="ADVANCING")
-            if claimed != 1:
-                continue
-            mark = await _decide_state(report, settings=settings, now=now)
-            await report.save(update_fields=["state", "state_reason", "flags", "confirm_deadline", "decided_at",
-                                             "updated_at"])
-            if mark:
-                await mark_inspected(report.unit_id, report.captured_at)
-            advanced.append(report.id)
+            if await _add_photo_flags(report, settings):
+                await StatusReport.filter(id=report_id).update(flags=report.flags)
+        elif await advance_if_complete(report_id, settings=settings, now=now):
+            advanced.append(report_id)
     return advanced
+
+
+async def advance_if_complete(report_id: int, *, settings: Settings, now: datetime) -> bool:
+    """An AWAITING_MEDIA report whose photos are all stored moves on (once: the state change is claimed)."""
+    async with in_transaction():
+        report = await StatusReport.get(id=report_id)
+        if report.state != ReportState.AWAITING_MEDIA:
+            return False
+        have = await Photo.filter(id__in=report.photo_ids).count()
+        if have < len(report.photo_ids):
+            return False
+        claimed = await StatusReport.filter(id=report.id, state=ReportState.AWAITING_MEDIA) \
+            .update(state_reason="ADVANCING")
+        if claimed != 1:
+            return False
+        mark = await _decide_state(report, settings=settings, now=now)
+        await report.save(update_fields=list(DECIDED_FIELDS))
+        if mark:
+            await mark_inspected(report.unit_id, report.captured_at)
+    return True
 
 
 # --------------------------------------------------------------------------- double confirmation
@@ -498,9 +534,7 @@ async def decide(principal: Principal, report: StatusReport, body: DecisionIn, *
     digest = content_hash(body, exclude={"report_id", "report_client_id"})
     existing = await StatusConfirmation.get_or_none(client_id=body.client_id)
     if existing is not None:
-        outcome = _duplicate_of(existing, "actor_id", principal, digest, str(existing.outcome))
-        outcome.confirmation, outcome.report = existing, await StatusReport.get(id=existing.report_id)
-        return outcome
+        return await _existing_decision(existing, report, principal, digest)
     if report.author_id == principal.user_id:
         raise Forbidden("you cannot confirm your own report", code="SELF_CONFIRMATION")
     if report.state in DECIDABLE_STATES and report.confirm_deadline and report.confirm_deadline <= now:
@@ -538,12 +572,22 @@ async def decide(principal: Principal, report: StatusReport, body: DecisionIn, *
     except IntegrityError:
         existing = await StatusConfirmation.get_or_none(client_id=body.client_id)
         if existing is not None:
-            outcome_ = _duplicate_of(existing, "actor_id", principal, digest, str(existing.outcome))
-            outcome_.confirmation, outcome_.report = existing, await StatusReport.get(id=existing.report_id)
-            return outcome_
+            return await _existing_decision(existing, report, principal, digest)
         raise Conflict("the report was already decided", code="REPORT_NOT_PENDING") from None
     report = await StatusReport.get(id=report.id)
     return Outcome(str(outcome), report=report, confirmation=confirmation)
+
+
+async def _existing_decision(existing: StatusConfirmation, report: StatusReport, principal: Principal,
+                             digest: str) -> Outcome:
+    """The decision's client_id was seen before: DUPLICATE only for the same author, content and report (the
+    report is named outside the hashed content, so it is compared here)."""
+    if existing.report_id != report.id:
+        raise ClientIdReused("this client_id was already used for a decision on another report",
+                             details={"client_id": str(existing.client_id)})
+    outcome = _duplicate_of(existing, "actor_id", principal, digest, str(existing.outcome))
+    outcome.confirmation, outcome.report = existing, await StatusReport.get(id=existing.report_id)
+    return outcome
 
 
 async def _apply_decision(report: StatusReport, body: DecisionIn, principal: Principal,

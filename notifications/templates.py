@@ -14,19 +14,22 @@ from config.settings import Settings
 from notifications.choices import NotificationKind
 
 K = NotificationKind
+#: Pages are mini program routes (miniprogram/app.json ``pages``; a test keeps them in step). Staff handle refund
+#: steps outside the mini program, which has no staff refund page: their messages open its home page.
+STAFF_HOME = "pages/index/index"
 DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
-    K.REFUND_STEP: {"template_id": "", "page": "pages/refund/detail?id={refund_id}",
+    K.REFUND_STEP: {"template_id": "", "page": "pages/refund/refund?id={refund_id}",
                     "fields": {"character_string1": "unit_code", "phrase2": "step_phrase", "time3": "at",
                                "date4": "expected_completion|at", "thing5": "note|step_label"}},
-    K.REFUND_ASSIGNED: {"template_id": "", "page": "pages/staff/refund?id={refund_id}",
+    K.REFUND_ASSIGNED: {"template_id": "", "page": STAFF_HOME,
                         "fields": {"character_string1": "unit_code", "thing2": "task", "time3": "due_at"}},
-    K.REFUND_ESCALATED: {"template_id": "", "page": "pages/staff/refund?id={refund_id}",
+    K.REFUND_ESCALATED: {"template_id": "", "page": STAFF_HOME,
                          "fields": {"character_string1": "unit_code", "thing2": "task", "time3": "since",
                                     "thing4": "owner_name"}},
-    K.LEASE_REMINDER: {"template_id": "", "page": "pages/staff/work-order?id={work_order_id}",
+    K.LEASE_REMINDER: {"template_id": "", "page": "pages/workorders/workorders?id={work_order_id}",
                        "fields": {"character_string1": "unit_code", "thing2": "title", "date3": "end_date",
                                   "number4": "days_left"}},
-    K.INSPECTION_EXPIRED: {"template_id": "", "page": "pages/inspect/report?id={report_id}",
+    K.INSPECTION_EXPIRED: {"template_id": "", "page": "pages/report/report?id={report_id}",
                            "fields": {"character_string1": "unit_code", "thing2": "title|=状态变更确认已过期",
                                       "time3": "deadline|captured_at"}},
 }

@@ -82,6 +82,13 @@ async def test_label_endpoint(client, world):
     assert resp.status == 403
 
 
+async def test_label_endpoint_without_a_cjk_font_is_503(client, world, settings, tmp_path):
+    settings.label_font_path = tmp_path / "missing.ttf"
+    _, resp = await client.get(f"/api/v1/units/{world.a.unit.code}/label", headers=world.auth(world.a.manager))
+    assert (resp.status, resp.json["error"]["code"]) == (503, "LABEL_FONT_MISSING")
+    assert "Chinese glyphs" in resp.json["error"]["message"]
+
+
 def run_cli(args, env):
     return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, env=env,
                           cwd=str(ROOT), timeout=120)

@@ -1,5 +1,6 @@
 """Photo evidence: validation from the header, idempotent storage, derivatives, EXIF, AWAITING_MEDIA."""
 
+import asyncio
 import io
 import json
 import struct
@@ -12,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from PIL import Image
 
-from inspections.photos import inspect_image
+from inspections.photos import BadImage, inspect_image
 from inspections.storage import storage_for
 from models.inspections import Photo, StatusReport
 from models.portfolio import Unit
@@ -171,7 +172,7 @@ def test_bomb_is_decided_without_decoding(bomb, tmp_path):
     path.write_bytes(bomb)
     script = (
         "import resource, sys\n"
-        "from inspections.photos import inspect_image, BadImage\n"
+        "from inspections.photos import BadImage, inspect_image, BadImage\n"
         "data = open(sys.argv[1], 'rb').read()\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "try:\n"
@@ -184,6 +185,59 @@ def test_bomb_is_decided_without_decoding(bomb, tmp_path):
                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1])).stdout.split()
     assert out[0] == "DECOMPRESSION_BOMB"
     assert int(out[1]) < 40, f"peak RSS grew by {out[1]} MB while refusing the bomb"
+
+
+async def test_large_png_is_refused_from_its_header(client, world, settings):
+    """39 MP is under the JPEG cap, but a PNG is decoded at full size (~300 MB): its own, lower cap applies."""
+    pid = uuid.uuid4()
+    data = bomb_png(6000, 6500)
+    resp = await upload(client, world, world.a.inspector, data, photo_id=pid, name="big.png", ctype="image/png")
+    assert (resp.status, resp.json["error"]["code"]) == (400, "DECOMPRESSION_BOMB"), resp.json
+    assert resp.json["error"]["details"] == {"width": 6000, "height": 6500, "kind": "PNG",
+                                             "max_pixels": settings.photo_max_pixels_png}
+    assert not await Photo.filter(id=pid).exists()
+
+
+def image_bytes(fmt: str, size, **options) -> bytes:
+    buf = io.BytesIO()
+    Image.linear_gradient("L").resize(size).convert("RGB").save(buf, fmt, **options)
+    return buf.getvalue()
+
+
+async def test_webp_is_accepted_with_derivatives(client, world, settings):
+    a = world.a
+    pid = uuid.uuid4()
+    data = image_bytes("WEBP", (1200, 900), quality=80)
+    resp = await upload(client, world, a.inspector, data, photo_id=pid, name="p.webp", ctype="image/webp",
+                        unit_code=a.unit.code)
+    assert resp.status == 201, resp.json
+    assert (resp.json["content_type"], resp.json["width"], resp.json["height"]) == ("image/webp", 1200, 900)
+    photo = await Photo.get(id=pid)
+    assert storage_for(settings).get(photo.original_key) == data
+    assert Image.open(io.BytesIO(storage_for(settings).get(photo.thumbnail_key))).size == (320, 240)
+
+
+@pytest.mark.parametrize("fmt,options,kind", [
+    ("PNG", {}, "PNG"),
+    ("WEBP", {"quality": 80}, "WEBP"),
+    ("JPEG", {"progressive": True}, "JPEG_PROGRESSIVE"),
+])
+def test_full_decode_formats_have_their_own_pixel_cap(fmt, options, kind):
+    data = image_bytes(fmt, (400, 300), **options)
+    limits = {k: 1_000_000 for k in ("PNG", "WEBP", "JPEG_PROGRESSIVE")}
+    assert inspect_image(data, max_bytes=10**7, max_pixels=10**6, limits=limits).width == 400
+    with pytest.raises(BadImage) as refused:
+        inspect_image(data, max_bytes=10**7, max_pixels=10**6, limits={**limits, kind: 119_999})
+    assert refused.value.code == "DECOMPRESSION_BOMB"
+    assert refused.value.details == {"width": 400, "height": 300, "max_pixels": 119_999, "kind": kind}
+
+
+def test_baseline_jpeg_keeps_the_general_cap():
+    data = image_bytes("JPEG", (400, 300))
+    limits = {k: 1_000 for k in ("PNG", "WEBP", "JPEG_PROGRESSIVE")}
+    assert inspect_image(data, max_bytes=10**7, max_pixels=120_000, limits=limits).format == "JPEG"
+    with pytest.raises(BadImage):
+        inspect_image(data, max_bytes=10**7, max_pixels=119_999, limits=limits)
 
 
 def test_inspect_reads_header_facts():
@@ -234,3 +288,114 @@ async def test_photo_disagreeing_with_the_report_is_flagged(client, world, clock
     body = report_body(a, clock.now(), photo_ids=[pid])
     _, resp = await client.post("/api/v1/status-reports", content=json.dumps(body), headers=world.auth(a.inspector))
     assert resp.json["result"] == "ACCEPTED" and resp.json["report"]["flags"] == [flag]
+
+
+async def test_a_photo_stored_after_the_batch_read_its_photos_is_not_waited_for(client, world, clock, settings):
+    """The sync reads which photos exist once, at the start of a batch: a photo stored after that read but
+    before the report's transaction is found by the re-check inside the transaction."""
+    from accounts.scope import load_principal
+    from core.validation import validate
+    from inspections.schemas import StatusReportIn
+    from inspections.service import submit_report
+
+    a = world.a
+    pid = uuid.uuid4()
+    assert (await upload(client, world, a.inspector, jpeg_with_exif(), photo_id=pid)).status == 201
+    body = validate(StatusReportIn, report_body(a, clock.now(), requested="UNDER_REPAIR", photo_ids=[pid],
+                                                category="DAMAGE"))
+    outcome = await submit_report(await load_principal(a.inspector), body, settings=settings, now=clock.now(),
+                                  via_sync=True, known_photos=set(), maybe_duplicate=False)
+    assert outcome.result == "PENDING_CONFIRMATION"
+    report = await StatusReport.get(id=outcome.report.id)
+    assert (report.state, report.initial_result) == ("PENDING_CONFIRMATION", "PENDING_CONFIRMATION")
+    assert report.confirm_deadline == clock.now() + timedelta(hours=72)
+
+
+async def test_reupload_moves_on_a_report_linked_after_the_first_upload(client, world, clock):
+    """The report committed after the upload looked for reports waiting on the photo: the client's retry of the
+    same upload (idempotent, 200) continues the report."""
+    from inspections.choices import CoordSystem, ReportCategory
+    from models.inspections import ReportPhoto
+
+    a = world.a
+    pid = uuid.uuid4()
+    data = jpeg_with_exif()
+    assert (await upload(client, world, a.inspector, data, photo_id=pid)).status == 201
+    now = clock.now()
+    report = await StatusReport.create(
+        client_id=uuid.uuid4(), content_hash="0" * 64, unit_id=a.unit.id, author_id=a.inspector.id,
+        category=ReportCategory.DAMAGE, requested_status="UNDER_REPAIR", observed_status=a.unit.status,
+        state="AWAITING_MEDIA", state_reason="MISSING_PHOTOS", initial_result="AWAITING_MEDIA",
+        photo_ids=[str(pid)], lat=a.building.lat, lng=a.building.lng, coord_system=CoordSystem.WGS84,
+        accuracy_m=10, wgs84_lat=a.building.lat, wgs84_lng=a.building.lng, distance_m=0, captured_at=now,
+        base_status_version=a.unit.status_version)
+    await ReportPhoto.create(report_id=report.id, photo_id=pid)
+    again = await upload(client, world, a.inspector, data, photo_id=pid)
+    assert again.status == 200
+    report = await StatusReport.get(id=report.id)
+    assert (report.state, report.confirm_deadline) == ("PENDING_CONFIRMATION", now + timedelta(hours=72))
+
+
+@pytest.mark.parametrize("photo_first", [True, False])
+async def test_photo_flags_are_checked_for_a_report_in_conflict(client, world, clock, photo_first):
+    """A stale report goes to review as CONFLICT: its photos' EXIF time and place are still checked, whether the
+    photo was stored before the report or arrives after it."""
+    a = world.a
+    pid = uuid.uuid4()
+    data = jpeg_with_exif(taken="2026:11:01 10:00:00", gps=(22.60, 113.93))
+    if photo_first:
+        assert (await upload(client, world, a.inspector, data, photo_id=pid)).status == 201
+    body = report_body(a, clock.now(), unit=a.occupied_unit, requested="UNDER_REPAIR", base_version=1,
+                       photo_ids=[pid], category="DAMAGE")
+    _, resp = await client.post("/api/v1/status-reports", content=json.dumps(body), headers=world.auth(a.inspector))
+    assert resp.json["result"] == "CONFLICT", resp.json
+    if not photo_first:
+        assert (await upload(client, world, a.inspector, data, photo_id=pid)).status == 201
+    report = await StatusReport.get(id=resp.json["report"]["id"])
+    assert report.state == "CONFLICT"
+    assert report.flags == ["PHOTO_PLACE_MISMATCH", "PHOTO_TIME_MISMATCH"]
+
+
+async def test_the_server_body_limit_follows_photo_max_bytes(world, settings, clock):
+    """Sanic's own body limit (enforced by its HTTP server, not on the ASGI path the other tests use) follows
+    RW_PHOTO_MAX_BYTES: a 14 MB body reaches the photo checks when photos may be 16 MB, and a body over the derived
+    limit is still 413 PAYLOAD_TOO_LARGE in our error shape."""
+    import httpx
+
+    from api.app import create_app
+    from tests.conftest import free_port
+
+    settings.photo_max_bytes = 16 * 1024 * 1024
+    app = create_app(settings, clock=clock, manage_db=False)
+    port = free_port()
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
+    await server.startup()
+    await server.before_start()
+    await server.after_start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            async def send(size: int) -> httpx.Response:
+                return await http.post("/api/v1/photos", headers=world.auth(world.a.inspector),
+                                       data={"photo_id": str(uuid.uuid4())},
+                                       files={"file": ("p.jpg", b"\xff" * size, "image/jpeg")})
+
+            within = await send(14 * 1024 * 1024)
+            assert (within.status_code, within.json()["error"]["code"]) == (400, "CORRUPT_IMAGE")
+        # Sanic answers from the Content-Length header and closes: announce the body, do not send it.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        auth = "".join(f"{k}: {v}\r\n" for k, v in world.auth(world.a.inspector).items())
+        writer.write((f"POST /api/v1/photos HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}"
+                      "Content-Type: multipart/form-data; boundary=x\r\n"
+                      f"Content-Length: {18 * 1024 * 1024}\r\n\r\n").encode())
+        await writer.drain()
+        head, _, body = (await reader.read()).partition(b"\r\n\r\n")
+        writer.close()
+        assert head.split(b"\r\n")[0].split()[1] == b"413"
+        error = json.loads(body)
+        assert set(error) == {"error"} and set(error["error"]) == {"code", "message", "details"}
+        assert error["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    finally:
+        await server.before_stop()
+        server.close()
+        await server.wait_closed()
+        await server.after_stop()

@@ -1,6 +1,7 @@
 """Scan, status reports, geofence, mock-location holds, double confirmation, conflicts, expiry, audit."""
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from inspections.service import expire_overdue
 from models.inspections import StatusConfirmation, StatusReport
 from models.notifications import OutboxMessage
 from models.portfolio import Unit, UnitStatusChange
-from tests.support.inspections_helpers import decision_body, report_body, sticker
+from tests.support.inspections_helpers import decision_body, png_bytes, report_body, sticker
 
 
 def at_now(world, clock):
@@ -39,9 +40,27 @@ async def test_scan_returns_the_unit_card(client, world):
     assert card["lease"]["id"] == a.lease.id and "tenant_name" not in card["lease"]
     assert [o["type"] for o in card["open_work_orders"]] == ["CLEANING"]
     assert card["geofence"]["radius_m"] == 150 and card["geofence"]["centre"]["lat"] == a.building.lat
-    assert card["can_confirm"] is False
+    assert card["can_confirm"] is False and card["last_inspection"] is None and card["pending_reports"] == []
     manager = await post(client, "/api/v1/scan", {"qr": sticker(a.occupied_unit)}, world.auth(a.manager))
     assert manager.json["lease"]["tenant_name"] == "租户A" and manager.json["can_confirm"] is True
+
+
+async def test_scan_card_last_inspection_survives_newer_pending_reports(client, world, clock):
+    a = world.a
+    t = clock.now() - timedelta(hours=2)
+    accepted = await submit(client, world, a.inspector, report_body(a, t))
+    assert accepted.json["result"] == "ACCEPTED"
+    for i in range(11):
+        resp = await submit(client, world, a.inspector,
+                            report_body(a, t + timedelta(minutes=5 + i), requested="OFF_MARKET"))
+        assert resp.json["result"] == "PENDING_CONFIRMATION"
+    card = (await post(client, "/api/v1/scan", {"qr": sticker(a.unit)}, world.auth(a.inspector))).json
+    assert card["last_inspection"]["id"] == accepted.json["report"]["id"]
+    assert card["last_inspection"]["state"] == "ACCEPTED" and card["last_inspection"]["no_change"] is True
+    assert card["last_inspection"]["captured_at"] == t.isoformat()
+    assert len(card["pending_reports"]) == 10
+    times = [r["captured_at"] for r in card["pending_reports"]]
+    assert times == sorted(times, reverse=True)  # newest first
 
 
 @pytest.mark.parametrize("qr,status,code", [
@@ -105,6 +124,38 @@ async def test_location_refusals(client, world, clock, kwargs, code):
     resp = await submit(client, world, world.a.inspector, body)
     assert (resp.status, resp.json["error"]["code"]) == (422, code)
     assert not await StatusReport.filter(client_id=body["client_id"]).exists()
+
+
+def travel_seconds(kmh: float, accuracies_m: float = 30.0) -> float:
+    """Seconds for building A → building B at ``kmh`` (the two fixes' accuracies are forgiven first)."""
+    from inspections.geo import distance_m
+    from tests.support.world import SITES
+
+    d = distance_m((SITES["A"]["lat"], SITES["A"]["lng"]), (SITES["B"]["lat"], SITES["B"]["lng"])) - accuracies_m
+    return d / (kmh / 3.6)
+
+
+@pytest.mark.parametrize("prior", ["report", "confirmation"])
+@pytest.mark.parametrize("kmh,result", [(140, "ACCEPTED"), (160, "HELD_FOR_REVIEW")])
+async def test_travel_speed_bound_either_side(client, world, clock, prior, kmh, result):
+    """The same user's previous fix — a report or an on-site confirmation — then a report in the other city:
+    140 km/h is plausible, 160 km/h (over the 150 km/h bound) is held as a suspected mock location."""
+    a, b = world.a, world.b
+    second_at = clock.now() - timedelta(minutes=5)
+    first_at = second_at - timedelta(seconds=travel_seconds(kmh))
+    if prior == "report":
+        first = await submit(client, world, world.admin, report_body(a, first_at))
+        assert first.json["result"] == "ACCEPTED", first.json
+    else:
+        pending = await submit(client, world, a.inspector,
+                               report_body(a, first_at - timedelta(minutes=1), requested="OFF_MARKET"))
+        decided = await decide(client, world, world.admin, pending.json["report"]["id"],
+                               decision_body(a, first_at))
+        assert decided.json["result"] == "CONFIRMED", decided.json
+    second = await submit(client, world, world.admin, report_body(b, second_at))
+    assert second.status == 201 and second.json["result"] == result, second.json
+    expected_flags = [] if result == "ACCEPTED" else ["SUSPECTED_MOCK_LOCATION"]
+    assert second.json["report"]["flags"] == expected_flags
 
 
 @pytest.mark.parametrize("delta,code", [(timedelta(minutes=6), "CAPTURED_AT_IN_FUTURE"),
@@ -220,6 +271,19 @@ async def test_confirmation_refusals(client, world, clock):
     assert (await StatusReport.get(id=rid)).state == "PENDING_CONFIRMATION"
 
 
+async def test_decision_client_id_reused_for_another_report_is_a_conflict(client, world, clock):
+    """Same client_id and the very same content, but another report: not a duplicate of the first decision."""
+    a = world.a
+    first, second = await pending_change(client, world, clock), await pending_change(client, world, clock)
+    body = decision_body(a, clock.now(), decision="reject", reason="现场仍在出租")
+    assert (await decide(client, world, a.manager, first["id"], body)).json["result"] == "REJECTED"
+    resp = await decide(client, world, a.manager, second["id"], body)
+    assert (resp.status, resp.json["error"]["code"]) == (409, "CLIENT_ID_REUSED"), resp.json
+    assert (await StatusReport.get(id=second["id"])).state == "PENDING_CONFIRMATION"
+    again = await decide(client, world, a.manager, first["id"], body)
+    assert (again.status, again.json["result"], again.json["report"]["id"]) == (200, "DUPLICATE", first["id"])
+
+
 async def test_rejection_with_reason_leaves_the_unit_alone(client, world, clock):
     a = world.a
     report = await pending_change(client, world, clock)
@@ -321,6 +385,43 @@ async def test_due_contradictions_and_timeline(client, world, clock, settings):
     kinds = [e["kind"] for e in tl.json["events"]]
     assert {"status_change", "status_report", "confirmation"} <= set(kinds)
     assert tl.json["status"] == "RENOVATION"
+
+
+async def test_timeline_includes_photos_newest_first(client, world, clock):
+    a = world.a
+    unit = a.units[2]
+    t = clock.now() - timedelta(hours=1)
+    p1, p2 = uuid.uuid4(), uuid.uuid4()
+    for pid, at in ((p1, t), (p2, t + timedelta(minutes=40))):
+        _, resp = await client.post("/api/v1/photos", files={"file": ("p.png", png_bytes(), "image/png")},
+                                    data={"photo_id": str(pid), "unit_code": unit.code, "captured_at": at.isoformat()},
+                                    headers=world.auth(a.inspector))
+        assert resp.status == 201, resp.json
+    report = await submit(client, world, a.inspector,
+                          report_body(a, t + timedelta(minutes=20), unit=unit, photo_ids=[p1]))
+    assert report.json["result"] == "ACCEPTED"
+    _, tl = await client.get(f"/api/v1/units/{unit.code}/timeline", headers=world.auth(a.manager))
+    events = tl.json["events"]
+    times = [e["at"] for e in events]
+    assert times == sorted(times, reverse=True)
+    assert [(e["kind"], e.get("photo_id") or e.get("report_id")) for e in events[:3]] == [
+        ("photo", str(p2)), ("status_report", report.json["report"]["id"]), ("photo", str(p1))]
+    assert events[0]["at"] == (t + timedelta(minutes=40)).isoformat()
+    assert events[0]["uploaded_by"] == a.inspector.id
+
+
+async def test_signed_sticker_of_an_unknown_unit(client, world, clock):
+    from config.settings import DEV_QR_SECRET
+    from inspections.qr import build_sticker_url
+
+    qr = build_sticker_url("https://rw.example.cn", DEV_QR_SECRET, "SZ-NS-A-9999", 1)
+    resp = await post(client, "/api/v1/scan", {"qr": qr}, world.auth(world.a.inspector))
+    assert (resp.status, resp.json["error"]["code"]) == (404, "UNKNOWN_UNIT")
+    assert resp.json["error"]["details"] == {"unit_code": "SZ-NS-A-9999"}
+    body = {**report_body(world.a, clock.now()), "qr": qr}
+    resp = await submit(client, world, world.a.inspector, body)
+    assert (resp.status, resp.json["error"]["code"]) == (404, "UNKNOWN_UNIT")
+    assert not await StatusReport.filter(client_id=body["client_id"]).exists()
 
 
 async def test_report_list_is_scoped(client, world, clock):

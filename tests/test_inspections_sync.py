@@ -117,6 +117,37 @@ async def test_confirmation_items_name_the_report_by_client_id(client, world, cl
     assert outcome(resp.json["results"][0]) == ("REJECTED", "FORBIDDEN")
 
 
+async def test_confirmation_client_id_reused_for_another_report_is_a_conflict(client, world, clock):
+    a = world.a
+    t = clock.now() - timedelta(hours=2)
+    reports = [report_body(a, t + timedelta(minutes=i), requested="OFF_MARKET") for i in range(2)]
+    resp = await sync(client, world, a.inspector, reports)
+    assert [r["result"] for r in resp.json["results"]] == ["PENDING_CONFIRMATION"] * 2
+    decision = {**decision_body(a, t + timedelta(hours=1)), "kind": "confirmation"}
+    items = [{**decision, "report_client_id": reports[0]["client_id"]},
+             {**decision, "report_client_id": reports[1]["client_id"]}]
+    resp = await sync(client, world, a.manager, items)
+    assert [outcome(r) for r in resp.json["results"]] == [("CONFIRMED", None), ("CONFLICT", "CLIENT_ID_REUSED")]
+    assert (await StatusReport.get(client_id=reports[1]["client_id"])).state == "PENDING_CONFIRMATION"
+    assert await StatusConfirmation.all().count() == 1
+
+
+async def test_held_for_review_and_unknown_unit_as_item_results(client, world, clock):
+    from config.settings import DEV_QR_SECRET
+    from inspections.qr import build_sticker_url
+
+    a = world.a
+    t = clock.now() - timedelta(hours=1)
+    held = report_body(a, t, accuracy=0)
+    unknown = {**report_body(a, t), "qr": build_sticker_url("https://rw.example.cn", DEV_QR_SECRET, "SZ-NS-A-9999", 1)}
+    resp = await sync(client, world, a.inspector, [held, unknown])
+    assert [outcome(r) for r in resp.json["results"]] == [("HELD_FOR_REVIEW", None), ("REJECTED", "UNKNOWN_UNIT")]
+    assert resp.json["results"][0]["report"]["state_reason"] == "SUSPECTED_MOCK_LOCATION"
+    assert resp.json["results"][1]["error"]["status"] == 404
+    assert (await StatusReport.get(client_id=held["client_id"])).state == "HELD_FOR_REVIEW"
+    assert resp.json["summary"] == {"HELD_FOR_REVIEW": 1, "REJECTED": 1}
+
+
 async def test_batch_limits(client, world, clock):
     resp = await sync(client, world, world.a.inspector, [report_body(world.a, clock.now()) for _ in range(201)])
     assert (resp.status, resp.json["error"]["code"]) == (422, "VALIDATION_ERROR")

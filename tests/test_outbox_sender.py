@@ -53,7 +53,7 @@ async def test_message_is_sent_once_with_fitted_fields(notify_settings, tenant, 
     body = fake_wechat.sent_messages[0]
     assert body["touser"] == "openid-tenant-a" and body["template_id"] == "TPL-REFUND-STEP"
     assert body["miniprogram_state"] == notify_settings.wechat_miniprogram_state and body["lang"] == "zh_CN"
-    assert body["page"] == "pages/refund/detail?id=1"
+    assert body["page"] == "pages/refund/refund?id=1"
     assert body["data"]["phrase2"] == {"value": "已查验"}
     assert body["data"]["time3"] == {"value": "2026-11-02 10:00"}
     assert len(body["data"]["thing5"]["value"]) <= 20
