@@ -47,11 +47,21 @@ class ImageInfo:
 FULL_DECODE_KINDS = ("PNG", "WEBP", "JPEG_PROGRESSIVE")
 
 
+#: Phones (Samsung, Huawei, Fujifilm...) write JPEGs with a multi-picture index that Pillow opens as "MPO": its
+#: first frame is the photo, an ordinary JPEG, and it is stored and decoded as one.
+FORMAT_ALIASES = {"MPO": "JPEG"}
+
+
+def image_format(img: Image.Image) -> str:
+    return FORMAT_ALIASES.get(str(img.format), str(img.format))
+
+
 def decode_kind(img: Image.Image) -> str:
     """PNG, WEBP, JPEG (baseline: draft mode decodes it reduced) or JPEG_PROGRESSIVE."""
-    if img.format == "JPEG" and img.info.get("progressive"):
+    fmt = image_format(img)
+    if fmt == "JPEG" and img.info.get("progressive"):
         return "JPEG_PROGRESSIVE"
-    return str(img.format)
+    return fmt
 
 
 def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int,
@@ -73,7 +83,8 @@ def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int,
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadImage(f"not a readable image: {exc}") from None
     with img:
-        if img.format not in FORMATS:
+        fmt = image_format(img)
+        if fmt not in FORMATS:
             raise BadImage(f"unsupported image type {img.format}", code="UNSUPPORTED_IMAGE_TYPE",
                            details={"accepted": sorted(FORMATS)})
         width, height = img.size
@@ -83,7 +94,6 @@ def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int,
             raise BadImage("image dimensions are too large", code="DECOMPRESSION_BOMB",
                            details={"width": width, "height": height, "max_pixels": cap, "kind": kind})
         taken, lat, lng = read_exif(img)
-        fmt = img.format
     try:
         with Image.open(io.BytesIO(data)) as probe:
             probe.verify()  # structure / checksums; does not keep decoded pixels
@@ -139,7 +149,7 @@ def decode_reduced(data: bytes, longest: int) -> Image.Image:
     decoded at full size once and reduced before any conversion, so no second full-size copy is made."""
     try:
         img = Image.open(io.BytesIO(data))
-        if img.format == "JPEG":
+        if image_format(img) == "JPEG":
             img.draft("RGB", (longest, longest))
         img.load()
         if img.mode not in ("RGB", "RGBA", "L", "LA"):

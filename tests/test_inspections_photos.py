@@ -399,3 +399,22 @@ async def test_the_server_body_limit_follows_photo_max_bytes(world, settings, cl
         server.close()
         await server.wait_closed()
         await server.after_stop()
+
+
+async def test_a_phone_jpeg_with_a_multi_picture_index_is_a_jpeg(client, world, settings):
+    """Many phones write JPEGs with an MPO index (Pillow's format "MPO"): stored untouched as image/jpeg, decoded
+    reduced like any baseline JPEG."""
+    first = Image.linear_gradient("L").resize((1600, 1200)).convert("RGB")
+    buf = io.BytesIO()
+    first.save(buf, "MPO", save_all=True, append_images=[first.resize((320, 240))])
+    data = buf.getvalue()
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    assert inspect_image(data, max_bytes=10**7, max_pixels=10**7, limits={"JPEG_PROGRESSIVE": 1}).format == "JPEG"
+    a, pid = world.a, uuid.uuid4()
+    resp = await upload(client, world, a.inspector, data, photo_id=pid, name="p.jpg", ctype="image/jpeg",
+                        unit_code=a.unit.code)
+    assert resp.status == 201, resp.json
+    assert (resp.json["content_type"], resp.json["width"], resp.json["height"]) == ("image/jpeg", 1600, 1200)
+    photo = await Photo.get(id=pid)
+    assert storage_for(settings).get(photo.original_key) == data
+    assert Image.open(io.BytesIO(storage_for(settings).get(photo.thumbnail_key))).size == (320, 240)
