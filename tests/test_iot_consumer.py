@@ -65,15 +65,18 @@ PAYLOAD = b'{"ENERGY":{"Total":1.5}}'
 
 @pytest.mark.parametrize("packet,v5,expect", [
     # the common cases, decoded here: (topic, payload, mid, qos)
-    (publish(b"tele/pow1/SENSOR", PAYLOAD), False, ("tele/pow1/SENSOR", PAYLOAD, 7, 1)),
-    (publish(b"tele/pow1/SENSOR", PAYLOAD, v5=True), True, ("tele/pow1/SENSOR", PAYLOAD, 7, 1)),
-    (publish(b"t", PAYLOAD, qos=0), False, ("t", PAYLOAD, 0, 0)),
-    (publish(b"t", PAYLOAD, qos=0, v5=True), True, ("t", PAYLOAD, 0, 0)),
-    (publish(b"t", b"", mid=65535), False, ("t", b"", 65535, 1)),  # empty payload
-    (publish(b"t", b"", mid=1, v5=True), True, ("t", b"", 1, 1)),
-    (publish(b"t", PAYLOAD, dup=True, retain=True), False, ("t", PAYLOAD, 7, 1)),  # redelivery, retained
-    (publish("门磁/1".encode(), PAYLOAD, v5=True), True, ("门磁/1", PAYLOAD, 7, 1)),
-    (publish(b"t", b"\x00\xff" * 300), False, ("t", b"\x00\xff" * 300, 7, 1)),  # binary, multi-byte length
+    (publish(b"tele/pow1/SENSOR", PAYLOAD), False, ("tele/pow1/SENSOR", PAYLOAD, 7, 1, False, False)),
+    (publish(b"tele/pow1/SENSOR", PAYLOAD, v5=True), True, ("tele/pow1/SENSOR", PAYLOAD, 7, 1, False, False)),
+    (publish(b"t", PAYLOAD, qos=0), False, ("t", PAYLOAD, 0, 0, False, False)),
+    (publish(b"t", PAYLOAD, qos=0, v5=True), True, ("t", PAYLOAD, 0, 0, False, False)),
+    (publish(b"t", b"", mid=65535), False, ("t", b"", 65535, 1, False, False)),  # empty payload
+    (publish(b"t", b"", mid=1, v5=True), True, ("t", b"", 1, 1, False, False)),
+    (publish(b"t", PAYLOAD, dup=True, retain=True), False, ("t", PAYLOAD, 7, 1, True, True)),  # redelivery, retained
+    (publish(b"t", PAYLOAD, dup=True, v5=True), True, ("t", PAYLOAD, 7, 1, True, False)),
+    (publish(b"t", PAYLOAD, qos=0, retain=True, v5=True), True, ("t", PAYLOAD, 0, 0, False, True)),
+    (publish("门磁/1".encode(), PAYLOAD, v5=True), True, ("门磁/1", PAYLOAD, 7, 1, False, False)),
+    # binary, multi-byte length
+    (publish(b"t", b"\x00\xff" * 300), False, ("t", b"\x00\xff" * 300, 7, 1, False, False)),
     # left to paho's decoder (None): QoS 2, MQTT 5 properties, empty topic / topic alias, invalid UTF-8
     (publish(b"t", PAYLOAD, qos=2), False, None),
     (publish(b"t", PAYLOAD, qos=2, v5=True), True, None),
@@ -91,7 +94,7 @@ def test_fast_publish_agrees_with_paho(packet, v5, expect):
     if expect is not None:  # paho reads the same packet the same way
         protocol = MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311
         paho = _packet.decode_publish(command, packet[start:end], protocol)
-        assert (paho.topic.decode(), paho.payload, paho.mid, paho.qos) == expect
+        assert (paho.topic.decode(), paho.payload, paho.mid, paho.qos, paho.dup, paho.retain) == expect
         if v5:
             assert not paho.properties.json()  # no properties lost on the fast path
 
@@ -104,7 +107,7 @@ def test_fast_publish_reads_packets_inside_a_larger_buffer():
         command, start, end = bounds
         seen.append(fast_publish(buf, start, end, command, False))
         pos = end
-    assert seen == [None, ("a/1", b"one", 1, 1), ("b/2", b"two", 0, 0)]
+    assert seen == [None, ("a/1", b"one", 1, 1, False, False), ("b/2", b"two", 0, 0, False, False)]
     assert buf[pos:] == first[:5]
 
 
