@@ -1,16 +1,19 @@
 """The consumer's own MQTT packet reading (iot.consumer.packet_bounds / fast_publish), checked against paho's
-decoder, and the JSON fast path of the adapters (iot.adapters.load_json) checked against json.loads."""
+decoder, the JSON fast path of the adapters (iot.adapters.load_json) checked against json.loads, and the bounded
+paho-thread → event-loop hand-off (iot.consumer.HandOff) with real threads."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 
 import pytest
 from paho.mqtt import _packet
 from paho.mqtt.enums import MQTTProtocolVersion
 
 from iot.adapters import PayloadError, load_json
-from iot.consumer import fast_publish, packet_bounds
+from iot.consumer import HandOff, fast_publish, packet_bounds
 
 
 def remaining_length(n: int) -> bytes:
@@ -154,3 +157,54 @@ def test_load_json_is_json_loads(payload):
     except PayloadError as exc:
         got = ("error", str(exc))
     assert repr(got) == repr(expected)  # repr: NaN compares unequal to itself
+
+
+async def until(predicate, what: str, timeout: float = 10.0) -> None:
+    """Bounded polling: an upper bound for "eventually", not a performance threshold."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_handoff_blocks_the_producer_when_full_until_the_loop_releases_slots():
+    handoff = HandOff(asyncio.get_running_loop(), size=2)
+    returned: list[bool] = []
+
+    def paho_thread():
+        for item in ("a", "b", "c"):
+            returned.append(handoff.put(item, lambda: False))
+
+    thread = threading.Thread(target=paho_thread, daemon=True)
+    thread.start()
+    await until(lambda: len(returned) == 2, "two items handed over")
+    thread.join(0.2)  # the third put waits for a free slot
+    assert thread.is_alive() and len(returned) == 2 and len(handoff) == 2
+    assert await handoff.get_batch(10, 5) == ["a", "b"]  # the loop was woken from the other thread
+    thread.join(0.1)  # taken but not yet stored: the slots are still in use
+    assert thread.is_alive() and len(returned) == 2
+    handoff.release(2)  # stored and acknowledged
+    await asyncio.to_thread(thread.join, 10)
+    assert not thread.is_alive() and returned == [True, True, True]
+    assert await handoff.get_batch(10, 5) == ["c"]
+    handoff.release(1)
+    assert await handoff.get_batch(10, 0.01) == []  # nothing waiting: the timeout, not a hang
+    with pytest.raises(ValueError):
+        handoff.release(1)
+
+
+async def test_handoff_gives_up_a_blocked_put_when_the_consumer_closes():
+    handoff = HandOff(asyncio.get_running_loop(), size=1)
+    closing = threading.Event()
+    returned: list[bool] = []
+
+    def paho_thread():
+        for item in ("a", "b"):
+            returned.append(handoff.put(item, closing.is_set))
+
+    thread = threading.Thread(target=paho_thread, daemon=True)
+    thread.start()
+    await until(lambda: len(returned) == 1, "the first item handed over")
+    closing.set()  # the broker redelivers what was not handed over: the put gives up instead of waiting forever
+    await asyncio.to_thread(thread.join, 10)
+    assert not thread.is_alive() and returned == [True, False] and handoff.take(10) == ["a"]
