@@ -8,7 +8,8 @@
   makes the paho thread block when the queue is full, so a slow database slows reading from the socket
   (TCP back-pressure to the broker) instead of growing memory.
 - Reconnect with backoff (paho's reconnect_delay_set) and resubscribe in on_connect.
-- Optional MQTT 5 shared subscription ``$share/<group>/<filter>`` so several consumers split the load.
+- Optional MQTT 5 shared subscription ``$share/<group>/<filter>`` so several consumers split the load (the
+  Ingestor then keeps each device's running state in its locked database row: ``Ingestor.locking``).
 """
 
 from __future__ import annotations
@@ -168,8 +169,10 @@ def packet_bounds(buf: bytes, pos: int) -> tuple[int, int, int] | None:
     return buf[pos], i, i + length
 
 
-def fast_publish(buf: bytes, start: int, end: int, command: int, v5: bool) -> tuple[str, bytes, int, int] | None:
-    """(topic, payload, packet id, qos) of the PUBLISH body ``buf[start:end]`` in the common case: QoS 0 or 1, a
+def fast_publish(buf: bytes, start: int, end: int, command: int,
+                 v5: bool) -> tuple[str, bytes, int, int, bool, bool] | None:
+    """(topic, payload, packet id, qos, dup, retain) of the PUBLISH body ``buf[start:end]`` (``command``: its fixed
+    header's first byte, which carries the DUP and RETAIN flags) in the common case: QoS 0 or 1, a
     non-empty UTF-8 topic and, for MQTT 5, no properties. None for everything else (QoS 2, properties, topic
     aliases, a malformed packet): paho's own decoder handles those, as it always did."""
     qos = (command & 0x06) >> 1
@@ -195,7 +198,7 @@ def fast_publish(buf: bytes, start: int, end: int, command: int, v5: bool) -> tu
         topic = buf[start + 2:topic_end].decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return topic, buf[p:end], mid, qos
+    return topic, buf[p:end], mid, qos, bool(command & 0x08), bool(command & 0x01)
 
 
 class ConsumerClient(mqtt.Client):
@@ -203,10 +206,11 @@ class ConsumerClient(mqtt.Client):
     that handles every packet already received in one pass instead of one packet per ``select``.
 
     With ``on_raw_message`` set, a PUBLISH that ``fast_publish`` can decode (QoS 0/1 without MQTT 5 properties:
-    what a broker forwards for our subscriptions) goes straight to ``on_raw_message(topic, payload, mid, qos)``
-    under paho's callback lock, instead of paho's generic decoder (a ``Properties`` object per message), an
-    ``MQTTMessage`` and the ``message_callback_add`` topic matcher (not used by the consumer). Only with
-    ``manual_ack=True`` (paho sends nothing for a message then either; the caller acknowledges after its commit).
+    what a broker forwards for our subscriptions) goes straight to
+    ``on_raw_message(topic, payload, mid, qos, dup, retain)`` under paho's callback lock, instead of paho's
+    generic decoder (a ``Properties`` object per message), an ``MQTTMessage`` and the ``message_callback_add``
+    topic matcher (not used by the consumer). Only with ``manual_ack=True`` (paho sends nothing for a message
+    then either; the caller acknowledges after its commit).
     Every other packet is handed to paho's own handler unchanged.
     """
 
@@ -337,11 +341,13 @@ class MqttConsumer:
             self.loop.call_soon_threadsafe(self.connected.clear)
 
     def _on_message(self, client, userdata, msg):
-        self._on_raw_message(msg.topic, msg.payload, msg.mid, msg.qos)
+        self._on_raw_message(msg.topic, msg.payload, msg.mid, msg.qos, bool(msg.dup), bool(msg.retain))
 
-    def _on_raw_message(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
+    def _on_raw_message(self, topic: str, payload: bytes, mid: int, qos: int, dup: bool = False,
+                        retain: bool = False) -> None:
         # Blocks this (network) thread while the hand-off is full: back-pressure, not memory growth.
-        self.queue.put(RawMessage(topic, payload, datetime.now(UTC), mid, qos, self.generation), self._is_closing)
+        self.queue.put(RawMessage(topic, payload, datetime.now(UTC), mid, qos, self.generation, dup, retain),
+                       self._is_closing)
 
     def _is_closing(self) -> bool:
         return self._closing
@@ -392,9 +398,9 @@ class MqttConsumer:
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
-        if self.settings.mqtt_shared_group:
-            log.warning("shared subscription %s: meter consumption is computed from each consumer's own view of a "
-                        "device; give consumers disjoint meter topics (docs/iot.md)", self.settings.mqtt_shared_group)
+        if self.ingestor.locking:
+            log.info("shared subscription %s: each batch locks its devices' rows and reads their state from them",
+                     self.settings.mqtt_shared_group)
         self.queue = HandOff(self.loop, self.settings.iot_queue_size)
         self.client = self.build_client()
         host, port = self.settings.mqtt_host_port

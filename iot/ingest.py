@@ -5,6 +5,12 @@ Exactly-once storage: every fact has a unique key in the database (door event: d
 device+time; roll-up: device+hour, only incremented for facts that are new). The per-device running state
 (last contact state, last register value) is persisted in the same transaction, so after a restart the
 consumer continues exactly where the database is, and QoS 1 re-deliveries are recognised as duplicates.
+
+Two ways to keep that running state right:
+- one consumer (the default): the in-memory state is the truth; batch N+1 is computed while N is committed;
+- several consumers on one shared subscription (``locking``): one device's messages are split between them,
+  so each batch locks its devices' rows (in id order: no deadlocks), reloads their state from those rows and
+  computes and writes inside that transaction. Parsing still runs ahead of the commit; the state does not.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ class RawMessage:
     mid: int = 0  # MQTT packet id, acknowledged after the commit (QoS 1)
     qos: int = 0
     generation: int = 0  # which connection delivered it: an ack is only valid on that connection
+    dup: bool = False  # MQTT DUP: the broker is re-sending a message it may have delivered before
+    retain: bool = False  # the broker replaying a retained message on (re)subscribe, not news from the device
 
 
 @dataclass(slots=True)
@@ -78,7 +86,16 @@ class Prepared:
     bump: Callable
 
 
+@dataclass
+class Parsed:
+    """Locking mode: a batch parsed ahead of the commit; the state-dependent rest runs under the device locks."""
+
+    parsed: list
+
+
 ONE_HOUR = timedelta(hours=1)
+#: an identical register value without device time this soon after the previous one is a duplicate
+REPEAT_WINDOW = timedelta(seconds=60)
 
 SQL_TYPES = {"int": "integer", "int8": "bigint", "float8": "double precision", "text": "text", "bool": "boolean",
              "timestamptz": "timestamptz"}
@@ -125,8 +142,10 @@ class Ingestor:
 
     CACHE_TTL_SECONDS = 60.0
 
-    def __init__(self, settings: Settings, *, on_alerts: bool = True):
+    def __init__(self, settings: Settings, *, on_alerts: bool = True, locking: bool | None = None):
         self.settings = settings
+        # several consumers share the devices (MQTT 5 shared subscription): device state from locked rows
+        self.locking = bool(settings.mqtt_shared_group) if locking is None else locking
         self.router = TopicRouter(settings.iot_topic_patterns)
         self.cache: dict[tuple[str, str], DeviceState | None] = {}
         self.cache_loaded = time.monotonic()
@@ -178,9 +197,10 @@ class Ingestor:
         caller calls ``forget()`` and retries the same batch; nothing was committed)."""
         return await self.commit(await self.prepare(messages))
 
-    async def prepare(self, messages: list[RawMessage]) -> Prepared:
+    async def prepare(self, messages: list[RawMessage]) -> Prepared | Parsed:
         """The CPU half: parse, dedupe against the in-memory device state, build the rows. The consumer
-        prepares batch N+1 while batch N is being committed (one commit in flight at most)."""
+        prepares batch N+1 while batch N is being committed (one commit in flight at most). In locking mode
+        only the parsing: the state-dependent half runs in ``commit``, under the device locks."""
         if time.monotonic() - self.cache_loaded > self.CACHE_TTL_SECONDS and not self.committing:
             self.forget()
         keys = set()
@@ -191,8 +211,51 @@ class Ingestor:
         await self.load_devices(keys)
         parsed = [(msg, parse_message(msg.topic, msg.payload, msg.received_at, router=self.router,
                                       tz_for=self.tz_for)) for msg in messages]
-        await self.load_devices({(str(r.format), r.device) for _, res in parsed for r in res.readings})
+        await self.load_devices(self._reading_keys(parsed))
+        if self.locking:
+            return Parsed(parsed)
+        return self._build(parsed)
 
+    @staticmethod
+    def _reading_keys(parsed: list) -> set[tuple[str, str]]:
+        return {(str(r.format), r.device) for _, res in parsed for r in res.readings}
+
+    async def _lock_devices(self, conn, parsed: list) -> None:
+        """Lock the batch's device rows in id order (PostgreSQL ``FOR UPDATE``; SQLite transactions are
+        serialized anyway) and reload their running state from them: another consumer may have moved it."""
+        keys = self._reading_keys(parsed)
+        await self.load_devices(keys)  # entries dropped by a cache expiry since ``prepare``
+        by_id = {state.id: key for key in keys if (state := self.cache.get(key)) is not None}
+        ids = sorted(by_id)
+        rows: list[dict] = []
+        cols = ("id, unit_id, invert, last_contact_open, last_door_at, last_total, last_total_at, pending_total, "
+                "last_seen, online, battery, battery_low")
+        if is_postgres():
+            if ids:
+                _, found = await conn.execute_query(
+                    f"SELECT {cols} FROM iot_devices WHERE id = ANY($1::integer[]) ORDER BY id FOR UPDATE", [ids])
+                rows = [dict(r) for r in found]
+        else:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                _, found = await conn.execute_query(
+                    f"SELECT {cols} FROM iot_devices WHERE id IN ({', '.join('?' * len(chunk))}) ORDER BY id", chunk)
+                rows += [dict(r) for r in found]
+        for row in rows:
+            key = by_id.pop(row["id"])
+            state = self.cache[key]
+            state.unit_id, state.invert = row["unit_id"], bool(row["invert"])
+            state.last_open = None if row["last_contact_open"] is None else bool(row["last_contact_open"])
+            state.last_door_at = _dt_or_none(row["last_door_at"])
+            state.last_total, state.last_total_at = row["last_total"], _dt_or_none(row["last_total_at"])
+            state.pending, state.last_seen = row["pending_total"], _dt_or_none(row["last_seen"])
+            state.online = None if row["online"] is None else bool(row["online"])
+            state.battery, state.battery_low = row["battery"], bool(row["battery_low"])
+            state.dirty = False
+        for key in by_id.values():  # deleted meanwhile: an unknown device again
+            self.cache[key] = None
+
+    def _build(self, parsed: list) -> Prepared:
         out = BatchOutcome()
         stats = out.stats
         dead: list[list] = []
@@ -240,74 +303,30 @@ class Ingestor:
                         entry[6] += 1
                     continue
                 touched[state.id] = state
-                self._apply(state, reading, out, door_rows, sample_rows, late_samples, late_doors, bump)
+                self._apply(state, reading, msg, out, door_rows, sample_rows, late_samples, late_doors, bump)
 
         device_rows = [[s.id, s.last_seen, s.online, s.battery, s.battery_low, s.last_open, s.last_door_at,
                         s.last_total, s.last_total_at, s.pending] for s in touched.values() if s.dirty]
         for state in touched.values():
             state.dirty = False
-        return Prepared(out, dead, list(commissioning.values()), door_rows, sample_rows, late_doors, late_samples,
+        # in key order: two consumers upserting the same unknown devices must not lock them in opposite orders
+        return Prepared(out, dead, sorted(commissioning.values()), door_rows, sample_rows, late_doors, late_samples,
                         hourly, device_rows, bump)
 
-    async def commit(self, p: Prepared) -> BatchOutcome:
+    async def commit(self, p: Prepared | Parsed) -> BatchOutcome:
         """The database half: everything of one batch in one transaction, then the instant rules."""
         self.committing = True
         try:
-            return await self._commit(p)
+            async with in_transaction() as conn:
+                if isinstance(p, Parsed):
+                    await self._lock_devices(conn, p.parsed)
+                    p = self._build(p.parsed)
+                await self._write(conn, p)
         finally:
             self.committing = False
-
-    async def _commit(self, p: Prepared) -> BatchOutcome:
-        out, stats, dead, commissioning, door_rows, sample_rows = \
-            p.out, p.out.stats, p.dead, p.commissioning, p.door_rows, p.sample_rows
-        late_doors, late_samples, hourly, rows, bump = p.late_doors, p.late_samples, p.hourly, p.device_rows, p.bump
-        postgres = is_postgres()
-        async with in_transaction() as conn:
-            if dead:
-                await conn.execute_many(q(
-                    "INSERT INTO iot_dead_letters (topic, payload, payload_size, reason, received_at) "
-                    "VALUES (?, ?, ?, ?, ?)"), dead)
-            if commissioning:
-                await conn.execute_many(q(
-                    "INSERT INTO iot_commissioning (format, external_id, topic, sample_payload, first_seen, "
-                    "last_seen, message_count) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (format, external_id) "
-                    "DO UPDATE SET last_seen = excluded.last_seen, topic = excluded.topic, "
-                    "message_count = iot_commissioning.message_count + excluded.message_count"),
-                    commissioning)
-            if door_rows:
-                await self._bulk(conn, postgres, "INSERT INTO iot_door_events (device_id, unit_id, at, is_open, "
-                                 "received_at) {rows} ON CONFLICT (device_id, at, is_open) DO NOTHING",
-                                 ["int", "int", "timestamptz", "bool", "timestamptz"], door_rows)
-            if sample_rows:
-                await self._bulk(conn, postgres, "INSERT INTO iot_meter_samples (device_id, at, total, delta, flag, "
-                                 "received_at) {rows} ON CONFLICT (device_id, at) DO NOTHING",
-                                 ["int", "timestamptz", "float8", "float8", "text", "timestamptz"], sample_rows)
-            for state, is_open, at, received_at in late_doors:
-                await self._late_door(conn, state, is_open, at, received_at, out, bump)
-            for state, total, at, received_at in late_samples:
-                await self._late_sample(conn, state, total, at, received_at, stats, bump)
-            if hourly:
-                await self._bulk(conn, postgres, "INSERT INTO iot_hourly (device_id, unit_id, kind, hour_ts, value, "
-                                 "messages) {rows} ON CONFLICT (device_id, hour_ts) DO UPDATE SET "
-                                 "value = iot_hourly.value + excluded.value, "
-                                 "messages = iot_hourly.messages + excluded.messages",
-                                 ["int", "int", "text", "int8", "float8", "int"], list(hourly.values()))
-            if rows:
-                if postgres:
-                    await self._bulk(conn, True, "UPDATE iot_devices AS d SET last_seen = v.c1, online = v.c2, "
-                                     "battery = v.c3, battery_low = v.c4, last_contact_open = v.c5, "
-                                     "last_door_at = v.c6, last_total = v.c7, last_total_at = v.c8, "
-                                     "pending_total = v.c9 FROM ({rows}) AS v(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9) "
-                                     "WHERE d.id = v.c0",
-                                     ["int", "timestamptz", "bool", "int", "bool", "bool", "timestamptz", "float8",
-                                      "timestamptz", "float8"], rows)
-                else:
-                    await conn.execute_many(
-                        "UPDATE iot_devices SET last_seen = ?, online = ?, battery = ?, battery_low = ?, "
-                        "last_contact_open = ?, last_door_at = ?, last_total = ?, last_total_at = ?, "
-                        "pending_total = ? WHERE id = ?", [r[1:] + r[:1] for r in rows])
-        stats["door_events"] += len(door_rows)
-        stats["samples"] += len(sample_rows)
+        out, stats = p.out, p.out.stats
+        stats["door_events"] += len(p.door_rows)
+        stats["samples"] += len(p.sample_rows)
         self.stats.update(stats)
         if self.run_instant_rules and (out.door_opens or out.battery_low):
             from iot.detection import instant_rules
@@ -315,17 +334,70 @@ class Ingestor:
             await instant_rules(out, self.settings)
         return out
 
-    def _apply(self, state: DeviceState, r: Reading, out: BatchOutcome, door_rows, sample_rows, late_samples,
-               late_doors, bump) -> None:
+    async def _write(self, conn, p: Prepared) -> None:
+        out, stats, dead, commissioning, door_rows, sample_rows = \
+            p.out, p.out.stats, p.dead, p.commissioning, p.door_rows, p.sample_rows
+        late_doors, late_samples, hourly, rows, bump = p.late_doors, p.late_samples, p.hourly, p.device_rows, p.bump
+        postgres = is_postgres()
+        if dead:
+            await conn.execute_many(q(
+                "INSERT INTO iot_dead_letters (topic, payload, payload_size, reason, received_at) "
+                "VALUES (?, ?, ?, ?, ?)"), dead)
+        if commissioning:
+            await conn.execute_many(q(
+                "INSERT INTO iot_commissioning (format, external_id, topic, sample_payload, first_seen, "
+                "last_seen, message_count) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (format, external_id) "
+                "DO UPDATE SET last_seen = excluded.last_seen, topic = excluded.topic, "
+                "message_count = iot_commissioning.message_count + excluded.message_count"),
+                commissioning)
+        if door_rows:
+            await self._bulk(conn, postgres, "INSERT INTO iot_door_events (device_id, unit_id, at, is_open, "
+                             "received_at) {rows} ON CONFLICT (device_id, at, is_open) DO NOTHING",
+                             ["int", "int", "timestamptz", "bool", "timestamptz"], door_rows)
+        if sample_rows:
+            await self._bulk(conn, postgres, "INSERT INTO iot_meter_samples (device_id, at, total, delta, flag, "
+                             "received_at) {rows} ON CONFLICT (device_id, at) DO NOTHING",
+                             ["int", "timestamptz", "float8", "float8", "text", "timestamptz"], sample_rows)
+        for state, is_open, at, received_at in late_doors:
+            await self._late_door(conn, state, is_open, at, received_at, out, bump)
+        for state, total, at, received_at in late_samples:
+            await self._late_sample(conn, state, total, at, received_at, stats, bump)
+        if hourly:
+            await self._bulk(conn, postgres, "INSERT INTO iot_hourly (device_id, unit_id, kind, hour_ts, value, "
+                             "messages) {rows} ON CONFLICT (device_id, hour_ts) DO UPDATE SET "
+                             "value = iot_hourly.value + excluded.value, "
+                             "messages = iot_hourly.messages + excluded.messages",
+                             ["int", "int", "text", "int8", "float8", "int"], list(hourly.values()))
+        if rows:
+            if postgres:
+                await self._bulk(conn, True, "UPDATE iot_devices AS d SET last_seen = v.c1, online = v.c2, "
+                                 "battery = v.c3, battery_low = v.c4, last_contact_open = v.c5, "
+                                 "last_door_at = v.c6, last_total = v.c7, last_total_at = v.c8, "
+                                 "pending_total = v.c9 FROM ({rows}) AS v(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9) "
+                                 "WHERE d.id = v.c0",
+                                 ["int", "timestamptz", "bool", "int", "bool", "bool", "timestamptz", "float8",
+                                  "timestamptz", "float8"], rows)
+            else:
+                await conn.execute_many(
+                    "UPDATE iot_devices SET last_seen = ?, online = ?, battery = ?, battery_low = ?, "
+                    "last_contact_open = ?, last_door_at = ?, last_total = ?, last_total_at = ?, "
+                    "pending_total = ? WHERE id = ?", [r[1:] + r[:1] for r in rows])
+
+    def _apply(self, state: DeviceState, r: Reading, msg: RawMessage, out: BatchOutcome, door_rows, sample_rows,
+               late_samples, late_doors, bump) -> None:
         stats = out.stats
-        seen_at = min(r.at, r.received_at)
-        if state.last_seen is None or seen_at > state.last_seen:
-            state.last_seen = seen_at
         state.dirty = True
-        if r.online is not None:
-            state.online = r.online
-        elif r.device_time is False or r.received_at - r.at < ONE_HOUR:
-            state.online = True
+        # Signs of life: neither an "offline" availability / LWT (often the broker's will, sent for a device that
+        # is gone) nor a retained message the broker replays on every (re)subscribe says the device is there now.
+        alive = r.online is not False and not msg.retain
+        if r.online is False:
+            state.online = False
+        elif alive:
+            seen_at = min(r.at, r.received_at)
+            if state.last_seen is None or seen_at > state.last_seen:
+                state.last_seen = seen_at
+            if r.online or r.device_time is False or r.received_at - r.at < ONE_HOUR:
+                state.online = True
         if r.battery is not None or r.battery_low is not None:
             low = bool(r.battery_low) or (r.battery is not None and r.battery <= self.settings.iot_battery_low_percent)
             if r.battery is not None:
@@ -359,7 +431,13 @@ class Ingestor:
             total = r.water_m3 if state.kind == DeviceKind.WATER else r.energy_kwh
             if total is not None:
                 counted = True
-                if state.last_total_at is None or r.at > state.last_total_at:
+                if (not r.device_time and total == state.last_total and state.pending is None
+                        and state.last_total_at is not None and r.at > state.last_total_at
+                        and (msg.dup or r.at - state.last_total_at <= REPEAT_WINDOW)):
+                    # No device time, so a QoS 1 redelivery (DUP) or a repeated telegram would be a new sample at
+                    # its receive time; the same register value again soon after carries nothing (delta 0).
+                    stats["duplicates"] += 1
+                elif state.last_total_at is None or r.at > state.last_total_at:
                     step = meter_step(state.last_total, state.last_total_at, total, r.at, self.rates[state.kind],
                                       state.pending)
                     sample_rows.append([state.id, r.at, total, step.delta, str(step.flag), r.received_at])
@@ -374,7 +452,7 @@ class Ingestor:
                     stats["duplicates"] += 1
                 else:
                     late_samples.append((state, total, r.at, r.received_at))
-        if not counted:
+        if not counted and alive:  # a message in the hour's count (occupancy: "the door reported")
             bump(state, r.at if r.at <= r.received_at else r.received_at, 0.0)
 
     @staticmethod
@@ -392,21 +470,42 @@ class Ingestor:
 
     async def _late_door(self, conn, state: DeviceState, is_open: bool, at: datetime, received_at: datetime,
                          out: BatchOutcome, bump) -> None:
-        """A door reading older than the newest one stored: an event only if it differs from the state then."""
+        """A door reading older than the newest one: an event only if it differs from the state then. Events
+        after it are then fixed up so the stored events still alternate: a next event repeating it is removed
+        (it was a change only against the older state); with no next event but a different current state, the
+        change back is stored at the newest reading's time (the readings in between were repeats of a state
+        that turns out stale and are not kept, so that is the best known bound; a later back-filled reading
+        moves it)."""
         _, rows = await conn.execute_query(q(
             "SELECT is_open FROM iot_door_events WHERE device_id = ? AND at <= ? ORDER BY at DESC LIMIT 1"),
             [state.id, at])
         if rows and bool(dict(rows[0])["is_open"]) == is_open:
             out.stats["repeated_state"] += 1
             return
-        inserted, _ = await conn.execute_query(q(
+        _, nxt = await conn.execute_query(q(
+            "SELECT id, at, is_open FROM iot_door_events WHERE device_id = ? AND at > ? ORDER BY at ASC LIMIT 1"),
+            [state.id, at])
+        # (rowcounts of INSERT are not reported on PostgreSQL by tortoise: the previous event decided already)
+        await conn.execute_query(q(
             "INSERT INTO iot_door_events (device_id, unit_id, at, is_open, received_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (device_id, at, is_open) DO NOTHING"), [state.id, state.unit_id, at, is_open, received_at])
-        if inserted:
-            out.stats["backfilled"] += 1
-            bump(state, at, 1.0 if is_open else 0.0)
-        else:
-            out.stats["duplicates"] += 1
+        out.stats["backfilled"] += 1
+        bump(state, at, 1.0 if is_open else 0.0)
+        if nxt:
+            n = dict(nxt[0])
+            if bool(n["is_open"]) == is_open:
+                await conn.execute_query(q("DELETE FROM iot_door_events WHERE id = ?"), [n["id"]])
+                out.stats["repeated_state"] += 1
+                if is_open:
+                    bump(state, _dt(n["at"]), -1.0, 0)
+        elif (state.last_open is not None and state.last_open != is_open and state.last_door_at is not None
+              and state.last_door_at > at):
+            await conn.execute_query(q(
+                "INSERT INTO iot_door_events (device_id, unit_id, at, is_open, received_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (device_id, at, is_open) DO NOTHING"),
+                [state.id, state.unit_id, state.last_door_at, state.last_open, received_at])
+            if state.last_open:
+                bump(state, state.last_door_at, 1.0, 0)
 
     async def _late_sample(self, conn, state: DeviceState, total: float, at: datetime, received_at: datetime,
                            stats: Counter, bump) -> None:
@@ -442,6 +541,10 @@ class Ingestor:
                 await conn.execute_query(q("UPDATE iot_meter_samples SET delta = ? WHERE id = ?"),
                                          [redo.delta, n["id"]])
                 bump(state, n_at, adjust, 0)
+
+
+def _dt_or_none(value) -> datetime | None:
+    return None if value is None else _dt(value)
 
 
 def _dt(value) -> datetime:

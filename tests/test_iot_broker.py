@@ -80,6 +80,11 @@ def meter_payload(i: int) -> bytes:
     return json.dumps({"ts": (T0 + timedelta(seconds=i)).isoformat(), "energy_kwh": round(i * 0.001, 3)}).encode()
 
 
+def door_payload(i: int) -> bytes:
+    return json.dumps({"ts": (T0 + timedelta(seconds=i)).isoformat(),
+                       "door": "open" if (i // 3) % 2 == 0 else "closed"}).encode()
+
+
 async def wait_until(predicate, timeout: float = WAIT, what: str = "condition"):
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -258,23 +263,42 @@ async def test_shared_subscription_splits_the_load_without_double_storage(db, se
         pytest.skip("MQTT 5 shared subscriptions need Mosquitto (the embedded broker speaks 3.1.1 only)")
     prefix = uuid.uuid4().hex[:10]
     base = iot_settings(settings, url, prefix, "5").model_copy(update={"mqtt_shared_group": f"g{prefix}"})
-    for n in range(3):
-        await register_device(DeviceIn(external_id=f"m{n}", format=DeviceFormat.GENERIC,
-                                       kind=DeviceKind.ELECTRICITY), None)
+    meters = [(await register_device(DeviceIn(external_id=f"m{n}", format=DeviceFormat.GENERIC,
+                                              kind=DeviceKind.ELECTRICITY), None))[0] for n in range(3)]
+    door, _ = await register_device(DeviceIn(external_id="d0", format=DeviceFormat.GENERIC, kind=DeviceKind.DOOR),
+                                    None)
     consumers = []
     for n in range(2):
         s = base.model_copy(update={"mqtt_client_id": f"rw-test-{prefix}-{n}"})
         consumers.append((s, *await start_consumer(s)))
     publisher = Publisher(url, f"rw-test-pub-{prefix}")
-    total = 600
+    total, doors = 600, 300
     try:
         for i in range(total):
             publisher.publish(f"rwtest/{prefix}/m{i % 3}", meter_payload(i))
+            if i < doors:  # the door repeats its state (cached state): only every 3rd reading is a change
+                publisher.publish(f"rwtest/{prefix}/d0", door_payload(i))
         await wait_until(lambda: _samples_at_least(total), what="all messages stored")
+        await wait_until(lambda: asyncio.sleep(0, sum(c.stored for _, c, _, _ in consumers) == total + doors),
+                         what="all door messages stored")
         await asyncio.sleep(0.5)
         assert await MeterSample.all().count() == total
         assert all(consumer.stored > 0 for _, consumer, _, _ in consumers)  # both took part
-        assert sum(consumer.stored for _, consumer, _, _ in consumers) == total  # nobody got a copy of another's
+        assert sum(consumer.stored for _, consumer, _, _ in consumers) == total + doors  # no copies of another's
+        # each meter's consumption is counted once, although its messages were split between the consumers:
+        # readings i, i+3, ... of meter i % 3 rise by 0.003 kWh each
+        from models.iot import DoorEvent, HourlyRollup
+
+        for meter in meters:
+            consumed = sum(await HourlyRollup.filter(device_id=meter.id).values_list("value", flat=True))
+            assert consumed == pytest.approx((total // 3 - 1) * 0.003, abs=1e-6)
+        # only changes are door events, once each: open at 0, closed at 3, open at 6, ... (a change met out of
+        # order may be stored at a later reading of its run: docs/iot.md)
+        events = await DoorEvent.filter(device_id=door.id).order_by("at").values_list("at", "is_open")
+        assert [is_open for _, is_open in events] == [k % 2 == 0 for k in range(doors // 3)]
+        assert all(3 * k <= (at - T0).total_seconds() < 3 * k + 3 for k, (at, _) in enumerate(events))
+        openings = sum(await HourlyRollup.filter(device_id=door.id).values_list("value", flat=True))
+        assert openings == len(range(0, doors, 6))
     finally:
         for s, _, stop, task in consumers:
             stop.set()

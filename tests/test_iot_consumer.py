@@ -1,16 +1,19 @@
 """The consumer's own MQTT packet reading (iot.consumer.packet_bounds / fast_publish), checked against paho's
-decoder, and the JSON fast path of the adapters (iot.adapters.load_json) checked against json.loads."""
+decoder, the JSON fast path of the adapters (iot.adapters.load_json) checked against json.loads, and the bounded
+paho-thread → event-loop hand-off (iot.consumer.HandOff) with real threads."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 
 import pytest
 from paho.mqtt import _packet
 from paho.mqtt.enums import MQTTProtocolVersion
 
 from iot.adapters import PayloadError, load_json
-from iot.consumer import fast_publish, packet_bounds
+from iot.consumer import HandOff, fast_publish, packet_bounds
 
 
 def remaining_length(n: int) -> bytes:
@@ -65,15 +68,18 @@ PAYLOAD = b'{"ENERGY":{"Total":1.5}}'
 
 @pytest.mark.parametrize("packet,v5,expect", [
     # the common cases, decoded here: (topic, payload, mid, qos)
-    (publish(b"tele/pow1/SENSOR", PAYLOAD), False, ("tele/pow1/SENSOR", PAYLOAD, 7, 1)),
-    (publish(b"tele/pow1/SENSOR", PAYLOAD, v5=True), True, ("tele/pow1/SENSOR", PAYLOAD, 7, 1)),
-    (publish(b"t", PAYLOAD, qos=0), False, ("t", PAYLOAD, 0, 0)),
-    (publish(b"t", PAYLOAD, qos=0, v5=True), True, ("t", PAYLOAD, 0, 0)),
-    (publish(b"t", b"", mid=65535), False, ("t", b"", 65535, 1)),  # empty payload
-    (publish(b"t", b"", mid=1, v5=True), True, ("t", b"", 1, 1)),
-    (publish(b"t", PAYLOAD, dup=True, retain=True), False, ("t", PAYLOAD, 7, 1)),  # redelivery, retained
-    (publish("门磁/1".encode(), PAYLOAD, v5=True), True, ("门磁/1", PAYLOAD, 7, 1)),
-    (publish(b"t", b"\x00\xff" * 300), False, ("t", b"\x00\xff" * 300, 7, 1)),  # binary, multi-byte length
+    (publish(b"tele/pow1/SENSOR", PAYLOAD), False, ("tele/pow1/SENSOR", PAYLOAD, 7, 1, False, False)),
+    (publish(b"tele/pow1/SENSOR", PAYLOAD, v5=True), True, ("tele/pow1/SENSOR", PAYLOAD, 7, 1, False, False)),
+    (publish(b"t", PAYLOAD, qos=0), False, ("t", PAYLOAD, 0, 0, False, False)),
+    (publish(b"t", PAYLOAD, qos=0, v5=True), True, ("t", PAYLOAD, 0, 0, False, False)),
+    (publish(b"t", b"", mid=65535), False, ("t", b"", 65535, 1, False, False)),  # empty payload
+    (publish(b"t", b"", mid=1, v5=True), True, ("t", b"", 1, 1, False, False)),
+    (publish(b"t", PAYLOAD, dup=True, retain=True), False, ("t", PAYLOAD, 7, 1, True, True)),  # redelivery, retained
+    (publish(b"t", PAYLOAD, dup=True, v5=True), True, ("t", PAYLOAD, 7, 1, True, False)),
+    (publish(b"t", PAYLOAD, qos=0, retain=True, v5=True), True, ("t", PAYLOAD, 0, 0, False, True)),
+    (publish("门磁/1".encode(), PAYLOAD, v5=True), True, ("门磁/1", PAYLOAD, 7, 1, False, False)),
+    # binary, multi-byte length
+    (publish(b"t", b"\x00\xff" * 300), False, ("t", b"\x00\xff" * 300, 7, 1, False, False)),
     # left to paho's decoder (None): QoS 2, MQTT 5 properties, empty topic / topic alias, invalid UTF-8
     (publish(b"t", PAYLOAD, qos=2), False, None),
     (publish(b"t", PAYLOAD, qos=2, v5=True), True, None),
@@ -91,7 +97,7 @@ def test_fast_publish_agrees_with_paho(packet, v5, expect):
     if expect is not None:  # paho reads the same packet the same way
         protocol = MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311
         paho = _packet.decode_publish(command, packet[start:end], protocol)
-        assert (paho.topic.decode(), paho.payload, paho.mid, paho.qos) == expect
+        assert (paho.topic.decode(), paho.payload, paho.mid, paho.qos, paho.dup, paho.retain) == expect
         if v5:
             assert not paho.properties.json()  # no properties lost on the fast path
 
@@ -104,7 +110,7 @@ def test_fast_publish_reads_packets_inside_a_larger_buffer():
         command, start, end = bounds
         seen.append(fast_publish(buf, start, end, command, False))
         pos = end
-    assert seen == [None, ("a/1", b"one", 1, 1), ("b/2", b"two", 0, 0)]
+    assert seen == [None, ("a/1", b"one", 1, 1, False, False), ("b/2", b"two", 0, 0, False, False)]
     assert buf[pos:] == first[:5]
 
 
@@ -151,3 +157,54 @@ def test_load_json_is_json_loads(payload):
     except PayloadError as exc:
         got = ("error", str(exc))
     assert repr(got) == repr(expected)  # repr: NaN compares unequal to itself
+
+
+async def until(predicate, what: str, timeout: float = 10.0) -> None:
+    """Bounded polling: an upper bound for "eventually", not a performance threshold."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_handoff_blocks_the_producer_when_full_until_the_loop_releases_slots():
+    handoff = HandOff(asyncio.get_running_loop(), size=2)
+    returned: list[bool] = []
+
+    def paho_thread():
+        for item in ("a", "b", "c"):
+            returned.append(handoff.put(item, lambda: False))
+
+    thread = threading.Thread(target=paho_thread, daemon=True)
+    thread.start()
+    await until(lambda: len(returned) == 2, "two items handed over")
+    thread.join(0.2)  # the third put waits for a free slot
+    assert thread.is_alive() and len(returned) == 2 and len(handoff) == 2
+    assert await handoff.get_batch(10, 5) == ["a", "b"]  # the loop was woken from the other thread
+    thread.join(0.1)  # taken but not yet stored: the slots are still in use
+    assert thread.is_alive() and len(returned) == 2
+    handoff.release(2)  # stored and acknowledged
+    await asyncio.to_thread(thread.join, 10)
+    assert not thread.is_alive() and returned == [True, True, True]
+    assert await handoff.get_batch(10, 5) == ["c"]
+    handoff.release(1)
+    assert await handoff.get_batch(10, 0.01) == []  # nothing waiting: the timeout, not a hang
+    with pytest.raises(ValueError):
+        handoff.release(1)
+
+
+async def test_handoff_gives_up_a_blocked_put_when_the_consumer_closes():
+    handoff = HandOff(asyncio.get_running_loop(), size=1)
+    closing = threading.Event()
+    returned: list[bool] = []
+
+    def paho_thread():
+        for item in ("a", "b"):
+            returned.append(handoff.put(item, closing.is_set))
+
+    thread = threading.Thread(target=paho_thread, daemon=True)
+    thread.start()
+    await until(lambda: len(returned) == 1, "the first item handed over")
+    closing.set()  # the broker redelivers what was not handed over: the put gives up instead of waiting forever
+    await asyncio.to_thread(thread.join, 10)
+    assert not thread.is_alive() and returned == [True, False] and handoff.take(10) == ["a"]

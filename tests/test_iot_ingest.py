@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from iot.choices import DeviceFormat, DeviceKind, IotAlert
 from iot.ingest import Ingestor, RawMessage
 from iot.service import DeviceIn, register_device
@@ -130,3 +132,144 @@ async def test_battery_low_alert(world, settings):
     await Ingestor(settings).process([msg("rentwatch/devices/door_b", {"battery": 7})])
     alert = await Alert.get(type=IotAlert.BATTERY_LOW)
     assert alert.unit_id == world.a.unit.id and alert.evidence["battery"] == 7
+
+
+async def test_two_consumers_sharing_devices_count_each_reading_once(world, settings):
+    """Shared subscription: one device's messages are split between consumers. In locking mode each batch reads
+    the device state from the (locked) device row, not from the consumer's own cache."""
+    meter = await device(settings, "em-s", DeviceKind.ELECTRICITY, world.a.occupied_unit)
+    door = await device(settings, "door-s", DeviceKind.DOOR, world.a.occupied_unit)
+    a, b = Ingestor(settings, locking=True), Ingestor(settings, locking=True)
+
+    def reading(i):
+        at = (T0 + timedelta(minutes=i)).isoformat()
+        return [msg("rentwatch/devices/em-s", {"ts": at, "energy_kwh": 10 + i * 0.1}),
+                msg("rentwatch/devices/door-s", {"ts": at, "door": "open" if (i // 2) % 2 == 0 else "closed"})]
+
+    # both caches are warm before the other one writes; b also gets readings older than a's newest (late)
+    for ingestor, minutes in [(a, [0, 1]), (b, [2, 3]), (a, [6, 7]), (b, [4, 5]), (a, [8]), (b, [9])]:
+        await ingestor.process([m for i in minutes for m in reading(i)])
+    assert sum((await hourly(meter.id)).values()) == pytest.approx(0.9)
+    assert await MeterSample.filter(device_id=meter.id).count() == 10
+    # every change once, states alternating; b's late "open at 4" met a's "closed at 6, 7", which were repeats
+    # against the state a had read (closed at 3) and are not kept: the change back is stored at 7, the newest
+    # reading known to be closed (docs/iot.md, out-of-order door readings)
+    events = await DoorEvent.filter(device_id=door.id).order_by("at").values_list("at", "is_open")
+    assert events == [(T0 + timedelta(minutes=i), i in (0, 4, 8)) for i in (0, 2, 4, 7, 8)]
+    assert sum((await hourly(door.id)).values()) == 3  # openings at 0, 4 and 8
+    assert (await Device.get(id=meter.id)).last_total == pytest.approx(10.9)
+
+
+async def test_backfilled_door_change_removes_the_event_it_makes_redundant(world, settings):
+    d = await device(settings, "door_bf", DeviceKind.DOOR, world.a.occupied_unit)
+    ing = Ingestor(settings)
+
+    def door(minutes, state):
+        return msg("rentwatch/devices/door_bf", {"ts": (T0 + timedelta(minutes=minutes)).isoformat(), "door": state})
+
+    await ing.process([door(0, "closed"), door(5, "open"), door(9, "open")])
+    await ing.process([door(3, "open")])  # replayed late: the door opened at 3, so 5 was no change
+    events = await DoorEvent.filter(device_id=d.id).order_by("at").values_list("at", "is_open")
+    assert events == [(T0, False), (T0 + timedelta(minutes=3), True)]
+    assert sum((await hourly(d.id)).values()) == 1
+
+
+# ---------------------------------------------------------------- availability and LWT (docs/iot.md, signs of life)
+SILENT = T0 - timedelta(hours=30)  # the device's last real message
+
+
+async def silent_device(settings, world, ext, kind, fmt, payload, topic):
+    d = await device(settings, ext, kind, world.a.unit, fmt=fmt)
+    await Ingestor(settings).process([msg(topic, payload, SILENT)])
+    return d
+
+
+def hour_messages(rollups, at):
+    return {r.hour_ts: r.messages for r in rollups}.get(int(at.timestamp()) // 3600, 0)
+
+
+@pytest.mark.parametrize("fmt,kind,ext,first_topic,first,topic,payload", [
+    # verbatim from ../shared/reference/device-payloads.md
+    (DeviceFormat.ZIGBEE2MQTT, DeviceKind.DOOR, "door_1", "zigbee2mqtt/door_1",
+     '{"battery_low":false,"contact":false,"linkquality":21,"tamper":false}',
+     "zigbee2mqtt/door_1/availability", '{"state":"offline"}'),
+    (DeviceFormat.ZIGBEE2MQTT, DeviceKind.DOOR, "door_1", "zigbee2mqtt/door_1",
+     '{"battery_low":false,"contact":false,"linkquality":21,"tamper":false}',
+     "zigbee2mqtt/door_1/availability", "offline"),  # before Zigbee2MQTT 2.0
+    (DeviceFormat.TASMOTA, DeviceKind.ELECTRICITY, "pow1", "tele/pow1/SENSOR",
+     '{"Time":"2018-02-15T17:37:10","ENERGY":{"TotalStartTime":"2018-11-14T18:39:40","Total":6.294,"Yesterday":5.340,"Today":0.954,"Period":217,'
+     '"Power":2635,"ApparentPower":2650,"ReactivePower":282,"Factor":0.99,"Voltage":227,"Current":11.661}}',
+     "tele/pow1/LWT", "Offline"),
+    (DeviceFormat.SHELLY_GEN2, DeviceKind.ELECTRICITY, "shellyplus1pm-a8032ab12345",
+     "shellyplus1pm-a8032ab12345/events/rpc",
+     '{"src":"shellyplus1pm-a8032ab12345","dst":"shellyplus1pm-a8032ab12345/events","method":"NotifyStatus",'
+     '"params":{"ts":1661517419.12,"switch:0":{"id":0,"aenergy":{"by_minute":[0.000,0.000,0.000],'
+     '"minute_ts":1661517419,"total":1520.337}}}}',
+     "shellyplus1pm-a8032ab12345/online", "false"),
+])
+async def test_offline_availability_is_no_sign_of_life(world, settings, fmt, kind, ext, first_topic, first, topic,
+                                                       payload):
+    from iot.detection import device_health
+
+    d = await silent_device(settings, world, ext, kind, fmt, first, first_topic)
+    before = await Device.get(id=d.id)
+    assert before.last_seen <= SILENT
+    await Ingestor(settings).process([msg(topic, payload, T0)])
+    stored = await Device.get(id=d.id)
+    assert stored.online is False and stored.last_seen == before.last_seen  # offline at once, silent since
+    assert hour_messages(await HourlyRollup.filter(device_id=d.id), T0) == 0  # not "reported" this hour
+    await device_health(T0, settings)
+    assert await Alert.filter(type=IotAlert.DEVICE_OFFLINE, unit_id=world.a.unit.id).exists()
+
+
+async def test_retained_online_replayed_on_resubscribe_is_no_sign_of_life(world, settings):
+    d = await silent_device(settings, world, "door_1", DeviceKind.DOOR, DeviceFormat.ZIGBEE2MQTT,
+                            '{"contact":true,"linkquality":144}', "zigbee2mqtt/door_1")
+    await Ingestor(settings).process([msg("zigbee2mqtt/door_1/availability", '{"state":"offline"}', SILENT)])
+    replay = msg("zigbee2mqtt/door_1/availability", '{"state":"online"}', T0)
+    replay.retain = True  # the broker replays the retained availability on every (re)subscribe
+    await Ingestor(settings).process([replay])
+    stored = await Device.get(id=d.id)
+    assert stored.last_seen == SILENT and stored.online is False
+    assert hour_messages(await HourlyRollup.filter(device_id=d.id), T0) == 0
+    # published live (not a replay), "online" is news from the bridge
+    await Ingestor(settings).process([msg("zigbee2mqtt/door_1/availability", '{"state":"online"}', T0)])
+    stored = await Device.get(id=d.id)
+    assert stored.last_seen == T0 and stored.online is True
+
+
+# ------------------------------------------------------------------------ QoS 1 duplicates without device time
+@pytest.mark.parametrize("gap_s,dup,total,stored", [
+    (300, True, 5.0, False),  # redelivered (DUP): the same value again is the same message
+    (30, False, 5.0, False),  # a repeat within a minute: a repeated telegram / publisher-side duplicate
+    (300, False, 5.0, True),  # the next report of an idle meter, five minutes later: a sample
+    (30, False, 5.1, True),  # a new value is always a sample
+    (30, True, 5.1, True),
+])
+async def test_same_register_value_without_device_time_is_a_duplicate(world, settings, gap_s, dup, total, stored):
+    d = await device(settings, "em-nt", DeviceKind.ELECTRICITY, world.a.occupied_unit)
+    ing = Ingestor(settings)
+    await ing.process([msg("rentwatch/devices/em-nt", {"energy_kwh": 5.0}, T0)])
+    again = msg("rentwatch/devices/em-nt", {"energy_kwh": total}, T0 + timedelta(seconds=gap_s))
+    again.dup = dup
+    await ing.process([again])
+    assert await MeterSample.filter(device_id=d.id).count() == (2 if stored else 1)
+    assert ing.stats["duplicates"] == (0 if stored else 1)
+    assert sum((await hourly(d.id)).values()) == pytest.approx(total - 5.0)
+
+
+# --------------------------------------------------------------------------------- building timezone of devices
+async def test_device_time_without_offset_is_read_in_the_devices_building_timezone(world, settings):
+    world.a.building.timezone = "Asia/Urumqi"  # UTC+6, not the default Asia/Shanghai (UTC+8)
+    await world.a.building.save(update_fields=["timezone"])
+    here = await device(settings, "pow_u", DeviceKind.ELECTRICITY, world.a.occupied_unit, fmt=DeviceFormat.TASMOTA)
+    elsewhere = await device(settings, "pow_s", DeviceKind.ELECTRICITY, world.b.occupied_unit,
+                             fmt=DeviceFormat.TASMOTA)
+    payload = '{"Time":"2018-02-15T17:37:10","ENERGY":{"Total":6.294,"Power":2635}}'
+    await Ingestor(settings).process([msg("tele/pow_u/SENSOR", payload), msg("tele/pow_s/SENSOR", payload)])
+    assert (await MeterSample.get(device_id=here.id)).at == datetime(2018, 2, 15, 11, 37, 10, tzinfo=UTC)
+    b_zone = world.b.building.timezone or "Asia/Shanghai"
+    from zoneinfo import ZoneInfo
+
+    expected = datetime(2018, 2, 15, 17, 37, 10, tzinfo=ZoneInfo(b_zone))
+    assert (await MeterSample.get(device_id=elsewhere.id)).at == expected
