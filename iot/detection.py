@@ -99,6 +99,21 @@ def offline_timeout(kind: str, report_period_s: int | None, settings: Settings) 
     return timedelta(seconds=(report_period_s or default) * settings.iot_meter_offline_periods)
 
 
+def offline_because(*, now: datetime, timeout: timedelta, last_seen: datetime | None, online: bool | None,
+                    installed_at: datetime | None, registered_at: datetime | None) -> str | None:
+    """Why a device counts as offline, or None. Availability and last-seen together: a device that said it is
+    offline (Zigbee2MQTT availability, Tasmota/Shelly last will) is offline at once; otherwise it is offline once
+    silent for longer than its kind's timeout. A device never heard from is measured from its registration (or a
+    later installation), not from an installation date before it was registered: we could not hear it earlier."""
+    if online is False:
+        return "reported itself offline (availability / last will)" + (
+            f", last message {last_seen.isoformat()}" if last_seen else ", never heard from")
+    reference = last_seen or max(filter(None, [installed_at, registered_at]), default=None)
+    if reference is not None and now - reference > timeout:
+        return f"silent since {reference.isoformat()} (timeout {timeout})"
+    return None
+
+
 async def device_health(now: datetime, settings: Settings) -> dict:
     """DEVICE_OFFLINE after the per-kind inactivity timeout; BATTERY_LOW cleared once the battery is fine."""
     hysteresis = timedelta(hours=settings.iot_alert_clear_hours)
@@ -107,15 +122,15 @@ async def device_health(now: datetime, settings: Settings) -> dict:
     open_alerts = await _open_alert_keys([IotAlert.DEVICE_OFFLINE, IotAlert.BATTERY_LOW])
     raised = cleared = 0
     for d in devices:
-        reference = d["last_seen"] or d["installed_at"] or d["created_at"]
         timeout = offline_timeout(d["kind"], d["report_period_s"], settings)
         subject = device_subject(d["id"])
-        if reference is not None and now - reference > timeout:
+        reason = offline_because(now=now, timeout=timeout, last_seen=d["last_seen"], online=d["online"],
+                                 installed_at=d["installed_at"], registered_at=d["created_at"])
+        if reason is not None:
             await raise_alert(
                 alert_type=IotAlert.DEVICE_OFFLINE, now=now, unit_id=d["unit_id"], building_id=d["building_id"],
                 subject=subject, severity=AlertSeverity.WARNING,
-                explanation=f"{d['kind']} device {d['external_id']} silent since {reference.isoformat()} "
-                            f"(timeout {timeout})",
+                explanation=f"{d['kind']} device {d['external_id']} {reason}",
                 evidence={"device_id": d["id"], "external_id": d["external_id"], "last_seen":
                           d["last_seen"].isoformat() if d["last_seen"] else None,
                           "timeout_hours": round(timeout.total_seconds() / 3600, 2), "online_flag": d["online"]})

@@ -458,3 +458,41 @@ def test_detect_cli_as_of(tmp_path):
         if database:
             subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c",
                             f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"], capture_output=True)
+
+
+_NOW = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
+_DAY = timedelta(hours=25)
+
+
+@pytest.mark.parametrize("last_seen,online,installed,registered,offline", [
+    (_NOW - timedelta(hours=2), True, None, _NOW - timedelta(days=60), None),  # reported recently
+    (_NOW - timedelta(hours=26), True, None, _NOW - timedelta(days=60), "silent since"),  # silent past the timeout
+    (_NOW - timedelta(hours=2), False, None, _NOW - timedelta(days=60), "reported itself offline"),  # LWT
+    (None, False, None, _NOW, "reported itself offline"),
+    # never heard from: measured from registration, not from an installation date before it
+    (None, None, _NOW - timedelta(days=40), _NOW - timedelta(minutes=5), None),
+    (None, None, _NOW - timedelta(days=40), _NOW - timedelta(hours=26), "silent since"),
+    (None, None, None, _NOW - timedelta(hours=26), "silent since"),
+    (None, None, _NOW - timedelta(hours=1), _NOW - timedelta(days=3), None),  # installed after registration
+])
+def test_offline_because(last_seen, online, installed, registered, offline):
+    from iot.detection import offline_because
+
+    reason = offline_because(now=_NOW, timeout=_DAY, last_seen=last_seen, online=online, installed_at=installed,
+                             registered_at=registered)
+    assert (reason is None) if offline is None else reason.startswith(offline), reason
+
+
+async def test_a_device_that_reported_offline_alerts_at_once_and_a_new_one_gets_time(world, settings):
+    now = datetime.now(UTC)  # the registration time is the database's own (created_at)
+    gone, _ = await register_device(DeviceIn(external_id="lwt-off", format=DeviceFormat.GENERIC, kind=DeviceKind.DOOR,
+                                             unit_code=world.a.unit.code), None)
+    fresh, _ = await register_device(DeviceIn(external_id="just-fitted", format=DeviceFormat.GENERIC,
+                                              kind=DeviceKind.DOOR, unit_code=world.a.unit.code,
+                                              installed_at=now - timedelta(days=40)), None)
+    await Device.filter(id=gone.id).update(last_seen=now - timedelta(minutes=30), online=False)
+    await sweep(now, settings)
+    alerts = await Alert.filter(type=IotAlert.DEVICE_OFFLINE)
+    assert [a.subject for a in alerts] == [f"device:{gone.id}"] and "reported itself offline" in alerts[0].explanation
+    await sweep(now + timedelta(hours=26), settings)  # the new device has now been silent too long
+    assert await Alert.filter(type=IotAlert.DEVICE_OFFLINE, subject=f"device:{fresh.id}").exists()
