@@ -482,9 +482,10 @@ async def photo_arrived(photo_id: UUID, *, settings: Settings, now: datetime) ->
     advanced = []
     for report_id, state in linked:
         if state == ReportState.CONFLICT:
-            report = await StatusReport.get(id=report_id)
-            if await _add_photo_flags(report, settings):
-                await StatusReport.filter(id=report_id).update(flags=report.flags)
+            async with in_transaction():  # the row locked: two photos arriving at once must not lose a flag
+                report = await StatusReport.select_for_update().get(id=report_id)
+                if await _add_photo_flags(report, settings):
+                    await StatusReport.filter(id=report_id).update(flags=report.flags)
         elif await advance_if_complete(report_id, settings=settings, now=now):
             advanced.append(report_id)
     return advanced
