@@ -7,8 +7,8 @@ const { ApiError, messageFor, MESSAGES } = require('../utils/errors');
 const { unwrap, arrayBufferToBase64 } = require('../utils/api');
 const { tokenExpiryMs, storedSize, base64UrlDecode } = require('../utils/wxp');
 const { uuid4, UUID_RE } = require('../utils/uuid');
-const { yuan } = require('../utils/labels');
-const { viewOf } = require('../utils/refunds');
+const { yuan, fileSize } = require('../utils/labels');
+const { viewOf, documentType } = require('../utils/refunds');
 
 test('GCJ-02 offset is hundreds of metres in China, identity outside, and the inverse round-trips', () => {
   const cases = [
@@ -169,4 +169,25 @@ test('refund view: six nodes, return for correction rolls back later dates, canc
   const cancelled = viewOf({ ...refund, step: 'CANCELLED', timeline: refund.timeline.slice(0, 1) });
   assert.equal(cancelled.cancelled, true);
   assert.deepEqual(cancelled.nodes.map((n) => n.state), ['done', 'off', 'off', 'off', 'off', 'off']);
+});
+
+test('refund view: documents with Chinese kinds and sizes, the quote behind each deduction', () => {
+  const v = viewOf({ id: 2, step: 'PAID', deductions: [
+    { id: 4, category: 'DAMAGE', amount_fen: 45000, has_quote: true, quote_document_id: 9, evidence: [] },
+    { id: 5, category: 'CLEANING', amount_fen: 100, has_quote: false, quote_document_id: null },
+  ], documents: [
+    { id: 9, kind: 'QUOTE', filename: '墙面修补报价.pdf', size_bytes: 20480 },
+    { id: 11, kind: 'BANK_RECEIPT', filename: 'receipt.png', size_bytes: 512 },
+  ] });
+  assert.deepEqual(v.deductions.map((d) => [d.has_quote, d.quote_document_id]), [[true, 9], [false, null]]);
+  assert.deepEqual(v.documents, [
+    { id: 9, kind: 'QUOTE', kind_label: '维修报价', filename: '墙面修补报价.pdf', size: '20.0 KB' },
+    { id: 11, kind: 'BANK_RECEIPT', kind_label: '银行回单', filename: 'receipt.png', size: '512 B' },
+  ]);
+  assert.deepEqual(viewOf({ id: 3, step: 'APPLIED' }).documents, [], 'an older server without documents');
+  assert.equal(fileSize(3 * 1024 * 1024 + 1), '3.0 MB');
+  assert.equal(documentType('application/pdf', 'x.png'), 'pdf');
+  assert.equal(documentType('image/jpeg', 'x.pdf'), 'image');
+  assert.equal(documentType('', 'scan.JPG'), 'image', 'no content type: by the file name');
+  assert.equal(documentType('', 'quote'), 'pdf');
 });

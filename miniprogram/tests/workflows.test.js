@@ -2,19 +2,21 @@
  * The pages, driven as a user would (Page() definitions loaded with a wx stand-in, talking to the REAL server):
  * a sticker link opens the unit card → the three-button report → a manager's on-site confirmation → my work
  * orders (start, complete with scan + photo) → a tenant's move-out, refund timeline, deductions with photos,
- * and the progress QR.
+ * the progress QR, and the refund's documents (a quote uploaded by finance, downloaded and opened).
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startServer, stickerUrl, httpJson, devLogin } = require('./support/server');
+const { startServer, stickerUrl, httpJson, devLogin, signJwt } = require('./support/server');
 const { bootApp, loginStaff, until, standAt } = require('./support/session');
-const { writePhoto } = require('./support/png');
+const { writePhoto, png } = require('./support/png');
 const actions = require('../utils/actions');
 const loc = require('../utils/location');
 const { capturePhoto } = require('../utils/upload');
+const refunds = require('../utils/refunds');
+const { AUTH_KEY } = require('../utils/api');
 
 let server;
 let inspector;
@@ -33,6 +35,68 @@ test.after(async () => {
 });
 
 
+
+/** A small but real PDF (one page, "Quote"), as finance would scan it. */
+function quotePdf(label) {
+  const text = `BT /F1 18 Tf 72 720 Td (${label}) Tj ET`;
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${text.length} >>\nstream\n${text}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  let out = '%PDF-1.4\n';
+  const offsets = objects.map((body, i) => {
+    const at = out.length;
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+    return at;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  offsets.forEach((o) => {
+    out += `${String(o).padStart(10, '0')} 00000 n \n`;
+  });
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}
+
+/** Finance uploads a document to a refund through the API (multipart, as the admin web does). */
+async function uploadDocument(refundId, token, { bytes, filename, kind = 'QUOTE', type = 'application/pdf' }) {
+  const form = new FormData();
+  form.append('kind', kind);
+  form.append('file', new Blob([bytes], { type }), filename);
+  const res = await fetch(`${server.baseUrl}/api/v1/refunds/${refundId}/documents`, { method: 'POST',
+    headers: { authorization: `Bearer ${token}` }, body: form });
+  const body = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(body));
+  return body;
+}
+
+/** The path of a file named `name` under dir (the server's stored document), or null. */
+function findFile(dir, name) {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      const found = findFile(full, name);
+      if (found) return found;
+    } else if (e.name === name) return full;
+  }
+  return null;
+}
+
+/** A finance user whose buildings include this refund, with a token. */
+async function financeFor(refundId) {
+  for (const u of server.users.FINANCE) {
+    // eslint-disable-next-line no-await-in-loop
+    const { token } = await devLogin(server.baseUrl, u.id);
+    // eslint-disable-next-line no-await-in-loop
+    const reached = await httpJson(server.baseUrl, 'GET', `/api/v1/refunds/${refundId}`, null, token)
+      .then(() => true, () => false);
+    if (reached) return { user: u, token };
+  }
+  return null;
+}
 
 async function staffApp(openid, user, launch) {
   const ctx = bootApp(server, { openid, launch });
@@ -268,11 +332,105 @@ test('tenant: apply to move out, follow the refund, see deductions with photos, 
     await forged.ready;
     assert.equal(forged.data.error, '进度链接无效');
 
+    // Finance uploads the repair quote (a real PDF) and deducts against it; another demo tenant's refund gets a
+    // quote too.
+    const allRefunds = await httpJson(server.baseUrl, 'GET', '/api/v1/refunds?page_size=100', null,
+      server.users.adminToken);
+    const foreign = allRefunds.items.find((r) => r.id !== refundId && r.tenant_id !== staffRefund.tenant_id);
+    assert.ok(foreign, 'a demo refund of another tenant');
+    const finance = await financeFor(refundId);
+    assert.ok(finance, 'a finance user of the Shenzhen building');
+    const foreignFinance = await financeFor(foreign.id);
+    assert.ok(foreignFinance, 'a finance user of the other refund\'s building');
+    const pdf = quotePdf('Quote: wall repaint 450.00');
+    const quote = await uploadDocument(refundId, finance.token, { bytes: pdf, filename: '墙面修补报价.pdf' });
+    await httpJson(server.baseUrl, 'POST', `/api/v1/refunds/${refundId}/deductions`, { category: 'DAMAGE',
+      amount_fen: 45000, description: '墙面修补', document_id: quote.id }, finance.token);
+    const foreignQuote = await uploadDocument(foreign.id, foreignFinance.token, { bytes: quotePdf('Someone else'),
+      filename: 'other.pdf' });
+
+    await page.load(refundId);
+    assert.equal(page.data.error, '');
+    const docs = page.data.view.documents;
+    assert.deepEqual(docs.map((d) => [d.id, d.kind_label, d.filename]), [[quote.id, '维修报价', '墙面修补报价.pdf']]);
+    assert.match(docs[0].size, /^\d+(\.\d)? (B|KB)$/);
+    const quoted = page.data.view.deductions.find((d) => d.description === '墙面修补');
+    assert.equal(quoted.quote_document_id, quote.id);
+    assert.equal(quoted.has_quote, true);
+    assert.equal(page.data.view.deductions.find((d) => d.description === '墙面清洁').quote_document_id, null);
+
+    // 查看报价单 on the deduction: downloaded with the token (an expired one is renewed once), opened as a PDF.
+    const session = tenant.app.api.session();
+    const claims = JSON.parse(Buffer.from(session.token.split('.')[1], 'base64url').toString());
+    const nowS = Math.floor(Date.now() / 1000);
+    tenant.wx.setStorageSync(AUTH_KEY, { ...session, token: signJwt({ ...claims, iat: nowS - 7200, exp: nowS - 60 }),
+      expires_at: Date.now() + 3600 * 1000 });
+    const downloadsBefore = tenant.wx.__log.downloads.length;
+    await page.openDocument({ currentTarget: { dataset: { id: quoted.quote_document_id } } });
+    assert.equal(page.data.error, '');
+    assert.equal(page.data.busy, false);
+    assert.equal(tenant.wx.__log.downloads.length, downloadsBefore + 2, 'refused as expired, then retried');
+    const opened = tenant.wx.__log.documents[tenant.wx.__log.documents.length - 1];
+    assert.equal(opened.fileType, 'pdf');
+    assert.equal(opened.showMenu, true);
+    assert.ok(fs.readFileSync(opened.filePath).equals(pdf), 'the bytes finance uploaded');
+    const lastDownload = tenant.wx.__log.downloads[tenant.wx.__log.downloads.length - 1];
+    assert.match(lastDownload.header.Authorization, /^Bearer /);
+
+    // From the 单据 list, the same document; an image document goes to the image previewer.
+    await page.openDocument({ currentTarget: { dataset: { id: docs[0].id } } });
+    assert.equal(page.data.error, '');
+    assert.equal(tenant.wx.__log.documents.length, 2);
+    const image = png(40, 30, 99);
+    const photoQuote = await uploadDocument(refundId, finance.token, { bytes: image, filename: 'quote-photo.png',
+      type: 'image/png' });
+    await page.load(refundId);
+    await page.openDocument({ currentTarget: { dataset: { id: photoQuote.id } } });
+    assert.equal(page.data.error, '');
+    const preview = tenant.wx.__log.previews[tenant.wx.__log.previews.length - 1];
+    assert.ok(fs.readFileSync(preview.urls[0]).equals(image));
+    assert.equal(tenant.wx.__log.documents.length, 2, 'an image is not sent to openDocument');
+
+    // Another tenant's document (its id under my refund) is refused in Chinese, nothing is opened.
+    await page.openDocument({ currentTarget: { dataset: { id: foreignQuote.id } } });
+    assert.equal(page.data.error, '引用的单据不存在');
+    assert.equal(tenant.wx.__log.documents.length, 2);
+    await assert.rejects(refunds.openDocument(tenant.app.api, foreign.id, foreignQuote.id),
+      (e) => e.code === 'NOT_FOUND' && e.status === 404);
+
+    // A document whose file vanished from the server's storage: 410, said in Chinese — also when this WeChat
+    // cannot read the error body back from the temp file (mapped from the status code).
+    const stored = findFile(server.varDir, photoQuote.sha256);
+    assert.ok(stored, 'the stored document file');
+    fs.rmSync(stored);
+    await page.openDocument({ currentTarget: { dataset: { id: photoQuote.id } } });
+    assert.equal(page.data.error, '服务器上的单据文件丢失,请联系楼宇经理或财务');
+    const realFs = tenant.wx.getFileSystemManager;
+    tenant.wx.getFileSystemManager = () => ({});
+    await page.openDocument({ currentTarget: { dataset: { id: photoQuote.id } } });
+    assert.equal(page.data.error, '文件已不存在,请联系管理员');
+    await page.openDocument({ currentTarget: { dataset: { id: foreignQuote.id } } });
+    assert.equal(page.data.error, '文件不存在或您无权查看');
+    tenant.wx.getFileSystemManager = realFs;
+    assert.equal(tenant.wx.__log.previews.length, 1);
+
+    // Offline: a clear network message.
+    tenant.wx.__setNetwork(false);
+    await page.openDocument({ currentTarget: { dataset: { id: quote.id } } });
+    assert.equal(page.data.error, '网络不可用,无法打开单据,请联网后重试');
+    await assert.rejects(tenant.app.api.download(`/api/v1/me/deposit-refunds/${refundId}/documents/${quote.id}`),
+      (e) => e.code === 'NETWORK_ERROR' && e.isNetwork);
+    tenant.wx.__setNetwork(true);
+    assert.equal(tenant.wx.__log.documents.length, 2);
+
     // Another tenant cannot read it, by id.
     const other = bootApp(server, { openid: 'openid-wf-tenant2' });
     await other.app.api.devLogin(server.users.TENANT[1].id);
     await assert.rejects(other.app.api.get(`/api/v1/me/deposit-refunds/${refundId}`),
       (e) => e.code === 'NOT_FOUND' && e.status === 404);
+    await assert.rejects(refunds.openDocument(other.app.api, refundId, quote.id),
+      (e) => e.code === 'NOT_FOUND' && e.status === 404);
+    assert.equal(other.wx.__log.documents.length, 0);
     const board = await httpJson(server.baseUrl, 'GET', '/api/v1/refunds/board', null, mgrToken);
     assert.ok(board);
   });

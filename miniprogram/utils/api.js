@@ -8,6 +8,9 @@
  *   - after a 401 TOKEN_EXPIRED / INVALID_TOKEN / AUTH_REQUIRED, retrying the request once.
  * Concurrent requests share one refresh. If WeChat says the account is not bound any more, the stored session
  * is dropped and `onAuthLost` listeners run (the app sends the user to the login page).
+ *
+ * Files the server protects (refund documents) come through wx.downloadFile with the same token and refresh;
+ * its error answers are read back from the temp file it wrote, else mapped from the status code.
  */
 
 const { ApiError } = require('./errors');
@@ -44,6 +47,19 @@ function unwrap(status, body) {
     throw new ApiError({ code: err.code, status, serverMessage: err.message || '', details: err.details || {} });
   }
   throw new ApiError({ code: statusFallbackCode(status), status });
+}
+
+/** When a download's error body cannot be read: a missing or vanished file says so rather than "no route". */
+function downloadFallbackCode(status) {
+  if (status === 404) return 'FILE_NOT_FOUND';
+  if (status === 410) return 'FILE_GONE';
+  return statusFallbackCode(status);
+}
+
+function headerValue(header, name) {
+  const key = Object.keys(header || {}).find((k) => k.toLowerCase() === name);
+  const value = key ? header[key] : '';
+  return Array.isArray(value) ? String(value[0] || '') : String(value || '');
 }
 
 function networkError(err) {
@@ -290,12 +306,71 @@ function createApi({ wx, baseUrl, now = () => Date.now(), timeoutMs = DEFAULT_TI
     }));
   }
 
+  /** The text of a temp file (a download's error body), or '' when this wx cannot read it. */
+  function readText(filePath) {
+    return new Promise((resolve) => {
+      let fs = null;
+      try {
+        fs = wx.getFileSystemManager && wx.getFileSystemManager();
+      } catch (e) { /* no file system here */ }
+      if (!fs || typeof fs.readFile !== 'function') {
+        resolve('');
+        return;
+      }
+      try {
+        fs.readFile({ filePath, encoding: 'utf8', success: (res) => resolve(String(res.data || '')),
+          fail: () => resolve('') });
+      } catch (e) {
+        resolve('');
+      }
+    });
+  }
+
+  /**
+   * GET a protected file into a temp file: resolves {tempFilePath, contentType}. Same token, refresh and retry
+   * as `request`; a non-2xx answer becomes the same ApiError as a JSON call (read from the body wx saved, or
+   * from the status code when it cannot be read).
+   */
+  function download(path, { query, timeout } = {}) {
+    return withAuth((token) => new Promise((resolve, reject) => {
+      let received = {};
+      const task = wx.downloadFile({
+        url: root + path + encodeQuery(query),
+        header: token ? { Authorization: `Bearer ${token}` } : {},
+        timeout: timeout || 60000,
+        success: (res) => {
+          const header = res.header || received;
+          if (res.statusCode >= 200 && res.statusCode < 300) {
+            resolve({ tempFilePath: res.tempFilePath, contentType: headerValue(header, 'content-type').split(';')[0]
+              .trim().toLowerCase() });
+            return;
+          }
+          readText(res.tempFilePath).then((text) => {
+            let body = null;
+            try {
+              body = text ? JSON.parse(text) : null;
+            } catch (e) { /* not our JSON error shape */ }
+            if (body && body.error && body.error.code) unwrap(res.statusCode, body); // throws the server's error
+            throw new ApiError({ code: downloadFallbackCode(res.statusCode), status: res.statusCode });
+          }).catch(reject);
+        },
+        fail: (err) => reject(networkError(err)),
+      });
+      if (task && typeof task.onHeadersReceived === 'function') {
+        task.onHeadersReceived((res) => {
+          received = (res && res.header) || {};
+        });
+      }
+    }));
+  }
+
   return {
     request,
     get: (path, opts) => request('GET', path, opts),
     post: (path, data, opts) => request('POST', path, Object.assign({}, opts, { data })),
     upload,
     image,
+    download,
     loginWithWechat,
     bind,
     devLogin,
@@ -305,6 +380,7 @@ function createApi({ wx, baseUrl, now = () => Date.now(), timeoutMs = DEFAULT_TI
     isLoggedIn: () => Boolean(loadAuth() && loadAuth().token),
     onAuthLost: (fn) => listeners.push(fn),
     baseUrl: root,
+    wx,
   };
 }
 

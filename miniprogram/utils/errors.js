@@ -21,6 +21,9 @@ const MESSAGES = {
   WRONG_UNIT: '扫描的房源与工单不一致,请扫描工单所在房源的标签',
   LOCATION_DENIED: '需要位置权限才能现场上报,请在设置中允许使用位置信息',
   LOCATION_FAILED: '获取定位失败,请到开阔处重试',
+  FILE_NOT_FOUND: '文件不存在或您无权查看',
+  FILE_GONE: '文件已不存在,请联系管理员',
+  OPEN_DOCUMENT_FAILED: '无法打开该文件,请稍后重试',
 
   // Foundation.
   AUTH_REQUIRED: '请先登录',
@@ -94,6 +97,7 @@ const MESSAGES = {
   UNKNOWN_PHOTO: '引用的照片尚未上传',
   UNKNOWN_DOCUMENT: '引用的单据不存在',
   UNSUPPORTED_DOCUMENT: '单据仅支持 PDF、JPEG、PNG',
+  DOCUMENT_FILE_MISSING: '服务器上的单据文件丢失,请联系楼宇经理或财务',
   INVALID_PROGRESS_LINK: '进度链接无效',
   PROGRESS_LINK_EXPIRED: '进度链接已过期,请在小程序中重新生成',
 };

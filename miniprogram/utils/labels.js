@@ -42,6 +42,9 @@ const DEDUCTION_CATEGORY = {
   CLEANING: '保洁费', DAMAGE: '损坏赔偿', UNPAID_RENT: '欠缴租金', UTILITIES: '水电燃气', KEYS: '钥匙/门卡', OTHER: '其他',
 };
 
+/** Refund documents a tenant sees (refunds/choices.py DocumentKind). */
+const DOCUMENT_KIND = { QUOTE: '维修报价', BANK_RECEIPT: '银行回单', OTHER: '其他单据' };
+
 function label(table, value) {
   return (value && table[value]) || value || '';
 }
@@ -60,6 +63,15 @@ function yuan(fen) {
   return `${sign}¥${whole}.${pad2(abs % 100)}`;
 }
 
+/** Bytes → "820 B", "12.5 KB", "1.2 MB". */
+function fileSize(bytes) {
+  if (bytes === null || bytes === undefined || bytes === '') return '';
+  const n = Number(bytes);
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
 /** ISO datetime → "2026-11-22 15:04" in China time (the phone may be set to another zone). */
 function shortTime(iso) {
   if (!iso) return '';
@@ -72,5 +84,5 @@ function shortTime(iso) {
 
 module.exports = {
   UNIT_STATUS, CATEGORIES, REPORT_STATE, WORK_ORDER_TYPE, WORK_ORDER_STATUS, ROLE, REFUND_STEP, DEDUCTION_CATEGORY,
-  label, yuan, shortTime,
+  DOCUMENT_KIND, label, yuan, shortTime, fileSize,
 };

@@ -1,9 +1,12 @@
 /**
  * Tenant side of deposit refunds (refunds/*, api/routes/refunds.py): my refunds, the detail as a timeline
- * view, the move-out application, confirming receipt, and the progress QR.
+ * view, the move-out application, confirming receipt, the progress QR, and opening the refund's documents
+ * (repair quotes behind deductions, the bank receipt).
  */
 
-const { REFUND_STEP, DEDUCTION_CATEGORY, label, yuan, shortTime } = require('./labels');
+const { REFUND_STEP, DEDUCTION_CATEGORY, DOCUMENT_KIND, label, yuan, shortTime, fileSize } = require('./labels');
+const { ApiError } = require('./errors');
+const { call } = require('./wxp');
 
 const STEPS = ['APPLIED', 'INSPECTED', 'SETTLED', 'APPROVED', 'PAID', 'COMPLETED'];
 const BASE = '/api/v1/me/deposit-refunds';
@@ -51,6 +54,33 @@ async function movableLeases(api) {
   return (data.items || []).filter((l) => ['SIGNED', 'ACTIVE'].includes(l.status));
 }
 
+/** PDF or image, from the answer's content type, else the file name (the server takes PDF, JPEG and PNG only). */
+function documentType(contentType, filename) {
+  const type = String(contentType || '').toLowerCase();
+  if (type === 'application/pdf') return 'pdf';
+  if (/^image\//.test(type)) return 'image';
+  return /\.(jpe?g|png)$/i.test(String(filename || '')) ? 'image' : 'pdf';
+}
+
+/**
+ * Download one document of my refund (GET /me/deposit-refunds/{id}/documents/{doc}) and show it: a PDF in
+ * WeChat's document viewer (with the menu to forward or save it), an image in the image previewer.
+ * `doc` is a document of viewOf(...).documents, or its id. Resolves {tempFilePath, contentType, type}.
+ */
+async function openDocument(api, refundId, doc, { wx: wxApi } = {}) {
+  const target = doc && typeof doc === 'object' ? doc : { id: doc };
+  const w = wxApi || api.wx;
+  const file = await api.download(`${BASE}/${refundId}/documents/${target.id}`);
+  const type = documentType(file.contentType, target.filename);
+  try {
+    if (type === 'image') await call(w, 'previewImage', { urls: [file.tempFilePath], current: file.tempFilePath });
+    else await call(w, 'openDocument', { filePath: file.tempFilePath, fileType: 'pdf', showMenu: true });
+  } catch (e) {
+    throw new ApiError({ code: 'OPEN_DOCUMENT_FAILED', status: -1, serverMessage: (e && e.errMsg) || '' });
+  }
+  return { tempFilePath: file.tempFilePath, contentType: file.contentType, type };
+}
+
 /** The refund detail as the page shows it: six nodes with dates, expected date, amounts, deductions. */
 function viewOf(refund) {
   const reached = {};
@@ -90,7 +120,12 @@ function viewOf(refund) {
     deductions: (refund.deductions || []).map((d) => ({
       id: d.id, category: label(DEDUCTION_CATEGORY, d.category), amount: yuan(d.amount_fen),
       description: d.description || '', has_quote: Boolean(d.has_quote),
+      quote_document_id: d.quote_document_id || null,
       photos: (d.evidence || []).filter((e) => e.thumbnail).map((e) => e.thumbnail),
+    })),
+    documents: (refund.documents || []).map((doc) => ({
+      id: doc.id, kind: doc.kind, kind_label: label(DOCUMENT_KIND, doc.kind), filename: doc.filename || '',
+      size: fileSize(doc.size_bytes),
     })),
   };
 }
@@ -119,5 +154,5 @@ function progressViewOf(progress) {
 
 module.exports = {
   STEPS, listRefunds, getRefund, applyMoveOut, confirmReceipt, withdraw, progressQr, movableLeases, viewOf,
-  publicProgress, progressViewOf,
+  publicProgress, progressViewOf, openDocument, documentType,
 };

@@ -1,4 +1,7 @@
-/** Tenant: my deposit refund — six-step timeline, expected date, deductions with photos, progress QR. */
+/**
+ * Tenant: my deposit refund — six-step timeline, expected date, deductions with photos, progress QR, and the
+ * refund's documents (repair quotes, bank receipt) opened in WeChat's viewer.
+ */
 const refunds = require('../../utils/refunds');
 
 const app = getApp();
@@ -51,6 +54,22 @@ Page({
   previewPhoto(e) {
     const { src, all } = e.currentTarget.dataset;
     wx.previewImage({ current: src, urls: all });
+  },
+
+  /** Tap on a document of the 单据 list, or on 查看报价单 of a deduction (data-id: the document's id). */
+  async openDocument(e) {
+    const id = Number(e.currentTarget.dataset.id);
+    const view = this.data.view;
+    if (!view || !id) return;
+    const doc = view.documents.find((d) => d.id === id) || { id };
+    this.setData({ busy: true, error: '' });
+    try {
+      await refunds.openDocument(app.api, view.id, doc);
+    } catch (err) {
+      this.setData({ error: err.isNetwork ? '网络不可用,无法打开单据,请联网后重试' : err.message });
+    } finally {
+      this.setData({ busy: false });
+    }
   },
 
   async confirmReceipt() {

@@ -1,6 +1,8 @@
 /**
- * A small `wx` stand-in for Node tests. It is NOT a mock of our code: wx.request and wx.uploadFile are real
- * HTTP requests to the real server; storage is an in-memory store with wx's limits (1 MB per key, 10 MB in
+ * A small `wx` stand-in for Node tests. It is NOT a mock of our code: wx.request, wx.uploadFile and
+ * wx.downloadFile are real HTTP requests to the real server (a download's body, error answers included, is
+ * written to a temp file as WeChat does); wx.openDocument / wx.previewImage record what they were asked to
+ * show (__log.documents, __log.previews); storage is an in-memory store with wx's limits (1 MB per key, 10 MB in
  * total) whose contents can be carried over a simulated app kill; files are real files in a temp directory.
  *
  *   const store = new PersistentStore();
@@ -77,7 +79,7 @@ function createWx({ store = new PersistentStore(), loginCode = null, tmpDir = nu
   let location = null;
   let scanResult = null;
   let mediaQueue = [];
-  const log = { requests: [], uploads: [], logins: 0, sequence: [] };
+  const log = { requests: [], uploads: [], downloads: [], documents: [], previews: [], logins: 0, sequence: [] };
 
   function alive(cb) {
     return (...args) => {
@@ -209,6 +211,30 @@ function createWx({ store = new PersistentStore(), loginCode = null, tmpDir = nu
       return send({ url, method: 'POST', headers, body, name: 'uploadFile', timeout, fail,
         success: ({ statusCode, header: h, text }) => success && success({ statusCode, data: text, header: h }) });
     },
+    downloadFile({ url, header = {}, timeout, success, fail }) {
+      log.downloads.push({ url, header });
+      if (!networkOnline) return failNetwork(fail, 'downloadFile');
+      send({ url, method: 'GET', headers: Object.assign({}, header), body: null, name: 'downloadFile', timeout, fail,
+        success: ({ statusCode, header: h, bytes }) => {
+          const type = String(h['content-type'] || '').split(';')[0].trim();
+          const ext = { 'application/pdf': '.pdf', 'image/jpeg': '.jpg', 'image/png': '.png',
+            'application/json': '.json' }[type] || '';
+          const tempFilePath = path.join(base, `tmp_${crypto.randomBytes(8).toString('hex')}${ext}`);
+          fs.writeFileSync(tempFilePath, bytes);
+          success && success({ statusCode, tempFilePath, header: h, dataLength: bytes.length,
+            errMsg: 'downloadFile:ok' });
+        } });
+      return { abort() {}, onProgressUpdate() {}, onHeadersReceived() {} };
+    },
+    openDocument({ filePath, fileType, showMenu, success, fail }) {
+      log.documents.push({ filePath, fileType, showMenu });
+      later(alive(() => (fs.existsSync(filePath) ? success && success({ errMsg: 'openDocument:ok' })
+        : fail && fail({ errMsg: `openDocument:fail file not found ${filePath}` }))));
+    },
+    previewImage({ urls, current, success }) {
+      log.previews.push({ urls, current });
+      later(alive(() => success && success({ errMsg: 'previewImage:ok' })));
+    },
     onNetworkStatusChange(cb) {
       networkListeners.push(cb);
     },
@@ -261,6 +287,10 @@ function createWx({ store = new PersistentStore(), loginCode = null, tmpDir = nu
         },
         unlinkSync(p) {
           fs.rmSync(p, { force: true });
+        },
+        readFile({ filePath, encoding, success, fail }) {
+          fs.readFile(filePath, alive((err, bytes) => (err ? fail && fail({ errMsg: `readFile:fail ${err.message}` })
+            : success && success({ data: encoding ? bytes.toString(encoding) : bytes }))));
         },
       };
     },
