@@ -204,17 +204,36 @@ def image_bytes(fmt: str, size, **options) -> bytes:
     return buf.getvalue()
 
 
-async def test_webp_is_accepted_with_derivatives(client, world, settings):
+def mpo_bytes(size) -> bytes:
+    """A JPEG with a multi-picture index, as many phones write (Pillow's format "MPO"; its first frame is the photo)."""
+    first = Image.linear_gradient("L").resize(size).convert("RGB")
+    buf = io.BytesIO()
+    first.save(buf, "MPO", save_all=True, append_images=[first.resize((320, 240))])
+    assert Image.open(io.BytesIO(buf.getvalue())).format == "MPO"
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("make,name,content_type", [
+    (lambda size: image_bytes("WEBP", size, quality=80), "p.webp", "image/webp"),
+    (mpo_bytes, "p.jpg", "image/jpeg"),  # stored untouched as a JPEG, decoded reduced like one
+])
+async def test_accepted_formats_are_stored_untouched_with_derivatives(client, world, settings, make, name,
+                                                                      content_type):
     a = world.a
     pid = uuid.uuid4()
-    data = image_bytes("WEBP", (1200, 900), quality=80)
-    resp = await upload(client, world, a.inspector, data, photo_id=pid, name="p.webp", ctype="image/webp",
+    data = make((1200, 900))
+    resp = await upload(client, world, a.inspector, data, photo_id=pid, name=name, ctype=content_type,
                         unit_code=a.unit.code)
     assert resp.status == 201, resp.json
-    assert (resp.json["content_type"], resp.json["width"], resp.json["height"]) == ("image/webp", 1200, 900)
+    assert (resp.json["content_type"], resp.json["width"], resp.json["height"]) == (content_type, 1200, 900)
     photo = await Photo.get(id=pid)
     assert storage_for(settings).get(photo.original_key) == data
     assert Image.open(io.BytesIO(storage_for(settings).get(photo.thumbnail_key))).size == (320, 240)
+
+
+def test_a_phone_jpeg_with_a_multi_picture_index_is_a_baseline_jpeg():
+    info = inspect_image(mpo_bytes((400, 300)), max_bytes=10**7, max_pixels=10**7, limits={"JPEG_PROGRESSIVE": 1})
+    assert (info.format, info.content_type, info.width) == ("JPEG", "image/jpeg", 400)
 
 
 @pytest.mark.parametrize("fmt,options,kind", [
@@ -400,21 +419,3 @@ async def test_the_server_body_limit_follows_photo_max_bytes(world, settings, cl
         await server.wait_closed()
         await server.after_stop()
 
-
-async def test_a_phone_jpeg_with_a_multi_picture_index_is_a_jpeg(client, world, settings):
-    """Many phones write JPEGs with an MPO index (Pillow's format "MPO"): stored untouched as image/jpeg, decoded
-    reduced like any baseline JPEG."""
-    first = Image.linear_gradient("L").resize((1600, 1200)).convert("RGB")
-    buf = io.BytesIO()
-    first.save(buf, "MPO", save_all=True, append_images=[first.resize((320, 240))])
-    data = buf.getvalue()
-    assert Image.open(io.BytesIO(data)).format == "MPO"
-    assert inspect_image(data, max_bytes=10**7, max_pixels=10**7, limits={"JPEG_PROGRESSIVE": 1}).format == "JPEG"
-    a, pid = world.a, uuid.uuid4()
-    resp = await upload(client, world, a.inspector, data, photo_id=pid, name="p.jpg", ctype="image/jpeg",
-                        unit_code=a.unit.code)
-    assert resp.status == 201, resp.json
-    assert (resp.json["content_type"], resp.json["width"], resp.json["height"]) == ("image/jpeg", 1600, 1200)
-    photo = await Photo.get(id=pid)
-    assert storage_for(settings).get(photo.original_key) == data
-    assert Image.open(io.BytesIO(storage_for(settings).get(photo.thumbnail_key))).size == (320, 240)
