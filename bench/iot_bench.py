@@ -1,6 +1,6 @@
 """IoT ingest and detection benchmark (issue 4, Performance). Loopback only, PostgreSQL, a private Mosquitto.
 
-    python bench/iot_bench.py [--messages 200000] [--lag-seconds 20] [--units 10000] [--skip-detection]
+    python bench/iot_bench.py [--messages 200000] [--lag-seconds 20] [--units 10000] [--skip-detection] [--shared-group G]
 
 1. Ingest rate: the same backlog of QoS 1 messages (meters + door events in four payload formats) is queued on
    the broker for two persistent sessions; then a bare paho subscriber drains its copy (receive only), and the
@@ -145,13 +145,13 @@ def session_props() -> Properties:
     return props
 
 
-def create_session(port: int, client_id: str) -> None:
+def create_session(port: int, client_id: str, filters: list[str] = FILTERS) -> None:
     client = v5_client(client_id)
     done = threading.Event()
     client.on_subscribe = lambda *a: done.set()
     client.connect("127.0.0.1", port, clean_start=True, properties=session_props())
     client.loop_start()
-    client.subscribe([(f, 1) for f in FILTERS])
+    client.subscribe([(f, 1) for f in filters])
     done.wait(10)
     client.disconnect()
     client.loop_stop()
@@ -222,10 +222,11 @@ async def stored_count() -> int:
         await conn.close()
 
 
-async def drain_consumer(port: int, client_id: str, n: int, base: int) -> tuple[float, float, dict]:
+async def drain_consumer(port: int, client_id: str, n: int, base: int,
+                         shared_group: str = "") -> tuple[float, float, dict]:
     env = dict(os.environ, RW_DATABASE_URL=DB_URL, RW_MQTT_URL=f"mqtt://127.0.0.1:{port}", RW_MQTT_PROTOCOL="5",
                RW_MQTT_CLIENT_ID=client_id, RW_LOG_LEVEL="WARNING", RW_MQTT_SESSION_EXPIRY_SECONDS="3600",
-               RW_VAR_DIR=tempfile.mkdtemp())
+               RW_VAR_DIR=tempfile.mkdtemp(), RW_MQTT_SHARED_GROUP=shared_group)
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "consume", "--no-sweep"], cwd=ROOT, env=env)
     ps = psutil.Process(proc.pid)
     peak_rss = 0
@@ -371,6 +372,8 @@ async def main() -> None:
     parser.add_argument("--lag-rate", type=float, default=2000.0)
     parser.add_argument("--units", type=int, default=10_000)
     parser.add_argument("--skip-detection", action="store_true")
+    parser.add_argument("--shared-group", default="", help="run the consumer on an MQTT 5 shared subscription "
+                        "$share/<group>/…: the scale-out mode, which locks each batch's device rows")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="rw-iot-bench-"))
@@ -386,13 +389,15 @@ async def main() -> None:
         print(f"== ingest: {n} QoS 1 messages (Tasmota 50%, Shelly 20%, wmbusmeters 20%, Zigbee2MQTT doors 10%), "
               f"{DEVICES * 4} devices, private Mosquitto on 127.0.0.1:{broker.port}, PostgreSQL")
         create_session(broker.port, "bench-bare")
-        create_session(broker.port, "bench-consumer")
+        group = args.shared_group
+        create_session(broker.port, "bench-consumer", [f"$share/{group}/{f}" for f in FILTERS] if group else FILTERS)
         pub_s = await asyncio.to_thread(publish, broker.port, n)
         print(f"   queued on the broker for both sessions in {pub_s:.1f}s ({n / pub_s:,.0f} msg/s published)")
         bare = await asyncio.to_thread(drain_bare, broker.port, "bench-bare", n)
         print(f"   bare paho subscriber (receive only):         {bare:>10,.0f} msg/s")
-        ours, rss, _ = await drain_consumer(broker.port, "bench-consumer", n, await stored_count())
-        print(f"   rentwatch consumer (parse→dedupe→persist→rules): {ours:>7,.0f} msg/s")
+        ours, rss, _ = await drain_consumer(broker.port, "bench-consumer", n, await stored_count(), group)
+        mode = f" (shared subscription $share/{group}/…: device rows locked per batch)" if group else ""
+        print(f"   rentwatch consumer (parse→dedupe→persist→rules): {ours:>7,.0f} msg/s{mode}")
         print(f"   ratio consumer / bare: {ours / bare:.2f}  (target ≥ 0.60)")
         scaled = "" if n >= 1_000_000 else "; scaled down from 1,000,000: run with --messages 1000000"
         print(f"   consumer peak RSS while ingesting {n:,} messages: {rss:.0f} MB  (target < 300 MB{scaled})")
