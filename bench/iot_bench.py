@@ -1,6 +1,7 @@
 """IoT ingest and detection benchmark (issue 4, Performance). Loopback only, PostgreSQL, a private Mosquitto.
 
-    python bench/iot_bench.py [--messages 200000] [--lag-seconds 20] [--units 10000] [--skip-detection] [--shared-group G]
+    python bench/iot_bench.py [--messages 200000] [--lag-seconds 20] [--units 10000] [--skip-detection]
+                               [--shared-group G]
 
 1. Ingest rate: the same backlog of QoS 1 messages (meters + door events in four payload formats) is queued on
    the broker for two persistent sessions; then a bare paho subscriber drains its copy (receive only), and the
