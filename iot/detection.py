@@ -282,12 +282,12 @@ async def aggregate_days(unit_filter_ids: list[int] | None, tz: ZoneInfo, first:
 
 
 async def run_detection(as_of: date, settings: Settings, *, now: datetime | None = None,
-                        backfill: bool = False) -> dict:
+                        raise_only: bool = False) -> dict:
     """Daily pattern rules for the local day ``as_of``: occupancy per unit, UNEXPECTED_ACTIVITY, NO_ACTIVITY,
     ACTIVITY_AFTER_LEASE_END, SUSPECTED_SUBLET; clears alerts whose condition stayed false; then the sweep.
 
-    ``backfill``: a re-run of a past day that received back-filled data — it raises what that day shows but clears
-    nothing and skips the sweep (a past day must not undo what a later day's run found)."""
+    ``raise_only``: a re-run of a past day (it received back-filled data, or someone asked for it) — it raises what
+    that day shows but clears nothing and skips the sweep (a past day must not undo what a later day's run found)."""
     default_tz = zone(None, settings.iot_timezone)
     day_end = local_day_end(as_of, default_tz)
     ran_at = now or datetime.now(UTC)  # when the run happened: back-fill received later makes the day dirty
@@ -458,7 +458,7 @@ async def run_detection(as_of: date, settings: Settings, *, now: datetime | None
         holding = door_vacant_today if alert_type == IotAlert.DOOR_OPEN_WHILE_VACANT else \
             set(conditions.get(alert_type, {}))
         cleared = 0
-        for row in open_alerts if not backfill else []:
+        for row in open_alerts if not raise_only else []:
             if row["type"] == alert_type and row["unit_id"] not in holding:
                 cleared += bool(await condition_cleared(alert_type=alert_type, unit_id=row["unit_id"], now=now,
                                                         hysteresis=hysteresis))
@@ -477,8 +477,8 @@ async def run_detection(as_of: date, settings: Settings, *, now: datetime | None
                 "ON CONFLICT (unit_id, day) DO UPDATE SET state = excluded.state, evidence = excluded.evidence"),
                 occupancy_rows[start:start + 2000])
     stats["occupancy"] = dict(counts)
-    if backfill:
-        stats["backfill"] = True
+    if raise_only:
+        stats["raise_only"] = True
     else:
         stats["sweep"] = await sweep(now, settings)
     stats["seconds"] = round(time_module.perf_counter() - started, 2)
@@ -526,7 +526,7 @@ async def detect_on_demand(as_of: date, settings: Settings, now: datetime) -> di
     re-run (raises what that day shows, clears nothing, no sweep), so a historical run cannot clear today's alerts
     nor judge devices offline by a clock in the past."""
     today = now.astimezone(zone(None, settings.iot_timezone)).date()
-    return await run_detection(as_of, settings, now=now, backfill=as_of < today - timedelta(days=1))
+    return await run_detection(as_of, settings, now=now, raise_only=as_of < today - timedelta(days=1))
 
 
 async def maybe_run_daily(now: datetime, settings: Settings) -> dict | None:
@@ -542,7 +542,7 @@ async def maybe_run_daily(now: datetime, settings: Settings) -> dict | None:
     window = min(settings.iot_backfill_days, settings.iot_raw_retention_days)
     rerun = await backfilled_days([yesterday - timedelta(days=n) for n in range(1, window + 1)], settings)
     for day in rerun:
-        await run_detection(day, settings, now=now, backfill=True)
+        await run_detection(day, settings, now=now, raise_only=True)
     stats = await run_detection(yesterday, settings, now=now)
     stats["backfill_reruns"] = [day.isoformat() for day in rerun]
     return stats

@@ -166,9 +166,9 @@ async def test_detection_for_an_older_day_raises_only(client, world, clock):
     alert, _ = await raise_alert(alert_type=IotAlert.UNEXPECTED_ACTIVITY, now=clock.now() - timedelta(days=3),
                                  unit_id=unit.id, building_id=unit.building_id, explanation="seen three days ago")
     resp = await post(client, "/api/v1/admin/iot/detect", world.auth(world.admin), {"as_of": "2026-10-25"})
-    assert resp.status == 200 and resp.json["backfill"] is True and "sweep" not in resp.json
+    assert resp.status == 200 and resp.json["raise_only"] is True and "sweep" not in resp.json
     kept = await Alert.get(id=alert.id)
     assert kept.status == alert.status and kept.condition_false_since is None  # not even the hysteresis started
     resp = await post(client, "/api/v1/admin/iot/detect", world.auth(world.admin), {"as_of": "2026-11-01"})
-    assert resp.status == 200 and "sweep" in resp.json and "backfill" not in resp.json
+    assert resp.status == 200 and "sweep" in resp.json and "raise_only" not in resp.json
     assert (await Alert.get(id=alert.id)).condition_false_since is not None  # the clearing has begun

@@ -366,7 +366,7 @@ async def test_daily_job_redetects_a_day_that_got_back_filled_data(world, settin
     assert alert.evidence["today"]["night_opens"] == 1
     assert alert.first_seen == local_day_end(day, SH)  # dated to the day the activity happened
     run = await DetectionRun.get(day=day)
-    assert run.started_at == at(day + timedelta(days=2), 1, 30) and run.stats["backfill"] is True
+    assert run.started_at == at(day + timedelta(days=2), 1, 30) and run.stats["raise_only"] is True
     # nothing new arrived for `day`: it is not re-run again
     third = await maybe_run_daily(at(day + timedelta(days=3), 1, 30), settings)
     assert third["backfill_reruns"] == []
@@ -440,7 +440,7 @@ def test_detect_cli_as_of(tmp_path):
         assert done.returncode == 0, done.stderr[-2000:]
         stats = json.loads(done.stdout)
         # a day before yesterday (by the real clock) is a raise-only re-run: no sweep
-        assert stats["as_of"] == "2026-11-01" and stats["units"] == 0 and stats["backfill"] is True
+        assert stats["as_of"] == "2026-11-01" and stats["units"] == 0 and stats["raise_only"] is True
         assert "sweep" not in stats
         query = "SELECT day FROM iot_detection_runs"
         if database:
