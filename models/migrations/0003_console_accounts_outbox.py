@@ -29,12 +29,12 @@ class Migration(migrations.Migration):
         ),
         ops.AlterModelOptions(
             name='OutboxMessage',
-            options={'table': 'outbox_messages', 'app': 'models', 'indexes': [Index(fields=['status', 'next_attempt_at'])], 'pk_attr': 'id', 'table_description': 'One message to one user (WeChat subscribe message) or to one desk channel (WeCom / DingTalk), written in the same transaction as the event that caused it.'},
+            options={'table': 'outbox_messages', 'app': 'models', 'indexes': [Index(fields=['status', 'next_attempt_at'])], 'pk_attr': 'id', 'table_description': 'One message to one user (WeChat) or one desk channel (WeCom, DingTalk), written in the same transaction'},
         ),
         ops.AlterField(
             model_name='OutboxMessage',
             name='user',
-            field=fields.ForeignKeyField('models.User', source_field='user_id', null=True, description='the WeChat recipient; NULL for a desk channel', db_constraint=True, to_field='id', related_name='outbox_messages', on_delete=OnDelete.CASCADE),
+            field=fields.ForeignKeyField('models.User', source_field='user_id', null=True, description='the WeChat recipient, NULL for a desk', db_constraint=True, to_field='id', related_name='outbox_messages', on_delete=OnDelete.CASCADE),
         ),
         ops.AddField(
             model_name='OutboxMessage',

@@ -1,0 +1,31 @@
+"""Every label the console shows, gathered from the domains that define them (one place per domain)."""
+
+from __future__ import annotations
+
+from accounts.choices import Role, StaffDuty
+from alerts.choices import ALERT_SEVERITY_LABEL, ALERT_STATUS_LABEL
+from iot.choices import IOT_ALERT_LABEL, OCCUPANCY_LABEL
+from notifications.choices import OUTBOX_ALERT_TYPE
+from portfolio.choices import PROPERTY_TYPE_LABEL, UNIT_STATUS_LABEL
+from refunds.choices import STEP_PHRASE, DeductionCategory
+from workorders.choices import WORK_ORDER_STATUS_LABEL, WORK_ORDER_TYPE_LABEL
+
+ROLE_LABEL = {Role.INSPECTOR: "巡检员", Role.MANAGER: "区域经理", Role.FINANCE: "财务", Role.ADMIN: "管理员",
+              Role.EXECUTIVE: "总经理", Role.TENANT: "租户"}
+DUTY_LABEL = {StaffDuty.MANAGER: "经理", StaffDuty.INSPECTOR: "巡检", StaffDuty.FINANCE: "财务"}
+DEDUCTION_LABEL = {DeductionCategory.CLEANING: "保洁费", DeductionCategory.DAMAGE: "损坏赔偿",
+                   DeductionCategory.UNPAID_RENT: "欠租", DeductionCategory.UTILITIES: "水电费",
+                   DeductionCategory.KEYS: "钥匙", DeductionCategory.OTHER: "其他"}
+ALERT_TYPE_LABEL = {**IOT_ALERT_LABEL, OUTBOX_ALERT_TYPE: "通知发送失败", "JOB_FAILED": "定时任务失败",
+                    "WORK_ORDER_OVERDUE": "工单超时"}
+
+LABELS = {
+    "unit_status": UNIT_STATUS_LABEL, "property_type": PROPERTY_TYPE_LABEL, "alert_type": ALERT_TYPE_LABEL,
+    "alert_status": ALERT_STATUS_LABEL, "severity": ALERT_SEVERITY_LABEL, "occupancy": OCCUPANCY_LABEL,
+    "wo_type": WORK_ORDER_TYPE_LABEL, "wo_status": WORK_ORDER_STATUS_LABEL, "refund_step": STEP_PHRASE,
+    "role": ROLE_LABEL, "duty": DUTY_LABEL, "deduction": DEDUCTION_LABEL,
+}
+
+
+def label(kind: str, value) -> str:
+    return LABELS[kind].get(value, str(value) if value is not None else "—")
