@@ -90,6 +90,7 @@ async def console_error(request: Request, status: int, code: str, message: str,
 def install_console(app: Sanic, settings: Settings) -> None:
     from console.views import BLUEPRINTS
 
+    app.config.TEMPLATING_ENABLE_ASYNC = False  # plain render: every value is loaded before rendering
     app.ctx.console_env = build_environment()
     app.ctx.html_errors = (is_console, console_error)
     for bp in BLUEPRINTS:

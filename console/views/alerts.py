@@ -43,7 +43,7 @@ class ResolveIn(BaseModel):
 
 
 COLUMNS = [
-    Column("id", "编号", sort="id"),
+    Column("id", "编号", sort="id", export=lambda r: r["alert"].id),
     Column("type", "类型", sort="type,-last_seen", export=lambda r: label("alert_type", r["alert"].type)),
     Column("severity", "级别", sort="severity,-last_seen", export=lambda r: label("severity", r["alert"].severity)),
     Column("unit", "房源", export=lambda r: r["unit_code"] or r["alert"].subject),

@@ -55,7 +55,7 @@ class ReturnIn(BaseModel):
 
 
 COLUMNS = [
-    Column("id", "编号"), Column("unit_code", "房源"), Column("tenant", "租户"),
+    Column("id", "编号", export=lambda r: r["refund"].id), Column("unit_code", "房源"), Column("tenant", "租户"),
     Column("step", "节点", export=lambda r: label("refund_step", r["refund"].step)),
     Column("owner", "负责人"), Column("hours", "停留(小时)"),
     Column("red", "超48小时", export=lambda r: "是" if r["red"] else ""),

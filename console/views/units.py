@@ -4,11 +4,10 @@ lease and refund, and the reading charts (30/90 days) with occupancy shading and
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import raw
 
@@ -38,7 +37,7 @@ bp = Blueprint("console_units", url_prefix="/console")
 
 
 class ChartQuery(BaseModel):
-    days: Literal[30, 90] = 30
+    days: int = Field(30, ge=7, le=93, description="the chart window (the page offers 30 and 90)")
 
 
 async def unit_chart(unit, building: Building, now: datetime, days: int) -> dict:

@@ -43,7 +43,7 @@ class CloseIn(BaseModel):
 
 
 COLUMNS = [
-    Column("id", "编号", sort="id"),
+    Column("id", "编号", sort="id", export=lambda r: r["order"].id),
     Column("type", "类型", sort="type,due_at", export=lambda r: label("wo_type", r["order"].type)),
     Column("title", "标题", export=lambda r: r["order"].title),
     Column("unit", "房源", export=lambda r: r["unit_code"]),
