@@ -79,7 +79,8 @@ def test_daily_values_place_local_days_and_leave_gaps():
 def test_occupancy_ranges_merge_consecutive_days():
     days = [date(2026, 10, d) for d in range(1, 8)]
     rows = [(date(2026, 10, 1), "VACANT_LIKE"), (date(2026, 10, 2), "VACANT_LIKE"),
-            (date(2026, 10, 3), "OCCUPIED_LIKE"), (date(2026, 10, 5), "OCCUPIED_LIKE"), (date(2026, 9, 30), "VACANT_LIKE")]
+            (date(2026, 10, 3), "OCCUPIED_LIKE"), (date(2026, 10, 5), "OCCUPIED_LIKE"),
+            (date(2026, 9, 30), "VACANT_LIKE")]
     assert occupancy_ranges(rows, days) == [
         {"state": "VACANT_LIKE", "from": "2026-10-01", "to": "2026-10-02"},
         {"state": "OCCUPIED_LIKE", "from": "2026-10-03", "to": "2026-10-03"},
