@@ -19,11 +19,21 @@ DEDUCTION_LABEL = {DeductionCategory.CLEANING: "保洁费", DeductionCategory.DA
 ALERT_TYPE_LABEL = {**IOT_ALERT_LABEL, OUTBOX_ALERT_TYPE: "通知发送失败", "JOB_FAILED": "定时任务失败",
                     "WORK_ORDER_OVERDUE": "工单超时"}
 
+REPORT_CATEGORY_LABEL = {"ROUTINE": "例行巡检", "STATUS_UPDATE": "状态更新", "DAMAGE": "损坏报修",
+                         "CLEANING_CHECK": "保洁验收", "REFUND_INSPECTION": "退租查验"}
+REPORT_STATE_LABEL = {"ACCEPTED": "已记录", "PENDING_CONFIRMATION": "待现场确认", "AWAITING_MEDIA": "待上传照片",
+                      "HELD_FOR_REVIEW": "待复核", "CONFLICT": "状态冲突", "CONFIRMED": "已确认", "REJECTED": "已驳回",
+                      "EXPIRED": "已过期"}
+LEASE_STATUS_LABEL = {"DRAFT": "草稿", "SIGNED": "已签约", "ACTIVE": "履约中", "ENDED": "已结束", "TERMINATED": "已解约"}
+SOURCE_LABEL = {"inspection": "巡检", "lease": "租约", "sensor": "传感器", "admin": "后台", "refund": "退租",
+                "work_order": "工单"}
+
 LABELS = {
     "unit_status": UNIT_STATUS_LABEL, "property_type": PROPERTY_TYPE_LABEL, "alert_type": ALERT_TYPE_LABEL,
     "alert_status": ALERT_STATUS_LABEL, "severity": ALERT_SEVERITY_LABEL, "occupancy": OCCUPANCY_LABEL,
     "wo_type": WORK_ORDER_TYPE_LABEL, "wo_status": WORK_ORDER_STATUS_LABEL, "refund_step": STEP_PHRASE,
-    "role": ROLE_LABEL, "duty": DUTY_LABEL, "deduction": DEDUCTION_LABEL,
+    "role": ROLE_LABEL, "duty": DUTY_LABEL, "deduction": DEDUCTION_LABEL, "report_category": REPORT_CATEGORY_LABEL,
+    "report_state": REPORT_STATE_LABEL, "lease_status": LEASE_STATUS_LABEL, "source": SOURCE_LABEL,
 }
 
 

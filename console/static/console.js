@@ -4,17 +4,18 @@
 
   var COLORS = { ELECTRICITY: "#d9822b", WATER: "#2b7bd9", DOOR: "#6a4fb3" };
   var SHADE = { OCCUPIED_LIKE: "rgba(46, 160, 67, 0.12)", VACANT_LIKE: "rgba(150, 150, 150, 0.18)" };
+  var OCCUPANCY = { OCCUPIED_LIKE: "推断有人", VACANT_LIKE: "推断空置" };
   var SEVERITY = { CRITICAL: "#c62828", WARNING: "#ef6c00", INFO: "#1565c0" };
 
   function renderChart(el) {
-    var holder = el.parentNode.querySelector("script.chart-data");
-    if (!holder || typeof echarts === "undefined") { return; }
-    var data = JSON.parse(holder.textContent);
+    if (!el.dataset.chart || typeof echarts === "undefined") { return; }
+    var data = JSON.parse(el.dataset.chart);
     var previous = echarts.getInstanceByDom(el);
     if (previous) { previous.dispose(); }
     var chart = echarts.init(el, null, { renderer: "canvas" });
     var shaded = data.occupancy.map(function (r) {
-      return [{ xAxis: r.from, itemStyle: { color: SHADE[r.state] || "rgba(0,0,0,0)" }, name: r.state }, { xAxis: r.to }];
+      return [{ xAxis: r.from, itemStyle: { color: SHADE[r.state] || "rgba(0,0,0,0)" }, name: OCCUPANCY[r.state] || "",
+                label: { show: false } }, { xAxis: r.to }];
     });
     var marks = data.alerts.map(function (a) {
       return { xAxis: a.day, name: a.label, label: { formatter: a.label, show: true, position: "end", fontSize: 10 },
@@ -22,7 +23,8 @@
     });
     var series = data.series.map(function (s, i) {
       var item = { name: s.name, type: s.key === "DOOR" ? "bar" : "line", data: s.data, yAxisIndex: s.key === "DOOR" ? 1 : 0,
-                   connectNulls: false, showSymbol: data.days.length <= 31, itemStyle: { color: COLORS[s.key] } };
+                   connectNulls: false, showSymbol: data.days.length <= 31, itemStyle: { color: COLORS[s.key], opacity: s.key === "DOOR" ? 0.45 : 1 },
+                   barMaxWidth: 10, z: s.key === "DOOR" ? 1 : 3 };
       if (i === 0) {
         item.markArea = { silent: true, data: shaded };
         item.markLine = { symbol: ["none", "triangle"], silent: false, data: marks };
@@ -43,13 +45,13 @@
   }
 
   function renderAll(root) {
-    (root || document).querySelectorAll("#unit-chart").forEach(renderChart);
+    (root || document).querySelectorAll(".unit-chart").forEach(renderChart);
   }
 
   document.addEventListener("DOMContentLoaded", function () { renderAll(document); });
   document.addEventListener("htmx:afterSettle", function (event) { renderAll(event.target); });
   window.addEventListener("resize", function () {
-    document.querySelectorAll("#unit-chart").forEach(function (el) {
+    document.querySelectorAll(".unit-chart").forEach(function (el) {
       var c = typeof echarts !== "undefined" && echarts.getInstanceByDom(el);
       if (c) { c.resize(); }
     });
