@@ -24,7 +24,8 @@ REPORT_CATEGORY_LABEL = {"ROUTINE": "例行巡检", "STATUS_UPDATE": "状态更�
 REPORT_STATE_LABEL = {"ACCEPTED": "已记录", "PENDING_CONFIRMATION": "待现场确认", "AWAITING_MEDIA": "待上传照片",
                       "HELD_FOR_REVIEW": "待复核", "CONFLICT": "状态冲突", "CONFIRMED": "已确认", "REJECTED": "已驳回",
                       "EXPIRED": "已过期"}
-LEASE_STATUS_LABEL = {"DRAFT": "草稿", "SIGNED": "已签约", "ACTIVE": "履约中", "ENDED": "已结束", "TERMINATED": "已解约"}
+LEASE_STATUS_LABEL = {"DRAFT": "草稿", "SIGNED": "已签约", "ACTIVE": "履约中", "ENDED": "已结束",
+                      "TERMINATED": "已解约"}
 SOURCE_LABEL = {"inspection": "巡检", "lease": "租约", "sensor": "传感器", "admin": "后台", "refund": "退租",
                 "work_order": "工单"}
 
