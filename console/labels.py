@@ -16,8 +16,7 @@ DUTY_LABEL = {StaffDuty.MANAGER: "经理", StaffDuty.INSPECTOR: "巡检", StaffD
 DEDUCTION_LABEL = {DeductionCategory.CLEANING: "保洁费", DeductionCategory.DAMAGE: "损坏赔偿",
                    DeductionCategory.UNPAID_RENT: "欠租", DeductionCategory.UTILITIES: "水电费",
                    DeductionCategory.KEYS: "钥匙", DeductionCategory.OTHER: "其他"}
-ALERT_TYPE_LABEL = {**IOT_ALERT_LABEL, OUTBOX_ALERT_TYPE: "通知发送失败", "JOB_FAILED": "定时任务失败",
-                    "WORK_ORDER_OVERDUE": "工单超时"}
+ALERT_TYPE_LABEL = {**IOT_ALERT_LABEL, OUTBOX_ALERT_TYPE: "通知发送失败"}
 
 REPORT_CATEGORY_LABEL = {"ROUTINE": "例行巡检", "STATUS_UPDATE": "状态更新", "DAMAGE": "损坏报修",
                          "CLEANING_CHECK": "保洁验收", "REFUND_INSPECTION": "退租查验"}
