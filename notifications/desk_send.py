@@ -100,9 +100,11 @@ def send_wecom_app(channel: DeskChannel, title: str, text: str, timeout: float, 
         raise DeskSendError(None, f"{type(exc).__name__}: {exc}") from None
 
 
-def deliver(channel: DeskChannel, title: str, text: str, *, timeout: float, wecom_api_base: str) -> dict:
+def deliver(channel: DeskChannel, title: str, text: str, *, timeout: float, wecom_api_base: str,
+            now_ms: int | None = None) -> dict:
+    """Send one message; ``now_ms`` is the sender's clock (DingTalk signs the timestamp, checked within 1 h)."""
     if channel.type == DeskChannelType.WECOM_ROBOT:
         return send_wecom_robot(channel, title, text, timeout)
     if channel.type == DeskChannelType.DINGTALK_ROBOT:
-        return send_dingtalk_robot(channel, title, text, timeout)
+        return send_dingtalk_robot(channel, title, text, timeout, now_ms=now_ms)
     return send_wecom_app(channel, title, text, timeout, wecom_api_base)

@@ -162,7 +162,7 @@ async def send_desk_one(settings: Settings, message: OutboxMessage, token: str, 
     title, text = render_text(DeskEvent(message.kind.removeprefix(DESK_KIND_PREFIX)), message.payload)
     try:
         await asyncio.to_thread(deliver, channel, title, text, timeout=settings.desk_timeout_seconds,
-                                wecom_api_base=settings.wecom_api_base)
+                                wecom_api_base=settings.wecom_api_base, now_ms=int(now.timestamp() * 1000))
     except DeskSendError as exc:
         await record_failure(settings, message, token, now, report, errcode=exc.errcode,
                              error=f"{channel.type} {exc.errcode}: {exc.message}", permanent=exc.permanent)
