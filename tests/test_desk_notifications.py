@@ -161,7 +161,8 @@ async def test_wecom_app_messages_use_a_token_and_refresh_it_once(desk_settings,
 
 async def test_overdue_work_orders_notify_the_assignee_and_the_desk_once(desk_settings, desk, world, clock):
     order = world.a.extra["cleaning_order"]
-    await WorkOrder.filter(id=order.id).update(due_at=clock.now() - timedelta(hours=2), assignee_id=world.a.inspector.id)
+    await WorkOrder.filter(id=order.id).update(due_at=clock.now() - timedelta(hours=2),
+                                               assignee_id=world.a.inspector.id)
     first = await notify_overdue(desk_settings, clock.now())
     assert first["overdue"] >= 1 and first["desk_messages"] >= 1
     assert await OutboxMessage.filter(kind="WORK_ORDER_OVERDUE", user_id=world.a.inspector.id).count() == 1

@@ -24,8 +24,8 @@ from urllib.parse import parse_qs, urlparse
 
 class FakeDesk:
     def __init__(self, *, robot_key: str = "robot-key-1", ding_token: str = "ding-token-1",
-                 ding_secret: str = "SECdingtalk-secret-0001", corp_id: str = "ww-corp", corp_secret: str = "app-secret",
-                 clock_ms=None) -> None:
+                 ding_secret: str = "SECdingtalk-secret-0001", corp_id: str = "ww-corp",
+                 corp_secret: str = "app-secret", clock_ms=None) -> None:
         self.robot_key, self.ding_token, self.ding_secret = robot_key, ding_token, ding_secret
         self.corp_id, self.corp_secret = corp_id, corp_secret
         self.clock_ms = clock_ms or (lambda: int(time.time() * 1000))
