@@ -146,6 +146,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
         elapsed_ms = (time.perf_counter() - getattr(request.ctx, "started", time.perf_counter())) * 1000
         principal = getattr(request.ctx, "principal", None)
         response.headers["x-request-id"] = getattr(request.ctx, "request_id", "")
+        response.headers["server-timing"] = f"app;dur={elapsed_ms:.1f}"  # read by the browser's timing API
         if log.isEnabledFor(logging.INFO):
             log.info(jsonlib.dumps({
                 "method": request.method, "path": request.path, "status": response.status,

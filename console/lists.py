@@ -75,14 +75,19 @@ class Page:
         return min(self.total, self.page * self.page_size)
 
 
-async def paginate(qs, query: ListQuery, default_size: int, *, export_max: int) -> Page:
-    """One page of ``qs`` (or every row, up to ``export_max``, for an export)."""
+async def paginate(qs, query: ListQuery, default_size: int, *, export_max: int,
+                   fields: Sequence[str] | None = None) -> Page:
+    """One page of ``qs`` (or every row, up to ``export_max``, for an export). With ``fields`` the rows are dicts
+    of just those columns (no model instances: a 500-cell board page builds faster)."""
     size = query.page_size or default_size
     total = await qs.count()
     if query.format == "xlsx":
-        return Page(rows=list(await qs.limit(export_max)), total=total, page=1, page_size=max(1, total))
-    page = min(query.page, max(1, -(-total // size)))
-    return Page(rows=list(await qs.offset((page - 1) * size).limit(size)), total=total, page=page, page_size=size)
+        sliced, page, size = qs.limit(export_max), 1, max(1, total)
+    else:
+        page = min(query.page, max(1, -(-total // size)))
+        sliced = qs.offset((page - 1) * size).limit(size)
+    rows = await (sliced.values(*fields) if fields else sliced)
+    return Page(rows=list(rows), total=total, page=page, page_size=size)
 
 
 def link(path: str, query: ListQuery, **changes: Any) -> str:

@@ -189,10 +189,14 @@ async def test_lease_expiry_calendar_shows_tiers_and_tasks(client, world, clock)
 async def test_commissioning_bind_registers_the_device(client, world):
     from models.iot import CommissioningEntry, Device
 
-    entry = world.console_extra["commissioning"]
-    _, response = await client.post(f"/console/devices/commissioning/{entry.id}/bind",
-                                    headers=world.console_auth(world.admin),
-                                    data={"kind": "DOOR", "unit_code": world.b.unit.code})
+    entry = await CommissioningEntry.create(format="GENERIC", external_id="unknown-door-1",
+                                            topic="rw/generic/unknown-door-1", sample_payload='{"contact": false}',
+                                            first_seen=world.now, last_seen=world.now)
+    _, page = await client.get("/console/devices/commissioning", headers=world.console_auth(world.admin))
+    assert 'value="unknown-door-1"' in page.text
+    _, response = await client.post("/console/devices/commissioning/bind", headers=world.console_auth(world.admin),
+                                    data={"format": "GENERIC", "external_id": "unknown-door-1", "kind": "DOOR",
+                                          "unit_code": world.b.unit.code})
     assert response.status == 303
     device = await Device.get(external_id=entry.external_id)
     assert device.unit_id == world.b.unit.id and not await CommissioningEntry.filter(id=entry.id).exists()
@@ -203,6 +207,6 @@ async def test_unit_page_shows_history_and_chart_data(client, world, clock):
     await change_unit_status(unit.id, UnitStatus.OFF_MARKET, source=StatusSource.ADMIN, now=clock.now(),
                              actor_id=world.a.manager.id, reason="装修前下架")
     _, page = await client.get(f"/console/units/{unit.code}?days=90", headers=world.console_auth(world.a.manager))
-    assert "装修前下架" in page.text and 'data-points="90"' in page.text and "chart-data" in page.text
+    assert "装修前下架" in page.text and 'data-points="90"' in page.text and "data-chart='{" in page.text
     _, other = await client.get(f"/console/units/{world.b.unit.code}", headers=world.console_auth(world.a.manager))
     assert other.status == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from pydantic import Field
@@ -16,7 +17,7 @@ from console.roles import VIEWERS
 from console.views.common import now_of, principal_of, settings_of, visible_buildings, visible_cities
 from core.validation import parse_query
 from models.portfolio import Building
-from portfolio.choices import UNIT_STATUS_LABEL, PropertyType, UnitStatus
+from portfolio.choices import PROPERTY_TYPE_LABEL, UNIT_STATUS_LABEL, PropertyType, UnitStatus
 from portfolio.service import status_counts, units_for
 
 
@@ -44,6 +45,31 @@ COLUMNS = [
 
 
 bp = Blueprint("console_board", url_prefix="/console")
+FIELDS = ("code", "name", "building_id", "property_type", "status", "floor", "status_changed_at", "last_inspected_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One unit on the board, with its display strings worked out once (the template only prints them)."""
+
+    code: str
+    short: str
+    status: str
+    label: str
+    css: str
+    title: str
+    stale: bool
+
+
+def board_row(unit: dict, building, stale_before) -> dict:
+    status, ptype = unit["status"], unit["property_type"]
+    stale = unit["last_inspected_at"] is None or unit["last_inspected_at"] < stale_before
+    label = UNIT_STATUS_LABEL[UnitStatus(status)]
+    title = f"{unit['code']} · {label} · {PROPERTY_TYPE_LABEL[PropertyType(ptype)]}" + (" · 巡检超期" if stale else "")
+    cell = Cell(code=unit["code"], short=unit["code"].rsplit("-", 1)[-1], status=status, label=label,
+                css=f"st-{status.lower()}" + (" stale" if stale else ""), title=title, stale=stale)
+    return {**unit, "building": building.name, "building_code": building.code, "tz": building.timezone,
+            "stale": stale, "cell": cell}
 
 
 @bp.get("/board", name="board")
@@ -60,18 +86,15 @@ async def board(request: Request):
     qs = units_for(principal, **filters, status=query.status,
                    stale_before=stale_before if query.stale else None)
     qs = qs.order_by(*order_by(COLUMNS, query.sort, ["building_id", "floor", "code"]))
-    result = await paginate(qs, query, settings.console_board_page_size, export_max=settings.console_export_max_rows)
-    buildings = {b.id: b for b in await Building.filter(id__in={u.building_id for u in result.rows})}
-    rows = [{"code": u.code, "name": u.name, "building": buildings[u.building_id].name,
-             "building_code": buildings[u.building_id].code, "tz": buildings[u.building_id].timezone,
-             "property_type": u.property_type, "status": u.status, "floor": u.floor,
-             "status_changed_at": u.status_changed_at, "last_inspected_at": u.last_inspected_at,
-             "stale": u.last_inspected_at is None or u.last_inspected_at < stale_before} for u in result.rows]
+    result = await paginate(qs, query, settings.console_board_page_size, export_max=settings.console_export_max_rows,
+                            fields=FIELDS)
+    buildings = {b.id: b for b in await Building.filter(id__in={u["building_id"] for u in result.rows})}
+    rows = [board_row(u, buildings[u["building_id"]], stale_before) for u in result.rows]
     if query.format == "xlsx":
         return xlsx_response("房源状态看板", COLUMNS, rows, "status-board.xlsx")
     groups: dict[str, list[dict]] = {}
     for row in rows:
-        groups.setdefault(row["building"], []).append(row)
+        groups.setdefault(row["building"], []).append(row["cell"])
     return await page(request, "board.html", query=query, result=result, groups=groups, counts=counts,
                       total=sum(counts.values()), stale_count=stale_count, statuses=list(UNIT_STATUS_LABEL),
                       property_types=list(PropertyType), cities=await visible_cities(principal),

@@ -11,9 +11,8 @@ from console.app import page
 from console.lists import Column, ListQuery, link, order_by, paginate, xlsx_response
 from console.roles import DEVICE_ADMINS
 from console.views.common import back, parse_form, principal_of, settings_of
-from core.errors import NotFound
 from core.validation import parse_query
-from iot.choices import DeviceKind
+from iot.choices import DeviceFormat, DeviceKind
 from iot.service import DeviceIn, register_device
 from models.iot import CommissioningEntry, DeadLetter
 
@@ -21,6 +20,8 @@ bp = Blueprint("console_devices", url_prefix="/console")
 
 
 class BindIn(BaseModel):
+    format: DeviceFormat
+    external_id: str = Field(min_length=1, max_length=128)
     kind: DeviceKind
     unit_code: str = Field(min_length=1, max_length=40)
     next: str = Field("", max_length=300)
@@ -65,15 +66,12 @@ async def commissioning(request: Request):
                       kinds=list(DeviceKind), link=lambda **kw: link("/console/devices/commissioning", query, **kw))
 
 
-@bp.post("/devices/commissioning/<entry_id:int>/bind", name="commissioning_bind")
-@console_access(DEVICE_ADMINS)
-async def commissioning_bind(request: Request, entry_id: int):
-    """Register a commissioning entry's device and bind it to a unit."""
-    entry = await CommissioningEntry.get_or_none(id=entry_id)
-    if entry is None:
-        raise NotFound("commissioning entry not found")
+@bp.post("/devices/commissioning/bind", name="commissioning_bind")
+@console_access(DEVICE_ADMINS, note="registers the device (format + external id) and binds it to a unit")
+async def commissioning_bind(request: Request):
+    """Register a device seen on MQTT and bind it to a unit (it leaves the commissioning list)."""
     body = parse_form(BindIn, request)
-    await register_device(DeviceIn(external_id=entry.external_id, format=entry.format, kind=body.kind,
+    await register_device(DeviceIn(external_id=body.external_id, format=body.format, kind=body.kind,
                                    unit_code=body.unit_code), principal_of(request))
     return back(request, "/console/devices/commissioning")
 

@@ -65,8 +65,9 @@ CASES = {
     "console_devices.commissioning": RouteCase("GET", lambda w, s: "/console/devices/commissioning", roles=ADMINS,
                                                scoped=False),
     "console_devices.commissioning_bind": RouteCase(
-        "POST", lambda w, s: f"/console/devices/commissioning/{w.console_extra['commissioning'].id}/bind",
-        roles=ADMINS, scoped=False, form=lambda w, s: {"data": {"kind": "DOOR", "unit_code": s.unit.code}}),
+        "POST", lambda w, s: "/console/devices/commissioning/bind", roles=ADMINS, scoped=False,
+        form=lambda w, s: {"data": {"format": "GENERIC", "external_id": f"new-door-{s.label}", "kind": "DOOR",
+                                    "unit_code": s.unit.code}}),
     "console_devices.dead_letters": RouteCase("GET", lambda w, s: "/console/devices/dead-letters", roles=ADMINS,
                                               scoped=False),
     "console_admin.staff": RouteCase("GET", lambda w, s: "/console/admin/staff", roles=ADMINS, scoped=False),

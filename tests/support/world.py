@@ -66,7 +66,6 @@ class World:
     executive: User
     now: datetime
     console: dict[int, tuple[str, str]] = field(default_factory=dict)  # user id → (session cookie, CSRF token)
-    console_extra: dict[str, Any] = field(default_factory=dict)
 
     def token(self, user: User, *, secret: str = JWT_SECRET) -> str:
         return issue_token(secret=secret, subject=str(user.id), kind=ACCESS_TOKEN, now=self.now,

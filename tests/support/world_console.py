@@ -8,12 +8,6 @@ async def extend_world(world, side, now) -> None:
     users = [side.manager, side.inspector, side.finance, side.tenant_user]
     if side.label == "A":
         users += [world.admin, world.executive]
-    if side.label == "A":
-        from models.iot import CommissioningEntry
-
-        world.console_extra["commissioning"] = await CommissioningEntry.create(
-            format="GENERIC", external_id="unknown-door-1", topic="rw/generic/unknown-door-1",
-            sample_payload='{"contact": false}', first_seen=now, last_seen=now)
     for user in users:
         token, row = await start_session(user, now=now, hours=12)
         world.console[user.id] = (token, row.csrf_token)
