@@ -44,7 +44,14 @@ async def run_desk_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
 
 #: The scheduler's jobs, each run on its own: one failing does not stop the others, and its failure reaches the
 #: admins' desk channels (notifications.jobs.announce_job_failure).
-JOBS = {"refunds": run_refund_jobs, "reminders": run_reminder_job, "desk": run_desk_jobs}
+async def run_session_purge(settings: Settings, now: datetime) -> dict[str, Any]:
+    from accounts.service import purge_console_sessions
+
+    return await purge_console_sessions(settings, now)
+
+
+JOBS = {"refunds": run_refund_jobs, "reminders": run_reminder_job, "desk": run_desk_jobs,
+        "console_sessions": run_session_purge}
 
 
 async def run_scheduled_jobs(settings: Settings, now: datetime) -> dict[str, Any]:

@@ -128,3 +128,13 @@ def test_roles_module_keeps_tenants_out():
         value = getattr(roles, name)
         if isinstance(value, frozenset):
             assert Role.TENANT not in value, name
+
+
+async def test_expired_sessions_are_purged_by_the_scheduler(world, clock, settings):
+    from reminders.scheduler import run_scheduled_jobs
+
+    before = await ConsoleSession.all().count()
+    assert before > 0
+    summary = await run_scheduled_jobs(settings, clock.now() + timedelta(hours=12, days=1, minutes=1))
+    assert summary["console_sessions_purged"] == before and summary["failed"] == []
+    assert await ConsoleSession.all().count() == 0
