@@ -79,7 +79,7 @@ async def browser_figures(app, building, unit, manager, profile: Path) -> None:
     async with live_server(app) as base, browser_context(profile) as context:
         page = await context.new_page()
         await sign_in(page, base, "bench-manager", "bench-password-1")
-        for label, path in (("status board, 500 units", f"/console/board?building={building.code}"),
+        for label, path in ((f"status board, {building.code}", f"/console/board?building={building.code}"),
                             ("unit page, 90 days", f"/console/units/{unit.code}?days=90")):
             figures = []
             for _ in range(3):
@@ -125,7 +125,7 @@ async def main(units: int, repeat: int) -> None:
             chart = await server_times(client, f"/console/units/{unit.code}/chart?days=90", headers, repeat)
             base = statistics.median(baseline)
             print(line("baseline: sign-in page (no queries)", baseline))
-            print(line(f"status board ({units} cells, counts)", board, base))
+            print(line(f"status board ({units}-unit building, one page)", board, base))
             print(line("unit page (history, work, 90-day chart)", unit_page, base))
             print(line("unit chart partial (htmx, 90 days)", chart, base))
             await client.aclose()
