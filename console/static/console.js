@@ -18,7 +18,7 @@
                 label: { show: false } }, { xAxis: r.to }];
     });
     var marks = data.alerts.map(function (a) {
-      return { xAxis: a.day, name: a.label, label: { formatter: a.label, show: true, position: "end", fontSize: 10 },
+      return { xAxis: a.day, name: a.label, label: { formatter: a.label, show: true, position: "insideEndTop", fontSize: 11 },
                lineStyle: { color: SEVERITY[a.severity] || "#c62828", type: "dashed" } };
     });
     var series = data.series.map(function (s, i) {
