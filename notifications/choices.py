@@ -21,6 +21,9 @@ class NotificationKind(StrEnum):
     REFUND_ESCALATED = "REFUND_ESCALATED"  # to the step owner and their supervisor, node over 48 h
     LEASE_REMINDER = "LEASE_REMINDER"  # to the building manager (and tenant), 90/60/30 days before the end
     INSPECTION_EXPIRED = "INSPECTION_EXPIRED"  # to the author of an expired status-change confirmation request
+    SCHEDULE_FAILED = "SCHEDULE_FAILED"  # to the building's finance and area manager: a rent schedule failed
+    SCHEDULE_READY = "SCHEDULE_READY"  # to the same people: a failed schedule was generated after all (补发)
+    RENT_DUE = "RENT_DUE"  # to the tenant: an amount falls due (payment notice)
 
 
 #: the alert type raised when a message keeps failing

@@ -32,6 +32,13 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
     K.INSPECTION_EXPIRED: {"template_id": "", "page": "pages/report/report?id={report_id}",
                            "fields": {"character_string1": "unit_code", "thing2": "title|=状态变更确认已过期",
                                       "time3": "deadline|captured_at"}},
+    K.SCHEDULE_FAILED: {"template_id": "", "page": STAFF_HOME,
+                        "fields": {"character_string1": "contract_no", "thing2": "title", "time3": "at"}},
+    K.SCHEDULE_READY: {"template_id": "", "page": STAFF_HOME,
+                       "fields": {"character_string1": "contract_no", "thing2": "title", "time3": "at"}},
+    K.RENT_DUE: {"template_id": "", "page": STAFF_HOME,
+                 "fields": {"character_string1": "unit_code", "thing2": "title", "amount3": "amount_fen",
+                            "date4": "due_date"}},
 }
 del K
 

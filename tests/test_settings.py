@@ -5,7 +5,8 @@ import pytest
 
 from config.settings import Settings, SettingsError
 
-STRONG = {"jwt_secret": "j" * 32, "qr_secret": "q" * 32, "wechat_secret": "w" * 32, "wechat_appid": "wx1234567890"}
+STRONG = {"jwt_secret": "j" * 32, "qr_secret": "q" * 32, "wechat_secret": "w" * 32, "wechat_appid": "wx1234567890",
+          "party_id_salt": "p" * 32}
 
 
 def test_dev_defaults_use_embedded_services(tmp_path):
