@@ -115,6 +115,7 @@ class GenerationStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"  # will be retried at next_attempt_at
     GAVE_UP = "GAVE_UP"  # retries exhausted: stays in the failures list until fixed and retried by hand
+    SUPERSEDED = "SUPERSEDED"  # the terms were amended before this version's schedule was generated
 
 
 class ChangeKind(StrEnum):

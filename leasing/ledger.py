@@ -96,9 +96,10 @@ async def attempt_generation(job_id: int, *, now: datetime, cfg: LeasingConfig =
         return await ScheduleGeneration.get(id=job.id)  # another worker is on it
     attempts = job.attempts + 1
     lease = await Lease.get(id=job.lease_id)
+    if lease.terms_version != job.terms_version:
+        await ScheduleGeneration.filter(id=job.id).update(status=GenerationStatus.SUPERSEDED, next_attempt_at=None)
+        return await ScheduleGeneration.get(id=job.id)
     try:
-        if lease.terms_version != job.terms_version:
-            raise ScheduleError(TermError.INCONSISTENT_DATES, "the terms changed since this job was requested")
         schedule = generate_schedule(lease_terms(lease), cfg.aliases)
     except ScheduleError as exc:
         return await _failed(job, lease, attempts, exc.code, exc.message, exc.details, now=now, cfg=cfg)
@@ -215,6 +216,19 @@ async def retry_generation(lease_id: int, *, now: datetime, cfg: LeasingConfig,
         raise InvalidTransition("lease", lease.status, "SCHEDULE", [])
     job = await request_generation(lease, now)
     return await attempt_generation(job.id, now=now, cfg=cfg, actor_id=actor_id)
+
+
+async def record_amended_generation(lease_id: int, version: int, summary: dict[str, Any], now: datetime) -> None:
+    """An amendment regenerated the schedule in its own transaction: the new version's job is done, older
+    unfinished ones are superseded (they leave the failures list; their alert is cleared)."""
+    await ScheduleGeneration.filter(lease_id=lease_id, terms_version__lt=version,
+                                    status__not=GenerationStatus.SUCCEEDED).update(
+        status=GenerationStatus.SUPERSEDED, next_attempt_at=None)
+    await ScheduleGeneration.create(lease_id=lease_id, terms_version=version, status=GenerationStatus.SUCCEEDED,
+                                    attempts=1, last_attempt_at=now, succeeded_at=now, summary=summary)
+    unit_id = (await Lease.get(id=lease_id)).unit_id
+    await Alert.filter(open_key=f"{ALERT_SCHEDULE_FAILED}:{unit_id}:lease:{lease_id}").update(
+        status="CLEARED", open_key=None, resolved_at=now, resolution_note="the terms were amended and regenerated")
 
 
 # --------------------------------------------------------------------------------------------- storing a schedule
@@ -549,3 +563,43 @@ async def ledger_page(*, building_filter: dict[str, Any], query, as_of: date, cf
 __all__ = ["record_payment", "attempt_generation", "request_generation", "apply_schedule", "lease_statement",
            "ledger_page", "waive_receivable", "held_deposit", "settle_deposit", "retry_due_generations",
            "retry_generation"]
+
+
+# --------------------------------------------------------------------------------------------- job views
+
+
+def serialize_generation(job: ScheduleGeneration) -> dict[str, Any]:
+    return {"id": job.id, "lease_id": job.lease_id, "terms_version": job.terms_version, "status": job.status,
+            "attempts": job.attempts, "error_code": job.error_code or None, "error_message": job.error_message,
+            "error_details": job.error_details,
+            "next_attempt_at": job.next_attempt_at.isoformat() if job.next_attempt_at else None,
+            "last_attempt_at": job.last_attempt_at.isoformat() if job.last_attempt_at else None,
+            "succeeded_at": job.succeeded_at.isoformat() if job.succeeded_at else None, "summary": job.summary}
+
+
+async def generation_view(lease: Lease) -> dict[str, Any]:
+    jobs = await ScheduleGeneration.filter(lease_id=lease.id).order_by("-terms_version")
+    current = next((j for j in jobs if j.terms_version == lease.terms_version), None)
+    return {"lease_id": lease.id, "terms_version": lease.terms_version,
+            "current": serialize_generation(current) if current else None,
+            "jobs": [serialize_generation(j) for j in jobs]}
+
+
+FAILED_STATUSES = (GenerationStatus.FAILED, GenerationStatus.GAVE_UP)
+
+
+async def failures_page(*, building_filter: dict[str, Any], query) -> dict[str, Any]:
+    """The failures list: leases whose current schedule generation failed (retrying or given up)."""
+    qs = ScheduleGeneration.filter(status__in=list(FAILED_STATUSES),
+                                   **{f"lease__unit__{k}": v for k, v in building_filter.items()})
+    if query.building_id:
+        qs = qs.filter(lease__unit__building_id=query.building_id)
+    total = await qs.count()
+    jobs = await qs.order_by("-last_attempt_at", "id").offset(query.offset).limit(query.page_size) \
+        .select_related("lease")
+    items = []
+    for job in jobs:
+        row = serialize_generation(job)
+        row.update({"contract_no": job.lease.contract_no, "unit_id": job.lease.unit_id})
+        items.append(row)
+    return {"items": items, "total": total, "page": query.page, "page_size": query.page_size}

@@ -204,6 +204,28 @@ async def sign_lease(lease_id: int, *, now: datetime, actor_id: int | None,
     return await Lease.get(id=lease_id), True
 
 
+async def activate_in_force(lease_id: int, *, now: datetime, actor_id: int | None,
+                            cfg: LeasingConfig = DEFAULT_CONFIG) -> Lease:
+    """An imported tenancy already in force: signed (schedule generated) and ACTIVE at once — the tenant lives
+    there, so no pre-delivery cleaning is opened and the unit goes straight to OCCUPIED."""
+    from leasing.ledger import attempt_generation, request_generation
+
+    async with in_transaction():
+        won = await Lease.filter(id=lease_id, status=LeaseStatus.DRAFT).update(
+            status=LeaseStatus.ACTIVE, signed_at=now, handed_over_at=now, handed_over_by_id=actor_id)
+        lease = await Lease.get(id=lease_id)
+        if won != 1:
+            return lease
+        for target in (UnitStatus.PENDING_DELIVERY, UnitStatus.OCCUPIED):
+            unit = await Unit.get(id=lease.unit_id)
+            if unit.status not in (UnitStatus.OCCUPIED, target):
+                await change_unit_status(unit.id, target, source=StatusSource.LEASE, now=now, actor_id=actor_id,
+                                         reason="imported tenancy in force", reference=f"lease:{lease.id}")
+        job = await request_generation(lease, now)
+    await attempt_generation(job.id, now=now, cfg=cfg)
+    return await Lease.get(id=lease_id)
+
+
 # --------------------------------------------------------------------------------------------- handover
 
 
@@ -301,7 +323,7 @@ async def amend_lease(lease_id: int, patch: TermsPatch, *, now: datetime, actor_
                       cfg: LeasingConfig = DEFAULT_CONFIG) -> tuple[Lease, LeaseChange]:
     """合同变更 of a signed lease: new terms version, the unpaid future regenerated (paid rows kept, differences
     settled by adjustments), recorded with who/when/why. A DRAFT lease's terms are simply replaced."""
-    from leasing.ledger import apply_schedule
+    from leasing.ledger import apply_schedule, record_amended_generation
 
     async with in_transaction():
         lease = await Lease.select_for_update().get_or_none(id=lease_id)
@@ -327,6 +349,7 @@ async def amend_lease(lease_id: int, patch: TermsPatch, *, now: datetime, actor_
         if lease.status in LIVE_LEASE_STATUSES:
             summary = await apply_schedule(await Lease.get(id=lease.id), schedule, now=now, actor_id=actor_id,
                                            cfg=cfg)
+            await record_amended_generation(lease.id, version, summary, now)
         change = await LeaseChange.create(lease_id=lease.id, kind=patch.kind, from_version=lease.terms_version,
                                           to_version=version, effective_date=effective, reason=patch.reason,
                                           actor_id=actor_id, at=now, before=before.to_json(), after=after.to_json(),

@@ -167,7 +167,7 @@ class Migration(migrations.Migration):
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('lease', fields.ForeignKeyField('models.Lease', source_field='lease_id', db_constraint=True, to_field='id', related_name='generations', on_delete=OnDelete.CASCADE)),
                 ('terms_version', fields.IntField()),
-                ('status', fields.CharEnumField(default=GenerationStatus.PENDING, description='PENDING: PENDING\nSUCCEEDED: SUCCEEDED\nFAILED: FAILED\nGAVE_UP: GAVE_UP', enum_type=GenerationStatus, max_length=10)),
+                ('status', fields.CharEnumField(default=GenerationStatus.PENDING, description='PENDING: PENDING\nSUCCEEDED: SUCCEEDED\nFAILED: FAILED\nGAVE_UP: GAVE_UP\nSUPERSEDED: SUPERSEDED', enum_type=GenerationStatus, max_length=10)),
                 ('attempts', fields.IntField(default=0)),
                 ('next_attempt_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('last_attempt_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
