@@ -371,6 +371,6 @@ async def _apply_row(row: Checked, *, principal: Principal, cfg: LeasingConfig, 
     if row.status == LeaseStatus.DRAFT:
         return lease
     if row.status == LeaseStatus.ACTIVE:
-        return await activate_in_force(lease.id, now=now, actor_id=principal.user_id, cfg=cfg)
-    lease, _ = await sign_lease(lease.id, now=now, actor_id=principal.user_id, cfg=cfg)
+        return await activate_in_force(lease.id, now=now, actor_id=principal.user_id or None, cfg=cfg)
+    lease, _ = await sign_lease(lease.id, now=now, actor_id=principal.user_id or None, cfg=cfg)
     return lease

@@ -30,6 +30,21 @@ async def run_scheduled_jobs(settings: Settings, now: datetime) -> dict[str, Any
     report = await run_lease_reminders(settings, now)
     summary["reminders"] = {"as_of": report.as_of.isoformat(), "fired": report.fired,
                             "skipped_locked": report.skipped_locked}
+    summary["ledger"] = await run_ledger_jobs(settings, now)
+    return summary
+
+
+async def run_ledger_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
+    """The leasing ledger's jobs (until the shared job registry exists): generation retries, weekly dry-run."""
+    from leasing.jobs import schedule_retries, weekly_dry_run
+
+    summary: dict[str, Any] = {}
+    for name, job in (("schedule_retries", schedule_retries), ("schedule_dry_run", weekly_dry_run)):
+        try:
+            summary[name] = await job(settings, now)
+        except Exception:  # noqa: BLE001 - one failing job never stops the others
+            log.exception("ledger job %s failed", name)
+            summary[name] = {"error": True}
     return summary
 
 

@@ -91,8 +91,10 @@ def test_uscc_check_digit(code, problem):
 
 
 @pytest.mark.parametrize("number,problem", [
-    ("11010519491231002X", None), ("11010519491231002x", None), ("110105194912310021", "check digit is 1, expected X"),
-    ("110105194913310020", "the birth date inside it is not a date"), ("1101051949", "must be 17 digits and a digit or X"),
+    ("11010519491231002X", None), ("11010519491231002x", None),
+    ("110105194912310021", "check digit is 1, expected X"),
+    ("110105194913310020", "the birth date inside it is not a date"),
+    ("1101051949", "must be 17 digits and a digit or X"),
 ])
 def test_id_number_check(number, problem):
     assert id_number_problem(number) == problem
@@ -151,9 +153,9 @@ def test_regeneration_keeps_paid_rows_and_settles_differences():
     plan = plan_regeneration(stored, lines)
     assert [r.id for r in plan.kept] == [1, 2, 5]
     assert [(r.id, delta) for r, delta in plan.adjust] == [(2, 200)]  # paid row 1 unchanged; waived row 5 untouched
-    assert [(r.id, l.amount_fen) for r, l in plan.update] == [(3, 1200)]
+    assert [(r.id, ln.amount_fen) for r, ln in plan.update] == [(3, 1200)]
     assert [r.id for r in plan.supersede] == [4]
-    assert [l.period_start.isoformat() for l in plan.create] == ["2026-06-01"]
+    assert [ln.period_start.isoformat() for ln in plan.create] == ["2026-06-01"]
     again = plan_regeneration([row(2, "2026-02-01", 1000, paid=300, status="PARTIAL", adjusted=200)],
                               [line("RENT", "2026-02-01", 1200)])
     assert not again.changes  # the adjustment raised before counts: applying twice changes nothing

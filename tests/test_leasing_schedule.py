@@ -19,8 +19,8 @@ def terms(**kw):
 
 
 def rent(schedule):
-    return [(l.period_start.isoformat(), l.period_end.isoformat(), l.due_date.isoformat(), l.amount_fen)
-            for l in schedule.lines if l.charge == "RENT"]
+    return [(ln.period_start.isoformat(), ln.period_end.isoformat(), ln.due_date.isoformat(), ln.amount_fen)
+            for ln in schedule.lines if ln.charge == "RENT"]
 
 
 def test_month_end_start_is_computed_from_the_anchor_never_chained():
@@ -64,9 +64,9 @@ def test_free_period_spanning_two_billing_periods_bimonthly():
     assert rent(s) == [("2026-01-31", "2026-03-30", "2026-01-31", 152542),
                        ("2026-03-31", "2026-05-30", "2026-03-31", 491804),
                        ("2026-05-31", "2026-06-15", "2026-05-31", 157377)]
-    lines = [l for l in s.lines if l.charge == "RENT"]
-    assert [l.breakdown["free_fen"] for l in lines] == [-447458, -108196, 0]
-    assert [l.breakdown["base_fen"] for l in lines] == [600000, 600000, 157377]
+    lines = [ln for ln in s.lines if ln.charge == "RENT"]
+    assert [ln.breakdown["free_fen"] for ln in lines] == [-447458, -108196, 0]
+    assert [ln.breakdown["base_fen"] for ln in lines] == [600000, 600000, 157377]
     assert lines[2].breakdown["prorated"] is True and lines[2].breakdown["nominal_days"] == 61
 
 
@@ -148,7 +148,7 @@ def test_other_charges_have_their_own_frequency_and_prorate():
 def test_deposit_from_ya_fu_alias_and_timing_rules():
     s = generate_schedule(terms(frequency="QUARTERLY", deposit_fen=None, deposit_months="2", timing="FIXED_DAY",
                                 timing_day=31, start_date="2026-02-01", end_date="2026-07-31"))
-    deposit = [l for l in s.lines if l.charge == "DEPOSIT"]
+    deposit = [ln for ln in s.lines if ln.charge == "DEPOSIT"]
     assert deposit[0].amount_fen == 600000 and deposit[0].due_date == D("2026-02-28")
     assert [d for _, _, d, _ in rent(s)] == ["2026-02-28", "2026-05-31"]  # day 31 clamped to month end
     advance = generate_schedule(terms(timing_days=5, end_date="2026-02-28"))
