@@ -1,6 +1,6 @@
 """Demo ledger: commercial leases that show the terms (元/㎡/天 with a free period and an escalation, 元/㎡/月 with
-other charges, a yearly warehouse), payments on the residential leases (some paid, some partly, some not), and
-one contract whose schedule failed (a legacy frequency text) so the failures list has its seed-001 case."""
+other charges, a yearly warehouse), and payments on the residential leases (some paid, some partly, some not).
+The IoT simulator's scenarios take the first units by code, so these take the last ones."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from models.portfolio import Unit
 async def seed(now: datetime) -> None:
     today = now.date()
     start = today.replace(day=1) - timedelta(days=200)
-    commercial = {u.property_type: u for u in await Unit.filter(property_type__in=["SHOP", "WAREHOUSE"],
-                                                                 status="VACANT").order_by("code")}
-    offices = await Unit.filter(property_type="OFFICE", status="VACANT").order_by("code").limit(2)
+    # the last units by code: the IoT simulator's scenarios take the first ones
+    commercial: dict[str, Unit] = {}
+    for unit in await Unit.filter(property_type__in=["SHOP", "WAREHOUSE"], status="VACANT").order_by("-code"):
+        commercial.setdefault(unit.property_type, unit)
+    offices = await Unit.filter(property_type="OFFICE", status="VACANT").order_by("-code").limit(1)
     made = []
     if "SHOP" in commercial:
         made.append(await create_lease(
@@ -45,13 +47,6 @@ async def seed(now: datetime) -> None:
             payment_frequency="年付", monthly_rent_fen=1500000, deposit_fen=1500000, timing_days=15))
     for lease in made:
         await sign_lease(lease.id, now=now, actor_id=None)
-    if len(offices) > 1:  # the seed's failure: a legacy contract whose frequency text was never mapped
-        legacy = await create_lease(unit=offices[1], contract_no="202512004", tenant_name="李婷",
-                                    tenant_phone="13600002222", start_date=start,
-                                    end_date=start.replace(year=start.year + 2) - timedelta(days=1),
-                                    monthly_rent_fen=880000, deposit_fen=1760000, payment_frequency="MONTHLY")
-        await Lease.filter(id=legacy.id).update(terms={**legacy.terms, "frequency": "两月一趟"})
-        await sign_lease(legacy.id, now=now, actor_id=None)
     await _payments(now)
     print(f"ledger: {len(made)} commercial leases, {await Receivable.all().count()} receivables")
 

@@ -198,12 +198,37 @@ async def retry_due_generations(now: datetime, cfg: LeasingConfig, *, limit: int
         if done.status == GenerationStatus.SUCCEEDED:
             recovered.append(done.lease_id)
     missing = await Lease.filter(status__in=list(LIVE_LEASE_STATUSES), generations__id__isnull=True).limit(limit)
-    for lease in missing:
-        job = await request_generation(lease, now)
-        done = await attempt_generation(job.id, now=now, cfg=cfg)
-        if done.status == GenerationStatus.SUCCEEDED:
-            recovered.append(done.lease_id)
+    recovered += await generate_batch(missing, now=now, cfg=cfg)
     return recovered
+
+
+async def generate_batch(leases: list[Lease], *, now: datetime, cfg: LeasingConfig) -> list[int]:
+    """Generate the schedules of many live leases that have none yet (signed before the ledger existed, bulk
+    loads): pure generation, then one bulk insert per batch. A lease whose terms fail goes through the job path
+    (attempt_generation), so its failure is recorded and alerted like any other."""
+    stored = set(await Receivable.filter(lease_id__in=[lease.id for lease in leases]).distinct()
+                 .values_list("lease_id", flat=True))
+    leases = [lease for lease in leases if lease.id not in stored]
+    units = {u.id: u.building_id for u in await Unit.filter(id__in=list({lease.unit_id for lease in leases}))}
+    done: list[int] = []
+    rows: list[Receivable] = []
+    jobs: list[ScheduleGeneration] = []
+    for lease in leases:
+        try:
+            schedule = generate_schedule(lease_terms(lease), cfg.aliases)
+        except ScheduleError:
+            job = await request_generation(lease, now)
+            await attempt_generation(job.id, now=now, cfg=cfg)
+            continue
+        rows += [Receivable(**_row_values(lease, units[lease.unit_id], line)) for line in schedule.lines]
+        jobs.append(ScheduleGeneration(lease_id=lease.id, terms_version=lease.terms_version, attempts=1,
+                                       status=GenerationStatus.SUCCEEDED, last_attempt_at=now, succeeded_at=now,
+                                       summary={"created": len(schedule.lines), "bulk": True}))
+        done.append(lease.id)
+    async with in_transaction():
+        await Receivable.bulk_create(rows, batch_size=2000)
+        await ScheduleGeneration.bulk_create(jobs, batch_size=2000)
+    return done
 
 
 async def retry_generation(lease_id: int, *, now: datetime, cfg: LeasingConfig,

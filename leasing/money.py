@@ -28,6 +28,8 @@ def exact(value: int | str | Decimal | Fraction) -> Fraction:
 
 def round_half_up(value: Fraction | Decimal | int) -> int:
     """To the nearest integer, halves away from zero (ROUND_HALF_UP)."""
+    if isinstance(value, int):
+        return value
     value = exact(value)
     if value < 0:
         return -round_half_up(-value)
@@ -37,11 +39,12 @@ def round_half_up(value: Fraction | Decimal | int) -> int:
 def running_round(parts: Iterable[Fraction]) -> list[int]:
     """Round a series on its running total: the results sum to round_half_up(sum(parts)) exactly."""
     out: list[int] = []
-    total = Fraction(0)
+    total: Fraction | int = 0
     rounded_before = 0
     for part in parts:
         total += part
-        rounded = round_half_up(total)
+        rounded = total if isinstance(total, int) or total.denominator == 1 else round_half_up(total)
+        rounded = int(rounded)
         out.append(rounded - rounded_before)
         rounded_before = rounded
     return out

@@ -20,6 +20,8 @@ so a schedule's periods add up exactly to its total, and each component's to its
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from calendar import monthrange
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -86,7 +88,11 @@ class Schedule:
 
 
 def add_months(anchor: date, months: int) -> date:
-    return anchor + relativedelta(months=months)
+    """``anchor + relativedelta(months=months)``: the same day, clamped to the target month's last day (a test
+    holds the two equal over years of dates); spelled out because the schedule calls it for every period."""
+    index = anchor.month - 1 + months
+    year, month = anchor.year + index // 12, index % 12 + 1
+    return date(year, month, min(anchor.day, monthrange(year, month)[1]))
 
 
 def period_bounds(anchor: date, months: int, k: int) -> tuple[date, date]:
@@ -110,8 +116,7 @@ def periods(start: date, end: date, anchor: date, months: int) -> Iterator[tuple
 def due_date(period_start: date, terms: LeaseTerms) -> date:
     if terms.timing == TimingKind.FIXED_DAY:
         day = terms.timing_day or 1
-        last = (date(period_start.year, period_start.month, 1) + relativedelta(months=1) - ONE_DAY).day
-        return period_start.replace(day=min(day, last))
+        return period_start.replace(day=min(day, monthrange(period_start.year, period_start.month)[1]))
     return period_start - timedelta(days=terms.timing_days)
 
 
@@ -134,7 +139,7 @@ def base_monthly(terms: LeaseTerms, unit_price: Any = None, monthly_fen: int | N
         amount = monthly_fen if monthly_fen is not None else terms.monthly_rent_fen
         if amount is None:
             raise ScheduleError(TermError.MISSING_TERM, "the monthly rent is missing", field="monthly_rent_fen")
-        return exact(amount)
+        return amount  # type: ignore[return-value]  # whole fen: int arithmetic stays exact and fast
     price = unit_price if unit_price is not None else terms.unit_price
     if price is None:
         raise ScheduleError(TermError.MISSING_TERM, f"a {terms.rent_basis} rent needs its unit price",
@@ -145,7 +150,7 @@ def base_monthly(terms: LeaseTerms, unit_price: Any = None, monthly_fen: int | N
     monthly = exact(price) * exact(terms.area_m2) * 100
     if terms.rent_basis == RentBasis.PER_M2_DAY:
         monthly *= Fraction(365, 12) if terms.days_per_month == DaysPerMonth.DAYS_365_12 else 30
-    return monthly
+    return monthly.numerator if monthly.denominator == 1 else monthly  # type: ignore[return-value]
 
 
 def escalated(base: Fraction, terms: LeaseTerms, year: int) -> Fraction:
@@ -181,24 +186,26 @@ class RentRates:
         self.base = base_monthly(terms)
         self.steps = sorted(terms.rent_steps, key=lambda s: s.from_date)
         self.step_rates = [base_monthly(terms, s.unit_price, s.monthly_rent_fen) for s in self.steps]
+        self.step_days = [s.from_date for s in self.steps]
+        years = (terms.end_date.year - terms.start_date.year) + 2
+        #: lease year y starts on year_starts[y - 1] (start + (y−1) years, 29 Feb clamped like relativedelta)
+        self.year_starts = [add_months(terms.start_date, 12 * y) for y in range(years)]
+        self.changes = sorted({*self.year_starts[1:], *self.step_days})
+        self._by_year: dict[int, Rate] = {}
 
     def rate(self, day: date) -> Rate:
-        for step, rate in zip(reversed(self.steps), reversed(self.step_rates), strict=True):
-            if step.from_date <= day:
-                return Rate(rate, rate)
-        return Rate(self.base, escalated(self.base, self.terms, lease_year(self.terms.start_date, day)))
+        step = bisect_right(self.step_days, day)
+        if step:
+            rate = self.step_rates[step - 1]
+            return Rate(rate, rate)
+        year = bisect_right(self.year_starts, day)
+        if year not in self._by_year:
+            self._by_year[year] = Rate(self.base, escalated(self.base, self.terms, year))
+        return self._by_year[year]
 
     def change_days(self, start: date, end: date) -> list[date]:
-        out = {s.from_date for s in self.steps if start < s.from_date <= end}
-        year = 1
-        while True:
-            boundary = self.terms.start_date + relativedelta(years=year)
-            if boundary > end:
-                break
-            if boundary > start:
-                out.add(boundary)
-            year += 1
-        return sorted(out)
+        lo, hi = bisect_right(self.changes, start), bisect_right(self.changes, end)
+        return self.changes[lo:hi]
 
 
 # ----------------------------------------------------------------------------------------------- validation
@@ -270,17 +277,19 @@ def _free_days(terms: LeaseTerms, a: date, b: date) -> int:
 def _rent_period(rates: RentRates, terms: LeaseTerms, span: tuple[date, date, date, date], months: int) -> _Exact:
     start, end, nominal_start, nominal_end = span
     nominal = days(nominal_start, nominal_end)
-    parts = {"base": Fraction(0), "escalation": Fraction(0), "free": Fraction(0)}
+    parts: dict[str, Fraction] = {"base": 0, "escalation": 0, "free": 0}  # type: ignore[dict-item]
     cuts = [start, *rates.change_days(start, end), end + ONE_DAY]
     segments = []
     for a, nxt in zip(cuts, cuts[1:], strict=False):
         b = nxt - ONE_DAY
         rate = rates.rate(a)
-        covered, free = days(a, b), _free_days(terms, a, b)
-        share = Fraction(months * covered, nominal)
+        covered, free = days(a, b), _free_days(terms, a, b) if terms.free_periods else 0
+        share = months if covered == nominal else Fraction(months * covered, nominal)
         parts["base"] += rate.base * share
-        parts["escalation"] += (rate.effective - rate.base) * share
-        parts["free"] -= rate.effective * Fraction(months * free, nominal)
+        if rate.effective != rate.base:
+            parts["escalation"] += (rate.effective - rate.base) * share
+        if free:
+            parts["free"] -= rate.effective * Fraction(months * free, nominal)
         segments.append({"from": a.isoformat(), "to": b.isoformat(), "days": covered, "free_days": free,
                          "monthly_fen": str(round_half_up(rate.effective))})
     info = {"days": days(start, end), "nominal_days": nominal, "months": months,
@@ -291,7 +300,7 @@ def _rent_period(rates: RentRates, terms: LeaseTerms, span: tuple[date, date, da
 def _rounded_lines(charge: str, charge_type: ChargeType, exacts: list[_Exact], terms: LeaseTerms,
                    label: str) -> list[Line]:
     streams = sorted({key for e in exacts for key in e.parts})
-    rounded = {key: running_round([e.parts.get(key, Fraction(0)) for e in exacts]) for key in streams}
+    rounded = {key: running_round([e.parts.get(key, 0) for e in exacts]) for key in streams}  # type: ignore[misc]
     lines = []
     for i, e in enumerate(exacts):
         components = {f"{key}_fen": rounded[key][i] for key in streams}
