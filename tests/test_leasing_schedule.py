@@ -185,3 +185,17 @@ def test_rent_step_replaces_base_and_escalation_from_its_date():
                                                                      "monthly_rent_fen": 620000}]))
     # March: 15 days at 300000 and 16 at 620000, of 31 → 145161.29 + 320000 = 465161.29 → running 1065161
     assert [a for *_, a in rent(s)] == [300000, 300000, 465161, 620000]
+
+
+def test_month_arithmetic_equals_relativedelta_over_four_years_of_days():
+    from datetime import timedelta
+
+    from dateutil.relativedelta import relativedelta
+
+    from leasing.schedule import add_months
+
+    day = D("2027-01-01")
+    for _ in range(4 * 366):
+        for months in (-13, -1, 1, 2, 3, 6, 12, 24, 25):
+            assert add_months(day, months) == day + relativedelta(months=months), (day, months)
+        day += timedelta(days=1)
