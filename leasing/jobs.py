@@ -41,13 +41,14 @@ async def dry_run(cfg: LeasingConfig, *, lease_ids: list[int] | None = None, bat
         chunk = ids[start:start + batch]
         leases = await Lease.filter(id__in=chunk)
         rows = await Receivable.filter(lease_id__in=chunk, open_key__not_isnull=True,
-                                       charge_type__in=list(SCHEDULED_TYPES))
+                                       charge_type__in=list(SCHEDULED_TYPES)).values_list(
+            "id", "lease_id", "charge", "period_start", "period_end", "due_date", "amount_fen", "paid_fen", "status")
         adjustments = await _adjustments(chunk)
         stored: dict[int, list[StoredRow]] = {}
-        for r in rows:
-            stored.setdefault(r.lease_id, []).append(StoredRow(
-                id=r.id, charge=r.charge, period_start=r.period_start, period_end=r.period_end, due_date=r.due_date,
-                amount_fen=r.amount_fen, paid_fen=r.paid_fen, status=r.status, adjusted_fen=adjustments.get(r.id, 0)))
+        for rid, lease_id, charge, start_, end, due, amount, paid, status in rows:
+            stored.setdefault(lease_id, []).append(StoredRow(
+                id=rid, charge=charge, period_start=start_, period_end=end, due_date=due, amount_fen=amount,
+                paid_fen=paid, status=status, adjusted_fen=adjustments.get(rid, 0)))
         for lease in leases:
             _compare(lease, stored.get(lease.id, []), cfg, report)
     return report

@@ -211,7 +211,7 @@ async def generate_batch(leases: list[Lease], *, now: datetime, cfg: LeasingConf
     leases = [lease for lease in leases if lease.id not in stored]
     units = {u.id: u.building_id for u in await Unit.filter(id__in=list({lease.unit_id for lease in leases}))}
     done: list[int] = []
-    rows: list[Receivable] = []
+    rows: list[dict[str, Any]] = []
     jobs: list[ScheduleGeneration] = []
     for lease in leases:
         try:
@@ -220,15 +220,44 @@ async def generate_batch(leases: list[Lease], *, now: datetime, cfg: LeasingConf
             job = await request_generation(lease, now)
             await attempt_generation(job.id, now=now, cfg=cfg)
             continue
-        rows += [Receivable(**_row_values(lease, units[lease.unit_id], line)) for line in schedule.lines]
+        rows += [_row_values(lease, units[lease.unit_id], line) for line in schedule.lines]
         jobs.append(ScheduleGeneration(lease_id=lease.id, terms_version=lease.terms_version, attempts=1,
                                        status=GenerationStatus.SUCCEEDED, last_attempt_at=now, succeeded_at=now,
                                        summary={"created": len(schedule.lines), "bulk": True}))
         done.append(lease.id)
-    async with in_transaction():
-        await Receivable.bulk_create(rows, batch_size=2000)
+    async with in_transaction() as connection:
+        await insert_receivables(connection, rows, now)
         await ScheduleGeneration.bulk_create(jobs, batch_size=2000)
     return done
+
+
+RECEIVABLE_COLUMNS = ("lease_id", "tenant_id", "building_id", "charge", "charge_type", "label", "period_start",
+                      "period_end", "due_date", "amount_fen", "paid_fen", "status", "breakdown", "schedule_version",
+                      "open_key", "waived_reason", "created_at", "updated_at")
+
+
+async def insert_receivables(connection, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Bulk insert of new receivable rows (one executemany; the ORM's per-object path costs more than the
+    schedule itself at portfolio scale)."""
+    import json as jsonlib
+
+    if not rows:
+        return
+    postgres = connection.capabilities.dialect == "postgres"
+    marks = ", ".join(f"${n}" if postgres else "?" for n in range(1, len(RECEIVABLE_COLUMNS) + 1))
+    sql = f"INSERT INTO receivables ({', '.join(RECEIVABLE_COLUMNS)}) VALUES ({marks})"
+    stamp = now if postgres else now.isoformat(sep=" ")
+    values = []
+    for row in rows:
+        record = {**row, "paid_fen": 0, "waived_reason": "", "created_at": stamp, "updated_at": stamp,
+                  "breakdown": jsonlib.dumps(row["breakdown"], separators=(",", ":"), ensure_ascii=False),
+                  "charge_type": str(row["charge_type"]), "status": str(row["status"])}
+        if not postgres:
+            for key in ("period_start", "period_end", "due_date"):
+                record[key] = record[key].isoformat()
+        values.append([record[c] for c in RECEIVABLE_COLUMNS])
+    for start in range(0, len(values), 5000):
+        await connection.execute_many(sql, values[start:start + 5000])
 
 
 async def retry_generation(lease_id: int, *, now: datetime, cfg: LeasingConfig,

@@ -292,8 +292,12 @@ def _rent_period(rates: RentRates, terms: LeaseTerms, span: tuple[date, date, da
             parts["free"] -= rate.effective * Fraction(months * free, nominal)
         segments.append({"from": a.isoformat(), "to": b.isoformat(), "days": covered, "free_days": free,
                          "monthly_fen": str(round_half_up(rate.effective))})
-    info = {"days": days(start, end), "nominal_days": nominal, "months": months,
-            "prorated": (start, end) != (nominal_start, nominal_end), "segments": segments}
+    info: dict[str, Any] = {"days": days(start, end), "nominal_days": nominal, "months": months,
+                            "prorated": (start, end) != (nominal_start, nominal_end)}
+    if len(segments) > 1 or segments[0]["free_days"]:  # a uniform period needs no segments to explain it
+        info["segments"] = segments
+    else:
+        info["monthly_fen"] = segments[0]["monthly_fen"]
     return _Exact(start, end, nominal_start, nominal_end, parts, info)
 
 
@@ -322,7 +326,7 @@ def _rent_lines(terms: LeaseTerms, frequency: PaymentFrequency, anchor: date) ->
                 parts[key] = parts.get(key, Fraction(0)) + value
         whole = _Exact(terms.start_date, terms.end_date, terms.start_date, terms.end_date, parts,
                        {"days": days(terms.start_date, terms.end_date), "months": len(monthly), "prorated": False,
-                        "segments": [s for e in monthly for s in e.info["segments"]]})
+                        "segments": [s for e in monthly for s in e.info.get("segments", [])]})
         return _rounded_lines(RENT_CHARGE, ChargeType.RENT, [whole], terms, "租金")
     exacts = [_rent_period(rates, terms, span, months)
               for span in periods(terms.start_date, terms.end_date, anchor, months)]

@@ -295,3 +295,23 @@ async def test_refund_takes_the_deposit_the_ledger_holds(world, clock):
                                 change_unit=False)
     assert refund.deposit_fen == 400000  # paid into the deposit receivable so far, not the contract's 600000
     assert date(2026, 11, 1) == (await Receivable.get(lease_id=lease.id, charge="DEPOSIT")).due_date
+
+
+async def test_live_leases_signed_before_the_ledger_get_their_schedule_in_bulk(world, clock, settings):
+    """A lease signed before the ledger existed has no generation job: the retry job generates it (bulk path),
+    with exactly the lines the pure function computes; a second run adds nothing."""
+    from leasing.schedule import generate_schedule
+    from leasing.service import lease_terms
+
+    lease = await create_lease(unit=world.a.unit, **SEED)
+    await Lease.filter(id=lease.id).update(status="ACTIVE", signed_at=clock.now())
+    summary = await schedule_retries(settings, clock.now())
+    assert summary["recovered"] == [lease.id]
+    expected = generate_schedule(lease_terms(await Lease.get(id=lease.id)))
+    stored = await Receivable.filter(lease_id=lease.id).order_by("due_date", "id")
+    assert sorted((r.charge, r.period_start, r.due_date, r.amount_fen) for r in stored) == sorted(
+        (ln.charge, ln.period_start, ln.due_date, ln.amount_fen) for ln in expected.lines)
+    assert stored[0].breakdown and stored[0].created_at is not None
+    assert (await schedule_retries(settings, clock.now()))["recovered"] == []
+    assert await Receivable.filter(lease_id=lease.id).count() == len(expected.lines)
+    assert (await dry_run(DEFAULT_CONFIG, lease_ids=[lease.id]))["ok"] == 1

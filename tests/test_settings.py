@@ -29,6 +29,7 @@ def test_external_services_from_urls():
     ({"wechat_secret": ""}, "RW_WECHAT_SECRET"),
     ({"wechat_appid": "wx-dev-appid"}, "RW_WECHAT_APPID"),
     ({"dev_login": True}, "RW_DEV_LOGIN"),
+    ({"party_id_salt": "change-me"}, "RW_PARTY_ID_SALT"),
 ])
 def test_production_refuses_placeholder_secrets(override, needle):
     settings = Settings(mode="production", **{**STRONG, **override})
