@@ -1,6 +1,6 @@
 """Demo ledger: commercial leases that show the terms (元/㎡/天 with a free period and an escalation, 元/㎡/月 with
 other charges, a yearly warehouse), and payments on the residential leases (some paid, some partly, some not).
-The IoT simulator's scenarios take the first units by code, so these take the last ones."""
+"""
 
 from __future__ import annotations
 
@@ -12,15 +12,18 @@ from leasing.service import create_lease, sign_lease
 from models.leasing import Lease, Receivable
 from models.portfolio import Unit
 
+DEMO_BUILDING = "SZ-FT-B"
+
 
 async def seed(now: datetime) -> None:
     today = now.date()
     start = today.replace(day=1) - timedelta(days=200)
-    # the last units by code: the IoT simulator's scenarios take the first ones
+    # units the IoT simulator's scenarios and the mini program's tests do not use: 福田 B, floor 12
+    pool = Unit.filter(building__code=DEMO_BUILDING, status="VACANT", floor=12).order_by("-code")
     commercial: dict[str, Unit] = {}
-    for unit in await Unit.filter(property_type__in=["SHOP", "WAREHOUSE"], status="VACANT").order_by("-code"):
+    for unit in await pool.filter(property_type__in=["SHOP", "WAREHOUSE"]):
         commercial.setdefault(unit.property_type, unit)
-    offices = await Unit.filter(property_type="OFFICE", status="VACANT").order_by("-code").limit(1)
+    offices = await pool.filter(property_type="OFFICE").limit(1)
     made = []
     if "SHOP" in commercial:
         made.append(await create_lease(
