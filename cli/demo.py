@@ -9,8 +9,7 @@ from datetime import datetime, timedelta
 from accounts.choices import Role, StaffDuty
 from accounts.service import create_staff
 from core.clock import SystemClock
-from leasing.choices import PaymentFrequency
-from leasing.service import activate_lease, create_lease, sign_lease
+from leasing.service import OnSite, create_lease, hand_over_keys, sign_lease
 from models.accounts import User
 from models.portfolio import Unit
 from portfolio.importer import import_portfolio
@@ -18,7 +17,9 @@ from workorders.choices import TriggerSource, WorkOrderType
 from workorders.service import complete_open_orders
 
 #: Modules exposing ``async def seed(now) -> None``, run after the base portfolio exists.
-DEMO_EXTENSIONS: list[str] = ["refunds.demo"]
+DEMO_EXTENSIONS: list[str] = ["leasing.demo", "refunds.demo"]
+#: the residential leases cycle through the ways Chinese contracts state payment (the alias table resolves them)
+DEMO_FREQUENCIES = ["月付", "季付", "两月一次", "押一付三", "半年付", "年付"]
 
 BUILDINGS = [
     # city, city name, building code, name, address, lat, lng (WGS-84)
@@ -92,17 +93,20 @@ async def seed_demo(now: datetime | None = None, *, dev_passwords: bool = False)
     units = await Unit.filter(property_type__in=["RESIDENTIAL", "OFFICE"]).order_by("code")
     for i, unit in enumerate(units[::2]):
         end = today + timedelta(days=[25, 55, 85, 200, 365][i % 5])
+        frequency = DEMO_FREQUENCIES[i % len(DEMO_FREQUENCIES)]
         lease = await create_lease(unit=unit, tenant_name=f"演示租户{i + 1}", tenant_phone=f"1380000{i:04d}",
                                    start_date=end - timedelta(days=364), end_date=end,
-                                   monthly_rent_fen=350000 + i * 10000,
-                                   deposit_fen=700000, payment_frequency=PaymentFrequency.MONTHLY)
+                                   monthly_rent_fen=350000 + i * 10000, payment_frequency=frequency,
+                                   **({} if frequency.startswith("押") else {"deposit_fen": 700000}))
         manager = managers["深圳" if unit.building_id in sz else "杭州"]
         await sign_lease(lease.id, now=now, actor_id=manager.id)
         if i % 6 != 5:  # most tenants have moved in; a few units still await delivery (and their cleaning)
-            await activate_lease(lease.id, now=now, actor_id=manager.id)
-            # they moved in, so the pre-delivery cleaning opened at signing was done
+            # they moved in, so the pre-delivery cleaning opened at signing was done, and the keys handed over
             await complete_open_orders(unit.id, WorkOrderType.CLEANING, TriggerSource.LEASE_SIGNED, now=now,
                                        note="demo: cleaned before the tenant moved in", actor_id=manager.id)
+            await hand_over_keys(lease.id, now=now, actor_id=manager.id,
+                                 on_site=OnSite(inside=True, distance_m=12.0, radius_m=150, accuracy_m=10,
+                                                captured_at=now), note="demo")
         await User.create(name=f"演示租户{i + 1}", role=Role.TENANT, tenant_id=lease.tenant_id)
     for module_name in DEMO_EXTENSIONS:
         await importlib.import_module(module_name).seed(now)

@@ -10,7 +10,8 @@ import sys
 from config.settings import SettingsError, load_settings
 
 #: Modules exposing ``register(subparsers)``; each domain adds its own commands in its own module.
-COMMAND_MODULES = ["cli.core_commands", "cli.iot_commands", "cli.notify_commands", "cli.inspection_commands"]
+COMMAND_MODULES = ["cli.core_commands", "cli.iot_commands", "cli.notify_commands", "cli.inspection_commands",
+                   "cli.leasing_commands"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,7 +7,7 @@ reads the environment.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import Field, field_validator
@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret", "placeholder", "test"})
 DEV_JWT_SECRET = "dev-secret-not-for-production-0000000000"
 DEV_QR_SECRET = "dev-qr-secret-not-for-production-00000000"
+DEV_PARTY_ID_SALT = "dev-party-id-salt-not-for-production-0"
 
 
 def _iot_default_patterns() -> tuple[str, ...]:  # IoT (issue 4): topic patterns live with the adapters
@@ -158,6 +159,15 @@ class Settings(BaseSettings):
     desk_timeout_seconds: float = 5.0
     workorder_overdue_check: bool = True
 
+    # --- leasing ledger (issue 13: leasing/, docs/leasing.md) ---
+    party_id_salt: str = DEV_PARTY_ID_SALT  # HMAC key of stored ID-number hashes; never change it once in use
+    frequency_aliases: dict[str, Any] = Field(default_factory=dict)  # alias → code or {frequency, deposit_months}
+    ledger_notice_days: int = Field(7, ge=0, le=60)  # a receivable is DUE this many days before its due date
+    schedule_retry_max_attempts: int = Field(6, ge=1, le=50)
+    schedule_retry_base_seconds: float = 300.0  # backoff base·2^(attempts−1), capped below
+    schedule_retry_max_seconds: float = 6 * 3600.0
+    schedule_dry_run_weekday: int = Field(0, ge=0, le=6)  # the weekly dry-run runs on this local weekday (0 = Mon)
+
     @field_validator("wechat_api_base", "wecom_api_base")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
@@ -203,7 +213,7 @@ class Settings(BaseSettings):
         if not self.is_production:
             return
         problems = []
-        for name in ("jwt_secret", "qr_secret", "wechat_secret"):
+        for name in ("jwt_secret", "qr_secret", "wechat_secret", "party_id_salt"):
             value = getattr(self, name)
             if value.strip().lower() in PLACEHOLDER_SECRETS or value in (DEV_JWT_SECRET, DEV_QR_SECRET) \
                     or value.startswith("dev-") or len(value) < 16:

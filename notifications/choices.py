@@ -22,6 +22,9 @@ class NotificationKind(StrEnum):
     LEASE_REMINDER = "LEASE_REMINDER"  # to the building manager (and tenant), 90/60/30 days before the end
     INSPECTION_EXPIRED = "INSPECTION_EXPIRED"  # to the author of an expired status-change confirmation request
     WORK_ORDER_OVERDUE = "WORK_ORDER_OVERDUE"  # to the assignee, the order passed its SLA
+    SCHEDULE_FAILED = "SCHEDULE_FAILED"  # to the building's finance and area manager: a rent schedule failed
+    SCHEDULE_READY = "SCHEDULE_READY"  # to the same people: a failed schedule was generated after all (补发)
+    RENT_DUE = "RENT_DUE"  # to the tenant: an amount falls due (payment notice)
 
 
 #: the alert type raised when a message keeps failing

@@ -20,6 +20,7 @@ from accounts.choices import Role
 from config.settings import Settings
 from core.errors import AppError, Conflict, InvalidTransition, NotFound, ValidationFailed
 from leasing.choices import LIVE_LEASE_STATUSES, LeaseStatus
+from leasing.ledger import held_deposit, settle_deposit
 from models.accounts import User
 from models.leasing import Lease
 from models.portfolio import BuildingStaff, Unit
@@ -213,7 +214,7 @@ async def _open_refund(*, lease: Lease, unit: Unit, applicant: User, now: dateti
             step_entered_at=now, step_due_at=cfg.deadline(pending, now),
             assignee_id=await owner_for(unit.building_id, pending), applied_at=now, move_out_date=move_out_date,
             reason=reason[:500], payee_name=payee_name[:64], payee_bank=payee_bank[:64],
-            payee_account=payee_account[:40], deposit_fen=lease.deposit_fen,
+            payee_account=payee_account[:40], deposit_fen=await held_deposit(lease),
             progress_nonce=secrets.token_hex(4))
         if change_unit and unit.status != UnitStatus.MOVE_OUT_PENDING:
             await change_unit_status(unit.id, UnitStatus.MOVE_OUT_PENDING, source=StatusSource.REFUND, now=now,
@@ -341,6 +342,9 @@ async def pay(refund_id: int, *, actor: User, now: datetime, cfg: RefundConfig, 
                 raise ValidationFailed("receipt_document_id must be a BANK_RECEIPT uploaded for this refund",
                                        code="DELIVERABLE_INVALID",
                                        details={"step": S.PAID, "field": "receipt_document_id"})
+        # the deposit held in the ledger is settled: the deductions kept, the approved amount refunded
+        await settle_deposit(refund.lease_id, refund_id=refund.id, deducted_fen=refund.deductions_fen,
+                             refunded_fen=refund.approved_amount_fen or 0, now=now)
         return await _move(refund, S.PAID, action=RefundAction.ADVANCE, now=now, cfg=cfg, actor=actor,
                            actor_role=actor.role,
                            changes={"paid_at": now, "bank_receipt_ref": (bank_receipt_ref or "")[:64],

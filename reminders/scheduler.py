@@ -50,8 +50,16 @@ async def run_session_purge(settings: Settings, now: datetime) -> dict[str, Any]
     return await purge_console_sessions(settings, now)
 
 
+async def run_ledger_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
+    """The leasing ledger's jobs: generation retries and the weekly dry-run."""
+    from leasing.jobs import schedule_retries, weekly_dry_run
+
+    return {"ledger": {"schedule_retries": await schedule_retries(settings, now),
+                       "schedule_dry_run": await weekly_dry_run(settings, now)}}
+
+
 JOBS = {"refunds": run_refund_jobs, "reminders": run_reminder_job, "desk": run_desk_jobs,
-        "console_sessions": run_session_purge}
+        "console_sessions": run_session_purge, "ledger": run_ledger_jobs}
 
 
 async def run_scheduled_jobs(settings: Settings, now: datetime) -> dict[str, Any]:

@@ -99,23 +99,47 @@ async def test_tenant_sees_only_own_leases(client, world):
     assert response.status == 403
 
 
-async def test_activation_delivers_the_unit_once(client, world, clock):
+def on_site(world, side="a"):
+    site = {"a": (22.5329, 113.9305), "b": (30.2084, 120.2120)}[side]
+    return {"location": {"lat": site[0], "lng": site[1], "accuracy_m": 10, "coord_system": "wgs84",
+                         "captured_at": world.now.isoformat()}}
+
+
+async def test_handover_delivers_the_unit_once_first_rent_is_a_ledger_fact(client, world, clock):
+    """交付 is its own step (after the pre-delivery cleaning, on site); paying the first rent is a ledger fact."""
+    from leasing.ledger import record_payment
+    from models.leasing import Receivable
+    from workorders.choices import TriggerSource
+    from workorders.service import complete_open_orders
+
     lease = world.a.lease
-    url = f"/api/v1/leases/{lease.id}/activate"
-    _, first = await client.post(url, headers=world.auth(world.a.manager), content=b"{}")
+    url = f"/api/v1/leases/{lease.id}/handover"
+    _, early = await client.post(url, headers=world.auth(world.a.manager), content=json.dumps(on_site(world)))
+    assert early.status == 409 and early.json["error"]["code"] == "CLEANING_NOT_DONE"
+    await complete_open_orders(lease.unit_id, WorkOrderType.CLEANING, TriggerSource.LEASE_SIGNED, now=clock.now(),
+                               note="cleaned")
+    far = on_site(world, "b")
+    _, away = await client.post(url, headers=world.auth(world.a.manager), content=json.dumps(far))
+    assert away.status == 422 and away.json["error"]["code"] == "OUTSIDE_GEOFENCE"
+    _, first = await client.post(url, headers=world.auth(world.a.manager), content=json.dumps(on_site(world)))
     assert first.status == 200, first.json
-    assert (first.json["activated_now"], first.json["unit_status"]) == (True, "OCCUPIED")
-    assert first.json["lease"]["status"] == "ACTIVE" and first.json["lease"]["first_rent_paid_at"]
-    _, again = await client.post(url, headers=world.auth(world.a.manager), content=b"{}")
-    assert again.status == 200 and again.json["activated_now"] is False
+    assert (first.json["handed_over_now"], first.json["unit_status"]) == (True, "OCCUPIED")
+    assert first.json["lease"]["status"] == "ACTIVE" and first.json["lease"]["first_rent_paid_at"] is None
+    _, again = await client.post(url, headers=world.auth(world.a.manager), content=json.dumps(on_site(world)))
+    assert again.status == 200 and again.json["handed_over_now"] is False
     changes = await UnitStatusChange.filter(unit_id=lease.unit_id).order_by("version")
     assert [(c.from_status, c.to_status) for c in changes] == [("VACANT", "PENDING_DELIVERY"),
                                                                ("PENDING_DELIVERY", "OCCUPIED")]
+    first_rent = await Receivable.filter(lease_id=lease.id, charge="RENT").order_by("period_start").first()
+    await record_payment(lease_id=lease.id, amount_fen=first_rent.amount_fen + 900000, paid_at=clock.now(),
+                         method="BANK_TRANSFER", now=clock.now())
+    _, detail = await client.get(f"/api/v1/leases/{lease.id}", headers=world.auth(world.a.manager))
+    assert detail.json["first_rent_paid_at"] == clock.now().isoformat()
 
 
-async def test_draft_lease_cannot_be_activated(client, world):
+async def test_draft_lease_cannot_be_handed_over(client, world):
     lease_id = await create_draft(client, world, world.a.unit.code)
-    _, response = await client.post(f"/api/v1/leases/{lease_id}/activate", headers=world.auth(world.a.manager),
-                                    content=b"{}")
+    _, response = await client.post(f"/api/v1/leases/{lease_id}/handover", headers=world.auth(world.a.manager),
+                                    content=json.dumps(on_site(world)))
     assert response.status == 409 and response.json["error"]["code"] == "INVALID_TRANSITION"
     assert (await Unit.get(id=world.a.unit.id)).status == "VACANT"

@@ -5,7 +5,8 @@ import pytest
 
 from config.settings import Settings, SettingsError
 
-STRONG = {"jwt_secret": "j" * 32, "qr_secret": "q" * 32, "wechat_secret": "w" * 32, "wechat_appid": "wx1234567890"}
+STRONG = {"jwt_secret": "j" * 32, "qr_secret": "q" * 32, "wechat_secret": "w" * 32, "wechat_appid": "wx1234567890",
+          "party_id_salt": "p" * 32}
 
 
 def test_dev_defaults_use_embedded_services(tmp_path):
@@ -28,6 +29,7 @@ def test_external_services_from_urls():
     ({"wechat_secret": ""}, "RW_WECHAT_SECRET"),
     ({"wechat_appid": "wx-dev-appid"}, "RW_WECHAT_APPID"),
     ({"dev_login": True}, "RW_DEV_LOGIN"),
+    ({"party_id_salt": "change-me"}, "RW_PARTY_ID_SALT"),
 ])
 def test_production_refuses_placeholder_secrets(override, needle):
     settings = Settings(mode="production", **{**STRONG, **override})

@@ -8,6 +8,8 @@ from api.routes.iot import alerts_bp
 from api.routes.iot import bp as iot_bp
 from api.routes.leases import bp as leases_bp
 from api.routes.leases import me_bp as me_leases_bp
+from api.routes.ledger import bp as receivables_bp
+from api.routes.ledger import failures_bp as schedule_failures_bp
 from api.routes.refunds import bp as refunds_bp
 from api.routes.refunds import me_bp as me_refunds_bp
 from api.routes.refunds import public_bp as refund_progress_bp
@@ -17,3 +19,4 @@ from api.routes.workorders import bp as workorders_bp
 BLUEPRINTS = [health_bp, auth_bp, units_bp, leases_bp, me_leases_bp, workorders_bp, admin_bp, inspections_bp,
               refunds_bp, me_refunds_bp, refund_progress_bp]
 BLUEPRINTS += [alerts_bp, iot_bp]  # IoT (issue 4)
+BLUEPRINTS += [receivables_bp, schedule_failures_bp]  # leasing ledger (issue 13)

@@ -1,6 +1,8 @@
+"""Leases: create, sign (schedule generated), hand over the keys on site, amend, pay, statement, import."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
@@ -9,12 +11,28 @@ from sanic.response import json
 from accounts.choices import BindingPurpose, Role
 from accounts.service import issue_binding_code
 from api.access import MANAGERS, STAFF, access, principal_of
+from api.uploads import uploaded_file
 from core.errors import NotFound
 from core.pagination import PageQuery, paginate
-from core.validation import parse_body, parse_query
-from leasing.choices import LeaseStatus, PaymentFrequency
-from leasing.service import activate_lease, create_lease, serialize_lease, sign_lease
-from models.leasing import Lease
+from core.validation import parse_body, parse_json_body, parse_query
+from inspections.schemas import LocationIn
+from leasing import ledger
+from leasing.choices import LeaseStatus
+from leasing.importer import ImportOptions, import_leases
+from leasing.roles import HANDOVER_ROLES, LEDGER_READERS, LEDGER_WRITERS
+from leasing.schemas import PaymentIn, StatementQuery, TermsPatch
+from leasing.service import (
+    LeasingConfig,
+    OnSite,
+    amend_lease,
+    create_lease,
+    hand_over_keys,
+    serialize_change,
+    serialize_lease,
+    sign_lease,
+    validate_draft,
+)
+from models.leasing import Lease, LeaseChange
 from models.portfolio import Unit
 from portfolio.service import get_unit_for
 
@@ -22,21 +40,26 @@ bp = Blueprint("leases", url_prefix="/leases")
 me_bp = Blueprint("me_leases", url_prefix="/me/leases")
 
 
-class LeaseIn(BaseModel):
-    unit_code: str = Field(min_length=1, max_length=40)
-    tenant_name: str = Field(min_length=1, max_length=64)
-    tenant_phone: str = Field("", max_length=20)
-    start_date: date
-    end_date: date
-    monthly_rent_fen: int = Field(gt=0, le=10**11, strict=True, description="integer fen")
-    deposit_fen: int = Field(ge=0, le=10**11, strict=True, description="integer fen")
-    payment_frequency: PaymentFrequency = PaymentFrequency.MONTHLY
-    renewal_of: int | None = None
-
-
 class LeaseQuery(PageQuery):
     status: LeaseStatus | None = None
-    unit_code: str | None = None
+    unit_code: str | None = Field(None, max_length=40)
+    contract_no: str | None = Field(None, max_length=40)
+
+
+class HandoverIn(BaseModel):
+    """交付, confirmed on site: the location fix of the person handing over, inside the unit's geofence."""
+
+    location: LocationIn
+    note: str = Field("", max_length=500)
+
+
+class ImportQuery(BaseModel):
+    dry_run: bool = False
+    import_good_rows: bool = False
+
+
+def cfg_of(request: Request) -> LeasingConfig:
+    return LeasingConfig.from_settings(request.app.ctx.settings)
 
 
 async def lease_for(request: Request, lease_id: int) -> Lease:
@@ -56,22 +79,21 @@ async def lease_for(request: Request, lease_id: int) -> Lease:
 @bp.post("", name="leases_create")
 @access(MANAGERS)
 async def create(request: Request):
-    body = parse_body(LeaseIn, request.body)
-    unit = await get_unit_for(principal_of(request), body.unit_code)
-    if body.renewal_of:
-        previous = await lease_for(request, body.renewal_of)
+    """Create a DRAFT lease: party (found again by its keys), contract number and terms."""
+    draft = validate_draft(parse_json_body(request.body))
+    unit = await get_unit_for(principal_of(request), draft.unit_code)
+    if draft.renewal_of:
+        previous = await lease_for(request, draft.renewal_of)
         if previous.unit_id != unit.id:
             raise NotFound("the lease being renewed is for another unit")
-    lease = await create_lease(unit=unit, tenant_name=body.tenant_name, tenant_phone=body.tenant_phone,
-                               start_date=body.start_date, end_date=body.end_date,
-                               monthly_rent_fen=body.monthly_rent_fen, deposit_fen=body.deposit_fen,
-                               payment_frequency=body.payment_frequency, renewal_of_id=body.renewal_of)
+    lease = await create_lease(unit=unit, draft=draft, cfg=cfg_of(request))
     return json(serialize_lease(lease, unit_code=unit.code), status=201)
 
 
 @bp.get("", name="leases_list")
 @access(STAFF)
 async def list_leases(request: Request):
+    """Leases in the caller's buildings."""
     principal = principal_of(request)
     query = parse_query(LeaseQuery, request.args)
     qs = Lease.filter(**principal.building_filter("unit__building_id")).order_by("-id")
@@ -79,47 +101,136 @@ async def list_leases(request: Request):
         qs = qs.filter(status=query.status)
     if query.unit_code:
         qs = qs.filter(unit__code=query.unit_code)
+    if query.contract_no:
+        qs = qs.filter(contract_no=query.contract_no)
     return json(await paginate(qs, query, serialize_lease))
 
 
 @bp.get("/<lease_id:int>", name="leases_detail")
 @access(STAFF)
 async def detail(request: Request, lease_id: int):
+    """One lease."""
     lease = await lease_for(request, lease_id)
     return json(serialize_lease(lease, unit_code=lease.unit.code))
 
 
 @bp.post("/<lease_id:int>/sign", name="leases_sign")
-@access(MANAGERS, note="idempotent: signing again returns the signed lease")
+@access(MANAGERS, note="idempotent: signing again returns the signed lease; generates the schedule")
 async def sign(request: Request, lease_id: int):
+    """Sign a draft: unit PENDING_DELIVERY, pre-delivery cleaning, rent schedule generated."""
     lease = await lease_for(request, lease_id)
     lease, signed_now = await sign_lease(lease.id, now=request.app.ctx.clock.now(),
-                                         actor_id=principal_of(request).user_id)
+                                         actor_id=principal_of(request).user_id, cfg=cfg_of(request))
     unit = await Unit.get(id=lease.unit_id)
+    generation = await ledger.request_generation(lease, request.app.ctx.clock.now())
     return json({"lease": serialize_lease(lease, unit_code=unit.code), "signed_now": signed_now,
-                 "unit_status": unit.status})
+                 "unit_status": unit.status, "schedule": ledger.serialize_generation(generation)})
 
 
-class ActivateIn(BaseModel):
-    first_rent_paid_at: datetime | None = None
+@bp.post("/<lease_id:int>/handover", name="leases_handover")
+@access(HANDOVER_ROLES, note="交付 on site, after the pre-delivery cleaning; idempotent")
+async def handover(request: Request, lease_id: int):
+    """Hand over the keys on site: lease ACTIVE, unit OCCUPIED."""
+    from inspections.service import check_location, load_site
 
-
-@bp.post("/<lease_id:int>/activate", name="leases_activate")
-@access(MANAGERS, note="first rent paid and keys handed over: lease ACTIVE, unit OCCUPIED; idempotent")
-async def activate(request: Request, lease_id: int):
     lease = await lease_for(request, lease_id)
-    body = parse_body(ActivateIn, request.body or b"{}")
-    lease, activated_now = await activate_lease(lease.id, now=request.app.ctx.clock.now(),
-                                                actor_id=principal_of(request).user_id,
-                                                first_rent_paid_at=body.first_rent_paid_at)
+    body = parse_body(HandoverIn, request.body)
+    site = await load_site(lease.unit.code)
+    verdict = check_location(body.location, site, request.app.ctx.settings)
+    on_site = OnSite(inside=verdict.inside, distance_m=verdict.distance_m, radius_m=site.radius_m,
+                     accuracy_m=body.location.accuracy_m, captured_at=body.location.captured_at)
+    lease, now_done = await hand_over_keys(lease.id, now=request.app.ctx.clock.now(),
+                                           actor_id=principal_of(request).user_id, on_site=on_site,
+                                           note=body.note)
     unit = await Unit.get(id=lease.unit_id)
-    return json({"lease": serialize_lease(lease, unit_code=unit.code), "activated_now": activated_now,
+    return json({"lease": serialize_lease(lease, unit_code=unit.code), "handed_over_now": now_done,
                  "unit_status": unit.status})
+
+
+@bp.post("/<lease_id:int>/amendments", name="leases_amend")
+@access(MANAGERS, note="合同变更: regenerates the unpaid future, keeps paid periods")
+async def amend(request: Request, lease_id: int):
+    """Amend a lease (rent change, extension, early termination, a corrected term)."""
+    lease = await lease_for(request, lease_id)
+    patch = parse_body(TermsPatch, request.body)
+    lease, change = await amend_lease(lease.id, patch, now=request.app.ctx.clock.now(),
+                                      actor_id=principal_of(request).user_id, cfg=cfg_of(request))
+    return json({"lease": serialize_lease(lease), "change": serialize_change(change)}, status=201)
+
+
+@bp.get("/<lease_id:int>/amendments", name="leases_amendments")
+@access(LEDGER_READERS)
+async def amendments(request: Request, lease_id: int):
+    """The lease's change history (who, when, why, what it did to the schedule)."""
+    lease = await lease_for(request, lease_id)
+    changes = await LeaseChange.filter(lease_id=lease.id).order_by("id")
+    return json({"items": [serialize_change(c) for c in changes]})
+
+
+@bp.get("/<lease_id:int>/schedule", name="leases_schedule")
+@access(LEDGER_READERS)
+async def schedule(request: Request, lease_id: int):
+    """The schedule generation jobs of the lease (state, error code, attempts)."""
+    lease = await lease_for(request, lease_id)
+    return json(await ledger.generation_view(lease))
+
+
+@bp.post("/<lease_id:int>/schedule/retry", name="leases_schedule_retry")
+@access(LEDGER_WRITERS, note="after fixing a term or the alias table")
+async def schedule_retry(request: Request, lease_id: int):
+    """Retry the lease's schedule generation now."""
+    lease = await lease_for(request, lease_id)
+    job = await ledger.retry_generation(lease.id, now=request.app.ctx.clock.now(), cfg=cfg_of(request),
+                                        actor_id=principal_of(request).user_id)
+    return json(ledger.serialize_generation(job))
+
+
+@bp.post("/<lease_id:int>/payments", name="leases_payment")
+@access(LEDGER_WRITERS)
+async def payment(request: Request, lease_id: int):
+    """Record a payment; it is allocated to the oldest open receivables, the rest kept as credit."""
+    lease = await lease_for(request, lease_id)
+    body = parse_body(PaymentIn, request.body)
+    result = await ledger.record_payment(
+        lease_id=lease.id, amount_fen=body.amount_fen, paid_at=body.paid_at, method=body.method,
+        payer_name=body.payer_name, reference=body.reference, receivable_id=body.receivable_id,
+        actor_id=principal_of(request).user_id, note=body.note, now=request.app.ctx.clock.now())
+    return json({"payment": ledger.serialize_payment(result.payment),
+                 "allocations": [{"receivable_id": r, "amount_fen": a} for r, a in result.allocations]}, status=201)
+
+
+@bp.get("/<lease_id:int>/statement", name="leases_statement")
+@access(LEDGER_READERS)
+async def statement(request: Request, lease_id: int):
+    """The lease's statement: 应收 / 实收 / 欠款, every receivable with its state, payments, credit, deposit."""
+    lease = await lease_for(request, lease_id)
+    return json(await _statement(request, lease))
+
+
+async def _statement(request: Request, lease: Lease) -> dict:
+    cfg = cfg_of(request)
+    query = parse_query(StatementQuery, request.args)
+    as_of = query.as_of or ledger.local_date(request.app.ctx.clock.now(), cfg)
+    return await ledger.lease_statement(lease, as_of, cfg)
+
+
+@bp.post("/import", name="leases_import")
+@access(LEDGER_WRITERS, note="xlsx or csv with Chinese headers; dry_run reports per row; all or nothing unless "
+                             "import_good_rows")
+async def import_file(request: Request):
+    """Import historic contracts from Excel or CSV."""
+    query = parse_query(ImportQuery, request.args)
+    data, name, _ = uploaded_file(request, what="the xlsx or csv file")
+    report = await import_leases(data, filename=name, principal=principal_of(request), cfg=cfg_of(request),
+                                 options=ImportOptions(dry_run=query.dry_run, import_good_rows=query.import_good_rows),
+                                 now=request.app.ctx.clock.now())
+    return json(report.as_dict(), status=200 if query.dry_run or not report.imported else 201)
 
 
 @bp.post("/<lease_id:int>/tenant-code", name="leases_tenant_code")
 @access(MANAGERS, note="one-time code the tenant redeems in the mini program")
 async def tenant_code(request: Request, lease_id: int):
+    """A one-time binding code for the lease's tenant."""
     lease = await lease_for(request, lease_id)
     settings, now = request.app.ctx.settings, request.app.ctx.clock.now()
     ttl = timedelta(hours=settings.binding_code_ttl_hours)
@@ -131,6 +242,15 @@ async def tenant_code(request: Request, lease_id: int):
 @me_bp.get("", name="me_leases")
 @access([Role.TENANT])
 async def my_leases(request: Request):
+    """The tenant's own leases."""
     principal = principal_of(request)
     leases = await Lease.filter(tenant_id=principal.tenant_id).select_related("unit").order_by("-start_date")
     return json({"items": [serialize_lease(lease, unit_code=lease.unit.code) for lease in leases]})
+
+
+@me_bp.get("/<lease_id:int>/statement", name="me_lease_statement")
+@access([Role.TENANT])
+async def my_statement(request: Request, lease_id: int):
+    """The tenant's statement of their own lease."""
+    lease = await lease_for(request, lease_id)
+    return json(await _statement(request, lease))

@@ -25,8 +25,6 @@ CASES = {
                            "end_date": "2027-12-31", "monthly_rent_fen": 300000, "deposit_fen": 600000}),
     "leases.leases_detail": RouteCase("GET", lambda w, s: f"/api/v1/leases/{s.lease.id}", roles=ALL_STAFF),
     "leases.leases_sign": RouteCase("POST", lambda w, s: f"/api/v1/leases/{s.lease.id}/sign", roles=MANAGERS),
-    "leases.leases_activate": RouteCase("POST", lambda w, s: f"/api/v1/leases/{s.lease.id}/activate",
-                                        roles=MANAGERS, body=lambda w, s: {}),
     "leases.leases_tenant_code": RouteCase("POST", lambda w, s: f"/api/v1/leases/{s.lease.id}/tenant-code",
                                            roles=MANAGERS),
     "me_leases.me_leases": RouteCase("GET", lambda w, s: "/api/v1/me/leases", roles=frozenset({"TENANT"}),

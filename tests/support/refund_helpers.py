@@ -37,10 +37,22 @@ async def new_tenancy(side, now, *, unit_index: int = 3, deposit_fen: int = 9000
                                start_date=date(2026, 1, 1), end_date=end, monthly_rent_fen=450000,
                                deposit_fen=deposit_fen, payment_frequency=PaymentFrequency.MONTHLY)
     lease, _ = await sign_lease(lease.id, now=now, actor_id=side.manager.id)
+    await pay_deposit(lease, now)
     await change_unit_status(unit.id, UnitStatus.OCCUPIED, source=StatusSource.LEASE, now=now, reason="moved in")
     tenant = await User.create(name=f"退租租户{side.label}{unit_index}", role=Role.TENANT, tenant_id=lease.tenant_id,
                                openid=f"openid-tenant-{side.label}-{unit_index}")
     return lease, tenant, await Unit.get(id=unit.id)
+
+
+async def pay_deposit(lease, now) -> None:
+    """The tenant paid the deposit: the ledger holds it, and the refund settles what it holds."""
+    from leasing.ledger import record_payment
+    from models.leasing import Receivable
+
+    deposit = await Receivable.get_or_none(lease_id=lease.id, charge="DEPOSIT")
+    if deposit is not None:
+        await record_payment(lease_id=lease.id, amount_fen=deposit.amount_fen, paid_at=now, method="BANK_TRANSFER",
+                             receivable_id=deposit.id, now=now)
 
 
 async def post(client, path, body, headers):

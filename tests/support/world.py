@@ -23,7 +23,8 @@ from portfolio.choices import PropertyType
 JWT_SECRET = "test-jwt-secret-0123456789abcdef"
 
 #: Modules (under tests.support) exposing ``async def extend_world(world, side, now)``.
-WORLD_EXTENSIONS: list[str] = ["world_core", "world_inspections", "world_refunds", "world_iot", "world_console"]
+WORLD_EXTENSIONS: list[str] = ["world_core", "world_inspections", "world_refunds", "world_iot", "world_console",
+                               "world_ledger"]
 
 # Shenzhen Nanshan (A) and Hangzhou Binjiang (B), WGS-84.
 SITES = {

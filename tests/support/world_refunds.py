@@ -15,6 +15,7 @@ from models.refunds import RefundDeduction, RefundDocument
 from refunds.choices import DeductionCategory, DocumentKind
 from refunds.progress import issue_progress_token
 from refunds.service import RefundConfig, apply_refund
+from tests.support.refund_helpers import pay_deposit
 
 CFG = RefundConfig(sla_hours={"INSPECTED": 24, "SETTLED": 48, "APPROVED": 24}, paid_business_days=1,
                    auto_complete_days=7, escalation_hours=48, tz=ZoneInfo("Asia/Shanghai"))
@@ -22,6 +23,7 @@ CFG = RefundConfig(sla_hours={"INSPECTED": 24, "SETTLED": 48, "APPROVED": 24}, p
 
 async def extend_world(world, side, now) -> None:
     lease = await Lease.get(id=side.lease.id)
+    await pay_deposit(lease, now)  # the ledger holds the deposit the refund settles
     refund = await apply_refund(lease=lease, applicant=side.tenant_user, now=now, cfg=CFG, payee_name=side.label,
                                 payee_bank="招商银行", payee_account="6225880012345678", change_unit=False)
     await OutboxMessage.filter(dedupe_key__startswith=f"refund:{refund.id}:").delete()

@@ -1,0 +1,257 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+import functools
+from json import dumps, loads
+from leasing.choices import ChangeKind, ChargeType, GenerationStatus, PartyKind, PaymentFrequency, PaymentMethod, PaymentSource, ReceivableStatus
+from portfolio.choices import PropertyType
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+from tortoise.indexes import Index
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0003_console_accounts_outbox')]
+
+    initial = False
+
+    operations = [
+        ops.CreateModel(
+            name='LeaseChange',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('lease', fields.ForeignKeyField('models.Lease', source_field='lease_id', db_constraint=True, to_field='id', related_name='changes', on_delete=OnDelete.CASCADE)),
+                ('kind', fields.CharEnumField(description='RENT_CHANGE: RENT_CHANGE\nEXTENSION: EXTENSION\nEARLY_TERMINATION: EARLY_TERMINATION\nTERMS_FIX: TERMS_FIX', enum_type=ChangeKind, max_length=20)),
+                ('from_version', fields.IntField()),
+                ('to_version', fields.IntField()),
+                ('effective_date', fields.DateField(null=True)),
+                ('reason', fields.CharField(max_length=500)),
+                ('actor', fields.ForeignKeyField('models.User', source_field='actor_id', null=True, db_constraint=True, to_field='id', related_name='lease_changes', on_delete=OnDelete.SET_NULL)),
+                ('at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('before', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('after', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('schedule', fields.JSONField(default=dict, description="the regeneration's summary: created, updated, kept …", encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+            ],
+            options={'table': 'lease_changes', 'app': 'models', 'unique_together': (('lease', 'to_version'),), 'pk_attr': 'id', 'table_description': '合同变更: a versioned amendment with who, when and why, and what it did to the schedule.'},
+            bases=['AppendOnlyModel'],
+        ),
+        ops.CreateModel(
+            name='LeaseContact',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('lease', fields.ForeignKeyField('models.Lease', source_field='lease_id', db_constraint=True, to_field='id', related_name='contacts', on_delete=OnDelete.CASCADE)),
+                ('name', fields.CharField(max_length=64)),
+                ('phone', fields.CharField(default='', max_length=20)),
+                ('role', fields.CharField(default='', description='联系人, 紧急联系人, 财务 …', max_length=32)),
+            ],
+            options={'table': 'lease_contacts', 'app': 'models', 'pk_attr': 'id', 'table_description': "Optional contacts of a lease besides its party (a company's office manager, an emergency contact)."},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='LedgerJobRun',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('job', fields.CharField(max_length=40)),
+                ('period', fields.CharField(max_length=20)),
+                ('result', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('ran_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'ledger_job_runs', 'app': 'models', 'unique_together': (('job', 'period'),), 'pk_attr': 'id', 'table_description': 'A periodic ledger job that ran for a period (e.g. the weekly dry-run for an ISO week): at most once.'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='PartyMergeReview',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('phone', fields.CharField(max_length=20)),
+                ('tenant_ids', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('reason', fields.CharField(max_length=200)),
+                ('resolved_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'party_merge_reviews', 'app': 'models', 'pk_attr': 'id', 'table_description': 'Tenants the ledger migration could not merge automatically (same phone, different names …): listed for'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='Receivable',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('lease', fields.ForeignKeyField('models.Lease', source_field='lease_id', db_constraint=True, to_field='id', related_name='receivables', on_delete=OnDelete.RESTRICT)),
+                ('tenant', fields.ForeignKeyField('models.Tenant', source_field='tenant_id', db_constraint=True, to_field='id', related_name='receivables', on_delete=OnDelete.RESTRICT)),
+                ('building', fields.ForeignKeyField('models.Building', source_field='building_id', db_constraint=True, to_field='id', related_name='receivables', on_delete=OnDelete.RESTRICT)),
+                ('charge', fields.CharField(description='RENT, DEPOSIT, CHARGE:<code>, ADJUSTMENT:…, LATE_FEE:…', max_length=40)),
+                ('charge_type', fields.CharEnumField(description='RENT: RENT\nDEPOSIT: DEPOSIT\nCHARGE: CHARGE\nADJUSTMENT: ADJUSTMENT\nLATE_FEE: LATE_FEE', enum_type=ChargeType, max_length=12)),
+                ('label', fields.CharField(default='', max_length=40)),
+                ('period_start', fields.DateField()),
+                ('period_end', fields.DateField()),
+                ('due_date', fields.DateField()),
+                ('amount_fen', fields.BigIntField()),
+                ('paid_fen', fields.BigIntField(default=0)),
+                ('status', fields.CharEnumField(default=ReceivableStatus.OPEN, description='OPEN: OPEN\nPARTIAL: PARTIAL\nPAID: PAID\nWAIVED: WAIVED\nSUPERSEDED: SUPERSEDED', enum_type=ReceivableStatus, max_length=10)),
+                ('open_key', fields.CharField(null=True, unique=True, max_length=80)),
+                ('breakdown', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('schedule_version', fields.IntField(default=1, description='the lease terms version that wrote this row')),
+                ('adjusts', fields.ForeignKeyField('models.Receivable', source_field='adjusts_id', null=True, db_constraint=True, to_field='id', related_name='adjustments', on_delete=OnDelete.RESTRICT)),
+                ('paid_at', fields.DatetimeField(null=True, description='when the last fen was allocated', auto_now=False, auto_now_add=False)),
+                ('waived_reason', fields.CharField(default='', max_length=500)),
+                ('waived_by', fields.ForeignKeyField('models.User', source_field='waived_by_id', null=True, db_constraint=True, to_field='id', related_name='waived_receivables', on_delete=OnDelete.SET_NULL)),
+                ('waive_approved_by', fields.ForeignKeyField('models.User', source_field='waive_approved_by_id', null=True, db_constraint=True, to_field='id', related_name='approved_waivers', on_delete=OnDelete.SET_NULL)),
+                ('waived_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'receivables', 'app': 'models', 'indexes': [Index(fields=['building_id', 'due_date']), Index(fields=['lease_id', 'due_date']), Index(fields=['status', 'due_date'])], 'pk_attr': 'id', 'table_description': "One period's amount owed (应收): rent, deposit, another charge, an adjustment or a late fee."},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='DepositLiability',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('lease', fields.OneToOneField('models.Lease', source_field='lease_id', db_constraint=True, to_field='id', related_name='deposit_liability', on_delete=OnDelete.RESTRICT)),
+                ('receivable', fields.OneToOneField('models.Receivable', source_field='receivable_id', db_constraint=True, to_field='id', related_name='liability', on_delete=OnDelete.RESTRICT)),
+                ('held_fen', fields.BigIntField(default=0)),
+                ('deducted_fen', fields.BigIntField(default=0)),
+                ('refunded_fen', fields.BigIntField(default=0)),
+                ('settled_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('refund', fields.ForeignKeyField('models.DepositRefund', source_field='refund_id', null=True, db_constraint=True, to_field='id', related_name='liabilities', on_delete=OnDelete.SET_NULL)),
+            ],
+            options={'table': 'deposit_liabilities', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A paid deposit is held for the tenant (a liability) until the deposit refund settles it: deductions kept,'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='Payment',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('lease', fields.ForeignKeyField('models.Lease', source_field='lease_id', db_constraint=True, to_field='id', related_name='payments', on_delete=OnDelete.RESTRICT)),
+                ('tenant', fields.ForeignKeyField('models.Tenant', source_field='tenant_id', db_constraint=True, to_field='id', related_name='payments', on_delete=OnDelete.RESTRICT)),
+                ('building', fields.ForeignKeyField('models.Building', source_field='building_id', db_constraint=True, to_field='id', related_name='payments', on_delete=OnDelete.RESTRICT)),
+                ('amount_fen', fields.BigIntField()),
+                ('unallocated_fen', fields.BigIntField(default=0)),
+                ('paid_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('method', fields.CharEnumField(description='BANK_TRANSFER: BANK_TRANSFER\nWECHAT_PAY: WECHAT_PAY\nALIPAY: ALIPAY\nCASH: CASH\nCREDIT_NOTE: CREDIT_NOTE', enum_type=PaymentMethod, max_length=14)),
+                ('source', fields.CharEnumField(default=PaymentSource.MANUAL, description='MANUAL: MANUAL\nBANK_STATEMENT: BANK_STATEMENT\nWECHAT_PAY: WECHAT_PAY\nALIPAY: ALIPAY\nIMPORT: IMPORT\nAMENDMENT: AMENDMENT', enum_type=PaymentSource, max_length=16)),
+                ('external_ref', fields.CharField(null=True, unique=True, description='<source>:<reference>', max_length=120)),
+                ('payer_name', fields.CharField(default='', max_length=100)),
+                ('reference', fields.CharField(default='', description='bank serial, 附言, out_trade_no …', max_length=120)),
+                ('adjusts', fields.ForeignKeyField('models.Receivable', source_field='adjusts_id', null=True, db_constraint=True, to_field='id', related_name='credit_notes', on_delete=OnDelete.RESTRICT)),
+                ('recorded_by', fields.ForeignKeyField('models.User', source_field='recorded_by_id', null=True, db_constraint=True, to_field='id', related_name='recorded_payments', on_delete=OnDelete.SET_NULL)),
+                ('note', fields.CharField(default='', max_length=500)),
+            ],
+            options={'table': 'payments', 'app': 'models', 'indexes': [Index(fields=['lease_id', 'paid_at'])], 'pk_attr': 'id', 'table_description': 'Money received (实收) for a lease. ``external_ref`` is unique per source, so a payment reported twice'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='PaymentAllocation',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('payment', fields.ForeignKeyField('models.Payment', source_field='payment_id', db_constraint=True, to_field='id', related_name='allocations', on_delete=OnDelete.RESTRICT)),
+                ('receivable', fields.ForeignKeyField('models.Receivable', source_field='receivable_id', db_constraint=True, to_field='id', related_name='allocations', on_delete=OnDelete.RESTRICT)),
+                ('amount_fen', fields.BigIntField()),
+                ('at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'payment_allocations', 'app': 'models', 'pk_attr': 'id'},
+            bases=['AppendOnlyModel'],
+        ),
+        ops.CreateModel(
+            name='ScheduleGeneration',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('lease', fields.ForeignKeyField('models.Lease', source_field='lease_id', db_constraint=True, to_field='id', related_name='generations', on_delete=OnDelete.CASCADE)),
+                ('terms_version', fields.IntField()),
+                ('status', fields.CharEnumField(default=GenerationStatus.PENDING, description='PENDING: PENDING\nSUCCEEDED: SUCCEEDED\nFAILED: FAILED\nGAVE_UP: GAVE_UP\nSUPERSEDED: SUPERSEDED', enum_type=GenerationStatus, max_length=10)),
+                ('attempts', fields.IntField(default=0)),
+                ('next_attempt_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('last_attempt_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('error_code', fields.CharField(default='', max_length=40)),
+                ('error_message', fields.CharField(default='', max_length=1000)),
+                ('error_details', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('succeeded_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('failed_before', fields.BooleanField(default=False, description='a success after failures re-sends reminders')),
+                ('summary', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+            ],
+            options={'table': 'schedule_generations', 'app': 'models', 'unique_together': (('lease', 'terms_version'),), 'indexes': [Index(fields=['status', 'next_attempt_at'])], 'pk_attr': 'id', 'table_description': "Generating a lease's schedule is a job with a state: one per (lease, terms version)."},
+            bases=['TimestampedModel'],
+        ),
+        ops.AlterField(
+            model_name='Lease',
+            name='payment_frequency',
+            field=fields.CharEnumField(default=PaymentFrequency.MONTHLY, description='MONTHLY: MONTHLY\nBIMONTHLY: BIMONTHLY\nQUARTERLY: QUARTERLY\nSEMIANNUAL: SEMIANNUAL\nANNUAL: ANNUAL\nONE_OFF: ONE_OFF', enum_type=PaymentFrequency, max_length=16),
+        ),
+        ops.AddField(
+            model_name='Lease',
+            name='contract_no',
+            field=fields.CharField(null=True, unique=True, description='合同编号, e.g. 202512001', max_length=40),
+        ),
+        ops.AddField(
+            model_name='Lease',
+            name='handed_over_at',
+            field=fields.DatetimeField(null=True, description='交付: keys handed over, confirmed on site', auto_now=False, auto_now_add=False),
+        ),
+        ops.AddField(
+            model_name='Lease',
+            name='handed_over_by',
+            field=fields.ForeignKeyField('models.User', source_field='handed_over_by_id', null=True, db_constraint=True, to_field='id', related_name='handovers', on_delete=OnDelete.SET_NULL),
+        ),
+        ops.AddField(
+            model_name='Lease',
+            name='property_type',
+            field=fields.CharEnumField(null=True, description='RESIDENTIAL: RESIDENTIAL\nSHOP: SHOP\nWAREHOUSE: WAREHOUSE\nOFFICE: OFFICE', enum_type=PropertyType, max_length=16),
+        ),
+        ops.AddField(
+            model_name='Lease',
+            name='source',
+            field=fields.CharField(default='manual', description='manual, import, ocr …', max_length=16),
+        ),
+        ops.AddField(
+            model_name='Lease',
+            name='terms',
+            field=fields.JSONField(default=dict, description='leasing.terms.LeaseTerms: what the schedule comes from', encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+        ),
+        ops.AddField(
+            model_name='Lease',
+            name='terms_version',
+            field=fields.IntField(default=1),
+        ),
+        ops.AlterModelOptions(
+            name='Tenant',
+            options={'table': 'tenants', 'app': 'models', 'indexes': [Index(fields=['phone', 'name'])], 'pk_attr': 'id', 'table_description': 'A tenant party, reused across leases: a person or a company, found again by its keys (the USCC of a'},
+        ),
+        ops.AddField(
+            model_name='Tenant',
+            name='id_last4',
+            field=fields.CharField(default='', max_length=4),
+        ),
+        ops.AddField(
+            model_name='Tenant',
+            name='id_number_hash',
+            field=fields.CharField(null=True, unique=True, description='HMAC-SHA256 of the ID number under RW_PARTY_ID_SALT', max_length=64),
+        ),
+        ops.AddField(
+            model_name='Tenant',
+            name='kind',
+            field=fields.CharEnumField(default=PartyKind.PERSON, description='PERSON: PERSON\nCOMPANY: COMPANY', enum_type=PartyKind, max_length=8),
+        ),
+        ops.AddField(
+            model_name='Tenant',
+            name='payer_aliases',
+            field=fields.JSONField(default=list, description='other names this party pays under', encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+        ),
+        ops.AddField(
+            model_name='Tenant',
+            name='uscc',
+            field=fields.CharField(null=True, unique=True, description='统一社会信用代码 (companies)', max_length=18),
+        ),
+        ops.AddIndex(
+            model_name='Tenant',
+            index=Index(fields=['phone', 'name']),
+        ),
+    ]
