@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def consume(settings: Settings, args: argparse.Namespace) -> int:
     from cli.background import run_services
 
-    entry = "iot.consumer:run_ingest_only" if args.no_sweep else "iot.consumer:run_consumer"
+    entry = "iot.runner:run_ingest_only" if args.no_sweep else "iot.runner:run_consumer"
     asyncio.run(run_services(settings, with_broker=args.with_broker, services=[entry]))
     return 0
 
@@ -39,7 +39,7 @@ def consume(settings: Settings, args: argparse.Namespace) -> int:
 async def detect(settings: Settings, as_of: date) -> int:
     from cli.core_commands import with_db
     from core.clock import SystemClock
-    from iot.detection import detect_on_demand
+    from iot.jobs import detect_on_demand
 
     stats = await with_db(settings, lambda: detect_on_demand(as_of, settings, SystemClock().now()))
     print(json.dumps(stats, ensure_ascii=False, indent=2, default=str))

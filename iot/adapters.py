@@ -25,6 +25,19 @@ from iot.choices import DeviceFormat
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
+_zones: dict[str, ZoneInfo] = {}
+
+
+def zone(name: str | None, default: str) -> ZoneInfo:
+    """The zone called ``name`` (a building's timezone), else ``default``; unknown names fall back too. Cached."""
+    key = name or default
+    if key not in _zones:
+        try:
+            _zones[key] = ZoneInfo(key)
+        except (KeyError, ValueError):
+            _zones[key] = ZoneInfo(default)
+    return _zones[key]
+
 DEFAULT_TOPIC_PATTERNS: tuple[str, ...] = (
     "z2m_availability=zigbee2mqtt/{id+}/availability",
     "z2m=zigbee2mqtt/{id+}",

@@ -344,7 +344,7 @@ class SimPublisher:
 
 async def run_simulation(settings: Settings, *, days: int = 30, live_minutes: float = 10.0, prepare: bool = True,
                          live_interval_s: float = 10.0) -> dict:
-    from iot.detection import run_detection
+    from iot.jobs import run_detection
     from models.iot import HourlyRollup
 
     tz = ZoneInfo(settings.iot_timezone)

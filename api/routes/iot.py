@@ -244,7 +244,7 @@ class DetectIn(BaseModel):
 @bp.post("/admin/iot/detect", name="iot_detect")
 @access(ADMINS, note="run the daily detection for a given local date")
 async def run_detect(request: Request):
-    from iot.detection import detect_on_demand
+    from iot.jobs import detect_on_demand
 
     body = parse_body(DetectIn, request.body)
     stats = await detect_on_demand(body.as_of, request.app.ctx.settings, request.app.ctx.clock.now())
