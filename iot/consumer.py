@@ -23,6 +23,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import paho.mqtt as paho_mqtt
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -296,6 +297,22 @@ class ConsumerClient(mqtt.Client):
 
 _PUBACK = struct.Struct("!BBH")
 
+#: ``ConsumerClient`` (buffered reads, ``fast_publish``, batched PUBACKs) relies on paho internals of exactly this
+#: version (``_packet_queue``, ``_create_socket``, ``_in_packet``/``_packet_read``, ``_loop_rc_handle``); the
+#: differential test (tests/test_iot_paho_differential.py) checks it decodes every packet as paho does.
+PAHO_FAST_PATH_VERSION = "2.2.0"
+
+
+def client_class(paho_version: str) -> type[mqtt.Client]:
+    """The client to use with the installed paho: ours on the version it was written for, stock paho otherwise
+    (with a warning: slower, but correct)."""
+    if paho_version == PAHO_FAST_PATH_VERSION:
+        return ConsumerClient
+    log.warning("paho-mqtt %s is not %s, which the consumer's fast path was written for: using stock paho "
+                "(correct, slower); pin paho-mqtt==%s for the fast path", paho_version, PAHO_FAST_PATH_VERSION,
+                PAHO_FAST_PATH_VERSION)
+    return mqtt.Client
+
 
 def subscription_filters(settings: Settings) -> list[str]:
     subs = TopicRouter(settings.iot_topic_patterns).subscriptions()
@@ -361,6 +378,11 @@ class MqttConsumer:
         if client is None:
             return
         generation = self.generation
+        if not isinstance(client, ConsumerClient):  # stock paho (another version): its public ack, one by one
+            for item in batch:
+                if item.qos and item.generation == generation:
+                    client.ack(item.mid, item.qos)
+            return
         pack = _PUBACK.pack
         acks = [pack(mqtt.PUBACK, 2, item.mid) for item in batch if item.qos == 1 and item.generation == generation]
         if acks:
@@ -376,13 +398,15 @@ class MqttConsumer:
 
     def build_client(self) -> mqtt.Client:
         v5 = self.settings.mqtt_protocol == "5"
-        client = ConsumerClient(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                                protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-                                clean_session=None if v5 else False, manual_ack=True)
+        cls = client_class(paho_mqtt.__version__)
+        client = cls(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                     protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311, clean_session=None if v5 else False,
+                     manual_ack=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
-        client.on_raw_message = self._on_raw_message  # the common PUBLISH, without paho's MQTTMessage
+        if isinstance(client, ConsumerClient):
+            client.on_raw_message = self._on_raw_message  # the common PUBLISH, without paho's MQTTMessage
         client.on_subscribe = self._on_subscribe
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.max_inflight_messages_set(1000)
