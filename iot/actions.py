@@ -36,7 +36,8 @@ async def unit_infos(unit_ids: Iterable[int]) -> dict[int, UnitInfo]:
 async def building_of(unit_id: int | None) -> int | None:
     if unit_id is None:
         return None
-    return (await Unit.filter(id=unit_id).values_list("building_id", flat=True) or [None])[0]
+    found = await Unit.filter(id=unit_id).values_list("building_id", flat=True)
+    return int(found[0]) if found else None  # type: ignore[call-overload]
 
 
 async def raise_condition(c: Condition, *, now: datetime, building_id: int | None) -> Alert:
@@ -54,8 +55,9 @@ async def clear_condition(alert_type: str, unit_id: int | None, *, now: datetime
 
 
 async def open_alert_keys(types: Sequence[str]) -> set[str]:
-    return set(await Alert.filter(type__in=list(types), status__in=list(OPEN_ALERT_STATUSES))
-               .values_list("open_key", flat=True))
+    keys = await Alert.filter(type__in=list(types), status__in=list(OPEN_ALERT_STATUSES)).values_list(
+        "open_key", flat=True)
+    return {str(k) for k in keys}
 
 
 async def instant_alerts(door_opens: Sequence[DoorOpened],

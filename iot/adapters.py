@@ -247,10 +247,7 @@ def z2m(payload: bytes, ctx: Ctx) -> tuple[Reading, ...] | str:
 
 def z2m_availability(payload: bytes, ctx: Ctx) -> tuple[Reading, ...]:
     text = text_of(payload)
-    if text.startswith("{"):
-        state = load_object(payload).get("state")
-    else:
-        state = text
+    state = load_object(payload).get("state") if text.startswith("{") else text
     if not isinstance(state, str) or state.lower() not in ("online", "offline"):
         raise PayloadError(f"availability is neither online nor offline: {state!r}")
     return (ctx.reading(DeviceFormat.ZIGBEE2MQTT, online=state.lower() == "online"),)

@@ -21,6 +21,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import paho.mqtt as paho_mqtt
@@ -81,7 +82,7 @@ class HandOff:
         return self.take(size)
 
     def take(self, size: int) -> list:
-        batch = []
+        batch: list = []
         while self.items and len(batch) < size:
             batch.append(self.items.popleft())
         return batch
@@ -112,7 +113,8 @@ class BufferedSocket:
 
     def __init__(self, sock: socket.socket):
         self._sock = sock
-        self.buf = b""  # received, not yet handled: an incomplete packet, or packets left for the next pass
+        # received, not yet handled: an incomplete packet, or packets left for the next pass
+        self.buf: bytes | bytearray = b""
         self.ready = False  # complete packets are waiting in buf
 
     def fill(self) -> bytes:
@@ -147,7 +149,7 @@ class BufferedSocket:
         return getattr(self._sock, name)
 
 
-def packet_bounds(buf: bytes, pos: int) -> tuple[int, int, int] | None:
+def packet_bounds(buf: bytes | bytearray, pos: int) -> tuple[int, int, int] | None:
     """The MQTT packet starting at ``buf[pos]``: (command byte, body start, body end), or None while it is not
     complete in ``buf``. Raises ValueError for a remaining length longer than four bytes (a protocol error)."""
     end = len(buf)
@@ -216,7 +218,7 @@ class ConsumerClient(mqtt.Client):
     """
 
     MAX_PACKETS_PER_READ = 1000
-    on_raw_message = None
+    on_raw_message: Callable[[str, bytes, int, int, bool, bool], None] | None = None
 
     def _create_socket(self):
         sock = super()._create_socket()
@@ -229,30 +231,53 @@ class ConsumerClient(mqtt.Client):
         if not isinstance(sock, BufferedSocket) or self._in_packet["command"]:
             return super().loop_read(max_packets)  # TLS / WebSocket, or a packet paho has begun reading itself
         if not sock.ready:
-            try:
-                data = sock.fill()
-            except BlockingIOError:
-                return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
-            except OSError as err:
-                self._easy_log(mqtt.MQTT_LOG_ERR, "failed to receive on socket: %s", err)
-                return self._loop_rc_handle(mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST)
-            if not data:
-                return self._loop_rc_handle(mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST)
-            with self._msgtime_mutex:
-                self._last_bytes_received = mqtt.time_func()
+            failed = self._fill(sock)
+            if failed is not None:
+                return failed
+        buf = self._complete(sock)
+        if buf is None:
+            return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        rc = self._dispatch(sock, buf)
+        if rc > 0:
+            return self._loop_rc_handle(rc)
+        if self._sock is None:
+            return mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
+        return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _fill(self, sock: BufferedSocket) -> mqtt.MQTTErrorCode | None:
+        """One ``recv`` into the buffer; a return code to give back at once, or None when data arrived."""
+        try:
+            data = sock.fill()
+        except BlockingIOError:
+            return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        except OSError as err:
+            self._easy_log(mqtt.MQTT_LOG_ERR, "failed to receive on socket: %s", err)
+            return self._loop_rc_handle(mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST)
+        if not data:
+            return self._loop_rc_handle(mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST)
+        with self._msgtime_mutex:
+            self._last_bytes_received = mqtt.time_func()
+        return None
+
+    @staticmethod
+    def _complete(sock: BufferedSocket) -> bytes | None:
+        """The buffer to split, or None while a large packet (collected in a bytearray) is still incomplete."""
         buf = sock.buf
-        if type(buf) is bytearray:  # a large packet being received: wait until it is complete
+        if isinstance(buf, bytearray):
             try:
                 if packet_bounds(buf, 0) is None:
-                    return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+                    return None
             except ValueError:
-                pass  # reported below
-            buf = bytes(buf)
+                pass  # reported by _dispatch
+            return bytes(buf)
+        return buf
+
+    def _dispatch(self, sock: BufferedSocket, buf: bytes) -> mqtt.MQTTErrorCode:
+        """Handle the complete packets in ``buf`` (at most ``MAX_PACKETS_PER_READ``); keep the rest buffered."""
         pos = 0
         handled = 0
         v5 = self._protocol == mqtt.MQTTv5
         handler = self.on_raw_message if self._manual_ack else None  # paho acks itself otherwise: leave it to it
-        lock = self._in_callback_mutex
         rc = mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
         try:
             while handled < self.MAX_PACKETS_PER_READ:
@@ -269,30 +294,32 @@ class ConsumerClient(mqtt.Client):
                 handled += 1
                 fast = fast_publish(buf, start, end, command, v5) if handler is not None else None
                 if fast is not None:
-                    with lock:
-                        try:
-                            handler(*fast)
-                        except Exception as err:
-                            self._easy_log(mqtt.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
-                            if not self.suppress_exceptions:
-                                raise
+                    self._deliver(handler, fast)
                     continue
-                # paho's own handler: _packet_read finds the packet complete and only dispatches it
-                self._in_packet = {"command": command, "have_remaining": 1, "remaining_count": list(header),
-                                   "remaining_mult": 128 ** len(header), "remaining_length": end - start,
-                                   "packet": bytearray(buf[start:end]), "to_process": 0, "pos": 0}
-                rc = self._packet_read()
+                rc = self._paho_handle(command, header, buf[start:end])
                 if rc or self._sock is not sock:
                     break
         finally:
             if self._sock is sock:
                 sock.buf = buf[pos:] if pos < len(buf) else b""
                 sock.ready = handled >= self.MAX_PACKETS_PER_READ and bool(sock.buf)
-        if rc > 0:
-            return self._loop_rc_handle(rc)
-        if self._sock is None:
-            return mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
-        return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        return rc
+
+    def _deliver(self, handler, fast: tuple) -> None:
+        with self._in_callback_mutex:
+            try:
+                handler(*fast)
+            except Exception as err:
+                self._easy_log(mqtt.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
+                if not self.suppress_exceptions:
+                    raise
+
+    def _paho_handle(self, command: int, header: bytes, body: bytes) -> mqtt.MQTTErrorCode:
+        """paho's own handler: ``_packet_read`` finds the packet complete and only dispatches it."""
+        self._in_packet = {"command": command, "have_remaining": 1, "remaining_count": list(header),
+                           "remaining_mult": 128 ** len(header), "remaining_length": len(body),
+                           "packet": bytearray(body), "to_process": 0, "pos": 0}
+        return self._packet_read()
 
 
 _PUBACK = struct.Struct("!BBH")
@@ -345,6 +372,7 @@ class MqttConsumer:
         session = getattr(flags, "session_present", False)
         log.info("MQTT connected (session present: %s), subscribing %s", session, self.filters)
         client.subscribe([(f, 1) for f in self.filters])
+        assert self.loop is not None  # set by start() before connecting
         self.loop.call_soon_threadsafe(self.connected.set)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
@@ -363,6 +391,7 @@ class MqttConsumer:
     def _on_raw_message(self, topic: str, payload: bytes, mid: int, qos: int, dup: bool = False,
                         retain: bool = False) -> None:
         # Blocks this (network) thread while the hand-off is full: back-pressure, not memory growth.
+        assert self.queue is not None  # set by start() before connecting
         self.queue.put(RawMessage(topic, payload, datetime.now(UTC), mid, qos, self.generation, dup, retain),
                        self._is_closing)
 
@@ -500,12 +529,14 @@ class MqttConsumer:
 
     def _acknowledge(self, batch: list[RawMessage]) -> None:
         self._ack_many(batch)
+        assert self.queue is not None
         self.queue.release(len(batch))
         self.stored += len(batch)
         self.batches += 1
 
     async def _gather(self, stop_wait: asyncio.Task) -> list[RawMessage]:
         size = self.settings.iot_batch_size
+        assert self.queue is not None
         batch = await self.queue.get_batch(size, 0.5)
         if not batch:
             return []

@@ -277,7 +277,8 @@ def decide_day(computed: DayComputed, p: DailyParams) -> tuple[dict[str, list[Co
     for day in computed.days.values():
         for c in rules.unit_conditions(day, p):
             conditions[c.alert_type].append(c)
-    holding = {t: {c.unit_id for c in conditions.get(t, []) if c.unit_id is not None} for t in rules.DAILY_TYPES}
+    holding: dict[str, set[int]] = {t: {c.unit_id for c in conditions.get(t, []) if c.unit_id is not None}
+                                    for t in rules.DAILY_TYPES}
     holding[IotAlert.DOOR_OPEN_WHILE_VACANT] = {
         uid for uid, day in computed.days.items() if rules.door_open_while_vacant_holds(day)}
     return conditions, holding

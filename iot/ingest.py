@@ -72,7 +72,8 @@ class DeviceState:
 @dataclass
 class BatchOutcome:
     door_opens: list[DoorOpened] = field(default_factory=list)
-    battery_low: dict[int, DeviceState] = field(default_factory=dict)
+    #: devices newly reporting a low battery: id → (device id, unit id, battery, when)
+    battery_low: dict[int, tuple[int, int | None, int | None, datetime]] = field(default_factory=dict)
     stats: Counter = field(default_factory=Counter)
 
 
@@ -216,6 +217,7 @@ class Ingestor:
         for row in rows:
             key = by_id.pop(row["id"])
             state = self.cache[key]
+            assert state is not None  # by_id holds cached devices only
             state.unit_id, state.invert = row["unit_id"], bool(row["invert"])
             state.last_open = None if row["last_contact_open"] is None else bool(row["last_contact_open"])
             state.last_door_at = _dt_or_none(row["last_door_at"])
@@ -301,8 +303,7 @@ class Ingestor:
         stats["samples"] += len(p.sample_rows)
         self.stats.update(stats)
         if self.run_instant_rules and (out.door_opens or out.battery_low):
-            await instant_alerts(out.door_opens, [(st.id, st.unit_id, st.battery, st.last_seen)
-                                                  for st in out.battery_low.values()])
+            await instant_alerts(out.door_opens, list(out.battery_low.values()))
         return out
 
     async def _write(self, conn, p: Prepared) -> None:
@@ -329,11 +330,28 @@ class Ingestor:
 
     def _apply(self, state: DeviceState, r: Reading, msg: RawMessage, out: BatchOutcome, door_rows, sample_rows,
                late_samples, late_doors, bump) -> None:
-        stats = out.stats
         state.dirty = True
-        # Signs of life: neither an "offline" availability / LWT (often the broker's will, sent for a device that
-        # is gone) nor a retained message the broker replays on every (re)subscribe says the device is there now.
-        alive = r.online is not False and not msg.retain
+        alive = self._liveness(state, r, msg.retain)
+        if r.battery is not None or r.battery_low is not None:
+            self._battery(state, r, out)
+        counted = False
+        if state.kind == DeviceKind.DOOR:
+            if r.door_open is not None:
+                counted = True
+                self._door(state, r, out, door_rows, late_doors, bump)
+        elif state.kind in METER_KINDS:
+            total = r.water_m3 if state.kind == DeviceKind.WATER else r.energy_kwh
+            if total is not None:
+                counted = True
+                self._meter(state, r, total, msg.dup, out.stats, sample_rows, late_samples, bump)
+        if not counted and alive:  # a message in the hour's count (occupancy: "the door reported")
+            bump(state, r.at if r.at <= r.received_at else r.received_at, 0.0)
+
+    @staticmethod
+    def _liveness(state: DeviceState, r: Reading, retained: bool) -> bool:
+        """Signs of life: neither an "offline" availability / LWT (often the broker's will, sent for a device that
+        is gone) nor a retained message the broker replays on every (re)subscribe says the device is there now."""
+        alive = r.online is not False and not retained
         if r.online is False:
             state.online = False
         elif alive:
@@ -342,62 +360,60 @@ class Ingestor:
                 state.last_seen = seen_at
             if r.online or r.device_time is False or r.received_at - r.at < ONE_HOUR:
                 state.online = True
-        if r.battery is not None or r.battery_low is not None:
-            low = bool(r.battery_low) or (r.battery is not None and r.battery <= self.settings.iot_battery_low_percent)
-            if r.battery is not None:
-                state.battery = r.battery
-            if low and not state.battery_low:
-                out.battery_low[state.id] = state
-            state.battery_low = low
-        counted = False
-        if r.door_open is not None and state.kind == DeviceKind.DOOR:
-            is_open = r.door_open != state.invert
-            counted = True
-            if state.last_door_at is None or r.at > state.last_door_at:
-                if is_open != state.last_open:
-                    door_rows.append([state.id, state.unit_id, r.at, is_open, r.received_at])
-                    if is_open:
-                        bump(state, r.at, 1.0)
-                        if state.unit_id:
-                            out.door_opens.append(DoorOpened(state.id, state.unit_id, r.at))
-                    else:
-                        bump(state, r.at, 0.0)
-                else:
-                    stats["repeated_state"] += 1
-                    bump(state, r.at, 0.0)
-                state.last_open, state.last_door_at = is_open, r.at
-            elif r.at == state.last_door_at and is_open == state.last_open:
-                stats["duplicates"] += 1
-                return
+        return alive
+
+    def _battery(self, state: DeviceState, r: Reading, out: BatchOutcome) -> None:
+        low = bool(r.battery_low) or (r.battery is not None and r.battery <= self.settings.iot_battery_low_percent)
+        if r.battery is not None:
+            state.battery = r.battery
+        if low and not state.battery_low:
+            out.battery_low[state.id] = (state.id, state.unit_id, state.battery, state.last_seen or r.at)
+        state.battery_low = low
+
+    @staticmethod
+    def _door(state: DeviceState, r: Reading, out: BatchOutcome, door_rows, late_doors, bump) -> None:
+        """Only a change of state is an event; an older reading goes to the back-fill path."""
+        is_open = r.door_open != state.invert
+        if state.last_door_at is None or r.at > state.last_door_at:
+            if is_open != state.last_open:
+                door_rows.append([state.id, state.unit_id, r.at, is_open, r.received_at])
+                bump(state, r.at, 1.0 if is_open else 0.0)
+                if is_open and state.unit_id:
+                    out.door_opens.append(DoorOpened(state.id, state.unit_id, r.at))
             else:
-                late_doors.append((state, is_open, r.at, r.received_at))
-        if state.kind in METER_KINDS:
-            total = r.water_m3 if state.kind == DeviceKind.WATER else r.energy_kwh
-            if total is not None:
-                counted = True
-                if (not r.device_time and total == state.last_total and state.pending is None
-                        and state.last_total_at is not None and r.at > state.last_total_at
-                        and (msg.dup or r.at - state.last_total_at <= REPEAT_WINDOW)):
-                    # No device time, so a QoS 1 redelivery (DUP) or a repeated telegram would be a new sample at
-                    # its receive time; the same register value again soon after carries nothing (delta 0).
-                    stats["duplicates"] += 1
-                elif state.last_total_at is None or r.at > state.last_total_at:
-                    step = meter_step(state.last_total, state.last_total_at, total, r.at, self.rates[state.kind],
-                                      state.pending)
-                    sample_rows.append([state.id, r.at, total, step.delta, str(step.flag), r.received_at])
-                    if step.flag == SampleFlag.SPIKE:
-                        stats["spikes"] += 1
-                    elif step.flag in (SampleFlag.RESET, SampleFlag.STEP_BACK):
-                        stats["resets"] += 1
-                    bump(state, r.at, step.delta)
-                    state.last_total, state.pending = step.baseline, step.pending
-                    state.last_total_at = r.at
-                elif r.at == state.last_total_at:
-                    stats["duplicates"] += 1
-                else:
-                    late_samples.append((state, total, r.at, r.received_at))
-        if not counted and alive:  # a message in the hour's count (occupancy: "the door reported")
-            bump(state, r.at if r.at <= r.received_at else r.received_at, 0.0)
+                out.stats["repeated_state"] += 1
+                bump(state, r.at, 0.0)
+            state.last_open, state.last_door_at = is_open, r.at
+        elif r.at == state.last_door_at and is_open == state.last_open:
+            out.stats["duplicates"] += 1
+        else:
+            late_doors.append((state, is_open, r.at, r.received_at))
+
+    def _meter(self, state: DeviceState, r: Reading, total: float, dup: bool, stats: Counter, sample_rows,
+               late_samples, bump) -> None:
+        """A register reading: consumption since the previous one (meter_step), duplicates dropped, an older
+        reading to the back-fill path."""
+        if (not r.device_time and total == state.last_total and state.pending is None
+                and state.last_total_at is not None and r.at > state.last_total_at
+                and (dup or r.at - state.last_total_at <= REPEAT_WINDOW)):
+            # No device time, so a QoS 1 redelivery (DUP) or a repeated telegram would be a new sample at its
+            # receive time; the same register value again soon after carries nothing (delta 0).
+            stats["duplicates"] += 1
+        elif state.last_total_at is None or r.at > state.last_total_at:
+            step = meter_step(state.last_total, state.last_total_at, total, r.at, self.rates[state.kind],
+                              state.pending)
+            sample_rows.append([state.id, r.at, total, step.delta, str(step.flag), r.received_at])
+            if step.flag == SampleFlag.SPIKE:
+                stats["spikes"] += 1
+            elif step.flag in (SampleFlag.RESET, SampleFlag.STEP_BACK):
+                stats["resets"] += 1
+            bump(state, r.at, step.delta)
+            state.last_total, state.pending = step.baseline, step.pending
+            state.last_total_at = r.at
+        elif r.at == state.last_total_at:
+            stats["duplicates"] += 1
+        else:
+            late_samples.append((state, total, r.at, r.received_at))
 
     async def _late_door(self, conn, state: DeviceState, is_open: bool, at: datetime, received_at: datetime,
                          out: BatchOutcome, bump) -> None:

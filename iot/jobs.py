@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -95,10 +96,8 @@ async def run_sweeper(settings: Settings, clock: Clock, stop: asyncio.Event) -> 
             await sweep(settings, now)
         except Exception:  # noqa: BLE001 - keep sweeping; the error is logged
             log.exception("IoT sweep failed")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.iot_sweep_seconds)
-        except TimeoutError:
-            pass
 
 
 JOBS: dict[str, Any] = {"iot_sweep": sweep, "iot_purge_raw": purge_raw, "iot_daily_detection": daily_detection}
