@@ -30,6 +30,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from config.settings import Settings
+from core.db import ping
 from iot.adapters import TopicRouter
 from iot.ingest import Ingestor, RawMessage
 
@@ -551,10 +552,13 @@ class MqttConsumer:
 
 
     async def _persist(self, batch: list[RawMessage], stop: asyncio.Event | None) -> None:
+        """Store a batch that failed (or could not be prepared): split it until the messages that cannot be stored
+        are alone, dead-letter those, store the rest. While the database itself is unreachable nothing is split:
+        the whole batch is retried with backoff, never dropped, never acknowledged before it is stored."""
         delay = 0.5
         while True:
             try:
-                await self.ingestor.process(batch)
+                await self._store_splitting(batch)
                 break
             except Exception:  # noqa: BLE001 - a database problem: keep the batch, retry, never drop it
                 log.exception("storing a batch of %d messages failed; retrying in %.1fs", len(batch), delay)
@@ -564,6 +568,21 @@ class MqttConsumer:
                 await asyncio.sleep(delay)
                 delay = min(10.0, delay * 2)
         self._acknowledge(batch)
+
+    async def _store_splitting(self, batch: list[RawMessage]) -> None:
+        try:
+            await self.ingestor.process(batch)
+            return
+        except Exception as exc:  # noqa: BLE001 - one message, or the database: find out which
+            self.ingestor.forget()
+            if not await ping():
+                raise  # the database: retry the whole batch later
+            if len(batch) == 1:
+                await self.ingestor.dead_letter(batch[0], exc)
+                return
+        half = len(batch) // 2  # halves in order: a message's successors are stored after it
+        await self._store_splitting(batch[:half])
+        await self._store_splitting(batch[half:])
 
     async def close(self) -> None:
         self._closing = True

@@ -29,7 +29,7 @@ from config.settings import Settings
 from core import sql
 from core.sql import is_postgres, names
 from iot.actions import instant_alerts
-from iot.adapters import ADAPTER_FORMAT, Reading, TopicRouter, parse_message, zone
+from iot.adapters import ADAPTER_FORMAT, MAX_EXTERNAL_ID_LENGTH, Reading, TopicRouter, parse_message, zone
 from iot.choices import METER_KINDS, DeviceFormat, DeviceKind, SampleFlag
 from iot.meter import meter_step
 from iot.rules import DoorOpened
@@ -178,7 +178,7 @@ class Ingestor:
         keys = set()
         for msg in messages:
             matched = self.router.match(msg.topic)
-            if matched:
+            if matched and len(matched[1]) <= MAX_EXTERNAL_ID_LENGTH:  # longer: dead-lettered by the adapters
                 keys.add((str(ADAPTER_FORMAT[matched[0]]), matched[1]))
         await self.load_devices(keys)
         parsed = [(msg, parse_message(msg.topic, msg.payload, msg.received_at, router=self.router,
@@ -255,7 +255,7 @@ class Ingestor:
             stats["messages"] += 1
             if result.error:
                 stats["dead_letters"] += 1
-                log.warning("bad payload on %s: %s; payload %r", msg.topic, result.error, msg.payload[:120])
+                log.warning("bad payload on %s: %s; payload %r", msg.topic[:255], result.error, msg.payload[:120])
                 dead.append([msg.topic[:255], printable_payload(msg.payload, limit), len(msg.payload),
                              result.error[:300], msg.received_at])
                 continue
@@ -305,6 +305,17 @@ class Ingestor:
         if self.run_instant_rules and (out.door_opens or out.battery_low):
             await instant_alerts(out.door_opens, list(out.battery_low.values()))
         return out
+
+    async def dead_letter(self, msg: RawMessage, error: BaseException) -> None:
+        """A message that cannot be stored (the batch holding it alone failed): kept in the dead letters with the
+        error, so the rest of the stream goes on. Raises if even that cannot be written (the database is down)."""
+        reason = f"could not be stored: {type(error).__name__}: {error}"
+        log.warning("dead-lettering a message on %s that cannot be stored: %s", msg.topic[:255], reason)
+        await DeadLetter.create(topic=msg.topic[:255], payload=printable_payload(
+            msg.payload, self.settings.iot_dead_letter_max_bytes), payload_size=len(msg.payload),
+            reason=reason[:300], received_at=msg.received_at)
+        self.stats["dead_letters"] += 1
+        self.stats["unstorable"] += 1
 
     async def _write(self, conn, p: Prepared) -> None:
         out, stats, bump = p.out, p.out.stats, p.bump
