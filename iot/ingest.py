@@ -288,7 +288,9 @@ class Ingestor:
                         hourly, device_rows, bump)
 
     async def commit(self, p: Prepared | Parsed) -> BatchOutcome:
-        """The database half: everything of one batch in one transaction, then the instant rules."""
+        """The database half: everything of one batch in one transaction, the instant alerts included — so a
+        failure raising an alert rolls the readings back too, and the redelivered batch raises it (had the readings
+        been committed first, the redelivery would be all duplicates and the alert lost)."""
         self.committing = True
         try:
             async with in_transaction() as conn:
@@ -296,14 +298,15 @@ class Ingestor:
                     await self._lock_devices(conn, p.parsed)
                     p = self._build(p.parsed)
                 await self._write(conn, p)
+                out = p.out
+                if self.run_instant_rules and (out.door_opens or out.battery_low):
+                    await instant_alerts(out.door_opens, list(out.battery_low.values()))
         finally:
             self.committing = False
-        out, stats = p.out, p.out.stats
+        stats = out.stats
         stats["door_events"] += len(p.door_rows)
         stats["samples"] += len(p.sample_rows)
         self.stats.update(stats)
-        if self.run_instant_rules and (out.door_opens or out.battery_low):
-            await instant_alerts(out.door_opens, list(out.battery_low.values()))
         return out
 
     async def dead_letter(self, msg: RawMessage, error: BaseException) -> None:

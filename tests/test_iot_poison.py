@@ -114,3 +114,47 @@ async def test_a_long_device_id_no_longer_stops_the_batch(db, settings):
     assert await DeadLetter.filter(reason__contains="device id longer than").count() == 1
     assert await DeadLetter.filter(reason__contains="topic longer than").count() == 1
     assert (await Device.get(id=device.id)).last_contact_open is True
+
+
+async def refuse_alerts(on: bool) -> None:
+    conn = get_connection("default")
+    if not on:
+        await conn.execute_script("DROP TRIGGER rw_test_no_alerts ON alerts; DROP FUNCTION rw_test_no_alerts();"
+                                  if on_postgres() else "DROP TRIGGER rw_test_no_alerts;")
+    elif on_postgres():
+        await conn.execute_script("""
+            CREATE FUNCTION rw_test_no_alerts() RETURNS trigger AS $$
+            BEGIN RAISE EXCEPTION 'alerts unavailable'; END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER rw_test_no_alerts BEFORE INSERT ON alerts
+              FOR EACH ROW EXECUTE FUNCTION rw_test_no_alerts();""")
+    else:
+        await conn.execute_script("CREATE TRIGGER rw_test_no_alerts BEFORE INSERT ON alerts "
+                                  "BEGIN SELECT RAISE(ABORT, 'alerts unavailable'); END;")
+
+
+async def test_a_failure_raising_an_instant_alert_loses_no_alert(world, settings):
+    """The readings and their instant alert are one transaction: the failed batch stores nothing, its redelivery
+    raises the alert."""
+    import pytest
+
+    from iot.choices import IotAlert
+    from iot.ingest import Ingestor, RawMessage
+    from models.alerts import Alert
+    from models.iot import DoorEvent
+
+    vacant = world.a.units[2]
+    door, _ = await register_device(DeviceIn(external_id="dv", format=DeviceFormat.GENERIC, kind=DeviceKind.DOOR,
+                                             unit_code=vacant.code), None)
+    batch = [RawMessage("rentwatch/devices/dv", json.dumps({"ts": T0.isoformat(), "door": "open"}).encode(), T0,
+                        mid=1, qos=1)]
+    await refuse_alerts(True)
+    ingestor = Ingestor(settings)
+    with pytest.raises(Exception, match="alerts unavailable|could not raise alert"):  # SQLite: an IntegrityError
+        await ingestor.process(batch)
+    ingestor.forget()  # what the consumer does after a failed batch
+    assert not await DoorEvent.filter(device_id=door.id).exists()  # rolled back with the alert
+    await refuse_alerts(False)
+    await ingestor.process(batch)  # the broker redelivers the unacknowledged message
+    assert await DoorEvent.filter(device_id=door.id).count() == 1
+    alert = await Alert.get(type=IotAlert.DOOR_OPEN_WHILE_VACANT, unit_id=vacant.id)
+    assert alert.evidence["device_id"] == door.id
