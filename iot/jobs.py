@@ -19,8 +19,10 @@ from typing import Any
 
 from config.settings import Settings
 from core.clock import Clock
+from core.errors import Conflict, ValidationFailed
 from iot.adapters import zone
 from iot.detection import backfilled_days, detect_day, device_health, moveout_cleaning
+from iot.rules import local_day_end
 from models.iot import DeadLetter, DetectionRun, MeterSample
 
 log = logging.getLogger("rentwatch.iot.jobs")
@@ -53,12 +55,28 @@ async def run_detection(as_of: date, settings: Settings, *, now: datetime | None
     return await detect_day(as_of, settings, now=now, raise_only=raise_only, then=then)
 
 
-async def detect_on_demand(as_of: date, settings: Settings, now: datetime) -> dict:
-    """``rentwatch detect --as-of`` and the admin endpoint. Today or yesterday runs in full; an older day runs as a
-    re-run (raises what that day shows, clears nothing, no sweep), so a historical run cannot clear today's alerts
-    nor judge devices offline by a clock in the past."""
-    today = now.astimezone(zone(None, settings.iot_timezone)).date()
-    return await run_detection(as_of, settings, now=now, raise_only=as_of < today - timedelta(days=1))
+async def detect_on_demand(as_of: date, settings: Settings, now: datetime, *, replay: bool = False) -> dict:
+    """``rentwatch detect --as-of`` and the admin endpoint. By the wall clock: today or yesterday runs in full; an
+    older day runs as a re-run (raises what that day shows, clears nothing, no sweep), so a historical run cannot
+    clear today's alerts nor judge devices offline by a clock in the past.
+
+    ``replay`` (an explicit ``--now`` / ``"now"``): the day runs in full, everything a live run at ``now`` would do
+    (clearing, the sweep) — for pilots and back-logs replayed day by day. Refused when ``now`` is before the end of
+    ``as_of`` (the day is not over) or when days from ``now``'s day on were already judged (the replay would undo
+    what they found)."""
+    tz = zone(None, settings.iot_timezone)
+    if not replay:
+        today = now.astimezone(tz).date()
+        return await run_detection(as_of, settings, now=now, raise_only=as_of < today - timedelta(days=1))
+    if now < local_day_end(as_of, tz):
+        raise ValidationFailed(f"now {now.isoformat()} is before the end of {as_of.isoformat()}: the day is not "
+                               f"over yet", details={"as_of": as_of.isoformat(), "now": now.isoformat()})
+    judged = await DetectionRun.filter(day__gte=now.astimezone(tz).date(), finished_at__isnull=False).order_by(
+        "-day").values_list("day", flat=True)
+    if judged:
+        raise Conflict(f"days up to {judged[0]} are already judged; a replay at {now.isoformat()} would undo them",
+                       code="ALREADY_JUDGED", details={"latest_judged": str(judged[0]), "now": now.isoformat()})
+    return await run_detection(as_of, settings, now=now)
 
 
 async def backfill_reruns(settings: Settings, now: datetime, before: date) -> list[date]:
