@@ -15,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("consume", help="run the MQTT consumer (+ IoT sweep and daily detection) in this process")
     p.add_argument("--with-broker", action="store_true", help="also start the embedded broker")
     p.add_argument("--no-sweep", action="store_true", help="ingest only; run sweeps/detection elsewhere")
+    p.add_argument("--clock", choices=["wall", "replay"], default=None,
+                   help="replay: the sweeper and daily job follow the newest device time ingested (back-logs, pilots)")
     p.set_defaults(func=consume)
 
     p = sub.add_parser("detect", help="run the daily IoT detection for a local date")
@@ -34,6 +36,8 @@ def consume(settings: Settings, args: argparse.Namespace) -> int:
     from cli.background import run_services
 
     entry = "iot.runner:run_ingest_only" if args.no_sweep else "iot.runner:run_consumer"
+    if args.clock:
+        settings = settings.model_copy(update={"iot_clock": args.clock})
     asyncio.run(run_services(settings, with_broker=args.with_broker, services=[entry]))
     return 0
 

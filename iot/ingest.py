@@ -126,6 +126,8 @@ class Ingestor:
         self.stats: Counter = Counter()
         self.run_instant_rules = on_alerts
         self.committing = False
+        #: the newest device time of a reading stored for a known device (``rentwatch consume --clock replay``)
+        self.newest_at: datetime | None = None
         self.rates = {DeviceKind.ELECTRICITY: settings.iot_max_kw, DeviceKind.PLUG: settings.iot_max_kw,
                       DeviceKind.WATER: settings.iot_max_m3_per_hour}
 
@@ -277,6 +279,8 @@ class Ingestor:
                         entry[6] += 1
                     continue
                 touched[state.id] = state
+                if reading.device_time and (self.newest_at is None or reading.at > self.newest_at):
+                    self.newest_at = reading.at
                 self._apply(state, reading, msg, out, door_rows, sample_rows, late_samples, late_doors, bump)
 
         device_rows = [[s.id, s.last_seen, s.online, s.battery, s.battery_low, s.last_open, s.last_door_at,

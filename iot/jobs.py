@@ -104,14 +104,22 @@ async def daily_detection(settings: Settings, now: datetime) -> dict:
     return stats
 
 
+class _NotYet(Exception):
+    """The clock has no time yet (replay before the first reading): skip this round."""
+
+
 async def run_sweeper(settings: Settings, clock: Clock, stop: asyncio.Event) -> None:
     """The sweeper loop of the background service: daily detection when due, then the sweep, every
     ``iot_sweep_seconds``; an error is logged and the next round runs."""
     while not stop.is_set():
         try:
+            if not getattr(clock, "ready", True):  # a replay clock before the first reading
+                raise _NotYet
             now = clock.now()
             await daily_detection(settings, now)
             await sweep(settings, now)
+        except _NotYet:
+            pass
         except Exception:  # noqa: BLE001 - keep sweeping; the error is logged
             log.exception("IoT sweep failed")
         with contextlib.suppress(TimeoutError):

@@ -4,19 +4,41 @@ and the demo traffic simulator. Each is ``async def fn(settings, clock, stop)`` 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from config.settings import Settings
 from core.clock import Clock
 from iot.consumer import MqttConsumer
+from iot.ingest import Ingestor
 from iot.jobs import run_sweeper
 
 
+class ReplayClock:
+    """The newest device time the consumer has ingested: with a back-log or a pilot's replayed traffic the sweeper
+    and the daily job judge by the devices' time, not the wall clock. Not ``ready`` before the first reading."""
+
+    def __init__(self, ingestor: Ingestor):
+        self.ingestor = ingestor
+
+    @property
+    def ready(self) -> bool:
+        return self.ingestor.newest_at is not None
+
+    def now(self) -> datetime:
+        if self.ingestor.newest_at is None:
+            raise RuntimeError("no device time ingested yet")
+        return self.ingestor.newest_at
+
+
 async def run_consumer(settings: Settings, clock: Clock, stop: asyncio.Event) -> None:
-    """The consumer plus the periodic sweep and daily detection (``rentwatch serve`` / ``consume``)."""
+    """The consumer plus the periodic sweep and daily detection (``rentwatch serve`` / ``consume``). With
+    ``iot_clock = "replay"`` (``rentwatch consume --clock replay``) the sweeper follows the newest device time."""
     if not settings.run_consumer:
         await stop.wait()
         return
     consumer = MqttConsumer(settings)
+    if settings.iot_clock == "replay":
+        clock = ReplayClock(consumer.ingestor)
     sweeper = asyncio.create_task(run_sweeper(settings, clock, stop))
     try:
         await consumer.run(stop)

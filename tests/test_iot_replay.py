@@ -47,3 +47,39 @@ async def test_a_replay_refuses_a_now_that_would_undo_later_judgements(world, se
     assert refused.value.code == "ALREADY_JUDGED" and refused.value.details["latest_judged"] == "2026-03-13"
     with pytest.raises(ValidationFailed):  # the day is not over at that now
         await detect_on_demand(DAY + timedelta(days=5), settings, local(DAY + timedelta(days=5), 12), replay=True)
+
+
+async def test_the_sweeper_on_a_replay_clock_judges_by_the_newest_device_time(world, settings):
+    """`rentwatch consume --clock replay`: a back-log from March is swept as of March, not as of today."""
+    import asyncio
+    import json
+
+    from iot.ingest import Ingestor, RawMessage
+    from iot.jobs import run_sweeper
+    from iot.runner import ReplayClock
+
+    s = settings.model_copy(update={"iot_sweep_seconds": 0.05})
+    ingestor = Ingestor(s)
+    clock = ReplayClock(ingestor)
+    assert not clock.ready
+    speaking, _ = await register_device(DeviceIn(external_id="rp-a", format=DeviceFormat.GENERIC,
+                                                 kind=DeviceKind.DOOR, unit_code=world.a.unit.code), None)
+    silent, _ = await register_device(DeviceIn(external_id="rp-b", format=DeviceFormat.GENERIC,
+                                               kind=DeviceKind.DOOR, unit_code=world.a.unit.code), None)
+    at = local(DAY, 10)
+    await Device.filter(id__in=[speaking.id, silent.id]).update(created_at=at - timedelta(days=3))
+    await Device.filter(id=silent.id).update(last_seen=at - timedelta(hours=30))
+    await ingestor.process([RawMessage("rentwatch/devices/rp-a", json.dumps(
+        {"ts": at.isoformat(), "door": "closed"}).encode(), at + timedelta(seconds=1))])
+    assert clock.ready and clock.now() == at
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_sweeper(s, clock, stop))
+    for _ in range(200):
+        if await Alert.filter(type=IotAlert.DEVICE_OFFLINE).exists():
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    offline = await Alert.filter(type=IotAlert.DEVICE_OFFLINE).values_list("subject", flat=True)
+    assert offline == [f"device:{silent.id}"]  # by the wall clock both would be months silent
