@@ -32,6 +32,9 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
     K.INSPECTION_EXPIRED: {"template_id": "", "page": "pages/report/report?id={report_id}",
                            "fields": {"character_string1": "unit_code", "thing2": "title|=状态变更确认已过期",
                                       "time3": "deadline|captured_at"}},
+    K.WORK_ORDER_OVERDUE: {"template_id": "", "page": "pages/workorders/workorders?id={work_order_id}",
+                           "fields": {"character_string1": "unit_code", "thing2": "title|=工单已超时",
+                                      "time3": "due_at"}},
 }
 del K
 

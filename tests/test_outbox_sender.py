@@ -162,6 +162,7 @@ async def test_every_default_template_renders_its_producers_payload(notify_setti
                                           "end_date": "2026-12-01", "days_left": 29},
         NotificationKind.INSPECTION_EXPIRED: {"report_id": 7, "unit_code": "SZ-1", "requested_status": "VACANT",
                                               "captured_at": now, "deadline": now},
+        NotificationKind.WORK_ORDER_OVERDUE: {"work_order_id": 4, "unit_code": "SZ-1", "title": "保洁", "due_at": now},
     }
     assert set(payloads) == set(DEFAULT_TEMPLATES)
     for kind, payload in payloads.items():
