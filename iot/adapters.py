@@ -472,8 +472,9 @@ class TopicRouter:
 MAX_TOPIC_LENGTH = 255
 #: the longest device id (``iot_devices.external_id``, ``iot_commissioning.external_id``)
 MAX_EXTERNAL_ID_LENGTH = 128
-#: the largest payload parsed; real device messages are a few KiB (Shelly NotifyFullStatus ~10 KiB)
-MAX_PAYLOAD_BYTES = 64 * 1024
+#: the largest payload parsed: real device messages are a few KiB (Shelly NotifyFullStatus ~10 KiB); a gateway
+#: batch can be far larger, so the bound is generous (Mosquitto's message_size_limit is often set near it)
+MAX_PAYLOAD_BYTES = 1024 * 1024
 #: plausible ranges of the values stored (a register is cumulative: never negative)
 REGISTER_RANGE = (0.0, 1e10)
 POWER_RANGE = (-1e7, 1e7)

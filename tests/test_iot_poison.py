@@ -93,7 +93,7 @@ def test_values_the_tables_cannot_hold_are_refused_by_the_adapters():
         "rentwatch/devices/a": (b'{"battery": 300}', "battery 300 outside"),
         "rentwatch/devices/b": (b'{"energy_kwh": -5}', "energy_kwh -5.0 outside"),
         "rentwatch/devices/c": (b'{"water_m3": 1e12}', "water_m3"),
-        "rentwatch/devices/d": (b'{"energy_kwh": 1, "pad": "' + b"z" * 70000 + b'"}', "more than 65536"),
+        "rentwatch/devices/d": (b'{"energy_kwh": 1, "pad": "' + b"z" * 1_100_000 + b'"}', "more than 1048576"),
     }
     for topic, (payload, why) in cases.items():
         result = parse_message(topic, payload, now)
