@@ -306,7 +306,7 @@ async def detection_bench(units: int, days: int = 30) -> dict:
     from tortoise.connection import get_connection
 
     from core.db import close_db, init_db
-    from iot.detection import run_detection
+    from iot.jobs import run_detection
 
     settings = settings_for(1883, "unused")
     await init_db(settings)

@@ -21,8 +21,8 @@ BACKGROUND_SERVICES: list[str] = [
     "notifications.sender:run_outbox",
     "reminders.scheduler:run_scheduler",
     "inspections.service:expiry_service",
-    "iot.consumer:run_consumer",
-    "iot.consumer:run_simulator_service",
+    "iot.runner:run_consumer",
+    "iot.runner:run_simulator_service",
 ]
 
 

@@ -143,6 +143,7 @@ class Settings(BaseSettings):
     iot_detect_hour: int = 1  # local hour after which yesterday's daily detection runs
     iot_backfill_days: int = 7  # the daily job re-runs past days (≤ raw retention) that got back-filled data
     iot_simulate: bool = False  # run the traffic simulator as a background service (demo)
+    iot_clock: Literal["wall", "replay"] = "wall"  # replay: the sweeper follows the newest device time ingested
 
     # --- operations console (issue 16: console/, docs/console.md) ---
     console_session_hours: float = 12.0  # a console session ends this long after its last request

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
+from core import sql
 from core.clock import Clock
 
 log = logging.getLogger("rentwatch.cache")
@@ -215,10 +216,8 @@ class ChangeFeed:
         if self._since_us is None or self._last_poll is None or now - self._last_poll > self.RETENTION / 2:
             await self._baseline(conn)
         else:
-            ph = "$1" if conn.capabilities.dialect == "postgres" else "?"
-            _, rows = await conn.execute_query(
-                f"SELECT id, kind, ref, at_us FROM change_log WHERE at_us >= {ph} ORDER BY id "
-                f"LIMIT {self.BATCH_LIMIT + 1}", [self._since_us])
+            rows = await sql.execute(conn, f"SELECT id, kind, ref, at_us FROM change_log WHERE at_us >= ? ORDER BY id "
+                                           f"LIMIT {self.BATCH_LIMIT + 1}", [self._since_us])
             if len(rows) > self.BATCH_LIMIT:
                 await self._baseline(conn)
             else:
@@ -234,8 +233,7 @@ class ChangeFeed:
         _, rows = await conn.execute_query("SELECT max(at_us) AS newest FROM change_log")
         newest = rows[0]["newest"] if rows and rows[0]["newest"] is not None else 0
         self._since_us = int(newest) - self.OVERLAP_US
-        ph = "$1" if conn.capabilities.dialect == "postgres" else "?"
-        _, rows = await conn.execute_query(f"SELECT id, at_us FROM change_log WHERE at_us >= {ph}", [self._since_us])
+        rows = await sql.execute(conn, "SELECT id, at_us FROM change_log WHERE at_us >= ?", [self._since_us])
         self._seen = {int(r["id"]): int(r["at_us"]) for r in rows}
         self._publish(ALL, None)
 
@@ -259,8 +257,7 @@ class ChangeFeed:
 
     async def _prune(self, conn) -> None:
         cutoff = self._since_us - int(self.RETENTION.total_seconds() * 1_000_000)
-        ph = "$1" if conn.capabilities.dialect == "postgres" else "?"
-        await conn.execute_query(f"DELETE FROM change_log WHERE at_us < {ph}", [cutoff])
+        await sql.execute(conn, "DELETE FROM change_log WHERE at_us < ?", [cutoff])
 
     def _publish(self, kind: str, refs: set[int] | None) -> None:
         for listener in self.listeners:

@@ -9,6 +9,7 @@ from tortoise.exceptions import IntegrityError, TransactionManagementError  # no
 
 from config.settings import Settings
 from core import sqlite_engine
+from core.sql import dialect, is_postgres  # noqa: F401 - re-export: the dialect is decided in core.sql only
 from models import MODEL_MODULES
 
 sqlite_engine.register()  # SQLite row counts exclude rows written by the change-log triggers
@@ -46,14 +47,6 @@ async def close_db() -> None:
     await Tortoise.close_connections()
 
 
-def dialect() -> str:
-    from tortoise.connection import get_connection
-
-    return get_connection("default").capabilities.dialect
-
-
-def is_postgres() -> bool:
-    return dialect() == "postgres"
 
 
 async def ping() -> bool:

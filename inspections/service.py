@@ -463,11 +463,13 @@ async def mark_inspected(unit_id: int, at: datetime) -> None:
     OR-condition through the ORM cost more than the rest of a sync item's writes together."""
     from tortoise.connection import get_connection
 
+    from core import sql
+
     conn = get_connection("default")  # the caller's transaction, when there is one
     value = Unit._meta.fields_map["last_inspected_at"].to_db_value(at, Unit)
-    p = ("$1", "$2") if conn.capabilities.dialect == "postgres" else ("?1", "?2")
-    await conn.execute_query(f"UPDATE units SET last_inspected_at = {p[0]} WHERE id = {p[1]} AND "
-                             f"(last_inspected_at IS NULL OR last_inspected_at < {p[0]})", [value, unit_id])
+    u = sql.names(Unit)
+    await sql.execute(conn, f"UPDATE {u} SET {u.last_inspected_at} = ?1 WHERE {u.id} = ?2 AND "
+                            f"({u.last_inspected_at} IS NULL OR {u.last_inspected_at} < ?1)", [value, unit_id])
 
 
 DECIDED_FIELDS = ("state", "state_reason", "flags", "confirm_deadline", "decided_at", "updated_at")

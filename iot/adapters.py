@@ -25,6 +25,19 @@ from iot.choices import DeviceFormat
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
+_zones: dict[str, ZoneInfo] = {}
+
+
+def zone(name: str | None, default: str) -> ZoneInfo:
+    """The zone called ``name`` (a building's timezone), else ``default``; unknown names fall back too. Cached."""
+    key = name or default
+    if key not in _zones:
+        try:
+            _zones[key] = ZoneInfo(key)
+        except (KeyError, ValueError):
+            _zones[key] = ZoneInfo(default)
+    return _zones[key]
+
 DEFAULT_TOPIC_PATTERNS: tuple[str, ...] = (
     "z2m_availability=zigbee2mqtt/{id+}/availability",
     "z2m=zigbee2mqtt/{id+}",
@@ -234,10 +247,7 @@ def z2m(payload: bytes, ctx: Ctx) -> tuple[Reading, ...] | str:
 
 def z2m_availability(payload: bytes, ctx: Ctx) -> tuple[Reading, ...]:
     text = text_of(payload)
-    if text.startswith("{"):
-        state = load_object(payload).get("state")
-    else:
-        state = text
+    state = load_object(payload).get("state") if text.startswith("{") else text
     if not isinstance(state, str) or state.lower() not in ("online", "offline"):
         raise PayloadError(f"availability is neither online nor offline: {state!r}")
     return (ctx.reading(DeviceFormat.ZIGBEE2MQTT, online=state.lower() == "online"),)
@@ -456,13 +466,44 @@ class TopicRouter:
         return [s for s in subs if not any(s != b + "#" and s.startswith(b) for b in broad)]
 
 
+# ---------------------------------------------------------------------------------------------- bounds
+# Checked here, before the database: a value the tables cannot hold would make the whole batch fail to commit.
+#: the longest topic kept (``iot_dead_letters.topic``, ``iot_commissioning.topic``)
+MAX_TOPIC_LENGTH = 255
+#: the longest device id (``iot_devices.external_id``, ``iot_commissioning.external_id``)
+MAX_EXTERNAL_ID_LENGTH = 128
+#: the largest payload parsed: real device messages are a few KiB (Shelly NotifyFullStatus ~10 KiB); a gateway
+#: batch can be far larger, so the bound is generous (Mosquitto's message_size_limit is often set near it)
+MAX_PAYLOAD_BYTES = 1024 * 1024
+#: plausible ranges of the values stored (a register is cumulative: never negative)
+REGISTER_RANGE = (0.0, 1e10)
+POWER_RANGE = (-1e7, 1e7)
+BATTERY_RANGE = (0, 100)
+
+
+def out_of_bounds(r: Reading) -> str | None:
+    """Why a reading cannot be stored, or None."""
+    if len(r.device) > MAX_EXTERNAL_ID_LENGTH:
+        return f"device id longer than {MAX_EXTERNAL_ID_LENGTH} characters"
+    for name, value, (low, high) in (("energy_kwh", r.energy_kwh, REGISTER_RANGE),
+                                     ("water_m3", r.water_m3, REGISTER_RANGE),
+                                     ("power_w", r.power_w, POWER_RANGE), ("battery", r.battery, BATTERY_RANGE)):
+        if value is not None and not low <= value <= high:
+            return f"{name} {value!r} outside [{low}, {high}]"
+    return None
+
+
 def _default_tz_for(fmt: DeviceFormat, device: str) -> tzinfo:
     return DEFAULT_TZ
 
 
 def parse_message(topic: str, payload: bytes, received_at: datetime, *, router: TopicRouter | None = None,
                   tz_for: TzFor | None = None) -> ParseResult:
-    """Pure: never raises for bad input."""
+    """Pure: never raises for bad input. Values outside the bounds above are errors (dead-lettered)."""
+    if len(topic) > MAX_TOPIC_LENGTH:
+        return ParseResult(error=f"topic longer than {MAX_TOPIC_LENGTH} characters")
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        return ParseResult(error=f"payload of {len(payload)} bytes, more than {MAX_PAYLOAD_BYTES}")
     router = router or DEFAULT_ROUTER
     matched = router.match(topic)
     if matched is None:
@@ -477,6 +518,10 @@ def parse_message(topic: str, payload: bytes, received_at: datetime, *, router: 
         return ParseResult(error=f"{type(exc).__name__}: {exc}"[:300], adapter=adapter_name, device=device)
     if isinstance(result, str):
         return ParseResult(ignored=result, adapter=adapter_name, device=device)
+    for reading in result:
+        why = out_of_bounds(reading)
+        if why is not None:
+            return ParseResult(error=why, adapter=adapter_name, device=device[:MAX_EXTERNAL_ID_LENGTH])
     return ParseResult(readings=result, adapter=adapter_name, device=device)
 
 

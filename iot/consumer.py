@@ -21,13 +21,16 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+import paho.mqtt as paho_mqtt
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from config.settings import Settings
+from core.db import ping
 from iot.adapters import TopicRouter
 from iot.ingest import Ingestor, RawMessage
 
@@ -80,7 +83,7 @@ class HandOff:
         return self.take(size)
 
     def take(self, size: int) -> list:
-        batch = []
+        batch: list = []
         while self.items and len(batch) < size:
             batch.append(self.items.popleft())
         return batch
@@ -111,7 +114,8 @@ class BufferedSocket:
 
     def __init__(self, sock: socket.socket):
         self._sock = sock
-        self.buf = b""  # received, not yet handled: an incomplete packet, or packets left for the next pass
+        # received, not yet handled: an incomplete packet, or packets left for the next pass
+        self.buf: bytes | bytearray = b""
         self.ready = False  # complete packets are waiting in buf
 
     def fill(self) -> bytes:
@@ -146,7 +150,7 @@ class BufferedSocket:
         return getattr(self._sock, name)
 
 
-def packet_bounds(buf: bytes, pos: int) -> tuple[int, int, int] | None:
+def packet_bounds(buf: bytes | bytearray, pos: int) -> tuple[int, int, int] | None:
     """The MQTT packet starting at ``buf[pos]``: (command byte, body start, body end), or None while it is not
     complete in ``buf``. Raises ValueError for a remaining length longer than four bytes (a protocol error)."""
     end = len(buf)
@@ -215,7 +219,7 @@ class ConsumerClient(mqtt.Client):
     """
 
     MAX_PACKETS_PER_READ = 1000
-    on_raw_message = None
+    on_raw_message: Callable[[str, bytes, int, int, bool, bool], None] | None = None
 
     def _create_socket(self):
         sock = super()._create_socket()
@@ -228,30 +232,53 @@ class ConsumerClient(mqtt.Client):
         if not isinstance(sock, BufferedSocket) or self._in_packet["command"]:
             return super().loop_read(max_packets)  # TLS / WebSocket, or a packet paho has begun reading itself
         if not sock.ready:
-            try:
-                data = sock.fill()
-            except BlockingIOError:
-                return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
-            except OSError as err:
-                self._easy_log(mqtt.MQTT_LOG_ERR, "failed to receive on socket: %s", err)
-                return self._loop_rc_handle(mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST)
-            if not data:
-                return self._loop_rc_handle(mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST)
-            with self._msgtime_mutex:
-                self._last_bytes_received = mqtt.time_func()
+            failed = self._fill(sock)
+            if failed is not None:
+                return failed
+        buf = self._complete(sock)
+        if buf is None:
+            return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        rc = self._dispatch(sock, buf)
+        if rc > 0:
+            return self._loop_rc_handle(rc)
+        if self._sock is None:
+            return mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
+        return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _fill(self, sock: BufferedSocket) -> mqtt.MQTTErrorCode | None:
+        """One ``recv`` into the buffer; a return code to give back at once, or None when data arrived."""
+        try:
+            data = sock.fill()
+        except BlockingIOError:
+            return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        except OSError as err:
+            self._easy_log(mqtt.MQTT_LOG_ERR, "failed to receive on socket: %s", err)
+            return self._loop_rc_handle(mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST)
+        if not data:
+            return self._loop_rc_handle(mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST)
+        with self._msgtime_mutex:
+            self._last_bytes_received = mqtt.time_func()
+        return None
+
+    @staticmethod
+    def _complete(sock: BufferedSocket) -> bytes | None:
+        """The buffer to split, or None while a large packet (collected in a bytearray) is still incomplete."""
         buf = sock.buf
-        if type(buf) is bytearray:  # a large packet being received: wait until it is complete
+        if isinstance(buf, bytearray):
             try:
                 if packet_bounds(buf, 0) is None:
-                    return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+                    return None
             except ValueError:
-                pass  # reported below
-            buf = bytes(buf)
+                pass  # reported by _dispatch
+            return bytes(buf)
+        return buf
+
+    def _dispatch(self, sock: BufferedSocket, buf: bytes) -> mqtt.MQTTErrorCode:
+        """Handle the complete packets in ``buf`` (at most ``MAX_PACKETS_PER_READ``); keep the rest buffered."""
         pos = 0
         handled = 0
         v5 = self._protocol == mqtt.MQTTv5
         handler = self.on_raw_message if self._manual_ack else None  # paho acks itself otherwise: leave it to it
-        lock = self._in_callback_mutex
         rc = mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
         try:
             while handled < self.MAX_PACKETS_PER_READ:
@@ -268,33 +295,51 @@ class ConsumerClient(mqtt.Client):
                 handled += 1
                 fast = fast_publish(buf, start, end, command, v5) if handler is not None else None
                 if fast is not None:
-                    with lock:
-                        try:
-                            handler(*fast)
-                        except Exception as err:
-                            self._easy_log(mqtt.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
-                            if not self.suppress_exceptions:
-                                raise
+                    self._deliver(handler, fast)
                     continue
-                # paho's own handler: _packet_read finds the packet complete and only dispatches it
-                self._in_packet = {"command": command, "have_remaining": 1, "remaining_count": list(header),
-                                   "remaining_mult": 128 ** len(header), "remaining_length": end - start,
-                                   "packet": bytearray(buf[start:end]), "to_process": 0, "pos": 0}
-                rc = self._packet_read()
+                rc = self._paho_handle(command, header, buf[start:end])
                 if rc or self._sock is not sock:
                     break
         finally:
             if self._sock is sock:
                 sock.buf = buf[pos:] if pos < len(buf) else b""
                 sock.ready = handled >= self.MAX_PACKETS_PER_READ and bool(sock.buf)
-        if rc > 0:
-            return self._loop_rc_handle(rc)
-        if self._sock is None:
-            return mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
-        return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        return rc
+
+    def _deliver(self, handler, fast: tuple) -> None:
+        with self._in_callback_mutex:
+            try:
+                handler(*fast)
+            except Exception as err:
+                self._easy_log(mqtt.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
+                if not self.suppress_exceptions:
+                    raise
+
+    def _paho_handle(self, command: int, header: bytes, body: bytes) -> mqtt.MQTTErrorCode:
+        """paho's own handler: ``_packet_read`` finds the packet complete and only dispatches it."""
+        self._in_packet = {"command": command, "have_remaining": 1, "remaining_count": list(header),
+                           "remaining_mult": 128 ** len(header), "remaining_length": len(body),
+                           "packet": bytearray(body), "to_process": 0, "pos": 0}
+        return self._packet_read()
 
 
 _PUBACK = struct.Struct("!BBH")
+
+#: ``ConsumerClient`` (buffered reads, ``fast_publish``, batched PUBACKs) relies on paho internals of exactly this
+#: version (``_packet_queue``, ``_create_socket``, ``_in_packet``/``_packet_read``, ``_loop_rc_handle``); the
+#: differential test (tests/test_iot_paho_differential.py) checks it decodes every packet as paho does.
+PAHO_FAST_PATH_VERSION = "2.2.0"
+
+
+def client_class(paho_version: str) -> type[mqtt.Client]:
+    """The client to use with the installed paho: ours on the version it was written for, stock paho otherwise
+    (with a warning: slower, but correct)."""
+    if paho_version == PAHO_FAST_PATH_VERSION:
+        return ConsumerClient
+    log.warning("paho-mqtt %s is not %s, which the consumer's fast path was written for: using stock paho "
+                "(correct, slower); pin paho-mqtt==%s for the fast path", paho_version, PAHO_FAST_PATH_VERSION,
+                PAHO_FAST_PATH_VERSION)
+    return mqtt.Client
 
 
 def subscription_filters(settings: Settings) -> list[str]:
@@ -328,6 +373,7 @@ class MqttConsumer:
         session = getattr(flags, "session_present", False)
         log.info("MQTT connected (session present: %s), subscribing %s", session, self.filters)
         client.subscribe([(f, 1) for f in self.filters])
+        assert self.loop is not None  # set by start() before connecting
         self.loop.call_soon_threadsafe(self.connected.set)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
@@ -346,6 +392,7 @@ class MqttConsumer:
     def _on_raw_message(self, topic: str, payload: bytes, mid: int, qos: int, dup: bool = False,
                         retain: bool = False) -> None:
         # Blocks this (network) thread while the hand-off is full: back-pressure, not memory growth.
+        assert self.queue is not None  # set by start() before connecting
         self.queue.put(RawMessage(topic, payload, datetime.now(UTC), mid, qos, self.generation, dup, retain),
                        self._is_closing)
 
@@ -361,6 +408,11 @@ class MqttConsumer:
         if client is None:
             return
         generation = self.generation
+        if not isinstance(client, ConsumerClient):  # stock paho (another version): its public ack, one by one
+            for item in batch:
+                if item.qos and item.generation == generation:
+                    client.ack(item.mid, item.qos)
+            return
         pack = _PUBACK.pack
         acks = [pack(mqtt.PUBACK, 2, item.mid) for item in batch if item.qos == 1 and item.generation == generation]
         if acks:
@@ -376,13 +428,15 @@ class MqttConsumer:
 
     def build_client(self) -> mqtt.Client:
         v5 = self.settings.mqtt_protocol == "5"
-        client = ConsumerClient(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                                protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-                                clean_session=None if v5 else False, manual_ack=True)
+        cls = client_class(paho_mqtt.__version__)
+        client = cls(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                     protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311, clean_session=None if v5 else False,
+                     manual_ack=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
-        client.on_raw_message = self._on_raw_message  # the common PUBLISH, without paho's MQTTMessage
+        if isinstance(client, ConsumerClient):
+            client.on_raw_message = self._on_raw_message  # the common PUBLISH, without paho's MQTTMessage
         client.on_subscribe = self._on_subscribe
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.max_inflight_messages_set(1000)
@@ -476,12 +530,14 @@ class MqttConsumer:
 
     def _acknowledge(self, batch: list[RawMessage]) -> None:
         self._ack_many(batch)
+        assert self.queue is not None
         self.queue.release(len(batch))
         self.stored += len(batch)
         self.batches += 1
 
     async def _gather(self, stop_wait: asyncio.Task) -> list[RawMessage]:
         size = self.settings.iot_batch_size
+        assert self.queue is not None
         batch = await self.queue.get_batch(size, 0.5)
         if not batch:
             return []
@@ -496,10 +552,13 @@ class MqttConsumer:
 
 
     async def _persist(self, batch: list[RawMessage], stop: asyncio.Event | None) -> None:
+        """Store a batch that failed (or could not be prepared): split it until the messages that cannot be stored
+        are alone, dead-letter those, store the rest. While the database itself is unreachable nothing is split:
+        the whole batch is retried with backoff, never dropped, never acknowledged before it is stored."""
         delay = 0.5
         while True:
             try:
-                await self.ingestor.process(batch)
+                await self._store_splitting(batch)
                 break
             except Exception:  # noqa: BLE001 - a database problem: keep the batch, retry, never drop it
                 log.exception("storing a batch of %d messages failed; retrying in %.1fs", len(batch), delay)
@@ -509,6 +568,21 @@ class MqttConsumer:
                 await asyncio.sleep(delay)
                 delay = min(10.0, delay * 2)
         self._acknowledge(batch)
+
+    async def _store_splitting(self, batch: list[RawMessage]) -> None:
+        try:
+            await self.ingestor.process(batch)
+            return
+        except Exception as exc:  # noqa: BLE001 - one message, or the database: find out which
+            self.ingestor.forget()
+            if not await ping():
+                raise  # the database: retry the whole batch later
+            if len(batch) == 1:
+                await self.ingestor.dead_letter(batch[0], exc)
+                return
+        half = len(batch) // 2  # halves in order: a message's successors are stored after it
+        await self._store_splitting(batch[:half])
+        await self._store_splitting(batch[half:])
 
     async def close(self) -> None:
         self._closing = True
@@ -526,51 +600,3 @@ class MqttConsumer:
             sock = self.client.socket()
             if sock is not None:
                 sock.close()
-
-
-async def run_consumer(settings: Settings, clock, stop: asyncio.Event) -> None:
-    """Background service (cli.background): the consumer plus the periodic sweep and daily detection."""
-    if not settings.run_consumer:
-        await stop.wait()
-        return
-    consumer = MqttConsumer(settings)
-    sweeper = asyncio.create_task(run_sweeper(settings, clock, stop))
-    try:
-        await consumer.run(stop)
-    finally:
-        sweeper.cancel()
-        await asyncio.gather(sweeper, return_exceptions=True)
-
-
-async def run_sweeper(settings: Settings, clock, stop: asyncio.Event) -> None:
-    from iot.detection import maybe_run_daily, sweep
-
-    while not stop.is_set():
-        try:
-            now = clock.now()
-            await maybe_run_daily(now, settings)
-            await sweep(now, settings)
-        except Exception:  # noqa: BLE001 - keep sweeping; the error is logged
-            log.exception("IoT sweep failed")
-        try:
-            await asyncio.wait_for(stop.wait(), settings.iot_sweep_seconds)
-        except TimeoutError:
-            pass
-
-
-async def run_ingest_only(settings: Settings, clock, stop: asyncio.Event) -> None:
-    """``rentwatch consume --no-sweep``: only the consumer (e.g. several of them on a shared subscription)."""
-    await MqttConsumer(settings).run(stop)
-
-
-async def run_simulator_service(settings: Settings, clock, stop: asyncio.Event) -> None:
-    """Background service for the demo: runs the simulator when RW_IOT_SIMULATE=1, otherwise waits for stop."""
-    if not settings.iot_simulate:
-        await stop.wait()
-        return
-    from iot.simulator import run_simulation
-
-    task = asyncio.create_task(run_simulation(settings, days=30, live_minutes=24 * 60, prepare=True))
-    await asyncio.wait([task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)

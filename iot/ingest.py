@@ -26,10 +26,14 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from config.settings import Settings
-from core.db import is_postgres
-from iot.adapters import ADAPTER_FORMAT, Reading, TopicRouter, parse_message
+from core import sql
+from core.sql import is_postgres, names
+from iot.actions import instant_alerts
+from iot.adapters import ADAPTER_FORMAT, MAX_EXTERNAL_ID_LENGTH, Reading, TopicRouter, parse_message, zone
 from iot.choices import METER_KINDS, DeviceFormat, DeviceKind, SampleFlag
 from iot.meter import meter_step
+from iot.rules import DoorOpened
+from models.iot import CommissioningEntry, DeadLetter, Device, DoorEvent, HourlyRollup, MeterSample
 
 log = logging.getLogger("rentwatch.iot.ingest")
 
@@ -67,8 +71,9 @@ class DeviceState:
 
 @dataclass
 class BatchOutcome:
-    door_opens: list[tuple[int, int, datetime]] = field(default_factory=list)  # (device_id, unit_id, at)
-    battery_low: dict[int, DeviceState] = field(default_factory=dict)
+    door_opens: list[DoorOpened] = field(default_factory=list)
+    #: devices newly reporting a low battery: id → (device id, unit id, battery, when)
+    battery_low: dict[int, tuple[int, int | None, int | None, datetime]] = field(default_factory=dict)
     stats: Counter = field(default_factory=Counter)
 
 
@@ -97,10 +102,6 @@ ONE_HOUR = timedelta(hours=1)
 #: an identical register value without device time this soon after the previous one is a duplicate
 REPEAT_WINDOW = timedelta(seconds=60)
 
-SQL_TYPES = {"int": "integer", "int8": "bigint", "float8": "double precision", "text": "text", "bool": "boolean",
-             "timestamptz": "timestamptz"}
-
-
 def hour_ts(at: datetime) -> int:
     return int(at.timestamp()) // 3600
 
@@ -108,33 +109,6 @@ def hour_ts(at: datetime) -> int:
 def printable_payload(payload: bytes, limit: int) -> str:
     text = payload[:limit].decode("utf-8", errors="backslashreplace")
     return text.replace("\x00", "\\x00") + ("…" if len(payload) > limit else "")
-
-
-_zones: dict[str, ZoneInfo] = {}
-
-
-def zone(name: str | None, default: str) -> ZoneInfo:
-    key = name or default
-    if key not in _zones:
-        try:
-            _zones[key] = ZoneInfo(key)
-        except (KeyError, ValueError):
-            _zones[key] = ZoneInfo(default)
-    return _zones[key]
-
-
-def q(sql: str) -> str:
-    """Write SQL with ``?`` placeholders; PostgreSQL gets ``$1..$n``."""
-    if not is_postgres():
-        return sql
-    out, n = [], 0
-    for ch in sql:
-        if ch == "?":
-            n += 1
-            out.append(f"${n}")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 class Ingestor:
@@ -152,6 +126,8 @@ class Ingestor:
         self.stats: Counter = Counter()
         self.run_instant_rules = on_alerts
         self.committing = False
+        #: the newest device time of a reading stored for a known device (``rentwatch consume --clock replay``)
+        self.newest_at: datetime | None = None
         self.rates = {DeviceKind.ELECTRICITY: settings.iot_max_kw, DeviceKind.PLUG: settings.iot_max_kw,
                       DeviceKind.WATER: settings.iot_max_m3_per_hour}
 
@@ -161,8 +137,6 @@ class Ingestor:
 
     # ------------------------------------------------------------------------------------------- device cache
     async def load_devices(self, keys: Iterable[tuple[str, str]]) -> None:
-        from models.iot import Device
-
         missing = {k for k in keys if k not in self.cache}
         if not missing:
             return
@@ -206,7 +180,7 @@ class Ingestor:
         keys = set()
         for msg in messages:
             matched = self.router.match(msg.topic)
-            if matched:
+            if matched and len(matched[1]) <= MAX_EXTERNAL_ID_LENGTH:  # longer: dead-lettered by the adapters
                 keys.add((str(ADAPTER_FORMAT[matched[0]]), matched[1]))
         await self.load_devices(keys)
         parsed = [(msg, parse_message(msg.topic, msg.payload, msg.received_at, router=self.router,
@@ -228,22 +202,24 @@ class Ingestor:
         by_id = {state.id: key for key in keys if (state := self.cache.get(key)) is not None}
         ids = sorted(by_id)
         rows: list[dict] = []
-        cols = ("id, unit_id, invert, last_contact_open, last_door_at, last_total, last_total_at, pending_total, "
-                "last_seen, online, battery, battery_low")
-        if is_postgres():
+        d = names(Device)
+        cols = d.cols("id", "unit_id", "invert", "last_contact_open", "last_door_at", "last_total", "last_total_at",
+                      "pending_total", "last_seen", "online", "battery", "battery_low")
+        if is_postgres(conn):
             if ids:
-                _, found = await conn.execute_query(
-                    f"SELECT {cols} FROM iot_devices WHERE id = ANY($1::integer[]) ORDER BY id FOR UPDATE", [ids])
+                found = await sql.execute(
+                    conn, f"SELECT {cols} FROM {d} WHERE {d.id} = ANY(?::integer[]) ORDER BY {d.id} FOR UPDATE", [ids])
                 rows = [dict(r) for r in found]
         else:
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
-                _, found = await conn.execute_query(
-                    f"SELECT {cols} FROM iot_devices WHERE id IN ({', '.join('?' * len(chunk))}) ORDER BY id", chunk)
+                found = await sql.execute(
+                    conn, f"SELECT {cols} FROM {d} WHERE {d.id} IN ({sql.marks(len(chunk))}) ORDER BY {d.id}", chunk)
                 rows += [dict(r) for r in found]
         for row in rows:
             key = by_id.pop(row["id"])
             state = self.cache[key]
+            assert state is not None  # by_id holds cached devices only
             state.unit_id, state.invert = row["unit_id"], bool(row["invert"])
             state.last_open = None if row["last_contact_open"] is None else bool(row["last_contact_open"])
             state.last_door_at = _dt_or_none(row["last_door_at"])
@@ -281,7 +257,7 @@ class Ingestor:
             stats["messages"] += 1
             if result.error:
                 stats["dead_letters"] += 1
-                log.warning("bad payload on %s: %s; payload %r", msg.topic, result.error, msg.payload[:120])
+                log.warning("bad payload on %s: %s; payload %r", msg.topic[:255], result.error, msg.payload[:120])
                 dead.append([msg.topic[:255], printable_payload(msg.payload, limit), len(msg.payload),
                              result.error[:300], msg.received_at])
                 continue
@@ -303,6 +279,8 @@ class Ingestor:
                         entry[6] += 1
                     continue
                 touched[state.id] = state
+                if reading.device_time and (self.newest_at is None or reading.at > self.newest_at):
+                    self.newest_at = reading.at
                 self._apply(state, reading, msg, out, door_rows, sample_rows, late_samples, late_doors, bump)
 
         device_rows = [[s.id, s.last_seen, s.online, s.battery, s.battery_low, s.last_open, s.last_door_at,
@@ -314,7 +292,9 @@ class Ingestor:
                         hourly, device_rows, bump)
 
     async def commit(self, p: Prepared | Parsed) -> BatchOutcome:
-        """The database half: everything of one batch in one transaction, then the instant rules."""
+        """The database half: everything of one batch in one transaction, the instant alerts included — so a
+        failure raising an alert rolls the readings back too, and the redelivered batch raises it (had the readings
+        been committed first, the redelivery would be all duplicates and the alert lost)."""
         self.committing = True
         try:
             async with in_transaction() as conn:
@@ -322,74 +302,74 @@ class Ingestor:
                     await self._lock_devices(conn, p.parsed)
                     p = self._build(p.parsed)
                 await self._write(conn, p)
+                out = p.out
+                if self.run_instant_rules and (out.door_opens or out.battery_low):
+                    await instant_alerts(out.door_opens, list(out.battery_low.values()))
         finally:
             self.committing = False
-        out, stats = p.out, p.out.stats
+        stats = out.stats
         stats["door_events"] += len(p.door_rows)
         stats["samples"] += len(p.sample_rows)
         self.stats.update(stats)
-        if self.run_instant_rules and (out.door_opens or out.battery_low):
-            from iot.detection import instant_rules
-
-            await instant_rules(out, self.settings)
         return out
 
+    async def dead_letter(self, msg: RawMessage, error: BaseException) -> None:
+        """A message that cannot be stored (the batch holding it alone failed): kept in the dead letters with the
+        error, so the rest of the stream goes on. Raises if even that cannot be written (the database is down)."""
+        reason = f"could not be stored: {type(error).__name__}: {error}"
+        log.warning("dead-lettering a message on %s that cannot be stored: %s", msg.topic[:255], reason)
+        await DeadLetter.create(topic=msg.topic[:255], payload=printable_payload(
+            msg.payload, self.settings.iot_dead_letter_max_bytes), payload_size=len(msg.payload),
+            reason=reason[:300], received_at=msg.received_at)
+        self.stats["dead_letters"] += 1
+        self.stats["unstorable"] += 1
+
     async def _write(self, conn, p: Prepared) -> None:
-        out, stats, dead, commissioning, door_rows, sample_rows = \
-            p.out, p.out.stats, p.dead, p.commissioning, p.door_rows, p.sample_rows
-        late_doors, late_samples, hourly, rows, bump = p.late_doors, p.late_samples, p.hourly, p.device_rows, p.bump
-        postgres = is_postgres()
-        if dead:
-            await conn.execute_many(q(
-                "INSERT INTO iot_dead_letters (topic, payload, payload_size, reason, received_at) "
-                "VALUES (?, ?, ?, ?, ?)"), dead)
-        if commissioning:
-            await conn.execute_many(q(
-                "INSERT INTO iot_commissioning (format, external_id, topic, sample_payload, first_seen, "
-                "last_seen, message_count) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (format, external_id) "
-                "DO UPDATE SET last_seen = excluded.last_seen, topic = excluded.topic, "
-                "message_count = iot_commissioning.message_count + excluded.message_count"),
-                commissioning)
-        if door_rows:
-            await self._bulk(conn, postgres, "INSERT INTO iot_door_events (device_id, unit_id, at, is_open, "
-                             "received_at) {rows} ON CONFLICT (device_id, at, is_open) DO NOTHING",
-                             ["int", "int", "timestamptz", "bool", "timestamptz"], door_rows)
-        if sample_rows:
-            await self._bulk(conn, postgres, "INSERT INTO iot_meter_samples (device_id, at, total, delta, flag, "
-                             "received_at) {rows} ON CONFLICT (device_id, at) DO NOTHING",
-                             ["int", "timestamptz", "float8", "float8", "text", "timestamptz"], sample_rows)
-        for state, is_open, at, received_at in late_doors:
+        out, stats, bump = p.out, p.out.stats, p.bump
+        if p.dead:
+            await sql.execute_many(conn, SQL_DEAD_LETTER, p.dead)
+        if p.commissioning:
+            await sql.execute_many(conn, SQL_COMMISSIONING, p.commissioning)
+        await sql.bulk(conn, SQL_DOOR_EVENTS, ["int", "int", "timestamptz", "bool", "timestamptz"], p.door_rows)
+        await sql.bulk(conn, SQL_SAMPLES, ["int", "timestamptz", "float8", "float8", "text", "timestamptz"],
+                       p.sample_rows)
+        for state, is_open, at, received_at in p.late_doors:
             await self._late_door(conn, state, is_open, at, received_at, out, bump)
-        for state, total, at, received_at in late_samples:
+        for state, total, at, received_at in p.late_samples:
             await self._late_sample(conn, state, total, at, received_at, stats, bump)
-        if hourly:
-            await self._bulk(conn, postgres, "INSERT INTO iot_hourly (device_id, unit_id, kind, hour_ts, value, "
-                             "messages) {rows} ON CONFLICT (device_id, hour_ts) DO UPDATE SET "
-                             "value = iot_hourly.value + excluded.value, "
-                             "messages = iot_hourly.messages + excluded.messages",
-                             ["int", "int", "text", "int8", "float8", "int"], list(hourly.values()))
-        if rows:
-            if postgres:
-                await self._bulk(conn, True, "UPDATE iot_devices AS d SET last_seen = v.c1, online = v.c2, "
-                                 "battery = v.c3, battery_low = v.c4, last_contact_open = v.c5, "
-                                 "last_door_at = v.c6, last_total = v.c7, last_total_at = v.c8, "
-                                 "pending_total = v.c9 FROM ({rows}) AS v(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9) "
-                                 "WHERE d.id = v.c0",
-                                 ["int", "timestamptz", "bool", "int", "bool", "bool", "timestamptz", "float8",
-                                  "timestamptz", "float8"], rows)
-            else:
-                await conn.execute_many(
-                    "UPDATE iot_devices SET last_seen = ?, online = ?, battery = ?, battery_low = ?, "
-                    "last_contact_open = ?, last_door_at = ?, last_total = ?, last_total_at = ?, "
-                    "pending_total = ? WHERE id = ?", [r[1:] + r[:1] for r in rows])
+        await sql.bulk(conn, SQL_HOURLY, ["int", "int", "text", "int8", "float8", "int"], list(p.hourly.values()))
+        if not p.device_rows:
+            return
+        if is_postgres(conn):
+            await sql.bulk(conn, SQL_DEVICES_PG, ["int", "timestamptz", "bool", "int", "bool", "bool", "timestamptz",
+                                                  "float8", "timestamptz", "float8"], p.device_rows)
+        else:
+            await sql.execute_many(conn, SQL_DEVICES, [r[1:] + r[:1] for r in p.device_rows])
 
     def _apply(self, state: DeviceState, r: Reading, msg: RawMessage, out: BatchOutcome, door_rows, sample_rows,
                late_samples, late_doors, bump) -> None:
-        stats = out.stats
         state.dirty = True
-        # Signs of life: neither an "offline" availability / LWT (often the broker's will, sent for a device that
-        # is gone) nor a retained message the broker replays on every (re)subscribe says the device is there now.
-        alive = r.online is not False and not msg.retain
+        alive = self._liveness(state, r, msg.retain)
+        if r.battery is not None or r.battery_low is not None:
+            self._battery(state, r, out)
+        counted = False
+        if state.kind == DeviceKind.DOOR:
+            if r.door_open is not None:
+                counted = True
+                self._door(state, r, out, door_rows, late_doors, bump)
+        elif state.kind in METER_KINDS:
+            total = r.water_m3 if state.kind == DeviceKind.WATER else r.energy_kwh
+            if total is not None:
+                counted = True
+                self._meter(state, r, total, msg.dup, out.stats, sample_rows, late_samples, bump)
+        if not counted and alive:  # a message in the hour's count (occupancy: "the door reported")
+            bump(state, r.at if r.at <= r.received_at else r.received_at, 0.0)
+
+    @staticmethod
+    def _liveness(state: DeviceState, r: Reading, retained: bool) -> bool:
+        """Signs of life: neither an "offline" availability / LWT (often the broker's will, sent for a device that
+        is gone) nor a retained message the broker replays on every (re)subscribe says the device is there now."""
+        alive = r.online is not False and not retained
         if r.online is False:
             state.online = False
         elif alive:
@@ -398,75 +378,60 @@ class Ingestor:
                 state.last_seen = seen_at
             if r.online or r.device_time is False or r.received_at - r.at < ONE_HOUR:
                 state.online = True
-        if r.battery is not None or r.battery_low is not None:
-            low = bool(r.battery_low) or (r.battery is not None and r.battery <= self.settings.iot_battery_low_percent)
-            if r.battery is not None:
-                state.battery = r.battery
-            if low and not state.battery_low:
-                out.battery_low[state.id] = state
-            state.battery_low = low
-        counted = False
-        if r.door_open is not None and state.kind == DeviceKind.DOOR:
-            is_open = r.door_open != state.invert
-            counted = True
-            if state.last_door_at is None or r.at > state.last_door_at:
-                if is_open != state.last_open:
-                    door_rows.append([state.id, state.unit_id, r.at, is_open, r.received_at])
-                    if is_open:
-                        bump(state, r.at, 1.0)
-                        if state.unit_id:
-                            out.door_opens.append((state.id, state.unit_id, r.at))
-                    else:
-                        bump(state, r.at, 0.0)
-                else:
-                    stats["repeated_state"] += 1
-                    bump(state, r.at, 0.0)
-                state.last_open, state.last_door_at = is_open, r.at
-            elif r.at == state.last_door_at and is_open == state.last_open:
-                stats["duplicates"] += 1
-                return
-            else:
-                late_doors.append((state, is_open, r.at, r.received_at))
-        if state.kind in METER_KINDS:
-            total = r.water_m3 if state.kind == DeviceKind.WATER else r.energy_kwh
-            if total is not None:
-                counted = True
-                if (not r.device_time and total == state.last_total and state.pending is None
-                        and state.last_total_at is not None and r.at > state.last_total_at
-                        and (msg.dup or r.at - state.last_total_at <= REPEAT_WINDOW)):
-                    # No device time, so a QoS 1 redelivery (DUP) or a repeated telegram would be a new sample at
-                    # its receive time; the same register value again soon after carries nothing (delta 0).
-                    stats["duplicates"] += 1
-                elif state.last_total_at is None or r.at > state.last_total_at:
-                    step = meter_step(state.last_total, state.last_total_at, total, r.at, self.rates[state.kind],
-                                      state.pending)
-                    sample_rows.append([state.id, r.at, total, step.delta, str(step.flag), r.received_at])
-                    if step.flag == SampleFlag.SPIKE:
-                        stats["spikes"] += 1
-                    elif step.flag in (SampleFlag.RESET, SampleFlag.STEP_BACK):
-                        stats["resets"] += 1
-                    bump(state, r.at, step.delta)
-                    state.last_total, state.pending = step.baseline, step.pending
-                    state.last_total_at = r.at
-                elif r.at == state.last_total_at:
-                    stats["duplicates"] += 1
-                else:
-                    late_samples.append((state, total, r.at, r.received_at))
-        if not counted and alive:  # a message in the hour's count (occupancy: "the door reported")
-            bump(state, r.at if r.at <= r.received_at else r.received_at, 0.0)
+        return alive
+
+    def _battery(self, state: DeviceState, r: Reading, out: BatchOutcome) -> None:
+        low = bool(r.battery_low) or (r.battery is not None and r.battery <= self.settings.iot_battery_low_percent)
+        if r.battery is not None:
+            state.battery = r.battery
+        if low and not state.battery_low:
+            out.battery_low[state.id] = (state.id, state.unit_id, state.battery, state.last_seen or r.at)
+        state.battery_low = low
 
     @staticmethod
-    async def _bulk(conn, postgres: bool, sql: str, types: list[str], rows: list[list]) -> None:
-        """Many rows in one statement. PostgreSQL: one array per column, expanded server-side with ``unnest``
-        (one round trip; asyncpg encodes the arrays in its binary protocol, no per-value text formatting);
-        elsewhere: executemany."""
-        if postgres:
-            arrays = ", ".join(f"${n}::{SQL_TYPES[t]}[]" for n, t in enumerate(types, 1))
-            await conn.execute_query(sql.format(rows=f"SELECT * FROM unnest({arrays})"),
-                                     [list(column) for column in zip(*rows, strict=True)])
+    def _door(state: DeviceState, r: Reading, out: BatchOutcome, door_rows, late_doors, bump) -> None:
+        """Only a change of state is an event; an older reading goes to the back-fill path."""
+        is_open = r.door_open != state.invert
+        if state.last_door_at is None or r.at > state.last_door_at:
+            if is_open != state.last_open:
+                door_rows.append([state.id, state.unit_id, r.at, is_open, r.received_at])
+                bump(state, r.at, 1.0 if is_open else 0.0)
+                if is_open and state.unit_id:
+                    out.door_opens.append(DoorOpened(state.id, state.unit_id, r.at))
+            else:
+                out.stats["repeated_state"] += 1
+                bump(state, r.at, 0.0)
+            state.last_open, state.last_door_at = is_open, r.at
+        elif r.at == state.last_door_at and is_open == state.last_open:
+            out.stats["duplicates"] += 1
         else:
-            marks = ", ".join("?" * len(types))
-            await conn.execute_many(sql.format(rows=f"VALUES ({marks})"), rows)
+            late_doors.append((state, is_open, r.at, r.received_at))
+
+    def _meter(self, state: DeviceState, r: Reading, total: float, dup: bool, stats: Counter, sample_rows,
+               late_samples, bump) -> None:
+        """A register reading: consumption since the previous one (meter_step), duplicates dropped, an older
+        reading to the back-fill path."""
+        if (not r.device_time and total == state.last_total and state.pending is None
+                and state.last_total_at is not None and r.at > state.last_total_at
+                and (dup or r.at - state.last_total_at <= REPEAT_WINDOW)):
+            # No device time, so a QoS 1 redelivery (DUP) or a repeated telegram would be a new sample at its
+            # receive time; the same register value again soon after carries nothing (delta 0).
+            stats["duplicates"] += 1
+        elif state.last_total_at is None or r.at > state.last_total_at:
+            step = meter_step(state.last_total, state.last_total_at, total, r.at, self.rates[state.kind],
+                              state.pending)
+            sample_rows.append([state.id, r.at, total, step.delta, str(step.flag), r.received_at])
+            if step.flag == SampleFlag.SPIKE:
+                stats["spikes"] += 1
+            elif step.flag in (SampleFlag.RESET, SampleFlag.STEP_BACK):
+                stats["resets"] += 1
+            bump(state, r.at, step.delta)
+            state.last_total, state.pending = step.baseline, step.pending
+            state.last_total_at = r.at
+        elif r.at == state.last_total_at:
+            stats["duplicates"] += 1
+        else:
+            late_samples.append((state, total, r.at, r.received_at))
 
     async def _late_door(self, conn, state: DeviceState, is_open: bool, at: datetime, received_at: datetime,
                          out: BatchOutcome, bump) -> None:
@@ -476,34 +441,26 @@ class Ingestor:
         change back is stored at the newest reading's time (the readings in between were repeats of a state
         that turns out stale and are not kept, so that is the best known bound; a later back-filled reading
         moves it)."""
-        _, rows = await conn.execute_query(q(
-            "SELECT is_open FROM iot_door_events WHERE device_id = ? AND at <= ? ORDER BY at DESC LIMIT 1"),
-            [state.id, at])
+        rows = await sql.execute(conn, SQL_DOOR_BEFORE, [state.id, at])
         if rows and bool(dict(rows[0])["is_open"]) == is_open:
             out.stats["repeated_state"] += 1
             return
-        _, nxt = await conn.execute_query(q(
-            "SELECT id, at, is_open FROM iot_door_events WHERE device_id = ? AND at > ? ORDER BY at ASC LIMIT 1"),
-            [state.id, at])
+        nxt = await sql.execute(conn, SQL_DOOR_AFTER, [state.id, at])
         # (rowcounts of INSERT are not reported on PostgreSQL by tortoise: the previous event decided already)
-        await conn.execute_query(q(
-            "INSERT INTO iot_door_events (device_id, unit_id, at, is_open, received_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (device_id, at, is_open) DO NOTHING"), [state.id, state.unit_id, at, is_open, received_at])
+        await sql.execute(conn, SQL_DOOR_EVENT, [state.id, state.unit_id, at, is_open, received_at])
         out.stats["backfilled"] += 1
         bump(state, at, 1.0 if is_open else 0.0)
         if nxt:
             n = dict(nxt[0])
             if bool(n["is_open"]) == is_open:
-                await conn.execute_query(q("DELETE FROM iot_door_events WHERE id = ?"), [n["id"]])
+                await sql.execute(conn, SQL_DOOR_DELETE, [n["id"]])
                 out.stats["repeated_state"] += 1
                 if is_open:
                     bump(state, _dt(n["at"]), -1.0, 0)
         elif (state.last_open is not None and state.last_open != is_open and state.last_door_at is not None
               and state.last_door_at > at):
-            await conn.execute_query(q(
-                "INSERT INTO iot_door_events (device_id, unit_id, at, is_open, received_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (device_id, at, is_open) DO NOTHING"),
-                [state.id, state.unit_id, state.last_door_at, state.last_open, received_at])
+            await sql.execute(conn, SQL_DOOR_EVENT,
+                              [state.id, state.unit_id, state.last_door_at, state.last_open, received_at])
             if state.last_open:
                 bump(state, state.last_door_at, 1.0, 0)
 
@@ -511,25 +468,18 @@ class Ingestor:
                            stats: Counter, bump) -> None:
         """A register reading older than the newest one stored (a gateway replaying): insert it between its
         neighbours and move the successor's consumption accordingly, so every hour gets what it used."""
-        _, rows = await conn.execute_query(q("SELECT id FROM iot_meter_samples WHERE device_id = ? AND at = ?"),
-                                           [state.id, at])
+        rows = await sql.execute(conn, SQL_SAMPLE_AT, [state.id, at])
         if rows:
             stats["duplicates"] += 1
             return
         rate = self.rates[state.kind]
-        _, prev = await conn.execute_query(q(
-            "SELECT at, total FROM iot_meter_samples WHERE device_id = ? AND at < ? AND flag <> 'SPIKE' "
-            "ORDER BY at DESC LIMIT 1"), [state.id, at])
-        _, nxt = await conn.execute_query(q(
-            "SELECT id, at, total, delta FROM iot_meter_samples WHERE device_id = ? AND at > ? AND flag <> 'SPIKE' "
-            "ORDER BY at ASC LIMIT 1"), [state.id, at])
+        prev = await sql.execute(conn, SQL_SAMPLE_BEFORE, [state.id, at])
+        nxt = await sql.execute(conn, SQL_SAMPLE_AFTER, [state.id, at])
         prev_row = dict(prev[0]) if prev else None
         step = meter_step(prev_row["total"] if prev_row else None, _dt(prev_row["at"]) if prev_row else None,
                           total, at, rate)
         flag = SampleFlag.BACKFILL if step.flag == SampleFlag.OK else step.flag
-        await conn.execute_query(q(
-            "INSERT INTO iot_meter_samples (device_id, at, total, delta, flag, received_at) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (device_id, at) DO NOTHING"), [state.id, at, total, step.delta, str(flag), received_at])
+        await sql.execute(conn, SQL_SAMPLE, [state.id, at, total, step.delta, str(flag), received_at])
         stats["backfilled"] += 1
         bump(state, at, step.delta)
         if nxt:
@@ -538,9 +488,56 @@ class Ingestor:
             redo = meter_step(total if step.flag != SampleFlag.SPIKE else step.baseline, at, n["total"], n_at, rate)
             adjust = redo.delta - n["delta"]
             if adjust:
-                await conn.execute_query(q("UPDATE iot_meter_samples SET delta = ? WHERE id = ?"),
-                                         [redo.delta, n["id"]])
+                await sql.execute(conn, SQL_SAMPLE_DELTA, [redo.delta, n["id"]])
                 bump(state, n_at, adjust, 0)
+
+
+# ------------------------------------------------------------------------------------------------ statements
+# Written with ``?`` placeholders and the models' names (core.sql renders them for the connection's dialect).
+_dl, _cm, _de, _ms, _hr, _dv = (names(m) for m in (DeadLetter, CommissioningEntry, DoorEvent, MeterSample,
+                                                   HourlyRollup, Device))
+SQL_DEAD_LETTER = (f"INSERT INTO {_dl} ({_dl.cols('topic', 'payload', 'payload_size', 'reason', 'received_at')}) "
+                   f"VALUES (?, ?, ?, ?, ?)")
+_CM_COLS = _cm.cols("format", "external_id", "topic", "sample_payload", "first_seen", "last_seen", "message_count")
+SQL_COMMISSIONING = (
+    f"INSERT INTO {_cm} ({_CM_COLS}) "
+    f"VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ({_cm.format}, {_cm.external_id}) DO UPDATE SET "
+    f"{_cm.last_seen} = excluded.{_cm.last_seen}, {_cm.topic} = excluded.{_cm.topic}, "
+    f"{_cm.message_count} = {_cm}.{_cm.message_count} + excluded.{_cm.message_count}")
+_DOOR_COLS = _de.cols("device", "unit_id", "at", "is_open", "received_at")
+_DOOR_KEY = _de.cols("device", "at", "is_open")
+SQL_DOOR_EVENTS = f"INSERT INTO {_de} ({_DOOR_COLS}) {{rows}} ON CONFLICT ({_DOOR_KEY}) DO NOTHING"
+SQL_DOOR_EVENT = f"INSERT INTO {_de} ({_DOOR_COLS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT ({_DOOR_KEY}) DO NOTHING"
+SQL_DOOR_BEFORE = (f"SELECT {_de.is_open} FROM {_de} WHERE {_de.device} = ? AND {_de.at} <= ? "
+                   f"ORDER BY {_de.at} DESC LIMIT 1")
+SQL_DOOR_AFTER = (f"SELECT {_de.cols('id', 'at', 'is_open')} FROM {_de} WHERE {_de.device} = ? AND {_de.at} > ? "
+                  f"ORDER BY {_de.at} ASC LIMIT 1")
+SQL_DOOR_DELETE = f"DELETE FROM {_de} WHERE {_de.id} = ?"
+_SAMPLE_COLS = _ms.cols("device", "at", "total", "delta", "flag", "received_at")
+_SAMPLE_KEY = _ms.cols("device", "at")
+SQL_SAMPLES = f"INSERT INTO {_ms} ({_SAMPLE_COLS}) {{rows}} ON CONFLICT ({_SAMPLE_KEY}) DO NOTHING"
+SQL_SAMPLE = f"INSERT INTO {_ms} ({_SAMPLE_COLS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ({_SAMPLE_KEY}) DO NOTHING"
+SQL_SAMPLE_AT = f"SELECT {_ms.id} FROM {_ms} WHERE {_ms.device} = ? AND {_ms.at} = ?"
+_NOT_SPIKE = f"{_ms.flag} <> '{SampleFlag.SPIKE}'"
+SQL_SAMPLE_BEFORE = (f"SELECT {_ms.cols('at', 'total')} FROM {_ms} WHERE {_ms.device} = ? AND {_ms.at} < ? "
+                     f"AND {_NOT_SPIKE} ORDER BY {_ms.at} DESC LIMIT 1")
+SQL_SAMPLE_AFTER = (f"SELECT {_ms.cols('id', 'at', 'total', 'delta')} FROM {_ms} WHERE {_ms.device} = ? "
+                    f"AND {_ms.at} > ? AND {_NOT_SPIKE} ORDER BY {_ms.at} ASC LIMIT 1")
+SQL_SAMPLE_DELTA = f"UPDATE {_ms} SET {_ms.delta} = ? WHERE {_ms.id} = ?"
+_HR_COLS = _hr.cols("device_id", "unit_id", "kind", "hour_ts", "value", "messages")
+SQL_HOURLY = (f"INSERT INTO {_hr} ({_HR_COLS}) {{rows}} "
+              f"ON CONFLICT ({_hr.device_id}, {_hr.hour_ts}) DO UPDATE SET "
+              f"{_hr.value} = {_hr}.{_hr.value} + excluded.{_hr.value}, "
+              f"{_hr.messages} = {_hr}.{_hr.messages} + excluded.{_hr.messages}")
+#: the running state written back per batch, in the order of ``Ingestor._build``'s device rows (id first)
+DEVICE_STATE = ("last_seen", "online", "battery", "battery_low", "last_contact_open", "last_door_at", "last_total",
+                "last_total_at", "pending_total")
+SQL_DEVICES = (f"UPDATE {_dv} SET " + ", ".join(f"{getattr(_dv, f)} = ?" for f in DEVICE_STATE)
+               + f" WHERE {_dv.id} = ?")
+SQL_DEVICES_PG = (f"UPDATE {_dv} AS d SET " + ", ".join(f"{getattr(_dv, f)} = v.c{n}" for n, f in
+                                                       enumerate(DEVICE_STATE, 1))
+                  + " FROM ({rows}) AS v(" + ", ".join(f"c{n}" for n in range(len(DEVICE_STATE) + 1))
+                  + f") WHERE d.{_dv.id} = v.c0")
 
 
 def _dt_or_none(value) -> datetime | None:

@@ -4,8 +4,15 @@ with the evidence that decided it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from iot.choices import Occupancy
+
+
+class ThresholdSettings(Protocol):
+    iot_vacant_kwh_per_day: float
+    iot_vacant_m3_per_day: float
+    iot_min_coverage_hours: int
 
 
 @dataclass(frozen=True)
@@ -15,11 +22,11 @@ class Thresholds:
     min_coverage_hours: int = 12
 
     @classmethod
-    def from_settings(cls, settings) -> Thresholds:
+    def from_settings(cls, settings: ThresholdSettings) -> Thresholds:
         return cls(settings.iot_vacant_kwh_per_day, settings.iot_vacant_m3_per_day, settings.iot_min_coverage_hours)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class DayFacts:
     """One unit, one local day. ``*_hours`` = hours with at least one message from that kind of device."""
 
@@ -35,8 +42,9 @@ class DayFacts:
 
 
 def infer(facts: DayFacts, *, has_door: bool, has_elec: bool, has_water: bool, door_alive: bool,
-          t: Thresholds) -> tuple[Occupancy, dict]:
-    reporting, active = [], []
+          t: Thresholds) -> tuple[Occupancy, dict[str, Any]]:
+    reporting: list[str] = []
+    active: list[str] = []
     if has_elec and facts.elec_hours >= t.min_coverage_hours:
         reporting.append("electricity")
         if facts.elec_kwh > t.vacant_kwh_per_day:
@@ -49,7 +57,7 @@ def infer(facts: DayFacts, *, has_door: bool, has_elec: bool, has_water: bool, d
         reporting.append("door")
         if facts.door_opens > 0:
             active.append("door")
-    evidence = {"electricity_kwh": round(facts.elec_kwh, 3), "water_m3": round(facts.water_m3, 4),
+    evidence: dict[str, Any] = {"electricity_kwh": round(facts.elec_kwh, 3), "water_m3": round(facts.water_m3, 4),
                 "door_opens": facts.door_opens, "night_opens": facts.night_opens, "busy_hours": facts.busy_hours,
                 "reporting": reporting, "active": active}
     if not reporting:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 from tortoise.expressions import RawSQL
@@ -60,7 +61,7 @@ async def register_device(body: DeviceIn, principal: Principal | None) -> tuple[
                            details={"unit_code": body.unit_code})
     async with in_transaction():
         device = await Device.get_or_none(format=body.format, external_id=body.external_id)
-        fields = {"kind": body.kind, "unit_id": unit.id if unit else None,
+        fields: dict[str, Any] = {"kind": body.kind, "unit_id": unit.id if unit else None,
                   "building_id": unit.building_id if unit else None, "invert": body.invert,
                   "report_period_s": body.report_period_s}
         if body.installed_at:
@@ -123,7 +124,7 @@ async def import_devices_csv(data: bytes, principal: Principal | None, *, dry_ru
             rejected.append({"row": number, "external_id": body.external_id, "errors": errors})
         else:
             parsed.append(body)
-    report = {"rows": len(parsed) + len(rejected), "rejected": rejected, "created": 0, "updated": 0,
+    report: dict[str, Any] = {"rows": len(parsed) + len(rejected), "rejected": rejected, "created": 0, "updated": 0,
               "dry_run": dry_run}
     if rejected or dry_run:
         return report

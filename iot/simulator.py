@@ -56,42 +56,55 @@ WATER_FORMATS = [DeviceFormat.WMBUS, DeviceFormat.GENERIC]
 
 # ------------------------------------------------------------------------------------------------ messages
 
-def encode(dev: SimDevice, at: datetime, tz: ZoneInfo, *, door: bool | None = None, total: float | None = None,
-           battery: int | None = None) -> list[tuple[str, bytes]]:
-    """The message(s) a device of this format would publish."""
-    f = dev.fmt
-    if f == DeviceFormat.ZIGBEE2MQTT:
-        body: dict = {"linkquality": 80, "last_seen": at.astimezone(UTC).isoformat().replace("+00:00", "Z")}
-        if door is not None:
-            body["contact"] = not door  # contact: true = closed
-        if total is not None:
-            body.update(energy=round(total, 3), power=0, state="ON")
-        if battery is not None:
-            body.update(battery=battery, battery_low=battery <= 15)
-        return [(f"zigbee2mqtt/{dev.ext}", json.dumps(body).encode())]
-    if f == DeviceFormat.TASMOTA:
-        body = {"Time": at.astimezone(tz).replace(tzinfo=None).isoformat(timespec="seconds")}
-        if door is not None:
-            body["Switch1"] = "ON" if door else "OFF"
-        if total is not None:
-            body["ENERGY"] = {"Total": round(total, 3), "Power": 120}
-        if len(body) == 1:
-            return []
-        return [(f"tele/{dev.ext}/SENSOR", json.dumps(body).encode())]
-    if f == DeviceFormat.SHELLY_GEN2:
-        if total is None:
-            return []
-        body = {"src": dev.ext, "dst": f"{dev.ext}/events", "method": "NotifyStatus",
-                "params": {"ts": round(at.timestamp(), 2), "switch:0": {"id": 0, "aenergy": {
-                    "by_minute": [0, 0, 0], "minute_ts": int(at.timestamp()), "total": round(total * 1000, 3)}}}}
-        return [(f"{dev.ext}/events/rpc", json.dumps(body).encode())]
-    if f == DeviceFormat.WMBUS:
-        if total is None:
-            return []
-        body = {"_": "telegram", "media": "water", "meter": "iperl", "name": dev.ext, "id": dev.ext,
-                "total_m3": round(total, 4), "timestamp": at.astimezone(UTC).isoformat().replace("+00:00", "Z")}
-        return [(f"wmbusmeters/{dev.ext}", json.dumps(body).encode())]
-    body = {"ts": int(at.timestamp() * 1000)}
+Encoded = list[tuple[str, bytes]]
+
+
+def _z2m(dev: SimDevice, at: datetime, tz: ZoneInfo, door: bool | None, total: float | None,
+         battery: int | None) -> Encoded:
+    body: dict = {"linkquality": 80, "last_seen": at.astimezone(UTC).isoformat().replace("+00:00", "Z")}
+    if door is not None:
+        body["contact"] = not door  # contact: true = closed
+    if total is not None:
+        body.update(energy=round(total, 3), power=0, state="ON")
+    if battery is not None:
+        body.update(battery=battery, battery_low=battery <= 15)
+    return [(f"zigbee2mqtt/{dev.ext}", json.dumps(body).encode())]
+
+
+def _tasmota(dev: SimDevice, at: datetime, tz: ZoneInfo, door: bool | None, total: float | None,
+             battery: int | None) -> Encoded:
+    body: dict = {"Time": at.astimezone(tz).replace(tzinfo=None).isoformat(timespec="seconds")}
+    if door is not None:
+        body["Switch1"] = "ON" if door else "OFF"
+    if total is not None:
+        body["ENERGY"] = {"Total": round(total, 3), "Power": 120}
+    if len(body) == 1:
+        return []
+    return [(f"tele/{dev.ext}/SENSOR", json.dumps(body).encode())]
+
+
+def _shelly(dev: SimDevice, at: datetime, tz: ZoneInfo, door: bool | None, total: float | None,
+            battery: int | None) -> Encoded:
+    if total is None:
+        return []
+    body = {"src": dev.ext, "dst": f"{dev.ext}/events", "method": "NotifyStatus",
+            "params": {"ts": round(at.timestamp(), 2), "switch:0": {"id": 0, "aenergy": {
+                "by_minute": [0, 0, 0], "minute_ts": int(at.timestamp()), "total": round(total * 1000, 3)}}}}
+    return [(f"{dev.ext}/events/rpc", json.dumps(body).encode())]
+
+
+def _wmbus(dev: SimDevice, at: datetime, tz: ZoneInfo, door: bool | None, total: float | None,
+           battery: int | None) -> Encoded:
+    if total is None:
+        return []
+    body = {"_": "telegram", "media": "water", "meter": "iperl", "name": dev.ext, "id": dev.ext,
+            "total_m3": round(total, 4), "timestamp": at.astimezone(UTC).isoformat().replace("+00:00", "Z")}
+    return [(f"wmbusmeters/{dev.ext}", json.dumps(body).encode())]
+
+
+def _generic(dev: SimDevice, at: datetime, tz: ZoneInfo, door: bool | None, total: float | None,
+             battery: int | None) -> Encoded:
+    body: dict = {"ts": int(at.timestamp() * 1000)}
     if door is not None:
         body["door"] = "open" if door else "closed"
     if total is not None:
@@ -101,6 +114,16 @@ def encode(dev: SimDevice, at: datetime, tz: ZoneInfo, *, door: bool | None = No
     if len(body) == 1:
         return []
     return [(f"rentwatch/devices/{dev.ext}", json.dumps(body).encode())]
+
+
+ENCODERS = {DeviceFormat.ZIGBEE2MQTT: _z2m, DeviceFormat.TASMOTA: _tasmota, DeviceFormat.SHELLY_GEN2: _shelly,
+            DeviceFormat.WMBUS: _wmbus}
+
+
+def encode(dev: SimDevice, at: datetime, tz: ZoneInfo, *, door: bool | None = None, total: float | None = None,
+           battery: int | None = None) -> Encoded:
+    """The message(s) a device of this format would publish."""
+    return ENCODERS.get(dev.fmt, _generic)(dev, at, tz, door, total, battery)
 
 
 def hour_profile(role: str, day_ago: int, hour: int) -> tuple[float, float, list[int]]:
@@ -184,7 +207,7 @@ async def prepare_scenarios(now: datetime) -> list[SimUnit]:
             fmt = formats[n % len(formats)]
             ext = f"{PREFIX}-{role}-{unit.code}-{kind.lower()}"
             await register_device(DeviceIn(external_id=ext, format=fmt, kind=kind, unit_code=unit.code,
-                                           installed_at=now - timedelta(days=40)), None)
+                                           installed_at=now - timedelta(days=40), report_period_s=None), None)
             sim.devices.append(SimDevice(ext, fmt, kind, total=round(rng.uniform(100, 5000), 2)))
         sims.append(sim)
     return _mark_dead(sims, now)
@@ -314,7 +337,7 @@ class SimPublisher:
         self.client.max_inflight_messages_set(200)
         self.client.max_queued_messages_set(0)
         self.host, self.port = settings.mqtt_host_port
-        self.last = None
+        self.last: mqtt.MQTTMessageInfo | None = None
 
     async def connect(self) -> None:
         for attempt in range(60):
@@ -344,7 +367,7 @@ class SimPublisher:
 
 async def run_simulation(settings: Settings, *, days: int = 30, live_minutes: float = 10.0, prepare: bool = True,
                          live_interval_s: float = 10.0) -> dict:
-    from iot.detection import run_detection
+    from iot.jobs import run_detection
     from models.iot import HourlyRollup
 
     tz = ZoneInfo(settings.iot_timezone)

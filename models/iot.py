@@ -15,8 +15,10 @@ class Device(TimestampedModel):
     format = fields.CharEnumField(DeviceFormat, max_length=16)
     kind = fields.CharEnumField(DeviceKind, max_length=12)
     unit = fields.ForeignKeyField("models.Unit", related_name="devices", null=True, on_delete=fields.SET_NULL)
+    unit_id: int | None  # the column, for type checkers
     building = fields.ForeignKeyField("models.Building", related_name="devices", null=True,
                                       on_delete=fields.SET_NULL)
+    building_id: int | None
     installed_at = fields.DatetimeField(null=True)
     last_seen = fields.DatetimeField(null=True)
     online = fields.BooleanField(null=True)

@@ -47,6 +47,7 @@ class BuildingStaff(TimestampedModel):
 class Unit(TimestampedModel):
     id = fields.IntField(primary_key=True)
     building = fields.ForeignKeyField("models.Building", related_name="units", on_delete=fields.RESTRICT)
+    building_id: int  # the column, for type checkers
     code = fields.CharField(max_length=40, unique=True, description="human code, e.g. SZ-NS-A-1203")
     name = fields.CharField(max_length=64, default="")
     property_type = fields.CharEnumField(PropertyType, max_length=16)

@@ -11,6 +11,7 @@ class WorkOrder(TimestampedModel):
     type = fields.CharEnumField(WorkOrderType, max_length=16)
     unit = fields.ForeignKeyField("models.Unit", related_name="work_orders", null=True,
                                   on_delete=fields.RESTRICT)
+    unit_id: int | None  # the column, for type checkers
     building = fields.ForeignKeyField("models.Building", related_name="work_orders", on_delete=fields.RESTRICT)
     title = fields.CharField(max_length=200)
     description = fields.TextField(default="")

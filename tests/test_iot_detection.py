@@ -11,9 +11,10 @@ import pytest
 
 from config.settings import Settings
 from iot.choices import DeviceFormat, DeviceKind, IotAlert, Occupancy
-from iot.detection import local_day_end, maybe_run_daily, run_detection, sweep
 from iot.ingest import Ingestor, RawMessage
+from iot.jobs import daily_detection, run_detection, sweep
 from iot.occupancy import DayFacts, Thresholds, infer, sublet_score
+from iot.rules import local_day_end
 from iot.service import DeviceIn, register_device
 from leasing.choices import LeaseStatus, PaymentFrequency
 from leasing.service import create_lease
@@ -274,13 +275,13 @@ async def test_device_offline_and_recovery(world, settings):
                                               kind=DeviceKind.ELECTRICITY, unit_code=world.a.unit.code), None)
     await Device.filter(id=door.id).update(last_seen=now - timedelta(hours=26))
     await Device.filter(id=meter.id).update(last_seen=now - timedelta(minutes=10))  # within 3 × 300 s
-    await sweep(now, settings)
+    await sweep(settings, now)
     alerts = await Alert.filter(type=IotAlert.DEVICE_OFFLINE)
     assert [a.subject for a in alerts] == [f"device:{door.id}"]
     await Device.filter(id=door.id).update(last_seen=now + timedelta(hours=1))
-    await sweep(now + timedelta(hours=2), settings)
+    await sweep(settings, now + timedelta(hours=2))
     await Device.filter(id=door.id).update(last_seen=now + timedelta(hours=20))
-    await sweep(now + timedelta(hours=27), settings)
+    await sweep(settings, now + timedelta(hours=27))
     assert (await Alert.get(id=alerts[0].id)).status == "CLEARED"
 
 
@@ -294,8 +295,8 @@ async def test_moveout_quiet_opens_one_cleaning_order(world, settings):
     await fill(unit, devs, [AS_OF - timedelta(days=1)], "empty")
     now = datetime.combine(AS_OF, time(0, 30), SH).astimezone(UTC)
     before = await WorkOrder.filter(type=WorkOrderType.CLEANING, unit_id=unit.id).count()
-    await sweep(now, settings)
-    await sweep(now + timedelta(minutes=5), settings)
+    await sweep(settings, now)
+    await sweep(settings, now + timedelta(minutes=5))
     orders = await WorkOrder.filter(type=WorkOrderType.CLEANING, unit_id=unit.id, trigger_source="sensor")
     assert len(orders) == 1 and orders[0].trigger_ref.startswith(f"moveout:{unit.id}:")
     assert await WorkOrder.filter(type=WorkOrderType.CLEANING, unit_id=unit.id).count() == before + 1
@@ -350,7 +351,7 @@ async def test_daily_job_redetects_a_day_that_got_back_filled_data(world, settin
                                                      .encode(), received.astimezone(UTC))])
 
     # the door's gateway is down on `day`: its run sees nothing
-    first = await maybe_run_daily(at(day + timedelta(days=1), 1, 30), settings)
+    first = await daily_detection(settings, at(day + timedelta(days=1), 1, 30))
     assert first["as_of"] == day.isoformat() and first["backfill_reruns"] == []
     assert not await Alert.filter(type=IotAlert.UNEXPECTED_ACTIVITY, unit_id=vacant.id).exists()
     # the next morning a gateway replays what it buffered: night-time openings of `day`, after its run
@@ -358,8 +359,8 @@ async def test_daily_job_redetects_a_day_that_got_back_filled_data(world, settin
     await door(at(day, 2, 30), "open", replayed)
     await door(at(day, 2, 40), "closed", replayed)
     await door(at(day + timedelta(days=1), 9), "closed", at(day + timedelta(days=1), 9))
-    assert await maybe_run_daily(at(day + timedelta(days=1), 6), settings) is None  # yesterday already done
-    second = await maybe_run_daily(at(day + timedelta(days=2), 1, 30), settings)
+    assert await daily_detection(settings, at(day + timedelta(days=1), 6)) == {}  # yesterday already done
+    second = await daily_detection(settings, at(day + timedelta(days=2), 1, 30))
     assert second["as_of"] == (day + timedelta(days=1)).isoformat()
     assert second["backfill_reruns"] == [day.isoformat()]
     alert = await Alert.get(type=IotAlert.UNEXPECTED_ACTIVITY, unit_id=vacant.id)
@@ -368,7 +369,7 @@ async def test_daily_job_redetects_a_day_that_got_back_filled_data(world, settin
     run = await DetectionRun.get(day=day)
     assert run.started_at == at(day + timedelta(days=2), 1, 30) and run.stats["raise_only"] is True
     # nothing new arrived for `day`: it is not re-run again
-    third = await maybe_run_daily(at(day + timedelta(days=3), 1, 30), settings)
+    third = await daily_detection(settings, at(day + timedelta(days=3), 1, 30))
     assert third["backfill_reruns"] == []
     assert (await DetectionRun.get(day=day)).started_at == at(day + timedelta(days=2), 1, 30)
 
@@ -384,7 +385,7 @@ async def test_sweep_purges_raw_rows_past_retention(world, settings):
         await DeadLetter.create(topic=f"t/{days}", payload="x", payload_size=1, reason="bad", received_at=at)
     await HourlyRollup.create(device_id=meter.id, unit_id=world.a.unit.id, kind=DeviceKind.ELECTRICITY,
                               hour_ts=int((now - timedelta(days=11)).timestamp()) // 3600, value=1.0, messages=1)
-    stats = await sweep(now, settings)
+    stats = await sweep(settings, now)
     assert stats["purged"] == 2
     assert sorted(await MeterSample.filter(device_id=meter.id).values_list("total", flat=True)) == [2.0, 3.0]
     assert sorted(await DeadLetter.all().values_list("topic", flat=True)) == ["t/1", "t/9"]
@@ -403,13 +404,13 @@ async def test_battery_low_clears_after_the_battery_recovers(world, settings):
     await report(9, t0)
     alert = await Alert.get(type=IotAlert.BATTERY_LOW)
     assert alert.status == "ACTIVE" and alert.evidence["battery"] == 9
-    await sweep(t0 + timedelta(hours=1), settings)  # still low: stays open
+    await sweep(settings, t0 + timedelta(hours=1))  # still low: stays open
     assert (await Alert.get(id=alert.id)).condition_false_since is None
     await report(95, t0 + timedelta(hours=2))  # new batteries
-    await sweep(t0 + timedelta(hours=3), settings)
+    await sweep(settings, t0 + timedelta(hours=3))
     assert (await Alert.get(id=alert.id)).status == "ACTIVE"  # false for less than the hysteresis
     await report(95, t0 + timedelta(hours=20))
-    await sweep(t0 + timedelta(hours=3 + settings.iot_alert_clear_hours), settings)
+    await sweep(settings, t0 + timedelta(hours=3 + settings.iot_alert_clear_hours))
     assert (await Alert.get(id=alert.id)).status == "CLEARED"
 
 
@@ -476,7 +477,7 @@ _DAY = timedelta(hours=25)
     (None, None, _NOW - timedelta(hours=1), _NOW - timedelta(days=3), None),  # installed after registration
 ])
 def test_offline_because(last_seen, online, installed, registered, offline):
-    from iot.detection import offline_because
+    from iot.rules import offline_because
 
     reason = offline_because(now=_NOW, timeout=_DAY, last_seen=last_seen, online=online, installed_at=installed,
                              registered_at=registered)
@@ -491,8 +492,8 @@ async def test_a_device_that_reported_offline_alerts_at_once_and_a_new_one_gets_
                                               kind=DeviceKind.DOOR, unit_code=world.a.unit.code,
                                               installed_at=now - timedelta(days=40)), None)
     await Device.filter(id=gone.id).update(last_seen=now - timedelta(minutes=30), online=False)
-    await sweep(now, settings)
+    await sweep(settings, now)
     alerts = await Alert.filter(type=IotAlert.DEVICE_OFFLINE)
     assert [a.subject for a in alerts] == [f"device:{gone.id}"] and "reported itself offline" in alerts[0].explanation
-    await sweep(now + timedelta(hours=26), settings)  # the new device has now been silent too long
+    await sweep(settings, now + timedelta(hours=26))  # the new device has now been silent too long
     assert await Alert.filter(type=IotAlert.DEVICE_OFFLINE, subject=f"device:{fresh.id}").exists()

@@ -24,7 +24,7 @@ from core.broker import EmbeddedBroker
 from iot.adapters import DEFAULT_TOPIC_PATTERNS
 from iot.choices import DeviceKind, IotAlert
 from iot.consumer import MqttConsumer
-from iot.detection import run_detection, sweep
+from iot.jobs import run_detection, sweep
 from iot.simulator import SimPublisher, extras, live_messages, prepare_scenarios, publish_backfill
 from models.alerts import Alert
 from models.iot import CommissioningEntry, DeadLetter, Device
@@ -126,8 +126,8 @@ async def test_the_simulator_makes_every_alert_type_appear(db, sim_settings):
         await wait_until(lambda: consumer.stored >= publisher.sent, "the live traffic to be stored",
                          lambda: f"{consumer.stored} of {publisher.sent} stored")
         later = NOW + timedelta(minutes=5)
-        await sweep(later, s)  # what the consumer's sweeper does every few minutes
-        await sweep(later + timedelta(minutes=5), s)
+        await sweep(s, later)  # what the consumer's sweeper does every few minutes
+        await sweep(s, later + timedelta(minutes=5))
         assert consumer.stored == publisher.sent  # nothing lost, nothing twice
     finally:
         stop.set()

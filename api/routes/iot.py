@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import json
 
@@ -231,15 +231,17 @@ async def unit_occupancy(request: Request, code: str):
 
 class DetectIn(BaseModel):
     as_of: date
+    now: AwareDatetime | None = None  # replay: judge the day as a live run at this time would
 
 
 @bp.post("/admin/iot/detect", name="iot_detect")
 @access(ADMINS, note="run the daily detection for a given local date")
 async def run_detect(request: Request):
-    from iot.detection import detect_on_demand
+    from iot.jobs import detect_on_demand
 
     body = parse_body(DetectIn, request.body)
-    stats = await detect_on_demand(body.as_of, request.app.ctx.settings, request.app.ctx.clock.now())
+    stats = await detect_on_demand(body.as_of, request.app.ctx.settings, body.now or request.app.ctx.clock.now(),
+                                   replay=body.now is not None)
     return json(stats)
 
 

@@ -1,0 +1,146 @@
+"""Raw SQL where it pays (bulk upserts, roll-ups, hot single-row updates), behind one helper.
+
+Two things a hand-written statement gets wrong as the schema moves, kept here in one place:
+
+- **Names come from the models.** ``names(Model)`` gives the table (``str(t)``) and its columns as attributes
+  (``t.device`` → ``device_id`` for a foreign key), read from ``Model._meta``; a field that does not exist raises
+  ``AttributeError`` when the statement is built, not a database error in production.
+- **Placeholders are chosen here and nowhere else.** Statements are written with ``?`` (the n-th parameter in
+  order, as SQLite numbers them: one more than the
+  largest so far) or ``?N`` (parameter N, 1-based, for a value used twice). PostgreSQL (asyncpg) gets ``$N``; SQLite
+  takes both forms as written. ``render`` rewrites (cached per statement and dialect); ``execute``,
+  ``execute_many`` and ``bulk`` take a connection and do it for you. ``?`` inside a quoted literal is left alone.
+
+``bulk`` writes many rows in one statement: on PostgreSQL one array per column expanded with ``unnest`` (one
+round trip, arrays encoded in asyncpg's binary protocol), elsewhere ``executemany`` over ``VALUES``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import cache, lru_cache
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
+
+POSTGRES = "postgres"
+
+#: column type names of ``bulk`` → PostgreSQL array element types
+SQL_TYPES = {"int": "integer", "int8": "bigint", "float8": "double precision", "text": "text", "bool": "boolean",
+             "timestamptz": "timestamptz"}
+
+_PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\?(\d+)?")
+
+
+def dialect(conn: BaseDBAsyncClient | None = None) -> str:
+    """The SQL dialect of ``conn`` (default: the ``default`` connection, the caller's transaction if any)."""
+    if conn is None:
+        from tortoise.connection import get_connection
+
+        conn = get_connection("default")
+    return conn.capabilities.dialect
+
+
+def is_postgres(conn: BaseDBAsyncClient | None = None) -> bool:
+    return dialect(conn) == POSTGRES
+
+
+@lru_cache(maxsize=512)
+def _render(sql: str, postgres: bool) -> str:
+    if not postgres:
+        return sql
+    counter = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal counter
+        text = match.group(0)
+        if text.startswith("'"):
+            return text
+        if match.group(1):  # SQLite's rule: a bare ``?`` after ``?N`` is parameter N + 1
+            counter = max(counter, int(match.group(1)))
+            return f"${match.group(1)}"
+        counter += 1
+        return f"${counter}"
+
+    return _PLACEHOLDER.sub(replace, sql)
+
+
+def render(sql: str, conn: BaseDBAsyncClient | None = None) -> str:
+    """``sql`` written with ``?`` / ``?N`` placeholders, in the placeholder style of ``conn``'s dialect."""
+    return _render(sql, is_postgres(conn))
+
+
+def marks(n: int) -> str:
+    """``?, ?, …`` for an ``IN (…)`` list of ``n`` values."""
+    return ", ".join("?" * n)
+
+
+async def execute(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """Run one statement; returns its rows (mapping-like on both backends)."""
+    _, rows = await conn.execute_query(render(sql, conn), list(params))
+    return list(rows)
+
+
+async def execute_many(conn: BaseDBAsyncClient, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    await conn.execute_many(render(sql, conn), [list(r) for r in rows])
+
+
+async def bulk(conn: BaseDBAsyncClient, sql: str, types: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Many rows in one statement. ``sql`` carries ``{rows}`` where the row source goes (``INSERT … {rows} ON
+    CONFLICT …``, or ``UPDATE … FROM ({rows}) AS v(c0, c1, …)``); ``types`` name each column (``SQL_TYPES``)."""
+    if not rows:
+        return
+    if is_postgres(conn):
+        arrays = ", ".join(f"${n}::{SQL_TYPES[t]}[]" for n, t in enumerate(types, 1))
+        await conn.execute_query(sql.format(rows=f"SELECT * FROM unnest({arrays})"),
+                                 [list(column) for column in zip(*rows, strict=True)])
+    else:
+        await conn.execute_many(sql.format(rows=f"VALUES ({marks(len(types))})"), [list(r) for r in rows])
+
+
+class Names:
+    """A model's table and column names for raw SQL: ``str(names)`` is the table, ``names.<field>`` its column
+    (the ``_id`` column for a foreign key). Unknown fields raise ``AttributeError``."""
+
+    __slots__ = ("_model", "_table", "_columns")
+
+    def __init__(self, model: type[Model]):
+        meta = model._meta
+        self._model = model
+        self._table: str = meta.db_table
+        columns: dict[str, str] = {}
+        for name, field in meta.fields_map.items():
+            source = getattr(field, "source_field", None)
+            if name in columns:
+                continue
+            if name in meta.fk_fields or name in meta.o2o_fields:
+                columns[name] = columns[f"{name}_id"] = source or f"{name}_id"
+            elif name in meta.fetch_fields:
+                continue  # reverse relations and many-to-many: no column here
+            else:
+                columns[name] = source or name
+        self._columns = columns
+
+    def __getattr__(self, field: str) -> str:
+        try:
+            return self._columns[field]
+        except KeyError:
+            raise AttributeError(f"{self._model.__name__} has no column for field {field!r}") from None
+
+    def cols(self, *fields: str) -> str:
+        """``a, b, c`` — the columns of ``fields``, in order."""
+        return ", ".join(getattr(self, f) for f in fields)
+
+    def __str__(self) -> str:
+        return self._table
+
+    def __format__(self, spec: str) -> str:
+        return self._table
+
+
+@cache
+def names(model: type[Model]) -> Names:
+    """The (cached) ``Names`` of ``model``."""
+    return Names(model)

@@ -1,0 +1,51 @@
+"""core.sql: names from the models and the one placeholder rule, then the helpers on the real database."""
+
+from __future__ import annotations
+
+import pytest
+from tortoise.connection import get_connection
+
+from core import sql
+from core.sql import _render, names
+from models.iot import Device, DoorEvent, HourlyRollup
+from models.portfolio import Unit
+
+
+@pytest.mark.parametrize("written,postgres", [
+    ("SELECT a FROM t WHERE x = ? AND y = ?", "SELECT a FROM t WHERE x = $1 AND y = $2"),
+    ("UPDATE t SET a = ?1 WHERE id = ?2 AND a < ?1", "UPDATE t SET a = $1 WHERE id = $2 AND a < $1"),
+    ("SELECT ?2, ?", "SELECT $2, $3"),  # SQLite's rule: a bare ? after ?N is N + 1
+    ("SELECT 'a?b', ? WHERE f <> 'it''s ?'", "SELECT 'a?b', $1 WHERE f <> 'it''s ?'"),  # literals untouched
+    ("SELECT 1", "SELECT 1"),
+])
+def test_placeholders(written, postgres):
+    assert _render(written, True) == postgres
+    assert _render(written, False) == written  # SQLite takes both forms as written
+
+
+def test_names_come_from_the_models():
+    d = names(DoorEvent)
+    assert str(d) == "iot_door_events" and f"{d}" == "iot_door_events"
+    assert d.device == d.device_id == "device_id" and d.at == "at" and d.cols("device", "is_open") == \
+        "device_id, is_open"
+    assert names(Device).building == "building_id" and names(Unit).last_inspected_at == "last_inspected_at"
+    assert names(Unit) is names(Unit)  # cached
+    with pytest.raises(AttributeError, match="no column for field 'devise'"):
+        _ = d.devise
+    with pytest.raises(AttributeError):
+        _ = names(Unit).devices  # a reverse relation has no column here
+
+
+async def test_execute_and_bulk_on_the_database(db):
+    conn = get_connection("default")
+    h = names(HourlyRollup)
+    rows = [[1, None, "DOOR", 100 + n, float(n), 1] for n in range(5)]
+    await sql.bulk(conn, f"INSERT INTO {h} ({h.cols('device_id', 'unit_id', 'kind', 'hour_ts', 'value', 'messages')})"
+                         " {rows}", ["int", "int", "text", "int8", "float8", "int"], rows)
+    await sql.bulk(conn, "INSERT INTO nothing {rows}", ["int"], [])  # no rows: no statement
+    found = await sql.execute(conn, f"SELECT {h.hour_ts}, {h.value} FROM {h} WHERE {h.hour_ts} >= ?1 "
+                                    f"AND {h.value} >= ? ORDER BY {h.hour_ts}", [102, 3.0])
+    assert [(r[0], r[1]) for r in found] == [(103, 3.0), (104, 4.0)]
+    await sql.execute_many(conn, f"UPDATE {h} SET {h.value} = ? WHERE {h.hour_ts} = ?", [[9.0, 100], [8.0, 101]])
+    assert sorted(await HourlyRollup.filter(hour_ts__lt=102).values_list("value", flat=True)) == [8.0, 9.0]
+    assert sql.is_postgres(conn) == (conn.capabilities.dialect == "postgres")
