@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from accounts.choices import STAFF_ROLES, BindingPurpose, Role, StaffDuty
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from models.accounts import BindingCode, User, WechatSession
 from models.portfolio import Building, BuildingStaff
 
@@ -74,3 +74,105 @@ async def create_staff(*, name: str, role: Role, phone: str | None = None,
                 raise NotFound(f"building {building_id} not found")
             await BuildingStaff.create(building_id=building_id, user=user, duty=duty)
     return user
+
+
+# --------------------------------------------------------------------------------------------- console passwords
+
+class SignInRefused(Unauthorized):
+    code = "SIGN_IN_REFUSED"
+
+
+async def set_password(user: User, password: str, *, now: datetime, login: str | None = None) -> User:
+    """Give a staff member a console password (and a login name). Tenants never sign in to the console."""
+    from accounts.passwords import hash_password, password_problem
+
+    if user.role not in STAFF_ROLES:
+        raise ValidationFailed("only staff sign in to the console", code="NOT_STAFF")
+    problem = password_problem(password)
+    if problem:
+        raise ValidationFailed(problem, code="WEAK_PASSWORD")
+    changes: dict = {"password_hash": hash_password(password), "password_changed_at": now, "failed_logins": 0,
+                     "locked_until": None}
+    if login is not None:
+        login = login.strip().lower()
+        if not login or len(login) > 64:
+            raise ValidationFailed("login must be 1..64 characters", code="INVALID_LOGIN")
+        if await User.filter(login=login).exclude(id=user.id).exists():
+            raise Conflict("this login name is taken", code="LOGIN_TAKEN")
+        changes["login"] = login
+    await User.filter(id=user.id).update(**changes)
+    return await User.get(id=user.id)
+
+
+async def check_password_login(login: str, password: str, *, now: datetime, policy) -> User:
+    """The staff user for (login, password), or SignInRefused. Failures count towards the lock-out; the message
+    is the same for an unknown login, a wrong password, a locked or deactivated account (no enumeration)."""
+    from accounts.passwords import is_locked, lockout_after_failure, needs_rehash, verify_password
+
+    refused = SignInRefused("用户名或密码错误,或账户已被锁定")
+    user = await User.get_or_none(login=login.strip().lower())
+    if user is None or user.role not in STAFF_ROLES:
+        verify_password(_dummy_hash(), password)  # same work as a real check: timing tells nothing
+        raise refused
+    if is_locked(user.locked_until, now):
+        raise SignInRefused("登录失败次数过多,账户已临时锁定,请稍后再试", code="ACCOUNT_LOCKED",
+                            details={"locked_until": user.locked_until.isoformat()})
+    if not verify_password(user.password_hash, password) or not user.is_active:
+        failures, locked_until = lockout_after_failure(user.failed_logins, user.locked_until, now, policy)
+        await User.filter(id=user.id).update(failed_logins=failures, locked_until=locked_until)
+        if locked_until is not None:
+            raise SignInRefused("登录失败次数过多,账户已临时锁定,请稍后再试", code="ACCOUNT_LOCKED",
+                                details={"locked_until": locked_until.isoformat()})
+        raise refused
+    changes: dict = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+    if needs_rehash(user.password_hash):
+        from accounts.passwords import hash_password
+
+        changes["password_hash"] = hash_password(password)
+    await User.filter(id=user.id).update(**changes)
+    return await User.get(id=user.id)
+
+
+_DUMMY_HASHES: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown logins, made on first use (hashing costs ~50 ms)."""
+    if not _DUMMY_HASHES:
+        from accounts.passwords import hash_password
+
+        _DUMMY_HASHES.append(hash_password("not-a-real-password-0000"))
+    return _DUMMY_HASHES[0]
+
+
+async def update_staff(user_id: int, *, role: Role, duties: list[tuple[int, StaffDuty]],
+                       supervisor_id: int | None = None) -> User:
+    """Set a staff member's role, supervisor and building duties (the duties are their data scope) at once."""
+    if role not in STAFF_ROLES:
+        raise ValidationFailed(f"{role} is not a staff role")
+    async with in_transaction():
+        user = await User.get_or_none(id=user_id)
+        if user is None or user.role not in STAFF_ROLES:
+            raise NotFound("staff user not found")
+        if supervisor_id == user.id:
+            raise ValidationFailed("a staff member cannot supervise themselves", code="INVALID_SUPERVISOR")
+        wanted = set(duties)
+        for building_id, _ in wanted:
+            if not await Building.filter(id=building_id).exists():
+                raise NotFound(f"building {building_id} not found")
+        current = {(d.building_id, StaffDuty(d.duty)): d.id for d in await BuildingStaff.filter(user_id=user.id)}
+        stale = [row_id for key, row_id in current.items() if key not in wanted]
+        if stale:
+            await BuildingStaff.filter(id__in=stale).delete()
+        for building_id, duty in sorted(wanted - set(current)):
+            await BuildingStaff.create(building_id=building_id, user_id=user.id, duty=duty)
+        await User.filter(id=user.id).update(role=role, supervisor_id=supervisor_id)
+    return await User.get(id=user_id)
+
+
+async def purge_console_sessions(settings, now: datetime) -> dict:
+    """Scheduled: delete console sessions that expired more than a day ago (they are refused anyway)."""
+    from models.accounts import ConsoleSession
+
+    deleted = await ConsoleSession.filter(expires_at__lt=now - timedelta(days=1)).delete()
+    return {"console_sessions_purged": deleted}

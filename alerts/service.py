@@ -91,3 +91,25 @@ def serialize_alert(alert: Alert, unit_code: str | None = None) -> dict:
         "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
         "resolution_note": alert.resolution_note,
     }
+
+
+def alerts_for(principal):
+    """The alerts the caller may see: their buildings' (portfolio-wide roles also see alerts with no building)."""
+    if principal.sees_all_buildings:
+        return Alert.all()
+    return Alert.filter(**principal.building_filter())
+
+
+async def alert_for(principal, alert_id: int) -> Alert:
+    """One alert in the caller's scope; anything else is "not found" (existence is not disclosed)."""
+    from core.errors import NotFound
+
+    alert = await Alert.get_or_none(id=alert_id)
+    if alert is None:
+        raise NotFound("alert not found")
+    if alert.building_id is None:
+        if not principal.sees_all_buildings:
+            raise NotFound("alert not found")
+    else:
+        principal.require_building(alert.building_id, "alert")
+    return alert

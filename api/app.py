@@ -28,9 +28,9 @@ class UndeclaredRouteError(RuntimeError):
 
 
 def check_route_access(app: Sanic) -> None:
-    """Refuse to run with a /api route that does not declare who may call it."""
+    """Refuse to run with an /api or /console route that does not declare who may call it."""
     missing = [route.name for route in app.router.routes
-               if route.path.startswith("api/") and route_access_rule(route.handler) is None]
+               if route.path.startswith(("api/", "console")) and route_access_rule(route.handler) is None]
     if missing:
         raise UndeclaredRouteError(f"routes without an @access declaration: {sorted(missing)}")
 
@@ -115,6 +115,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     from sanic import Blueprint
 
     app.blueprint(Blueprint.group(*BLUEPRINTS, url_prefix="/api/v1"))
+    from console.app import install_console
+
+    install_console(app, settings)
     register_error_handlers(app)
     check_route_access(app)
 
@@ -143,6 +146,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
         elapsed_ms = (time.perf_counter() - getattr(request.ctx, "started", time.perf_counter())) * 1000
         principal = getattr(request.ctx, "principal", None)
         response.headers["x-request-id"] = getattr(request.ctx, "request_id", "")
+        response.headers["server-timing"] = f"app;dur={elapsed_ms:.1f}"  # read by the browser's timing API
         if log.isEnabledFor(logging.INFO):
             log.info(jsonlib.dumps({
                 "method": request.method, "path": request.path, "status": response.status,

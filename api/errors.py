@@ -26,24 +26,36 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     return json({"error": {"code": code, "message": message, "details": details or {}}}, status=status)
 
 
+async def respond(request: Request, status: int, code: str, message: str, details: dict | None = None):
+    """The JSON error shape, or the HTML page of a front end that registered one for its paths (the console:
+    ``app.ctx.html_errors = (handles(request), render(request, status, code, message))``)."""
+    html = getattr(request.app.ctx, "html_errors", None)
+    if html is not None and html[0](request):
+        try:
+            return await html[1](request, status, code, message, details or {})
+        except Exception:  # noqa: BLE001 - an error page must never fail: fall back to the JSON shape
+            log.exception("error page failed on %s %s", request.method, request.path)
+    return error_response(status, code, message, details)
+
+
 def register_error_handlers(app: Sanic) -> None:
     @app.exception(AppError)
     async def app_error(request: Request, exc: AppError):
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        return await respond(request, exc.status, exc.code, exc.message, exc.details)
 
     @app.exception(sanic_exc.SanicException)
     async def sanic_error(request: Request, exc: sanic_exc.SanicException):
         status = getattr(exc, "status_code", 500) or 500
         if status >= 500:
             log.exception("server error on %s %s", request.method, request.path)
-            return error_response(status, "INTERNAL_ERROR", "internal server error")
+            return await respond(request, status, "INTERNAL_ERROR", "internal server error")
         message = str(exc) or "request refused"
         code = SANIC_CODES.get(status, "BAD_REQUEST")
         if status == 400 and "JSON" in message.upper():
             code = "MALFORMED_JSON"
-        return error_response(status, code, message)
+        return await respond(request, status, code, message)
 
     @app.exception(Exception)
     async def unexpected(request: Request, exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "INTERNAL_ERROR", "internal server error", {"type": type(exc).__name__})
+        return await respond(request, 500, "INTERNAL_ERROR", "internal server error", {"type": type(exc).__name__})

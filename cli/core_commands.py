@@ -31,10 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true")
     p.set_defaults(func=lambda s, a: asyncio.run(import_portfolio_file(s, a.file, a.dry_run)))
 
-    p = sub.add_parser("create-admin", help="create an ADMIN user and print a one-time WeChat binding code")
+    p = sub.add_parser("create-admin", help="create an ADMIN user with a console password and a WeChat binding code")
     p.add_argument("--name", required=True)
     p.add_argument("--phone", default=None)
-    p.set_defaults(func=lambda s, a: asyncio.run(create_admin(s, a.name, a.phone)))
+    p.add_argument("--login", default="admin", help="console login name (default: admin)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the console password from standard input (default: generate one and print it once)")
+    p.set_defaults(func=lambda s, a: asyncio.run(create_admin(s, a.name, a.phone, a.login, a.password_stdin)))
 
     p = sub.add_parser("demo-seed", help="load the demo portfolio (idempotent)")
     p.set_defaults(func=lambda s, a: asyncio.run(demo_seed(s)))
@@ -137,25 +140,39 @@ async def import_portfolio_file(settings: Settings, path: Path, dry_run: bool) -
     return 0
 
 
-async def create_admin(settings: Settings, name: str, phone: str | None) -> int:
+async def create_admin(settings: Settings, name: str, phone: str | None, login: str = "admin",
+                       password_stdin: bool = False) -> int:
+    import secrets
     from datetime import timedelta
 
     from accounts.choices import BindingPurpose, Role
-    from accounts.service import create_staff, issue_binding_code
+    from accounts.service import create_staff, issue_binding_code, set_password
     from core.clock import SystemClock
+    from core.errors import AppError
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(12)
 
     async def go():
+        now = SystemClock().now()
         user = await create_staff(name=name, role=Role.ADMIN, phone=phone)
-        code = await issue_binding_code(purpose=BindingPurpose.STAFF, now=SystemClock().now(),
+        await set_password(user, password, now=now, login=login)
+        code = await issue_binding_code(purpose=BindingPurpose.STAFF, now=now,
                                         ttl=timedelta(hours=settings.binding_code_ttl_hours), user=user)
-        print(f"created ADMIN user {user.id} ({name}); WeChat binding code: {code}")
+        print(f"created ADMIN user {user.id} ({name}); console login: {login.lower()} at /console/login")
+        if not password_stdin:
+            print(f"one-time password (shown once, change it after signing in): {password}")
+        print(f"WeChat binding code: {code}")
 
-    await with_db(settings, go)
+    try:
+        await with_db(settings, go)
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
     return 0
 
 
 async def demo_seed(settings: Settings) -> int:
     from cli.demo import seed_demo
 
-    await with_db(settings, seed_demo)
+    await with_db(settings, lambda: seed_demo(dev_passwords=not settings.is_production))
     return 0

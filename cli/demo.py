@@ -44,11 +44,31 @@ def demo_rows() -> list[dict]:
     return rows
 
 
-async def seed_demo(now: datetime | None = None) -> None:
-    """``now``: the clock reading to seed at (tests inject one); the system clock by default."""
+#: Console logins of the demo staff (dev mode only: production never gets a known password).
+DEMO_PASSWORD = "rentwatch-demo"
+DEMO_LOGINS = {"演示管理员": "admin", "演示总经理": "ceo", "深圳区域经理": "sz-manager",
+               "深圳巡检员": "sz-inspector", "深圳财务": "sz-finance", "杭州区域经理": "hz-manager",
+               "杭州巡检员": "hz-inspector", "杭州财务": "hz-finance"}
+
+
+async def demo_console_logins(now: datetime) -> None:
+    """Give the demo staff their console logins (idempotent; only users without a password yet)."""
+    from accounts.service import set_password
+
+    for name, login in DEMO_LOGINS.items():
+        user = await User.filter(name=name, login__isnull=True).first()
+        if user is not None and not await User.filter(login=login).exists():
+            await set_password(user, DEMO_PASSWORD, now=now, login=login)
+
+
+async def seed_demo(now: datetime | None = None, *, dev_passwords: bool = False) -> None:
+    """``now``: the clock reading to seed at (tests inject one); the system clock by default. ``dev_passwords``:
+    give the demo staff console passwords (``rentwatch demo-seed`` does in dev mode only)."""
     if await User.filter(role=Role.ADMIN, name="演示管理员").exists():
         print("demo data already present")
-        await print_logins()
+        if dev_passwords:
+            await demo_console_logins(now or SystemClock().now())
+        await print_logins(dev_passwords)
         return
     now = now or SystemClock().now()
     report = await import_portfolio(demo_rows())
@@ -90,12 +110,16 @@ async def seed_demo(now: datetime | None = None) -> None:
         await User.create(name=f"演示租户{i + 1}", role=Role.TENANT, tenant_id=lease.tenant_id)
     for module_name in DEMO_EXTENSIONS:
         await importlib.import_module(module_name).seed(now)
-    await print_logins()
+    if dev_passwords:
+        await demo_console_logins(now)
+    await print_logins(dev_passwords)
 
 
-async def print_logins() -> None:
+async def print_logins(dev_passwords: bool = False) -> None:
     print("demo users (POST /api/v1/auth/dev-login {\"user_id\": N} with RW_DEV_LOGIN=1):")
     for user in await User.all().order_by("id").limit(20):
-        print(f"  {user.id:>3}  {user.role:<10} {user.name}")
+        print(f"  {user.id:>3}  {user.role:<10} {user.name}" + (f"  console login: {user.login}" if user.login else ""))
+    if dev_passwords:
+        print(f"console: http://127.0.0.1:8000/console/login — demo staff password (dev mode only): {DEMO_PASSWORD}")
 
 

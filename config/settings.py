@@ -153,7 +153,22 @@ class Settings(BaseSettings):
     schedule_retry_max_seconds: float = 6 * 3600.0
     schedule_dry_run_weekday: int = Field(0, ge=0, le=6)  # the weekly dry-run runs on this local weekday (0 = Mon)
 
-    @field_validator("wechat_api_base")
+    # --- operations console (issue 16: console/, docs/console.md) ---
+    console_session_hours: float = 12.0  # a console session ends this long after its last request
+    console_cookie_secure: bool = True  # browsers treat http://127.0.0.1 / localhost as secure, so dev works too
+    console_lockout_max_failures: int = 5
+    console_lockout_minutes: int = 15
+    console_page_size: int = 50
+    console_board_page_size: int = 600  # status board cells per page (a 500-unit building fits on one page)
+    console_export_max_rows: int = 50000
+
+    # --- desk notifications (WeCom / DingTalk robots, WeCom application messages; docs/console.md) ---
+    desk_channels: list[dict] = Field(default_factory=list)  # [{name, type, url|corp_id…, buildings, roles, events}]
+    wecom_api_base: str = "https://qyapi.weixin.qq.com/"
+    desk_timeout_seconds: float = 5.0
+    workorder_overdue_check: bool = True
+
+    @field_validator("wechat_api_base", "wecom_api_base")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"

@@ -684,3 +684,24 @@ def serialize_confirmation(c: StatusConfirmation) -> dict:
     return {"id": c.id, "client_id": str(c.client_id), "report_id": c.report_id, "actor_id": c.actor_id,
             "decision": c.decision, "reason": c.reason, "outcome": c.outcome, "distance_m": c.distance_m,
             "captured_at": _iso(c.captured_at), "created_at": _iso(c.created_at)}
+
+
+PHOTO_VARIANTS = {"original": "original_key", "thumbnail": "thumbnail_key", "evidence": "evidence_key"}
+
+
+async def photo_bytes(principal: Principal, photo_id: UUID, variant: str, settings: Settings) -> tuple[bytes, str]:
+    """A photo file the caller may see (its unit's building, or their own unassigned upload): (bytes, type)."""
+    from inspections.storage import storage_for
+
+    photo = await Photo.get_or_none(id=photo_id)
+    if photo is None or variant not in PHOTO_VARIANTS:
+        raise NotFound("photo not found")
+    if photo.unit_id is not None:
+        unit = await Unit.get(id=photo.unit_id)
+        principal.require_building(unit.building_id, "photo")
+    elif not (principal.sees_all_buildings or photo.uploaded_by_id == principal.user_id):
+        raise NotFound("photo not found")
+    data = storage_for(settings).get(getattr(photo, PHOTO_VARIANTS[variant]))
+    if data is None:
+        raise AppError("the photo's file is missing from storage", code="PHOTO_FILE_MISSING", status=410)
+    return data, photo.content_type if variant == "original" else "image/jpeg"

@@ -40,6 +40,14 @@ class IotAlert(StrEnum):
     BATTERY_LOW = "BATTERY_LOW"
 
 
+IOT_ALERT_LABEL: dict[str, str] = {
+    IotAlert.UNEXPECTED_ACTIVITY: "空置房异常用能", IotAlert.DOOR_OPEN_WHILE_VACANT: "空置房门磁开启",
+    IotAlert.NO_ACTIVITY: "在租房长期无活动", IotAlert.ACTIVITY_AFTER_LEASE_END: "租约到期后仍有活动",
+    IotAlert.SUSPECTED_SUBLET: "疑似转租", IotAlert.DEVICE_OFFLINE: "设备离线", IotAlert.BATTERY_LOW: "电池电量低",
+}
+OCCUPANCY_LABEL: dict[str, str] = {"OCCUPIED_LIKE": "推断有人", "VACANT_LIKE": "推断空置", "UNKNOWN": "无法判断"}
+
+
 class SampleFlag(StrEnum):
     OK = ""
     RESET = "RESET"  # counter dropped: reset / rollover; consumption counted from zero

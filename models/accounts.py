@@ -21,9 +21,35 @@ class User(TimestampedModel):
                                         on_delete=fields.SET_NULL)
     is_active = fields.BooleanField(default=True)
     token_version = fields.IntField(default=0)
+    # Console sign-in (accounts/passwords.py): a login name, an argon2 hash, lock-out after repeated failures.
+    login = fields.CharField(max_length=64, null=True, unique=True)
+    password_hash = fields.CharField(max_length=255, default="")
+    password_changed_at = fields.DatetimeField(null=True)
+    failed_logins = fields.IntField(default=0)
+    locked_until = fields.DatetimeField(null=True)
+    last_login_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "users"
+
+
+class ConsoleSession(TimestampedModel):
+    """A signed-in browser. The cookie holds a random token, and only its SHA-256 is stored, with the CSRF token
+    every form and htmx request must echo. ``token_version`` is the user's at sign-in (bumping it revokes).
+
+    No semicolons in model docstrings: the SQLite migration runner splits statements on them."""
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    user = fields.ForeignKeyField("models.User", related_name="console_sessions", on_delete=fields.CASCADE)
+    csrf_token = fields.CharField(max_length=64)
+    token_version = fields.IntField(default=0)
+    expires_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+    ip = fields.CharField(max_length=64, default="")
+
+    class Meta:
+        table = "console_sessions"
 
 
 class WechatSession(TimestampedModel):

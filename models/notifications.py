@@ -7,14 +7,18 @@ from notifications.choices import OutboxStatus
 
 
 class OutboxMessage(TimestampedModel):
-    """One message to one user, written in the same transaction as the event that caused it.
+    """One message to one user (WeChat) or one desk channel (WeCom, DingTalk), written in the same transaction
+    as the event that caused it.
 
     dedupe_key is unique, so one event yields at most one message. The sender worker claims due rows
     (status PENDING, next_attempt_at reached, lease expired) and records every attempt.
     """
 
     id = fields.BigIntField(primary_key=True)
-    user = fields.ForeignKeyField("models.User", related_name="outbox_messages", on_delete=fields.CASCADE)
+    user = fields.ForeignKeyField("models.User", related_name="outbox_messages", null=True,
+                                  on_delete=fields.CASCADE, description="the WeChat recipient, NULL for a desk")
+    channel = fields.CharField(max_length=64, default="",
+                               description="desk channel name from RW_DESK_CHANNELS, empty for WeChat")
     kind = fields.CharField(max_length=40)
     dedupe_key = fields.CharField(max_length=200, unique=True)
     payload = fields.JSONField(default=dict)

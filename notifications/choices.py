@@ -24,7 +24,27 @@ class NotificationKind(StrEnum):
     SCHEDULE_FAILED = "SCHEDULE_FAILED"  # to the building's finance and area manager: a rent schedule failed
     SCHEDULE_READY = "SCHEDULE_READY"  # to the same people: a failed schedule was generated after all (补发)
     RENT_DUE = "RENT_DUE"  # to the tenant: an amount falls due (payment notice)
+    WORK_ORDER_OVERDUE = "WORK_ORDER_OVERDUE"  # to the assignee, the order passed its SLA
 
 
 #: the alert type raised when a message keeps failing
 OUTBOX_ALERT_TYPE = "NOTIFICATION_FAILING"
+
+
+class DeskEvent(StrEnum):
+    """Staff alerts that also reach desk channels (WeCom / DingTalk groups), chosen per building and role."""
+
+    ALERT_RAISED = "ALERT_RAISED"  # a new alert (sensor, outbox, …) at or above a channel's severity
+    REFUND_RED_FLAG = "REFUND_RED_FLAG"  # a refund step waited more than 48 h
+    WORK_ORDER_OVERDUE = "WORK_ORDER_OVERDUE"  # a work order passed its SLA
+    JOB_FAILED = "JOB_FAILED"  # a scheduled job raised
+
+
+class DeskChannelType(StrEnum):
+    WECOM_ROBOT = "WECOM_ROBOT"  # 企业微信群机器人 webhook (key in the URL)
+    WECOM_APP = "WECOM_APP"  # 企业微信应用消息 (corp id + app secret + agent id, wechatpy's work client)
+    DINGTALK_ROBOT = "DINGTALK_ROBOT"  # 钉钉群机器人 webhook, signed (加签)
+
+
+#: Outbox kinds of desk messages: ``DESK_<event>``.
+DESK_KIND_PREFIX = "DESK_"

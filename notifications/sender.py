@@ -78,6 +78,9 @@ async def _finish(message: OutboxMessage, token: str, **changes) -> bool:
 
 async def send_one(settings: Settings, client: ConfiguredWeChatClient, message: OutboxMessage, token: str,
                    now: datetime, report: SendReport) -> None:
+    if message.channel:
+        await send_desk_one(settings, message, token, now, report)
+        return
     user = await User.get_or_none(id=message.user_id)
     template = template_for(settings, message.kind)
     problem = None
@@ -113,20 +116,26 @@ async def send_one(settings: Settings, client: ConfiguredWeChatClient, message: 
                       last_errcode=None, last_error="")
         report.sent += 1
         return
-    attempts = message.attempts + 1
     if errcode == NOT_SUBSCRIBED:
-        await _finish(message, token, status=OutboxStatus.UNDELIVERABLE, attempts=attempts, last_errcode=errcode,
-                      last_error=error[:500])
+        await _finish(message, token, status=OutboxStatus.UNDELIVERABLE, attempts=message.attempts + 1,
+                      last_errcode=errcode, last_error=error[:500])
         report.undeliverable += 1
         return
-    if attempts >= settings.outbox_max_attempts:
+    await record_failure(settings, message, token, now, report, errcode=errcode, error=error)
+
+
+async def record_failure(settings: Settings, message: OutboxMessage, token: str, now: datetime, report: SendReport,
+                         *, errcode: int | None, error: str, permanent: bool = False) -> None:
+    """A failed attempt: retried with backoff, or FAILED (plus one operator alert per kind) after the last one."""
+    attempts = message.attempts + 1
+    if permanent or attempts >= settings.outbox_max_attempts:
         if await _finish(message, token, status=OutboxStatus.FAILED, attempts=attempts, last_errcode=errcode,
                          last_error=error[:500]):
             await raise_alert(alert_type=OUTBOX_ALERT_TYPE, now=now, subject=f"outbox:{message.kind}"[:100],
                               severity=AlertSeverity.WARNING,
                               explanation=f"a {message.kind} notification failed {attempts} times: {error}"[:2000],
                               evidence={"message_id": message.id, "user_id": message.user_id, "errcode": errcode,
-                                        "error": error[:500], "attempts": attempts})
+                                        "error": error[:500], "attempts": attempts, "channel": message.channel})
         report.failed += 1
         log.warning("outbox message %s failed for good after %s attempts: %s", message.id, attempts, error)
         return
@@ -135,6 +144,32 @@ async def send_one(settings: Settings, client: ConfiguredWeChatClient, message: 
     await _finish(message, token, attempts=attempts, last_errcode=errcode, last_error=error[:500],
                   next_attempt_at=now + delay)
     report.retrying += 1
+
+
+async def send_desk_one(settings: Settings, message: OutboxMessage, token: str, now: datetime,
+                        report: SendReport) -> None:
+    """Deliver a desk message (WeCom / DingTalk) to its channel; same claim, retry and alert as WeChat."""
+    from notifications.choices import DESK_KIND_PREFIX, DeskEvent
+    from notifications.desk import channel_named, render_text
+    from notifications.desk_send import DeskSendError, deliver
+
+    channel = channel_named(settings, message.channel)
+    if channel is None:
+        await _finish(message, token, status=OutboxStatus.UNDELIVERABLE,
+                      last_error=f"desk channel {message.channel} is no longer configured"[:500])
+        report.undeliverable += 1
+        return
+    title, text = render_text(DeskEvent(message.kind.removeprefix(DESK_KIND_PREFIX)), message.payload)
+    try:
+        await asyncio.to_thread(deliver, channel, title, text, timeout=settings.desk_timeout_seconds,
+                                wecom_api_base=settings.wecom_api_base, now_ms=int(now.timestamp() * 1000))
+    except DeskSendError as exc:
+        await record_failure(settings, message, token, now, report, errcode=exc.errcode,
+                             error=f"{channel.type} {exc.errcode}: {exc.message}", permanent=exc.permanent)
+        return
+    await _finish(message, token, status=OutboxStatus.SENT, attempts=message.attempts + 1, sent_at=now,
+                  last_errcode=None, last_error="")
+    report.sent += 1
 
 
 async def send_due(settings: Settings, now: datetime, *, client: ConfiguredWeChatClient | None = None,

@@ -39,6 +39,9 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
     K.RENT_DUE: {"template_id": "", "page": STAFF_HOME,
                  "fields": {"character_string1": "unit_code", "thing2": "title", "amount3": "amount_fen",
                             "date4": "due_date"}},
+    K.WORK_ORDER_OVERDUE: {"template_id": "", "page": "pages/workorders/workorders?id={work_order_id}",
+                           "fields": {"character_string1": "unit_code", "thing2": "title|=工单已超时",
+                                      "time3": "due_at"}},
 }
 del K
 

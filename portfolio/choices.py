@@ -23,6 +23,19 @@ class PropertyType(StrEnum):
     OFFICE = "OFFICE"
 
 
+#: The status machine's labels as people read them (console, exports).
+UNIT_STATUS_LABEL: dict[UnitStatus, str] = {
+    UnitStatus.VACANT: "空置", UnitStatus.RESERVED: "意向锁定", UnitStatus.PENDING_DELIVERY: "待交付",
+    UnitStatus.OCCUPIED: "已出租", UnitStatus.MOVE_OUT_PENDING: "待退租", UnitStatus.UNDER_REPAIR: "维修中",
+    UnitStatus.RENOVATION: "翻新", UnitStatus.INTERNAL_USE: "自用", UnitStatus.TRIAL_STAY: "试住",
+    UnitStatus.OFF_MARKET: "下架",
+}
+PROPERTY_TYPE_LABEL: dict[PropertyType, str] = {
+    PropertyType.RESIDENTIAL: "住宅", PropertyType.SHOP: "商铺", PropertyType.WAREHOUSE: "仓库",
+    PropertyType.OFFICE: "写字楼",
+}
+
+
 class StatusSource(StrEnum):
     INSPECTION = "inspection"
     LEASE = "lease"

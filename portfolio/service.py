@@ -72,3 +72,37 @@ def serialize_unit(unit: Unit, building=None) -> dict:
     if building is not None:
         data["building"] = {"id": building.id, "code": building.code, "name": building.name}
     return data
+
+
+def units_for(principal: Principal, *, city: str | None = None, building: str | None = None,
+              building_id: int | None = None, status: UnitStatus | str | None = None,
+              property_type: str | None = None, unit_type: str | None = None,
+              stale_before: datetime | None = None):
+    """The units the caller may see, filtered (a queryset: callers order and paginate). API list and console
+    status board share it, so both apply the same scope."""
+    from tortoise.expressions import Q
+
+    qs = Unit.filter(**principal.building_filter())
+    if city:
+        qs = qs.filter(building__city__code=city)
+    if building:
+        qs = qs.filter(building__code=building)
+    if building_id:
+        qs = qs.filter(building_id=building_id)
+    if status:
+        qs = qs.filter(status=status)
+    if property_type:
+        qs = qs.filter(property_type=property_type)
+    if unit_type:
+        qs = qs.filter(unit_type=unit_type)
+    if stale_before is not None:
+        qs = qs.filter(Q(last_inspected_at__isnull=True) | Q(last_inspected_at__lt=stale_before))
+    return qs
+
+
+async def status_counts(queryset) -> dict[str, int]:
+    """Units per status for a units queryset (one GROUP BY)."""
+    from tortoise.functions import Count
+
+    rows = await queryset.annotate(n=Count("id")).group_by("status").values_list("status", "n")
+    return {str(status): n for status, n in rows}

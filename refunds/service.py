@@ -543,8 +543,9 @@ def is_red(refund: DepositRefund, now: datetime, cfg: RefundConfig) -> bool:
     return refund.step in STAFF_WAIT_STEPS and now - refund.step_entered_at > timedelta(hours=cfg.escalation_hours)
 
 
-async def escalate_stalled(now: datetime, cfg: RefundConfig) -> list[int]:
-    """Flag waits older than the escalation threshold: notify the owner and their supervisor, once per wait."""
+async def escalate_stalled(now: datetime, cfg: RefundConfig, settings: Settings | None = None) -> list[int]:
+    """Flag waits older than the escalation threshold: notify the owner and their supervisor, once per wait
+    (and, with ``settings``, the desk channels of the building that hear red flags)."""
     cutoff = now - timedelta(hours=cfg.escalation_hours)
     candidates = await DepositRefund.filter(step__in=list(STAFF_WAIT_STEPS), step_entered_at__lt=cutoff).order_by("id")
     escalated = []
@@ -576,8 +577,25 @@ async def escalate_stalled(now: datetime, cfg: RefundConfig) -> list[int]:
                     payload={"refund_id": refund.id, "unit_code": unit.code, "task": f"超时:{STEP_TASK[pending]}",
                              "since": refund.step_entered_at.isoformat(), "step": pending,
                              "owner_name": owner.name if owner else "未分配"}, now=now)
+            if settings is not None:
+                await _desk_red_flag(settings, refund, unit, owner, now, cfg)
         escalated.append(refund.id)
     return escalated
+
+
+async def _desk_red_flag(settings: Settings, refund: DepositRefund, unit: Unit, owner: User | None, now: datetime,
+                         cfg: RefundConfig) -> None:
+    from notifications.choices import DeskEvent
+    from notifications.desk import enqueue_desk
+
+    pending = next_step(refund.step)
+    await enqueue_desk(settings, DeskEvent.REFUND_RED_FLAG, dedupe_key=f"refund:{refund.id}:v{refund.version}:red",
+                       now=now, building_id=refund.building_id, payload={
+                           "subject": f"{unit.code} {STEP_TASK.get(pending, '')}", "unit": unit.code,
+                           "owner": owner.name if owner else "未分配",
+                           "since": refund.step_entered_at.astimezone(cfg.tz).strftime("%Y-%m-%d %H:%M"),
+                           "detail": f"已超过 {cfg.escalation_hours} 小时,已通知负责人及其主管",
+                           "link": f"{settings.public_base_url}/console/refunds#refund-{refund.id}"})
 
 
 async def escalation_recipients(refund: DepositRefund) -> list[int]:

@@ -20,31 +20,62 @@ async def run_refund_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
     from refunds.service import RefundConfig, auto_complete_due, escalate_stalled
 
     cfg = RefundConfig.from_settings(settings)
-    return {"escalated": await escalate_stalled(now, cfg), "auto_completed": await auto_complete_due(now, cfg)}
+    return {"escalated": await escalate_stalled(now, cfg, settings),
+            "auto_completed": await auto_complete_due(now, cfg)}
 
 
-async def run_scheduled_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
+async def run_reminder_job(settings: Settings, now: datetime) -> dict[str, Any]:
     from reminders.service import run_lease_reminders
 
-    summary = await run_refund_jobs(settings, now)
     report = await run_lease_reminders(settings, now)
-    summary["reminders"] = {"as_of": report.as_of.isoformat(), "fired": report.fired,
-                            "skipped_locked": report.skipped_locked}
-    summary["ledger"] = await run_ledger_jobs(settings, now)
+    return {"reminders": {"as_of": report.as_of.isoformat(), "fired": report.fired,
+                          "skipped_locked": report.skipped_locked}}
+
+
+async def run_desk_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
+    from notifications.jobs import announce_alerts
+    from workorders.jobs import notify_overdue
+
+    summary: dict[str, Any] = {"desk_alerts": await announce_alerts(settings, now)}
+    if settings.workorder_overdue_check:
+        summary["overdue_work_orders"] = await notify_overdue(settings, now)
     return summary
 
 
+#: The scheduler's jobs, each run on its own: one failing does not stop the others, and its failure reaches the
+#: admins' desk channels (notifications.jobs.announce_job_failure).
+async def run_session_purge(settings: Settings, now: datetime) -> dict[str, Any]:
+    from accounts.service import purge_console_sessions
+
+    return await purge_console_sessions(settings, now)
+
+
 async def run_ledger_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
-    """The leasing ledger's jobs (until the shared job registry exists): generation retries, weekly dry-run."""
+    """The leasing ledger's jobs: generation retries (backoff per job) and the weekly dry-run."""
     from leasing.jobs import schedule_retries, weekly_dry_run
 
-    summary: dict[str, Any] = {}
-    for name, job in (("schedule_retries", schedule_retries), ("schedule_dry_run", weekly_dry_run)):
+    return {"ledger": {"schedule_retries": await schedule_retries(settings, now),
+                       "schedule_dry_run": await weekly_dry_run(settings, now)}}
+
+
+JOBS = {"refunds": run_refund_jobs, "reminders": run_reminder_job, "desk": run_desk_jobs,
+        "console_sessions": run_session_purge, "ledger": run_ledger_jobs}
+
+
+async def run_scheduled_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
+    from notifications.jobs import announce_job_failure
+
+    summary: dict[str, Any] = {"escalated": [], "auto_completed": [], "reminders": {"fired": []}, "failed": []}
+    for name, job in JOBS.items():
         try:
-            summary[name] = await job(settings, now)
-        except Exception:  # noqa: BLE001 - one failing job never stops the others
-            log.exception("ledger job %s failed", name)
-            summary[name] = {"error": True}
+            summary.update(await job(settings, now))
+        except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others
+            log.exception("scheduled job %s failed", name)
+            summary["failed"].append(name)
+            try:
+                await announce_job_failure(settings, name, f"{type(exc).__name__}: {exc}", now)
+            except Exception:  # noqa: BLE001 - the database itself may be the problem
+                log.exception("could not announce the failure of %s", name)
     return summary
 
 
@@ -53,7 +84,7 @@ async def run_scheduler(settings: Settings, clock: Clock, stop: asyncio.Event) -
     while not stop.is_set():
         try:
             summary = await run_scheduled_jobs(settings, clock.now())
-            if summary["escalated"] or summary["auto_completed"] or summary["reminders"]["fired"]:
+            if summary["escalated"] or summary["auto_completed"] or summary["reminders"]["fired"] or summary["failed"]:
                 log.info("scheduled jobs: %s", summary)
         except Exception:  # noqa: BLE001 - keep the service alive; the next pass retries
             log.exception("scheduled jobs failed")

@@ -11,16 +11,20 @@ bash scripts/wait_for_services.sh
 
 if port_open 1883; then export RW_TEST_MQTT_URL="${RW_TEST_MQTT_URL:-mqtt://127.0.0.1:1883}"; fi
 
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${RW_CHROMIUM:-}" ]; then
+  skipped+=("console browser tests (Debian's chromium is not installed and could not be installed: run as root)")
+fi
+
 echo "==> ruff"
 ruff check . || status=1
 
 echo "==> pytest on SQLite"
-RW_TEST_DATABASE_URL="sqlite://:memory:" python -m pytest -q -p no:cacheprovider "$@" || status=1
+RW_TEST_DATABASE_URL="sqlite://:memory:" python -m pytest -q -rs -p no:cacheprovider "$@" || status=1
 
 if port_open 5432; then
   echo "==> pytest on PostgreSQL (127.0.0.1:5432)"
   RW_TEST_DATABASE_URL="${RW_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/rwtest_{}}" \
-    python -m pytest -q -p no:cacheprovider "$@" || status=1
+    python -m pytest -q -rs -p no:cacheprovider "$@" || status=1
 else
   skipped+=("PostgreSQL pass (no server on 127.0.0.1:5432 and none could be started)")
 fi

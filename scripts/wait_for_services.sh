@@ -44,4 +44,13 @@ if ! cjk_font_present && can_install; then
 fi
 if cjk_font_present; then echo "wait-for-services: a CJK font for labels is installed" >&2
 else echo "wait-for-services: NO CJK font: label tests will fail (apt-get install fonts-wqy-microhei)" >&2; fi
+# Debian's chromium for the console's browser tests (tests/test_console_browser.py, driven by Playwright through
+# executable_path: nothing downloads a browser). Installed like the services above when absent and root.
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${RW_CHROMIUM:-}" ] && can_install; then
+  echo "wait-for-services: installing chromium (browser tests) from Debian packages" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || true
+fi
+if command -v chromium >/dev/null 2>&1 || [ -n "${RW_CHROMIUM:-}" ]; then
+  echo "wait-for-services: chromium is installed for the browser tests" >&2
+else echo "wait-for-services: chromium is NOT installed: the browser tests will be SKIPPED" >&2; fi
 exit 0

@@ -123,7 +123,7 @@ def test_cli_import_dry_run_reports_rows(tmp_path):
 async def test_data_migration_merges_unambiguous_tenants_and_lists_the_rest(db):
     from tortoise.connection import get_connection
 
-    migration = importlib.import_module("models.migrations.0004_leasing_parties_terms")
+    migration = importlib.import_module("models.migrations.0005_leasing_parties_terms")
     same = [await Tenant.create(name="刘备", phone="139 0000 0001"), await Tenant.create(name="刘备",
                                                                                         phone="+8613900000001")]
     different = [await Tenant.create(name="关羽", phone="13900000002"), await Tenant.create(name="张飞",

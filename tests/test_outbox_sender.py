@@ -169,6 +169,7 @@ async def test_every_default_template_renders_its_producers_payload(notify_setti
                                           "periods": 12, "title": "租金计划已生成 12期", "at": now},
         NotificationKind.RENT_DUE: {"receivable_id": 1, "lease_id": 1, "unit_code": "SZ-1", "amount_fen": 300000,
                                     "due_date": "2026-12-01", "title": "租金账单"},
+        NotificationKind.WORK_ORDER_OVERDUE: {"work_order_id": 4, "unit_code": "SZ-1", "title": "保洁", "due_at": now},
     }
     assert set(payloads) == set(DEFAULT_TEMPLATES)
     for kind, payload in payloads.items():

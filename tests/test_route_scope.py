@@ -18,8 +18,25 @@ SCOPED_ROLES = {Role.INSPECTOR, Role.MANAGER, Role.FINANCE}
 
 
 def registered_routes(app) -> dict[str, object]:
+    """Every API route and every console route (pages, partials, forms, static files)."""
     prefix = f"{app.name}."
-    return {route.name[len(prefix):]: route for route in app.router.routes if route.path.startswith("api/")}
+    return {route.name[len(prefix):]: route for route in app.router.routes
+            if route.path.startswith(("api/", "console"))}
+
+
+def is_console(case, world, side) -> bool:
+    return case.path(world, side).startswith("/console")
+
+
+def anonymous_refused(response, console: bool) -> bool:
+    """401, or for a console page the redirect to the sign-in page."""
+    if response.status == 401:
+        return True
+    return console and response.status == 303 and response.headers.get("location", "").startswith("/console/login")
+
+
+def headers_for(world, case, side, user) -> dict[str, str]:
+    return world.console_auth(user) if is_console(case, world, side) else world.auth(user)
 
 
 def test_every_route_has_a_case(app):
@@ -47,19 +64,21 @@ async def test_route_role_scope(route_name, client, world):
     a, b = world.a, world.b
     failures = []
 
+    console = is_console(case, world, a)
     response = await call(client, case, world, a, {})
     if case.public:
-        demanded_auth = response.status == 401 and response.json["error"]["code"] == "AUTH_REQUIRED"
+        demanded_auth = anonymous_refused(response, console) and (
+            console or response.json["error"]["code"] == "AUTH_REQUIRED")
         if not case.extra.get("own_token") and demanded_auth:
             failures.append("public route demanded auth")
-    elif response.status != 401:
+    elif not anonymous_refused(response, console):
         failures.append(f"anonymous got {response.status}, expected 401")
 
     for role in ROLES:
         if case.public:
             continue
         user = world.user_for(role, "a")
-        headers = world.auth(user)
+        headers = headers_for(world, case, a, user)
         if role not in case.roles:
             response = await call(client, case, world, a, headers)
             if response.status != 403:

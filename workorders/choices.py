@@ -86,3 +86,14 @@ class TriggerSource(StrEnum):
     INSPECTION = "inspection"
     REFUND = "refund"
     LEASE_REMINDER = "lease_reminder"
+
+
+WORK_ORDER_TYPE_LABEL: dict[WorkOrderType, str] = {
+    WorkOrderType.CLEANING: "保洁", WorkOrderType.REPAIR: "维修", WorkOrderType.INSPECTION: "上门核查",
+    WorkOrderType.RENOVATION: "翻新", WorkOrderType.MOVE_IN: "入住", WorkOrderType.MOVE_OUT: "退租",
+    WorkOrderType.VIEWING: "带看", WorkOrderType.TASK: "待办",
+}
+WORK_ORDER_STATUS_LABEL: dict[WorkOrderStatus, str] = {
+    WorkOrderStatus.OPEN: "待分派", WorkOrderStatus.ASSIGNED: "已分派", WorkOrderStatus.IN_PROGRESS: "处理中",
+    WorkOrderStatus.DONE: "已完成", WorkOrderStatus.VERIFIED: "已验收", WorkOrderStatus.CANCELLED: "已取消",
+}

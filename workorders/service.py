@@ -110,3 +110,48 @@ async def assignee_name(user_id: int | None) -> str | None:
         return None
     user = await User.get_or_none(id=user_id)
     return user.name if user else None
+
+
+def work_orders_for(principal):
+    """The work orders the caller may see (their buildings)."""
+    return WorkOrder.filter(**principal.building_filter())
+
+
+async def building_staff(building_ids) -> dict[int, list[tuple[int, str]]]:
+    """Active staff per building ({building: [(user id, name)]}): whom an order there may be assigned to."""
+    rows = await BuildingStaff.filter(building_id__in=list(set(building_ids)), user__is_active=True).values_list(
+        "building_id", "user_id", "user__name")
+    staff: dict[int, dict[int, str]] = {}
+    for building_id, user_id, name in rows:
+        staff.setdefault(building_id, {})[user_id] = name
+    return {b: sorted(people.items(), key=lambda p: p[1]) for b, people in staff.items()}
+
+
+async def assign_work_order(order: WorkOrder, assignee_id: int, *, now: datetime, actor_id: int | None,
+                            note: str = "") -> WorkOrder:
+    """(Re)assign an open order to a staff member with a duty in the order's building."""
+    from core.errors import ValidationFailed
+
+    if not await BuildingStaff.filter(building_id=order.building_id, user_id=assignee_id,
+                                      user__is_active=True).exists():
+        raise ValidationFailed("the assignee has no duty in this building", code="ASSIGNEE_NOT_IN_BUILDING",
+                               details={"assignee_id": assignee_id, "building_id": order.building_id})
+    return await transition_work_order(order, WorkOrderStatus.ASSIGNED, now=now, actor_id=actor_id,
+                                       note=note or "assigned", assignee_id=assignee_id)
+
+
+async def close_work_order(order: WorkOrder, *, now: datetime, actor_id: int | None, note: str) -> WorkOrder:
+    """Close from the desk: an open order is walked through to DONE (each step recorded), a DONE one VERIFIED."""
+    steps = [WorkOrderStatus.ASSIGNED, WorkOrderStatus.IN_PROGRESS, WorkOrderStatus.DONE]
+    status = WorkOrderStatus(order.status)
+    if status == WorkOrderStatus.DONE:
+        return await transition_work_order(order, WorkOrderStatus.VERIFIED, now=now, actor_id=actor_id, note=note)
+    if status not in steps and status != WorkOrderStatus.OPEN:
+        raise InvalidTransition("work order", order.status, WorkOrderStatus.DONE, [])
+    for target in steps[steps.index(status) + 1 if status in steps else 0:]:
+        if target == WorkOrderStatus.ASSIGNED and not order.assignee_id:
+            order = await transition_work_order(order, target, now=now, actor_id=actor_id, note=note,
+                                                assignee_id=actor_id)
+            continue
+        order = await transition_work_order(order, target, now=now, actor_id=actor_id, note=note)
+    return order

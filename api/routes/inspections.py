@@ -10,7 +10,7 @@ from sanic.response import json, raw
 
 from accounts.choices import Role
 from api.access import MANAGERS, STAFF, access, principal_of
-from core.errors import AppError, NotFound, ServiceUnavailable, ValidationFailed
+from core.errors import ServiceUnavailable, ValidationFailed
 from core.pagination import PageQuery, paginate
 from core.validation import parse_body, parse_query, validate
 from inspections import audit
@@ -22,6 +22,7 @@ from inspections.qr import build_sticker_url
 from inspections.schemas import DecisionIn, StatusReportIn, SyncIn
 from inspections.service import (
     decide,
+    photo_bytes,
     report_for,
     scan_unit,
     serialize_report,
@@ -29,7 +30,7 @@ from inspections.service import (
 )
 from inspections.storage import storage_for
 from inspections.sync import apply_batch
-from models.inspections import Photo, StatusReport
+from models.inspections import StatusReport
 from models.portfolio import Building, Unit
 from portfolio.service import get_unit_for
 
@@ -143,25 +144,11 @@ async def upload_photo(request: Request):
     return json(serialize_photo(photo), status=201 if created else 200)
 
 
-VARIANTS = {"original": "original_key", "thumbnail": "thumbnail_key", "evidence": "evidence_key"}
-
-
 @bp.get("/photos/<photo_id:uuid>/<variant:str>", name="photos_file")
 @access(STAFF)
 async def photo_file(request: Request, photo_id: UUID, variant: str):
     principal, settings, _ = _ctx(request)
-    photo = await Photo.get_or_none(id=photo_id)
-    if photo is None or variant not in VARIANTS:
-        raise NotFound("photo not found")
-    if photo.unit_id is not None:
-        unit = await Unit.get(id=photo.unit_id)
-        principal.require_building(unit.building_id, "photo")
-    elif not (principal.sees_all_buildings or photo.uploaded_by_id == principal.user_id):
-        raise NotFound("photo not found")
-    data = storage_for(settings).get(getattr(photo, VARIANTS[variant]))
-    if data is None:
-        raise AppError("the photo's file is missing from storage", code="PHOTO_FILE_MISSING", status=410)
-    content_type = photo.content_type if variant == "original" else "image/jpeg"
+    data, content_type = await photo_bytes(principal, photo_id, variant, settings)
     return raw(data, content_type=content_type, headers={"cache-control": "private, max-age=86400"})
 
 

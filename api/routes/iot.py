@@ -13,6 +13,7 @@ from sanic.response import json
 from accounts.choices import Role
 from alerts.choices import AlertStatus
 from alerts.service import acknowledge, resolve, serialize_alert
+from alerts.service import alert_for as alert_for_principal
 from api.access import ADMINS, MANAGERS, STAFF, access, principal_of
 from api.uploads import refuse_if_rejected, uploaded_file
 from core.errors import NotFound
@@ -58,16 +59,7 @@ class ResolveIn(BaseModel):
 
 
 async def alert_for(request: Request, alert_id: int) -> Alert:
-    alert = await Alert.get_or_none(id=alert_id)
-    if alert is None:
-        raise NotFound("alert not found")
-    principal = principal_of(request)
-    if alert.building_id is None:
-        if not principal.sees_all_buildings:
-            raise NotFound("alert not found")
-    else:
-        principal.require_building(alert.building_id, "alert")
-    return alert
+    return await alert_for_principal(principal_of(request), alert_id)
 
 
 async def _with_codes(alerts: list[Alert]) -> list[dict]:

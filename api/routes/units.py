@@ -9,7 +9,13 @@ from core.pagination import PageQuery, paginate
 from core.validation import parse_body, parse_query
 from models.portfolio import Building, Unit, UnitStatusChange
 from portfolio.choices import PropertyType, StatusSource, UnitStatus
-from portfolio.service import change_unit_status, get_unit_for, serialize_status_change, serialize_unit
+from portfolio.service import (
+    change_unit_status,
+    get_unit_for,
+    serialize_status_change,
+    serialize_unit,
+    units_for,
+)
 
 bp = Blueprint("units", url_prefix="/units")
 
@@ -33,17 +39,8 @@ class StatusChangeIn(BaseModel):
 async def list_units(request: Request):
     principal = principal_of(request)
     query = parse_query(UnitQuery, request.args)
-    qs = Unit.filter(**principal.building_filter()).order_by("code")
-    if query.city:
-        qs = qs.filter(building__city__code=query.city)
-    if query.building:
-        qs = qs.filter(building__code=query.building)
-    if query.status:
-        qs = qs.filter(status=query.status)
-    if query.property_type:
-        qs = qs.filter(property_type=query.property_type)
-    if query.unit_type:
-        qs = qs.filter(unit_type=query.unit_type)
+    qs = units_for(principal, city=query.city, building=query.building, status=query.status,
+                   property_type=query.property_type, unit_type=query.unit_type).order_by("code")
     return json(await paginate(qs, query, serialize_unit))
 
 

@@ -23,7 +23,8 @@ from portfolio.choices import PropertyType
 JWT_SECRET = "test-jwt-secret-0123456789abcdef"
 
 #: Modules (under tests.support) exposing ``async def extend_world(world, side, now)``.
-WORLD_EXTENSIONS: list[str] = ["world_core", "world_inspections", "world_refunds", "world_iot", "world_ledger"]
+WORLD_EXTENSIONS: list[str] = ["world_core", "world_inspections", "world_refunds", "world_iot", "world_console",
+                              "world_ledger"]
 
 # Shenzhen Nanshan (A) and Hangzhou Binjiang (B), WGS-84.
 SITES = {
@@ -65,6 +66,7 @@ class World:
     admin: User
     executive: User
     now: datetime
+    console: dict[int, tuple[str, str]] = field(default_factory=dict)  # user id → (session cookie, CSRF token)
 
     def token(self, user: User, *, secret: str = JWT_SECRET) -> str:
         return issue_token(secret=secret, subject=str(user.id), kind=ACCESS_TOKEN, now=self.now,
@@ -72,6 +74,11 @@ class World:
 
     def auth(self, user: User) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(user)}"}
+
+    def console_auth(self, user: User) -> dict[str, str]:
+        from tests.support.world_console import console_headers
+
+        return console_headers(self, user)
 
     def user_for(self, role: Role, side: str = "a") -> User:
         if role == Role.ADMIN:

@@ -95,6 +95,6 @@ async def backward(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0003_leasing_ledger")]
+    dependencies = [("models", "0004_leasing_ledger")]
 
     operations = [ops.RunPython(forward, backward)]

@@ -9,7 +9,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0002_change_triggers')]
+    dependencies = [('models', '0003_console_accounts_outbox')]
 
     initial = False
 
