@@ -21,6 +21,9 @@ CFG = RefundConfig(sla_hours={"INSPECTED": 24, "SETTLED": 48, "APPROVED": 24}, p
 
 
 async def extend_world(world, side, now) -> None:
+    from tests.support.refund_helpers import pay_deposit
+
+    await pay_deposit(side.lease, now)  # the ledger holds the deposit the refund settles
     lease = await Lease.get(id=side.lease.id)
     refund = await apply_refund(lease=lease, applicant=side.tenant_user, now=now, cfg=CFG, payee_name=side.label,
                                 payee_bank="招商银行", payee_account="6225880012345678", change_unit=False)
