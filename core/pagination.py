@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 
 class PageQuery(BaseModel):
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=1_000_000)  # keeps the offset inside a 64-bit integer
     page_size: int = Field(50, ge=1, le=200)
 
     @property

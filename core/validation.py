@@ -19,13 +19,39 @@ def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
+#: No request of ours nests deeper than a handful of levels; a deeper document is an attack on the parser or
+#: on the validators (both recurse), refused before either sees it.
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value: Any) -> int:
+    """Nesting depth of a parsed document, computed without recursion (a deep document must not crash it)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                stack.extend((child, depth + 1) for child in node)
+    return deepest
+
+
 def parse_json_body(raw: bytes | None) -> Any:
     if not raw:
         raise BadRequest("request body must be a JSON document", code="MALFORMED_JSON")
+    too_deep = False
     try:
-        return json.loads(raw)
+        document = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}", code="MALFORMED_JSON") from None
+    except RecursionError:
+        too_deep = True
+    if too_deep or json_depth(document) > MAX_JSON_DEPTH:
+        raise ValidationFailed(f"request body nests deeper than {MAX_JSON_DEPTH} levels",
+                               code="JSON_TOO_DEEP", details={"max_depth": MAX_JSON_DEPTH})
+    return document
 
 
 def validate(model: type[M], data: Any) -> M:

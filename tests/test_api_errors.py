@@ -68,3 +68,25 @@ async def test_units_filters_and_pagination(client, world):
     assert [u["code"] for u in response.json["items"]] == [world.b.occupied_unit.code]
     _, response = await client.get("/api/v1/units?unit_type=shop", headers=headers)
     assert {u["code"] for u in response.json["items"]} == {world.a.units[2].code, world.b.units[2].code}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/leases", "/api/v1/auth/wechat/login"])
+@pytest.mark.parametrize("depth", [33, 10_000])
+async def test_deeply_nested_json_is_refused_not_a_500(client, world, path, depth):
+    """Issue 12: a document nested 10,000 deep crashed the parser (RecursionError) even before authentication."""
+    body = ("[" * depth + "]" * depth).encode()
+    _, response = await client.post(path, headers=world.auth(world.a.manager), content=body)
+    error = assert_error_shape(response, 422, "JSON_TOO_DEEP")
+    assert error["details"]["max_depth"] == 32
+    assert await Lease.filter(unit_id=world.a.unit.id).count() == 0
+
+
+async def test_json_at_the_depth_limit_reaches_validation(client, world):
+    body = json.dumps({"unit_code": [[[[1]]]]}).encode()
+    _, response = await client.post("/api/v1/leases", headers=world.auth(world.a.manager), content=body)
+    assert_error_shape(response, 422, "VALIDATION_ERROR")
+
+
+async def test_page_beyond_a_64_bit_offset_is_422(client, world):
+    _, response = await client.get("/api/v1/units?page=10000000000000000000", headers=world.auth(world.admin))
+    assert_error_shape(response, 422, "VALIDATION_ERROR")
