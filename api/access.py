@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from sanic import Request
 
-from accounts.choices import STAFF_ROLES, Role
+from accounts.choices import Role
+from accounts.permissions import ADMINS, EVERYONE, MANAGERS, STAFF
 from accounts.scope import Principal, load_principal
 from accounts.tokens import decode_token
 from core.changes import USER
@@ -18,10 +19,7 @@ from core.errors import Forbidden, Unauthorized
 ACCESS_TOKEN = "access"
 PENDING_TOKEN = "wechat-pending"
 
-STAFF = frozenset(STAFF_ROLES)
-EVERYONE = frozenset(STAFF_ROLES | {Role.TENANT})
-MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
-ADMINS = frozenset({Role.ADMIN})
+__all__ = ["ADMINS", "EVERYONE", "MANAGERS", "STAFF", "AccessRule", "access", "principal_of"]  # sets: permissions
 
 
 @dataclass(frozen=True)

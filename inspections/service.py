@@ -15,6 +15,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from accounts.choices import Role
+from accounts.permissions import STATUS_CONFIRMERS, STATUS_REPORTERS
 from accounts.scope import Principal
 from alerts.choices import OPEN_ALERT_STATUSES
 from config.settings import Settings
@@ -44,8 +45,8 @@ from workorders.choices import OPEN_WORK_ORDER_STATUSES
 
 log = logging.getLogger("rentwatch.inspections")
 
-REPORTERS = frozenset({Role.INSPECTOR, Role.MANAGER, Role.ADMIN})
-CONFIRMERS = frozenset({Role.MANAGER, Role.ADMIN})
+REPORTERS = STATUS_REPORTERS  # the names this module has always used; the sets live in accounts.permissions
+CONFIRMERS = STATUS_CONFIRMERS
 FUTURE_TOLERANCE = timedelta(minutes=5)
 EXPIRED_NOTIFICATION_KIND = "INSPECTION_EXPIRED"
 

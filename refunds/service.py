@@ -17,6 +17,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from accounts.choices import Role
+from accounts.permissions import REFUND_RETURN_ANY_STEP
 from config.settings import Settings
 from core.errors import AppError, Conflict, InvalidTransition, NotFound, ValidationFailed
 from leasing.choices import LIVE_LEASE_STATUSES, LeaseStatus
@@ -387,7 +388,12 @@ _CLEAR: dict[RefundStep, dict[str, Any]] = {
     S.SETTLED: {"settlement": {}, "refund_fen": None, "debt_fen": 0, "deductions_fen": 0},
     S.APPROVED: {"approved_by_id": None, "approved_at": None, "approved_amount_fen": None},
 }
-RETURN_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+RETURN_ROLES = REFUND_RETURN_ANY_STEP  # the name this module has always used; the set lives in accounts.permissions
+
+
+def may_return(role: Role | str, pending: RefundStep | None) -> bool:
+    """Return for correction: managers/admins at any step, else only the role that takes the pending step."""
+    return role in REFUND_RETURN_ANY_STEP or (pending is not None and STEP_ROLE.get(pending) == role)
 
 
 async def return_for_correction(refund_id: int, *, actor: User, now: datetime, cfg: RefundConfig, reason: str,
@@ -404,7 +410,7 @@ async def return_for_correction(refund_id: int, *, actor: User, now: datetime, c
         if current not in (S.INSPECTED, S.SETTLED, S.APPROVED):
             raise InvalidTransition("deposit refund", current, "RETURN", [])
         pending = next_step(current)
-        if actor.role not in RETURN_ROLES and actor.role != STEP_ROLE.get(pending):
+        if not may_return(actor.role, pending):
             raise Conflict(f"a {actor.role} cannot return a refund waiting for {pending}", code="NOT_YOUR_STEP",
                            details={"allowed_roles": sorted({STEP_ROLE[pending], *RETURN_ROLES})})
         earlier = STEP_ORDER[:STEP_ORDER.index(current)]

@@ -95,3 +95,42 @@ async def test_route_role_scope(route_name, client, world):
             if not must_refuse and other.status in REFUSED:
                 failures.append(f"{role} refused on B's object: {other.status} {other.json}")
     assert not failures, f"{route_name}: " + "; ".join(failures)
+
+
+IN, M, F, A, E, T = (Role.INSPECTOR, Role.MANAGER, Role.FINANCE, Role.ADMIN, Role.EXECUTIVE, Role.TENANT)
+#: The single table of who may do what (accounts.permissions), pinned: the cases above read it, so widening a set
+#: there must show up here as a reviewed change.
+PINNED = {
+    "STAFF": {IN, M, F, A, E}, "TENANTS": {T}, "EVERYONE": {IN, M, F, A, E, T}, "MANAGERS": {M, A}, "ADMINS": {A},
+    "STATUS_REPORTERS": {IN, M, A}, "STATUS_CONFIRMERS": {M, A},
+    "WORK_ORDER_WRITERS": {IN, M, A}, "WORK_ORDER_CLOSERS": {M, A},
+    "ALERT_WRITERS": {IN, M, A}, "DEVICE_MANAGERS": {M, A},
+    "REFUND_BOARD": {M, F, A, E}, "REFUND_INSPECTORS": {IN}, "REFUND_SETTLERS": {F}, "REFUND_APPROVERS": {M},
+    "REFUND_PAYERS": {F}, "REFUND_RETURN_ANY_STEP": {M, A}, "REFUND_RETURNERS": {F, M, A},
+    "REFUND_CANCELLERS": {M, A}, "REFUND_EVIDENCE": {IN, F},
+    "LEDGER_READERS": {F, M, A, E}, "LEDGER_WRITERS": {F, M, A}, "WAIVE_APPROVERS": {M, A},
+    "HANDOVER_ROLES": {M, IN, A},
+    "CONSOLE_VIEWERS": {IN, M, F, A, E}, "CONSOLE_DESK": {M, F, A, E}, "ALERT_HANDLERS": {M, A},
+    "WORK_ORDER_HANDLERS": {M, A}, "REFUND_MOVERS": {M, F, A}, "DEVICE_ADMINS": {A}, "STAFF_ADMINS": {A},
+}
+
+
+def test_permission_table_is_pinned():
+    from accounts import permissions
+
+    assert {name: set(roles) for name, roles in permissions.table().items()} == PINNED
+
+
+def test_refund_step_sets_match_the_workflow():
+    """The steps' route sets and the service's return rule are the refunds workflow's STEP_ROLE, not a copy."""
+    from accounts import permissions as p
+    from refunds.choices import STEP_ROLE, RefundStep, next_step
+    from refunds.service import may_return
+
+    assert {STEP_ROLE[RefundStep.INSPECTED]} == p.REFUND_INSPECTORS
+    assert {STEP_ROLE[RefundStep.SETTLED]} == p.REFUND_SETTLERS
+    assert {STEP_ROLE[RefundStep.APPROVED]} == p.REFUND_APPROVERS
+    assert {STEP_ROLE[RefundStep.PAID]} == p.REFUND_PAYERS
+    returnable = (RefundStep.INSPECTED, RefundStep.SETTLED, RefundStep.APPROVED)
+    may_ever = {role for role in Role for step in returnable if may_return(role, next_step(step))}
+    assert may_ever == p.REFUND_RETURNERS == p.REFUND_MOVERS

@@ -8,7 +8,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from core.errors import InvalidTransition
+from accounts.choices import Role
+from accounts.permissions import WORK_ORDER_CLOSERS
+from core.errors import Forbidden, InvalidTransition
 from models.accounts import User
 from models.portfolio import BuildingStaff
 from models.workorders import WorkOrder, WorkOrderEvent
@@ -79,6 +81,25 @@ async def transition_work_order(order: WorkOrder, target: WorkOrderStatus, *, no
         await WorkOrderEvent.create(work_order_id=order.id, from_status=order.status, to_status=target,
                                     actor_id=actor_id, note=note[:500], at=now)
     return await WorkOrder.get(id=order.id)
+
+
+#: Statuses only WORK_ORDER_CLOSERS may set: verifying the work and cancelling the order.
+CLOSING_STATUSES = frozenset({WorkOrderStatus.VERIFIED, WorkOrderStatus.CANCELLED})
+
+
+def check_may_transition(order: WorkOrder, target: WorkOrderStatus | str, *, role: Role, user_id: int) -> None:
+    """A person's move of a work order: closing statuses for managers; an inspector only moves their own order."""
+    if target in CLOSING_STATUSES and role not in WORK_ORDER_CLOSERS:
+        raise Forbidden(f"only a manager may set {target}")
+    if role == Role.INSPECTOR and order.assignee_id not in (None, user_id):
+        raise Forbidden("this work order is assigned to someone else")
+
+
+async def transition_as(order: WorkOrder, target: WorkOrderStatus, *, role: Role, user_id: int, now: datetime,
+                        note: str = "", assignee_id: int | None = None) -> WorkOrder:
+    """A person moves a work order (the API): the permission check, then the transition."""
+    check_may_transition(order, target, role=role, user_id=user_id)
+    return await transition_work_order(order, target, now=now, actor_id=user_id, note=note, assignee_id=assignee_id)
 
 
 async def complete_open_orders(unit_id: int, wo_type: WorkOrderType, trigger_source: str, *, now: datetime,

@@ -8,8 +8,8 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import json, raw
 
-from accounts.choices import Role
-from api.access import MANAGERS, STAFF, access, principal_of
+from accounts.permissions import MANAGERS, STAFF, STATUS_CONFIRMERS, STATUS_REPORTERS
+from api.access import access, principal_of
 from core.errors import ServiceUnavailable, ValidationFailed
 from core.pagination import PageQuery, paginate
 from core.validation import parse_body, parse_query, validate
@@ -35,8 +35,6 @@ from models.portfolio import Building, Unit
 from portfolio.service import get_unit_for
 
 bp = Blueprint("inspections")
-
-REPORTER_ROLES = frozenset({Role.INSPECTOR, Role.MANAGER, Role.ADMIN})
 
 
 class ScanIn(BaseModel):
@@ -77,7 +75,7 @@ async def scan(request: Request):
 
 
 @bp.post("/status-reports", name="status_reports_create")
-@access(REPORTER_ROLES)
+@access(STATUS_REPORTERS)
 async def create_report(request: Request):
     principal, settings, now = _ctx(request)
     body = parse_body(StatusReportIn, request.body)
@@ -110,7 +108,7 @@ async def report_detail(request: Request, report_id: int):
 
 
 @bp.post("/status-reports/<report_id:int>/decision", name="status_reports_decide")
-@access(MANAGERS, note="on-site double confirmation: the decider scans the unit's sticker within its geofence")
+@access(STATUS_CONFIRMERS, note="on-site double confirmation: the decider scans the unit's sticker within its geofence")
 async def decide_report(request: Request, report_id: int):
     principal, settings, now = _ctx(request)
     report = await report_for(principal, report_id)
@@ -120,7 +118,7 @@ async def decide_report(request: Request, report_id: int):
 
 
 @bp.post("/sync", name="sync")
-@access(REPORTER_ROLES, note="per-item building scope: out-of-scope items are REJECTED with NOT_FOUND")
+@access(STATUS_REPORTERS, note="per-item building scope: out-of-scope items are REJECTED with NOT_FOUND")
 async def sync(request: Request):
     principal, settings, now = _ctx(request)
     body = parse_body(SyncIn, request.body)
@@ -128,7 +126,7 @@ async def sync(request: Request):
 
 
 @bp.post("/photos", name="photos_upload")
-@access(REPORTER_ROLES)
+@access(STATUS_REPORTERS)
 async def upload_photo(request: Request):
     principal, settings, now = _ctx(request)
     upload = request.files.get("file") if request.files else None

@@ -10,11 +10,11 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import json
 
-from accounts.choices import Role
+from accounts.permissions import ADMINS, ALERT_WRITERS, DEVICE_MANAGERS, STAFF
 from alerts.choices import AlertStatus
 from alerts.service import acknowledge, resolve, serialize_alert
 from alerts.service import alert_for as alert_for_principal
-from api.access import ADMINS, MANAGERS, STAFF, access, principal_of
+from api.access import access, principal_of
 from api.uploads import refuse_if_rejected, uploaded_file
 from core.errors import NotFound
 from core.pagination import PageQuery, paginate
@@ -38,8 +38,6 @@ from portfolio.service import get_unit_for
 
 alerts_bp = Blueprint("alerts", url_prefix="/alerts")
 bp = Blueprint("iot")
-
-ALERT_WRITERS = frozenset({Role.INSPECTOR, Role.MANAGER, Role.ADMIN})
 
 
 class AlertQuery(PageQuery):
@@ -147,7 +145,7 @@ async def list_devices(request: Request):
 
 
 @bp.post("/devices", name="devices_register")
-@access(MANAGERS, note="register a device or re-bind it (same format + external id) to a unit")
+@access(DEVICE_MANAGERS, note="register a device or re-bind it (same format + external id) to a unit")
 async def create_device(request: Request):
     body = parse_body(DeviceIn, request.body)
     device, created = await register_device(body, principal_of(request))
@@ -168,7 +166,7 @@ class ImportQuery(BaseModel):
 
 
 @bp.post("/devices/import", name="devices_import")
-@access(MANAGERS, note="CSV body or multipart field 'file'; all rows or none")
+@access(DEVICE_MANAGERS, note="CSV body or multipart field 'file'; all rows or none")
 async def import_devices(request: Request):
     query = parse_query(ImportQuery, request.args)
     data, _, _ = uploaded_file(request, what="the CSV")

@@ -10,8 +10,19 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import json, raw
 
-from accounts.choices import Role
-from api.access import STAFF, access, principal_of
+from accounts.permissions import (
+    REFUND_APPROVERS,
+    REFUND_BOARD,
+    REFUND_CANCELLERS,
+    REFUND_EVIDENCE,
+    REFUND_INSPECTORS,
+    REFUND_PAYERS,
+    REFUND_RETURNERS,
+    REFUND_SETTLERS,
+    STAFF,
+    TENANTS,
+)
+from api.access import access, principal_of
 from core.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
 from core.pagination import PageQuery, paginate
 from core.validation import parse_body, parse_query
@@ -28,10 +39,6 @@ bp = Blueprint("refunds", url_prefix="/refunds")
 me_bp = Blueprint("me_refunds", url_prefix="/me/deposit-refunds")
 public_bp = Blueprint("refund_progress", url_prefix="/refund-progress")
 
-BOARD_ROLES = frozenset({Role.MANAGER, Role.FINANCE, Role.ADMIN, Role.EXECUTIVE})
-RETURN_ROLES = frozenset({Role.FINANCE, Role.MANAGER, Role.ADMIN})
-CANCEL_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
-EVIDENCE_ROLES = frozenset({Role.INSPECTOR, Role.FINANCE})
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 DOCUMENT_TYPES = {b"%PDF": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png"}
 
@@ -140,7 +147,7 @@ async def list_refunds(request: Request):
 
 
 @bp.get("/board", name="refunds_board")
-@access(BOARD_ROLES, note="by step, red flags, per-step SLA compliance, average cycle time")
+@access(REFUND_BOARD, note="by step, red flags, per-step SLA compliance, average cycle time")
 async def refund_board(request: Request):
     principal = principal_of(request)
     building_filter = principal.building_filter()
@@ -160,7 +167,7 @@ async def refund_detail(request: Request, refund_id: int):
 
 
 @bp.post("/<refund_id:int>/inspect", name="refunds_inspect")
-@access([Role.INSPECTOR], note="deliverable: a REFUND_INSPECTION status report of the unit, with photos")
+@access(REFUND_INSPECTORS, note="deliverable: a REFUND_INSPECTION status report of the unit, with photos")
 async def refund_inspect(request: Request, refund_id: int):
     refund = await refund_for_staff(request, refund_id)
     body = parse_body(InspectIn, request.body)
@@ -170,7 +177,7 @@ async def refund_inspect(request: Request, refund_id: int):
 
 
 @bp.post("/<refund_id:int>/settle", name="refunds_settle")
-@access([Role.FINANCE], note="deliverable: the settlement list (deduction_ids, [] for none)")
+@access(REFUND_SETTLERS, note="deliverable: the settlement list (deduction_ids, [] for none)")
 async def refund_settle(request: Request, refund_id: int):
     refund = await refund_for_staff(request, refund_id)
     body = parse_body(SettleIn, request.body)
@@ -180,7 +187,7 @@ async def refund_settle(request: Request, refund_id: int):
 
 
 @bp.post("/<refund_id:int>/approve", name="refunds_approve")
-@access([Role.MANAGER], note="deliverable: the approval record (approved_amount_fen = settled refund)")
+@access(REFUND_APPROVERS, note="deliverable: the approval record (approved_amount_fen = settled refund)")
 async def refund_approve(request: Request, refund_id: int):
     refund = await refund_for_staff(request, refund_id)
     body = parse_body(ApproveIn, request.body)
@@ -190,7 +197,7 @@ async def refund_approve(request: Request, refund_id: int):
 
 
 @bp.post("/<refund_id:int>/pay", name="refunds_pay")
-@access([Role.FINANCE], note="deliverable: bank receipt reference and BANK_RECEIPT document")
+@access(REFUND_PAYERS, note="deliverable: bank receipt reference and BANK_RECEIPT document")
 async def refund_pay(request: Request, refund_id: int):
     refund = await refund_for_staff(request, refund_id)
     body = parse_body(PayIn, request.body)
@@ -200,7 +207,7 @@ async def refund_pay(request: Request, refund_id: int):
 
 
 @bp.post("/<refund_id:int>/return", name="refunds_return")
-@access(RETURN_ROLES, note="return for correction (reason required): the next step's role, managers, admins")
+@access(REFUND_RETURNERS, note="return for correction (reason required): the next step's role, managers, admins")
 async def refund_return(request: Request, refund_id: int):
     refund = await refund_for_staff(request, refund_id)
     body = parse_body(ReasonIn, request.body)
@@ -210,7 +217,7 @@ async def refund_return(request: Request, refund_id: int):
 
 
 @bp.post("/<refund_id:int>/cancel", name="refunds_cancel")
-@access(CANCEL_ROLES, note="reason required")
+@access(REFUND_CANCELLERS, note="reason required")
 async def refund_cancel(request: Request, refund_id: int):
     refund = await refund_for_staff(request, refund_id)
     body = parse_body(ReasonIn, request.body)
@@ -220,7 +227,7 @@ async def refund_cancel(request: Request, refund_id: int):
 
 
 @bp.post("/<refund_id:int>/deductions", name="refunds_add_deduction")
-@access(EVIDENCE_ROLES, note="no deduction without evidence (photo_ids or a QUOTE document)")
+@access(REFUND_EVIDENCE, note="no deduction without evidence (photo_ids or a QUOTE document)")
 async def refund_add_deduction(request: Request, refund_id: int):
     refund = await refund_for_staff(request, refund_id)
     body = parse_body(DeductionIn, request.body)
@@ -231,7 +238,7 @@ async def refund_add_deduction(request: Request, refund_id: int):
 
 
 @bp.delete("/<refund_id:int>/deductions/<deduction_id:int>", name="refunds_remove_deduction")
-@access(EVIDENCE_ROLES)
+@access(REFUND_EVIDENCE)
 async def refund_remove_deduction(request: Request, refund_id: int, deduction_id: int):
     refund = await refund_for_staff(request, refund_id)
     existed = await service.remove_deduction(refund.id, deduction_id)
@@ -239,7 +246,7 @@ async def refund_remove_deduction(request: Request, refund_id: int, deduction_id
 
 
 @bp.post("/<refund_id:int>/documents", name="refunds_upload_document")
-@access(EVIDENCE_ROLES, note="multipart: file (PDF/JPEG/PNG ≤ 10 MB), kind QUOTE or BANK_RECEIPT")
+@access(REFUND_EVIDENCE, note="multipart: file (PDF/JPEG/PNG ≤ 10 MB), kind QUOTE or BANK_RECEIPT")
 async def refund_upload_document(request: Request, refund_id: int):
     refund = await refund_for_staff(request, refund_id)
     upload = request.files.get("file") if request.files else None
@@ -308,7 +315,7 @@ async def tenant_view(request: Request, refund: DepositRefund) -> dict:
 
 
 @me_bp.get("", name="me_refunds_list")
-@access([Role.TENANT])
+@access(TENANTS)
 async def my_refunds(request: Request):
     principal, cfg, now = principal_of(request), cfg_of(request), now_of(request)
     refunds = await DepositRefund.filter(tenant_id=principal.tenant_id).order_by("-applied_at")
@@ -316,7 +323,7 @@ async def my_refunds(request: Request):
 
 
 @me_bp.post("", name="me_refunds_apply")
-@access([Role.TENANT], note="the online move-out form; the unit goes to MOVE_OUT_PENDING")
+@access(TENANTS, note="the online move-out form; the unit goes to MOVE_OUT_PENDING")
 async def my_refund_apply(request: Request):
     principal = principal_of(request)
     body = parse_body(ApplyIn, request.body)
@@ -333,13 +340,13 @@ async def my_refund_apply(request: Request):
 
 
 @me_bp.get("/<refund_id:int>", name="me_refunds_detail")
-@access([Role.TENANT])
+@access(TENANTS)
 async def my_refund_detail(request: Request, refund_id: int):
     return json(await tenant_view(request, await refund_for_tenant(request, refund_id)))
 
 
 @me_bp.get("/<refund_id:int>/documents/<document_id:int>", name="me_refunds_document")
-@access([Role.TENANT], note="own refund only: the quotes behind deductions and the bank receipt")
+@access(TENANTS, note="own refund only: the quotes behind deductions and the bank receipt")
 async def my_refund_document(request: Request, refund_id: int, document_id: int):
     refund = await refund_for_tenant(request, refund_id)
     document, data = await service.document_file(refund, document_id,
@@ -349,7 +356,7 @@ async def my_refund_document(request: Request, refund_id: int, document_id: int)
 
 
 @me_bp.post("/<refund_id:int>/confirm-receipt", name="me_refunds_confirm")
-@access([Role.TENANT], note="PAID → COMPLETED; confirming again is harmless")
+@access(TENANTS, note="PAID → COMPLETED; confirming again is harmless")
 async def my_refund_confirm(request: Request, refund_id: int):
     refund = await refund_for_tenant(request, refund_id)
     refund = await service.confirm_receipt(refund.id, tenant_user=await actor_of(request), now=now_of(request),
@@ -358,7 +365,7 @@ async def my_refund_confirm(request: Request, refund_id: int):
 
 
 @me_bp.post("/<refund_id:int>/cancel", name="me_refunds_cancel")
-@access([Role.TENANT], note="withdraw the application (reason required), only while APPLIED")
+@access(TENANTS, note="withdraw the application (reason required), only while APPLIED")
 async def my_refund_cancel(request: Request, refund_id: int):
     refund = await refund_for_tenant(request, refund_id)
     body = parse_body(ReasonIn, request.body)
@@ -368,7 +375,7 @@ async def my_refund_cancel(request: Request, refund_id: int):
 
 
 @me_bp.get("/<refund_id:int>/progress-qr", name="me_refunds_progress_qr")
-@access([Role.TENANT], note="PNG; the link is in X-Progress-Url, its expiry in X-Progress-Expires")
+@access(TENANTS, note="PNG; the link is in X-Progress-Url, its expiry in X-Progress-Expires")
 async def my_refund_progress_qr(request: Request, refund_id: int):
     refund = await refund_for_tenant(request, refund_id)
     settings = request.app.ctx.settings

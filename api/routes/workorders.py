@@ -4,15 +4,15 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import json
 
-from accounts.choices import Role
-from api.access import MANAGERS, STAFF, access, principal_of
-from core.errors import Forbidden, NotFound
+from accounts.permissions import STAFF, WORK_ORDER_WRITERS
+from api.access import access, principal_of
+from core.errors import NotFound
 from core.pagination import PageQuery, paginate
 from core.validation import parse_body, parse_query
 from models.workorders import WorkOrder, WorkOrderEvent
 from portfolio.service import get_unit_for
 from workorders.choices import TriggerSource, WorkOrderStatus, WorkOrderType
-from workorders.service import open_work_order, serialize_work_order, transition_work_order
+from workorders.service import open_work_order, serialize_work_order, transition_as
 
 bp = Blueprint("workorders", url_prefix="/work-orders")
 
@@ -68,7 +68,7 @@ async def list_orders(request: Request):
 
 
 @bp.post("", name="workorders_create")
-@access(STAFF - {Role.EXECUTIVE, Role.FINANCE})
+@access(WORK_ORDER_WRITERS)
 async def create(request: Request):
     body = parse_body(WorkOrderIn, request.body)
     principal = principal_of(request)
@@ -94,16 +94,11 @@ async def detail(request: Request, order_id: int):
 
 
 @bp.post("/<order_id:int>/transition", name="workorders_transition")
-@access(STAFF - {Role.EXECUTIVE, Role.FINANCE})
+@access(WORK_ORDER_WRITERS, note="VERIFIED/CANCELLED: managers only; an inspector only their own order")
 async def transition(request: Request, order_id: int):
     principal = principal_of(request)
     order = await work_order_for(request, order_id)
     body = parse_body(TransitionIn, request.body)
-    manager_only = {WorkOrderStatus.VERIFIED, WorkOrderStatus.CANCELLED}
-    if body.status in manager_only and principal.role not in MANAGERS:
-        raise Forbidden(f"only a manager may set {body.status}")
-    if principal.role == Role.INSPECTOR and order.assignee_id not in (None, principal.user_id):
-        raise Forbidden("this work order is assigned to someone else")
-    order = await transition_work_order(order, body.status, now=request.app.ctx.clock.now(),
-                                        actor_id=principal.user_id, note=body.note, assignee_id=body.assignee_id)
+    order = await transition_as(order, body.status, role=principal.role, user_id=principal.user_id,
+                                now=request.app.ctx.clock.now(), note=body.note, assignee_id=body.assignee_id)
     return json(serialize_work_order(order))

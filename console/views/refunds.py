@@ -15,7 +15,7 @@ from console.access import console_access
 from console.app import page
 from console.labels import label
 from console.lists import Column, xlsx_response
-from console.roles import REFUND_BOARD, REFUND_MOVERS
+from console.roles import REFUND_APPROVERS, REFUND_BOARD, REFUND_MOVERS, REFUND_PAYERS, REFUND_SETTLERS
 from console.views.common import actor_of, back, now_of, parse_form, principal_of, settings_of, visible_buildings
 from core.errors import NotFound, ValidationFailed
 from core.validation import parse_query
@@ -70,15 +70,15 @@ def actions_for(role: Role, refund: DepositRefund) -> list[str]:
     """What this role can do to this card from the desk (the refunds service checks again)."""
     step = RefundStep(refund.step)
     actions = []
-    if step == RefundStep.INSPECTED and role == Role.FINANCE:
+    if step == RefundStep.INSPECTED and role in REFUND_SETTLERS:
         actions.append("settle")
-    if step == RefundStep.SETTLED and role == Role.MANAGER:
+    if step == RefundStep.SETTLED and role in REFUND_APPROVERS:
         actions.append("approve")
-    if step == RefundStep.APPROVED and role == Role.FINANCE:
+    if step == RefundStep.APPROVED and role in REFUND_PAYERS:
         actions.append("pay")
     pending = next_step(step)
     if step in (RefundStep.INSPECTED, RefundStep.SETTLED, RefundStep.APPROVED) and (
-            role in service.RETURN_ROLES or (pending and service.STEP_ROLE.get(pending) == role)):
+            service.may_return(role, pending)):
         actions.append("return")
     return actions
 
@@ -154,7 +154,7 @@ def _cfg(request: Request) -> RefundConfig:
 
 
 @bp.post("/refunds/<refund_id:int>/settle", name="refund_settle")
-@console_access({Role.FINANCE})
+@console_access(REFUND_SETTLERS)
 async def refund_settle(request: Request, refund_id: int):
     """Finance confirms the settlement: exactly the current deduction lines."""
     refund = await refund_for(request, refund_id)
@@ -166,7 +166,7 @@ async def refund_settle(request: Request, refund_id: int):
 
 
 @bp.post("/refunds/<refund_id:int>/approve", name="refund_approve")
-@console_access({Role.MANAGER})
+@console_access(REFUND_APPROVERS)
 async def refund_approve(request: Request, refund_id: int):
     """The regional manager approves the settled amount."""
     refund = await refund_for(request, refund_id)
@@ -177,7 +177,7 @@ async def refund_approve(request: Request, refund_id: int):
 
 
 @bp.post("/refunds/<refund_id:int>/pay", name="refund_pay")
-@console_access({Role.FINANCE}, note="multipart: the bank receipt file and its reference")
+@console_access(REFUND_PAYERS, note="multipart: the bank receipt file and its reference")
 async def refund_pay(request: Request, refund_id: int):
     """Finance records the payment with the bank receipt."""
     refund = await refund_for(request, refund_id)

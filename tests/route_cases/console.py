@@ -1,11 +1,16 @@
 """Console routes in the route × role walk (cookie session + CSRF header instead of a bearer token; anonymous
 page requests are redirected to the sign-in page). Tenants are refused everywhere (403)."""
 
+from accounts.permissions import (
+    ALERT_HANDLERS,
+    REFUND_APPROVERS,
+    REFUND_PAYERS,
+    REFUND_SETTLERS,
+    WORK_ORDER_HANDLERS,
+)
+from accounts.permissions import CONSOLE_DESK as DESK
+from accounts.permissions import REFUND_MOVERS as MOVERS
 from tests.route_cases import ADMINS, ALL_STAFF, RouteCase
-
-DESK = frozenset({"MANAGER", "FINANCE", "ADMIN", "EXECUTIVE"})
-HANDLERS = frozenset({"MANAGER", "ADMIN"})
-MOVERS = frozenset({"MANAGER", "FINANCE", "ADMIN"})
 
 
 def form(data):
@@ -34,27 +39,27 @@ CASES = {
                                      roles=ALL_STAFF, notes="world photos have no files: own building 410"),
     "console_alerts.alerts": RouteCase("GET", lambda w, s: "/console/alerts", roles=ALL_STAFF, scoped=False),
     "console_alerts.alert_acknowledge": RouteCase(
-        "POST", lambda w, s: f"/console/alerts/{s.extra['alert'].id}/acknowledge", roles=HANDLERS,
+        "POST", lambda w, s: f"/console/alerts/{s.extra['alert'].id}/acknowledge", roles=ALERT_HANDLERS,
         form=form({"note": "seen"})),
     "console_alerts.alert_resolve": RouteCase(
-        "POST", lambda w, s: f"/console/alerts/{s.extra['alert'].id}/resolve", roles=HANDLERS,
+        "POST", lambda w, s: f"/console/alerts/{s.extra['alert'].id}/resolve", roles=ALERT_HANDLERS,
         form=form({"note": "checked on site"})),
     "console_workorders.workorders": RouteCase("GET", lambda w, s: "/console/work-orders", roles=ALL_STAFF,
                                                scoped=False),
     "console_workorders.workorder_assign": RouteCase(
-        "POST", lambda w, s: f"/console/work-orders/{s.extra['cleaning_order'].id}/assign", roles=HANDLERS,
+        "POST", lambda w, s: f"/console/work-orders/{s.extra['cleaning_order'].id}/assign", roles=WORK_ORDER_HANDLERS,
         form=lambda w, s: {"data": {"assignee_id": str(s.inspector.id)}}),
     "console_workorders.workorder_close": RouteCase(
-        "POST", lambda w, s: f"/console/work-orders/{s.extra['cleaning_order'].id}/close", roles=HANDLERS,
+        "POST", lambda w, s: f"/console/work-orders/{s.extra['cleaning_order'].id}/close", roles=WORK_ORDER_HANDLERS,
         form=form({"note": "done"})),
     "console_refunds.refunds": RouteCase("GET", lambda w, s: "/console/refunds", roles=DESK, scoped=False),
     "console_refunds.refund_settle": RouteCase("POST", lambda w, s: f"/console/refunds/{rid(s)}/settle",
-                                               roles=frozenset({"FINANCE"}), form=form({}),
+                                               roles=REFUND_SETTLERS, form=form({}),
                                                notes="own building: 409 (the world's refund is APPLIED)"),
     "console_refunds.refund_approve": RouteCase("POST", lambda w, s: f"/console/refunds/{rid(s)}/approve",
-                                                roles=frozenset({"MANAGER"}), form=form({})),
+                                                roles=REFUND_APPROVERS, form=form({})),
     "console_refunds.refund_pay": RouteCase("POST", lambda w, s: f"/console/refunds/{rid(s)}/pay",
-                                            roles=frozenset({"FINANCE"}), form=form({"bank_receipt_ref": "X"})),
+                                            roles=REFUND_PAYERS, form=form({"bank_receipt_ref": "X"})),
     "console_refunds.refund_return": RouteCase("POST", lambda w, s: f"/console/refunds/{rid(s)}/return",
                                                roles=MOVERS, form=form({"reason": "scope test"})),
     "console_refunds.refund_document": RouteCase(

@@ -1,6 +1,6 @@
+from accounts.permissions import TENANTS
+from accounts.permissions import WORK_ORDER_WRITERS as STAFF_WRITERS
 from tests.route_cases import ADMINS, ALL_STAFF, EVERYONE, MANAGERS, RouteCase
-
-STAFF_WRITERS = ALL_STAFF - {"EXECUTIVE", "FINANCE"}
 
 CASES = {
     "health.health": RouteCase("GET", lambda w, s: "/api/v1/health", public=True, scoped=False),
@@ -27,7 +27,7 @@ CASES = {
     "leases.leases_sign": RouteCase("POST", lambda w, s: f"/api/v1/leases/{s.lease.id}/sign", roles=MANAGERS),
     "leases.leases_tenant_code": RouteCase("POST", lambda w, s: f"/api/v1/leases/{s.lease.id}/tenant-code",
                                            roles=MANAGERS),
-    "me_leases.me_leases": RouteCase("GET", lambda w, s: "/api/v1/me/leases", roles=frozenset({"TENANT"}),
+    "me_leases.me_leases": RouteCase("GET", lambda w, s: "/api/v1/me/leases", roles=TENANTS,
                                      scoped=False),
     "workorders.workorders_list": RouteCase("GET", lambda w, s: "/api/v1/work-orders", roles=ALL_STAFF,
                                             scoped=False),

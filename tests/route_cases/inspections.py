@@ -1,9 +1,9 @@
 import uuid
 
+from accounts.permissions import STATUS_CONFIRMERS
+from accounts.permissions import STATUS_REPORTERS as REPORTERS
 from tests.route_cases import ALL_STAFF, MANAGERS, RouteCase
 from tests.support.inspections_helpers import decision_body, png_bytes, report_body, sticker
-
-REPORTERS = frozenset({"INSPECTOR", "MANAGER", "ADMIN"})
 
 CASES = {
     "inspections.scan": RouteCase("POST", lambda w, s: "/api/v1/scan", roles=ALL_STAFF,
@@ -15,7 +15,7 @@ CASES = {
     "inspections.status_reports_detail": RouteCase(
         "GET", lambda w, s: f"/api/v1/status-reports/{s.extra['pending_report'].id}", roles=ALL_STAFF),
     "inspections.status_reports_decide": RouteCase(
-        "POST", lambda w, s: f"/api/v1/status-reports/{s.extra['pending_report'].id}/decision", roles=MANAGERS,
+        "POST", lambda w, s: f"/api/v1/status-reports/{s.extra['pending_report'].id}/decision", roles=STATUS_CONFIRMERS,
         body=lambda w, s: decision_body(s, w.now, decision="reject", reason="scope test")),
     "inspections.sync": RouteCase("POST", lambda w, s: "/api/v1/sync", roles=REPORTERS, scoped=False,
                                   body=lambda w, s: {"items": [report_body(s, w.now)]},

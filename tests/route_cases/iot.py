@@ -1,8 +1,8 @@
+from accounts.permissions import ALERT_WRITERS as WRITERS
+from accounts.permissions import DEVICE_MANAGERS
 from config.settings import DEV_QR_SECRET
 from inspections.qr import build_sticker_url
-from tests.route_cases import ADMINS, ALL_STAFF, MANAGERS, RouteCase
-
-WRITERS = frozenset({"INSPECTOR", "MANAGER", "ADMIN"})
+from tests.route_cases import ADMINS, ALL_STAFF, RouteCase
 
 
 def sticker(side):
@@ -19,11 +19,11 @@ CASES = {
                                        roles=WRITERS, body=lambda w, s: {"note": "cleaner, verified"}),
     "iot.devices_list": RouteCase("GET", lambda w, s: "/api/v1/devices", roles=ALL_STAFF, scoped=False),
     "iot.devices_register": RouteCase(
-        "POST", lambda w, s: "/api/v1/devices", roles=MANAGERS,
+        "POST", lambda w, s: "/api/v1/devices", roles=DEVICE_MANAGERS,
         body=lambda w, s: {"external_id": f"em-{s.label}", "format": "TASMOTA", "kind": "ELECTRICITY",
                            "unit_code": s.unit.code}),
     "iot.devices_detail": RouteCase("GET", lambda w, s: f"/api/v1/devices/{s.extra['device'].id}", roles=ALL_STAFF),
-    "iot.devices_import": RouteCase("POST", lambda w, s: "/api/v1/devices/import?dry_run=true", roles=MANAGERS,
+    "iot.devices_import": RouteCase("POST", lambda w, s: "/api/v1/devices/import?dry_run=true", roles=DEVICE_MANAGERS,
                                     form=lambda w, s: {"files": {"file": (
                                         "d.csv", b"external_id,format,kind\nx1,GENERIC,DOOR\n", "text/csv")}},
                                     scoped=False),

@@ -1,4 +1,5 @@
-from leasing.roles import HANDOVER_ROLES, LEDGER_READERS, LEDGER_WRITERS, TENANT, WAIVE_APPROVERS
+from accounts.permissions import HANDOVER_ROLES, LEDGER_READERS, LEDGER_WRITERS, WAIVE_APPROVERS
+from accounts.permissions import TENANTS as TENANT
 from tests.route_cases import MANAGERS, RouteCase
 
 SITES = {"A": (22.5329, 113.9305), "B": (30.2084, 120.2120)}

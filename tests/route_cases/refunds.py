@@ -1,10 +1,15 @@
+from accounts.permissions import (
+    REFUND_APPROVERS,
+    REFUND_INSPECTORS,
+    REFUND_PAYERS,
+    REFUND_SETTLERS,
+)
+from accounts.permissions import REFUND_BOARD as BOARD
+from accounts.permissions import REFUND_CANCELLERS as CANCELLERS
+from accounts.permissions import REFUND_EVIDENCE as EVIDENCE
+from accounts.permissions import REFUND_RETURNERS as RETURNERS
+from accounts.permissions import TENANTS as TENANT
 from tests.route_cases import ALL_STAFF, RouteCase
-
-TENANT = frozenset({"TENANT"})
-BOARD = frozenset({"MANAGER", "FINANCE", "ADMIN", "EXECUTIVE"})
-RETURNERS = frozenset({"FINANCE", "MANAGER", "ADMIN"})
-CANCELLERS = frozenset({"MANAGER", "ADMIN"})
-EVIDENCE = frozenset({"INSPECTOR", "FINANCE"})
 
 
 def rid(s) -> int:
@@ -16,14 +21,14 @@ CASES = {
     "refunds.refunds_board": RouteCase("GET", lambda w, s: "/api/v1/refunds/board", roles=BOARD, scoped=False),
     "refunds.refunds_detail": RouteCase("GET", lambda w, s: f"/api/v1/refunds/{rid(s)}", roles=ALL_STAFF),
     "refunds.refunds_inspect": RouteCase("POST", lambda w, s: f"/api/v1/refunds/{rid(s)}/inspect",
-                                         roles=frozenset({"INSPECTOR"}), body=lambda w, s: {},
+                                         roles=REFUND_INSPECTORS, body=lambda w, s: {},
                                          notes="own building: 422 DELIVERABLE_MISSING"),
     "refunds.refunds_settle": RouteCase("POST", lambda w, s: f"/api/v1/refunds/{rid(s)}/settle",
-                                        roles=frozenset({"FINANCE"}), body=lambda w, s: {"deduction_ids": []}),
+                                        roles=REFUND_SETTLERS, body=lambda w, s: {"deduction_ids": []}),
     "refunds.refunds_approve": RouteCase("POST", lambda w, s: f"/api/v1/refunds/{rid(s)}/approve",
-                                         roles=frozenset({"MANAGER"}), body=lambda w, s: {"approved_amount_fen": 0}),
+                                         roles=REFUND_APPROVERS, body=lambda w, s: {"approved_amount_fen": 0}),
     "refunds.refunds_pay": RouteCase("POST", lambda w, s: f"/api/v1/refunds/{rid(s)}/pay",
-                                     roles=frozenset({"FINANCE"}), body=lambda w, s: {"bank_receipt_ref": "X"}),
+                                     roles=REFUND_PAYERS, body=lambda w, s: {"bank_receipt_ref": "X"}),
     "refunds.refunds_return": RouteCase("POST", lambda w, s: f"/api/v1/refunds/{rid(s)}/return", roles=RETURNERS,
                                         body=lambda w, s: {"reason": "scope test"}),
     "refunds.refunds_cancel": RouteCase("POST", lambda w, s: f"/api/v1/refunds/{rid(s)}/cancel", roles=CANCELLERS,
