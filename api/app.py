@@ -94,6 +94,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     app.extend(extensions=[OpenAPIExtension, HTTPExtension], built_in_extensions=False)
     app.ctx.settings = settings
     app.ctx.clock = clock or SystemClock()
+    app.ctx.started_at = app.ctx.clock.now()  # /health: a consumer not reporting yet is "starting" for a while
     install_caches(app, settings)
     _wechat: dict = {}
 

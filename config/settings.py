@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     iot_backfill_days: int = 7  # the daily job re-runs past days (≤ raw retention) that got back-filled data
     iot_simulate: bool = False  # run the traffic simulator as a background service (demo)
     iot_clock: Literal["wall", "replay"] = "wall"  # replay: the sweeper follows the newest device time ingested
+    iot_heartbeat_seconds: float = 10.0  # how often a consumer writes its heartbeat row (read by /health)
+    iot_stuck_after_seconds: float = 60.0  # a batch failing to store for longer than this degrades /health
+    iot_max_lag_messages: int = 10000  # received but unstored messages beyond this degrade /health
+    iot_startup_grace_seconds: float = 120.0  # no heartbeat yet within this long of the app's start is "starting"
 
     # --- operations console (issue 16: console/, docs/console.md) ---
     console_session_hours: float = 12.0  # a console session ends this long after its last request

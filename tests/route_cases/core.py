@@ -4,6 +4,7 @@ from tests.route_cases import ADMINS, ALL_STAFF, EVERYONE, MANAGERS, RouteCase
 
 CASES = {
     "health.health": RouteCase("GET", lambda w, s: "/api/v1/health", public=True, scoped=False),
+    "metrics.metrics": RouteCase("GET", lambda w, s: "/api/v1/metrics", public=True, scoped=False),
     "auth.auth_wechat_login": RouteCase("POST", lambda w, s: "/api/v1/auth/wechat/login", public=True,
                                         scoped=False, body=lambda w, s: {"code": "nope"}),
     "auth.auth_bind": RouteCase("POST", lambda w, s: "/api/v1/auth/bind", public=True, scoped=False,
