@@ -56,11 +56,11 @@ def module_name(path: Path) -> str:
 
 @cache
 def our_modules() -> dict[str, Path]:
-    files = [p for p in ROOT.glob("*.py")]
+    files = list(ROOT.glob("*.py"))
     for init in ROOT.glob("*/__init__.py"):
         if init.parent.name not in NOT_CODE:
             files += init.parent.rglob("*.py")
-    return {module_name(p): p for p in files if ".venv" not in p.parts}
+    return {module_name(p): p for p in files}
 
 
 def packages() -> set[str]:
