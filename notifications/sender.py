@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -201,7 +202,5 @@ async def run_outbox(settings: Settings, clock: Clock, stop: asyncio.Event) -> N
             report = SendReport()
         if report.handled:
             continue
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=settings.outbox_poll_seconds)
-        except TimeoutError:
-            pass
