@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import socket
 import struct
@@ -620,10 +621,8 @@ class MqttConsumer:
     async def _heartbeat_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await self.beat()
-            try:
+            with contextlib.suppress(TimeoutError):  # the interval passed: beat again
                 await asyncio.wait_for(stop.wait(), timeout=self.settings.iot_heartbeat_seconds)
-            except TimeoutError:
-                pass
 
     async def close(self) -> None:
         self._closing = True
