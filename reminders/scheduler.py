@@ -62,6 +62,15 @@ JOBS = {"refunds": run_refund_jobs, "reminders": run_reminder_job, "desk": run_d
         "console_sessions": run_session_purge, "ledger": run_ledger_jobs}
 
 
+async def run_collections(settings: Settings, now: datetime) -> dict[str, Any]:
+    from arrears.jobs import collections_daily
+
+    return await collections_daily(settings, now)
+
+
+JOBS["collections"] = run_collections  # overdue tiers, late fees, promises (arrears/jobs.py)
+
+
 async def run_scheduled_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
     from notifications.jobs import announce_job_failure
 
