@@ -223,3 +223,51 @@ async def test_sms_failures_retry_or_fail(world, cfg, settings, fake_sms):
     await send_due(settings, day(0) + timedelta(minutes=7))  # no provider configured
     assert (await OutboxMessage.get(id=none.id)).status == OutboxStatus.UNDELIVERABLE
     assert await enqueue_sms(phone="not a phone", kind="X", dedupe_key="t:4", text="x", now=day(0)) is None
+
+
+async def test_grace_suppresses_tier_messages(world, cfg):
+    from arrears.choices import RequestedVia
+    from arrears.grace import decide_grace, request_grace
+
+    lease, rent, user = await overdue_lease(world.a, world.now)
+    await collect(cfg, day(3))  # tier 1 sent
+    grace = await request_grace(lease, via=RequestedVia.TENANT, requested_by=user.id, cfg=cfg, now=day(14),
+                                reason="资金周转,下周到账")
+    assert grace.days == 7 and grace.status == "REQUESTED"
+    await collect(cfg, day(14))
+    grace = await decide_grace(grace.id, approve=True, decider=world.a.manager, cfg=cfg, now=day(14))
+    assert (grace.starts_on.isoformat(), grace.ends_on.isoformat()) == ("2026-11-17", "2026-11-23")  # days 14..20
+    assert await OutboxMessage.filter(kind=K.GRACE_DECISION, user_id=user.id).exists()
+    for n in range(15, 21):
+        report = await collect(cfg, day(n))
+        if n >= 16:
+            assert rent.id in report.suppressed  # tier 2 is due but the grace holds it
+    assert await steps_of(rent) == [(1, StepStatus.SENT, 3)]
+    assert not await OutboxMessage.filter(kind=K.COLLECTION_LEGAL, dedupe_key__startswith=f"collections:{rent.id}:")\
+        .exists()
+    await collect(cfg, day(21))  # the grace ended, still in tier 2: it fires now
+    assert await steps_of(rent) == [(1, StepStatus.SENT, 3), (2, StepStatus.SENT, 21)]
+
+
+async def test_grace_requests_are_checked(world, cfg):
+    from arrears.choices import RequestedVia
+    from arrears.grace import decide_grace, request_grace
+    from core.errors import Conflict, InvalidTransition, ValidationFailed
+
+    lease, rent, user = await overdue_lease(world.a, world.now)
+    with pytest.raises(ValidationFailed):  # nothing is overdue yet on the due date
+        await request_grace(lease, via=RequestedVia.TENANT, requested_by=user.id, cfg=cfg, now=day(0))
+    with pytest.raises(ValidationFailed):
+        await request_grace(lease, via=RequestedVia.STAFF, requested_by=world.a.finance.id, cfg=cfg, now=day(5),
+                            days=45)
+    grace = await request_grace(lease, via=RequestedVia.STAFF, requested_by=world.a.finance.id, cfg=cfg, now=day(5),
+                                days=3)
+    with pytest.raises(Conflict):
+        await request_grace(lease, via=RequestedVia.TENANT, requested_by=user.id, cfg=cfg, now=day(5))
+    rejected = await decide_grace(grace.id, approve=False, decider=world.a.manager, cfg=cfg, now=day(6),
+                                  note="已多次逾期")
+    assert rejected.status == "REJECTED" and rejected.ends_on is None
+    with pytest.raises(InvalidTransition):
+        await decide_grace(grace.id, approve=True, decider=world.a.manager, cfg=cfg, now=day(6))
+    again = await request_grace(lease, via=RequestedVia.TENANT, requested_by=user.id, cfg=cfg, now=day(7))
+    assert again.status == "REQUESTED"
