@@ -173,6 +173,18 @@ class Settings(BaseSettings):
     schedule_retry_max_seconds: float = 6 * 3600.0
     schedule_dry_run_weekday: int = Field(0, ge=0, le=6)  # the weekly dry-run runs on this local weekday (0 = Mon)
 
+    # --- collections (arrears/, docs/collections.md) ---
+    arrears_tiers: list[dict] = Field(default_factory=list)  # per tier code: min_days, max_days, sms, task_sla_days
+    arrears_templates: dict[str, dict] = Field(default_factory=dict)  # tier code → {"text": …, "note": …}
+    arrears_grace_days: int = Field(7, ge=1, le=60)  # default length of a grace period (宽限期)
+    arrears_deadline_hours: int = Field(48, ge=1, le=720)  # the 三次警示's payment deadline
+    arrears_default_late_fee: dict[str, Any] = Field(default_factory=dict)  # LateFeeClause for leases without one
+    arrears_settled_lookback_days: int = Field(14, ge=1, le=90)  # late fees finalised for bases paid this recently
+    sms_endpoint: str = ""  # the SMS provider's HTTP endpoint (POST JSON); empty: SMS undeliverable
+    sms_api_key: str = ""
+    sms_sign_name: str = "租务管家"  # 短信签名
+    sms_timeout_seconds: float = 5.0
+
     @field_validator("wechat_api_base", "wecom_api_base")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:

@@ -32,6 +32,7 @@ JOBS: dict[str, str] = {
     "overdue_work_orders": "workorders.jobs:overdue_work_orders",
     "console_sessions": "accounts.jobs:purge_console_sessions",
     "ledger": "leasing.jobs:ledger_jobs",
+    "collections": "arrears.jobs:collections_daily",
 }
 
 
