@@ -58,8 +58,16 @@ async def run_ledger_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
                        "schedule_dry_run": await weekly_dry_run(settings, now)}}
 
 
+async def run_occupancy_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
+    """The nightly occupancy snapshot (occupancy/jobs.py)."""
+    from occupancy.jobs import nightly_snapshot
+
+    return {"occupancy": {"snapshot": await nightly_snapshot(settings, now)}}
+
+
 JOBS = {"refunds": run_refund_jobs, "reminders": run_reminder_job, "desk": run_desk_jobs,
         "console_sessions": run_session_purge, "ledger": run_ledger_jobs}
+JOBS["occupancy"] = run_occupancy_jobs
 
 
 async def run_scheduled_jobs(settings: Settings, now: datetime) -> dict[str, Any]:

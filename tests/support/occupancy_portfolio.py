@@ -1,0 +1,86 @@
+"""A planted portfolio for the occupancy tests: every definition case and every audit difference kind on known
+units, built through the real services (leases signed or activated, payments recorded, statuses changed,
+flags recorded). Day D = 2026-11-01 (Shanghai); the facts are dated in October."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from leasing.ledger import record_payment
+from leasing.service import activate_in_force, create_lease, sign_lease
+from models.leasing import Lease
+from models.portfolio import Building, City, Unit
+from occupancy.choices import FlagKind
+from occupancy.service import FlagIn, add_flag
+from portfolio.choices import PropertyType, StatusSource, UnitStatus
+from portfolio.service import change_unit_status
+
+D = date(2026, 11, 1)
+SIGNED_AT = datetime(2026, 9, 20, 2, 0, tzinfo=UTC)
+PAID_AT = datetime(2026, 10, 1, 3, 0, tzinfo=UTC)
+RENT, DEPOSIT = 300000, 600000
+
+
+@dataclass
+class Planted:
+    units: dict[str, Unit] = field(default_factory=dict)
+    leases: dict[str, Lease] = field(default_factory=dict)
+    buildings: dict[str, Building] = field(default_factory=dict)
+    cities: dict[str, City] = field(default_factory=dict)
+
+
+async def _lease(p: Planted, code: str, *, start=date(2026, 10, 1), end=date(2027, 9, 30), active=True,
+                 paid=True) -> Lease:
+    unit = p.units[code]
+    lease = await create_lease(unit=unit, tenant_name=f"租户{code}", tenant_phone=f"139{len(p.leases):08d}",
+                               start_date=start, end_date=end, monthly_rent_fen=RENT, deposit_fen=DEPOSIT)
+    if active:
+        lease = await activate_in_force(lease.id, now=SIGNED_AT, actor_id=None)
+    else:
+        lease, _ = await sign_lease(lease.id, now=SIGNED_AT, actor_id=None)
+    if paid:
+        await record_payment(lease_id=lease.id, amount_fen=RENT + DEPOSIT, paid_at=PAID_AT, method="BANK_TRANSFER",
+                             now=PAID_AT, external_ref=f"test:{code}")
+    p.leases[code] = await Lease.get(id=lease.id)
+    return p.leases[code]
+
+
+async def build_planted() -> Planted:
+    p = Planted()
+    sites = {"A": ("SZ", "深圳", "SZ-OC-A", "南山A", 22.53, 113.93),
+             "B": ("HZ", "杭州", "HZ-OC-B", "滨江B", 30.2, 120.2)}
+    for key, (ccode, cname, bcode, bname, lat, lng) in sites.items():
+        p.cities[key] = await City.create(code=ccode, name=cname)
+        p.buildings[key] = await Building.create(city=p.cities[key], code=bcode, name=bname, lat=lat, lng=lng)
+    specs = {  # code: building, unit type, property type, area
+        "A01": ("A", "1b1b", PropertyType.RESIDENTIAL, "40"), "A02": ("A", "3b2b", PropertyType.RESIDENTIAL, "100"),
+        "A03": ("A", "1b1b", PropertyType.RESIDENTIAL, "40"), "A04": ("A", "studio", PropertyType.RESIDENTIAL, "25"),
+        "A05": ("A", "1b1b", PropertyType.RESIDENTIAL, "40"), "A06": ("A", "1b1b", PropertyType.RESIDENTIAL, "40"),
+        "A07": ("A", "shop", PropertyType.SHOP, "80"),
+        "B01": ("B", "office", PropertyType.OFFICE, "200"), "B02": ("B", "office", PropertyType.OFFICE, "200"),
+        "B03": ("B", "office", PropertyType.OFFICE, "150"), "B04": ("B", "office", PropertyType.OFFICE, "150"),
+        "B05": ("B", "office", PropertyType.OFFICE, "150"),
+    }
+    for code, (b, utype, ptype, area) in specs.items():
+        p.units[code] = await Unit.create(building=p.buildings[b], code=f"OC-{code}", property_type=ptype,
+                                          unit_type=utype, area_m2=Decimal(area), compliant_rentable=code != "B03")
+    await _lease(p, "A01")  # effective
+    await _lease(p, "A02")  # effective, large
+    await _lease(p, "A03", active=False, paid=False)  # signed, first rent unpaid, PENDING_DELIVERY
+    await _lease(p, "A04", start=date(2026, 10, 25), end=date(2026, 11, 7))  # a paid short stay (14 days)
+    # A05: vacant
+    await change_unit_status(p.units["A06"].id, UnitStatus.TRIAL_STAY, source=StatusSource.ADMIN, now=SIGNED_AT,
+                             reason="试住")
+    await _lease(p, "A07")  # a partnership swap: flagged on its lease
+    await add_flag(p.units["A07"], FlagIn(kind=FlagKind.PARTNERSHIP_SWAP, valid_from=date(2026, 10, 1),
+                                          reason="与合作方置换", reference="HZ-2026-07", lease_id=p.leases["A07"].id),
+                   actor_id=None)
+    await _lease(p, "B01")  # effective
+    await change_unit_status(p.units["B02"].id, UnitStatus.INTERNAL_USE, source=StatusSource.ADMIN, now=SIGNED_AT,
+                             reason="办公自用")
+    # B03: non-compliant; B04, B05: vacant
+    for code in p.units:
+        p.units[code] = await Unit.get(id=p.units[code].id)
+    return p
