@@ -17,9 +17,10 @@ from alerts.service import open_key, raise_alert
 from config.settings import Settings
 from models.accounts import User
 from models.alerts import Alert
-from models.occupancy import OccupancySnapshotDay
+from models.occupancy import OccupancySnapshotDay, StatusAudit
 from notifications.choices import NotificationKind
 from notifications.outbox import enqueue_notification
+from occupancy.audit import generate_audit
 from occupancy.choices import DayState
 from occupancy.snapshot import DayResult, local_day, snapshot_day
 
@@ -80,3 +81,29 @@ async def backfill(settings: Settings, start: date, end: date, now: datetime, *,
         out.append(await run_snapshot(settings, day, now, force=force, checks=checks))
         day += timedelta(days=1)
     return out
+
+
+#: The audit waits for the month's last day to be complete until this day of the next month, then uses the
+#: month's last complete day (saying so in the report).
+AUDIT_WAIT_UNTIL_DAY = 4
+
+
+async def monthly_audit(settings: Settings, now: datetime) -> dict[str, Any]:
+    """From the 1st (after the snapshot hour): the past month's audit, once."""
+    tz = settings.business_timezone
+    today = local_day(now, tz)
+    if today.day > 10 or now.astimezone(ZoneInfo(tz)).hour < settings.occupancy_snapshot_hour:
+        return {"ran": False, "reason": "not the start of a month"}
+    last_day = today.replace(day=1) - timedelta(days=1)
+    month = f"{last_day.year:04d}-{last_day.month:02d}"
+    if await StatusAudit.filter(month=month).exists():
+        return {"ran": False, "reason": f"{month} already audited"}
+    record = await OccupancySnapshotDay.get_or_none(day=last_day)
+    if (record is None or record.state != DayState.COMPLETE) and today.day < AUDIT_WAIT_UNTIL_DAY:
+        return {"ran": False, "reason": f"waiting for the snapshot of {last_day}"}
+    if not await OccupancySnapshotDay.filter(state=DayState.COMPLETE, day__gte=last_day.replace(day=1),
+                                             day__lte=last_day).exists():
+        return {"ran": False, "reason": f"no complete snapshot day in {month}"}
+    report = await generate_audit(settings, month, now)
+    log.info("status audit %s: %s findings over %s units", month, report.findings_count, report.units)
+    return {"ran": True, "month": month, "as_of": report.as_of.isoformat(), "findings": report.findings_count}

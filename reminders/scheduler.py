@@ -59,10 +59,11 @@ async def run_ledger_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
 
 
 async def run_occupancy_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
-    """The nightly occupancy snapshot (occupancy/jobs.py)."""
-    from occupancy.jobs import nightly_snapshot
+    """The nightly occupancy snapshot, then the monthly status-consistency audit (occupancy/jobs.py)."""
+    from occupancy.jobs import monthly_audit, nightly_snapshot
 
-    return {"occupancy": {"snapshot": await nightly_snapshot(settings, now)}}
+    return {"occupancy": {"snapshot": await nightly_snapshot(settings, now),
+                          "audit": await monthly_audit(settings, now)}}
 
 
 JOBS = {"refunds": run_refund_jobs, "reminders": run_reminder_job, "desk": run_desk_jobs,

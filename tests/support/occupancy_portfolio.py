@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from leasing.ledger import record_payment
 from leasing.service import activate_in_force, create_lease, sign_lease
+from models.accounts import User
 from models.leasing import Lease
 from models.portfolio import Building, City, Unit
 from occupancy.choices import FlagKind
@@ -84,3 +85,40 @@ async def build_planted() -> Planted:
     for code in p.units:
         p.units[code] = await Unit.get(id=p.units[code].id)
     return p
+
+
+async def plant_differences(p: Planted) -> None:
+    """Four more units in building B, one per audit difference kind (A03, signed 2026-09-20 and still waiting for
+    delivery, is the fifth: PENDING_DELIVERY for more than 30 days by 2026-10-31)."""
+    import uuid
+
+    from inspections.choices import CoordSystem, ReportCategory, ReportState
+    from models.inspections import StatusReport
+    from models.iot import OccupancyDay
+
+    b = p.buildings["B"]
+    for code in ("B06", "B07", "B08", "B09"):
+        p.units[code] = await Unit.create(building=b, code=f"OC-{code}", property_type=PropertyType.OFFICE,
+                                          unit_type="office", area_m2=Decimal("100"))
+    # B06: OCCUPIED but no lease (the move-out or the lease was never recorded)
+    for status in (UnitStatus.PENDING_DELIVERY, UnitStatus.OCCUPIED):
+        await change_unit_status(p.units["B06"].id, status, source=StatusSource.ADMIN, now=SIGNED_AT, reason="t")
+    # B07: VACANT but its signed lease's first rent is paid (the delivery was never recorded)
+    await _lease(p, "B07", active=False, paid=True)
+    await change_unit_status(p.units["B07"].id, UnitStatus.VACANT, source=StatusSource.ADMIN, now=SIGNED_AT,
+                             reason="t")
+    # B08: VACANT but the sensors say lived in on four days
+    for day in (28, 29, 30, 31):
+        await OccupancyDay.create(unit_id=p.units["B08"].id, day=date(2026, 10, day), state="OCCUPIED_LIKE",
+                                  evidence={})
+    # B09: VACANT, an inspection says OCCUPIED and nobody confirmed or rejected it
+    unit = p.units["B09"]
+    inspector = await User.create(name="巡检B", role="INSPECTOR")
+    await StatusReport.create(
+        client_id=uuid.uuid4(), content_hash="0" * 64, unit_id=unit.id, author_id=inspector.id,
+        category=ReportCategory.STATUS_UPDATE, requested_status=UnitStatus.OCCUPIED, observed_status=UnitStatus.VACANT,
+        state=ReportState.PENDING_CONFIRMATION, initial_result="PENDING_CONFIRMATION", lat=b.lat, lng=b.lng,
+        coord_system=CoordSystem.WGS84, accuracy_m=10, wgs84_lat=b.lat, wgs84_lng=b.lng, distance_m=0,
+        captured_at=datetime(2026, 10, 20, 2, 0, tzinfo=UTC), base_status_version=1)
+    for code in p.units:
+        p.units[code] = await Unit.get(id=p.units[code].id)
