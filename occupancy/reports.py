@@ -20,7 +20,7 @@ from tortoise.connection import get_connection
 
 from core import sql
 from core.errors import ValidationFailed
-from models.occupancy import OccupancySnapshotDay, UnitDaySnapshot
+from models.occupancy import DayTally, OccupancySnapshotDay, UnitDaySnapshot
 from models.portfolio import Building, City, Unit
 from occupancy.choices import DayState, FlagKind
 from occupancy.definition import Tally, explain
@@ -57,19 +57,22 @@ class Filters:
         return "".join(f" AND {c}" for c in clauses), params
 
 
+TALLY_COLUMNS = ("unit_days", "rentable", "rentable_area", "effective", "effective_area", "signed_unpaid",
+                 "short_stay_paid", "sensor_known", "sensor_occupied", "excluded_units", *EXCLUSION_COLUMNS)
+
+
 def _bool_sum(column: str) -> str:
     return f"SUM(CASE WHEN {column} THEN 1 ELSE 0 END)"
 
 
-TALLY_SELECT = ", ".join([
-    "COUNT(*) AS unit_days", f"{_bool_sum('rentable')} AS rentable",
-    "SUM(CASE WHEN rentable THEN area_m2 ELSE 0 END) AS rentable_area", f"{_bool_sum('effective')} AS effective",
-    "SUM(CASE WHEN effective THEN area_m2 ELSE 0 END) AS effective_area",
-    f"{_bool_sum('signed_unpaid')} AS signed_unpaid", f"{_bool_sum('short_stay_paid')} AS short_stay_paid",
-    f"{_bool_sum('sensor_known')} AS sensor_known", f"{_bool_sum('sensor_occupied')} AS sensor_occupied",
-    f"{_bool_sum('NOT rentable')} AS excluded_units",
-    *(f"{_bool_sum(column)} AS {column}" for column in EXCLUSION_COLUMNS),
+#: How a day's unit rows become its tally rows (occupancy.snapshot writes them with the day).
+TALLY_FROM_UNITS = ", ".join([
+    "COUNT(*)", _bool_sum("rentable"), "SUM(CASE WHEN rentable THEN area_m2 ELSE 0 END)", _bool_sum("effective"),
+    "SUM(CASE WHEN effective THEN area_m2 ELSE 0 END)", _bool_sum("signed_unpaid"), _bool_sum("short_stay_paid"),
+    _bool_sum("sensor_known"), _bool_sum("sensor_occupied"), _bool_sum("NOT rentable"),
+    *(_bool_sum(column) for column in EXCLUSION_COLUMNS),
 ])
+TALLY_SELECT = ", ".join(f"SUM({column}) AS {column}" for column in TALLY_COLUMNS)
 
 
 def _area(value: Any) -> Decimal:
@@ -86,8 +89,9 @@ def _tally(row: dict[str, Any]) -> Tally:
 
 
 async def tallies(start: date, end: date, filters: Filters, group: str | None = None) -> dict[Any, Tally]:
-    """Unit-day tallies over [start, end], by ``group`` (a GROUP_COLUMN) or in total (key None)."""
-    t = sql.names(UnitDaySnapshot)
+    """Unit-day tallies over [start, end], by ``group`` (a GROUP_COLUMN) or in total (key None), from the
+    day tallies (one row per day, building, unit type and property type)."""
+    t = sql.names(DayTally)
     where, params = filters.where()
     key = GROUP_COLUMN[group] if group else None
     statement = (f"SELECT {key + ' AS k, ' if key else ''}{TALLY_SELECT} FROM {t} "

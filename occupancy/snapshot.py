@@ -29,7 +29,7 @@ from leasing.choices import LeaseStatus
 from models.inspections import StatusReport
 from models.iot import OccupancyDay
 from models.leasing import Lease
-from models.occupancy import OccupancyFlag, OccupancySnapshotDay, UnitDaySnapshot
+from models.occupancy import DayTally, OccupancyFlag, OccupancySnapshotDay, UnitDaySnapshot
 from models.portfolio import Building, Unit, UnitStatusChange
 from occupancy.choices import DayState, FlagKind
 from occupancy.definition import UnitDay, classify
@@ -183,6 +183,19 @@ class DayResult:
         return out
 
 
+async def write_tallies(connection, day: date) -> None:
+    """The day's tally rows, added up from its unit rows in the database."""
+    from core import sql
+    from occupancy.reports import TALLY_COLUMNS, TALLY_FROM_UNITS
+
+    t, u = sql.names(DayTally), sql.names(UnitDaySnapshot)
+    await DayTally.filter(day=day).delete()
+    keys = "building_id, city_id, unit_type, property_type"
+    await sql.execute(connection, f"INSERT INTO {t} (day, {keys}, {', '.join(TALLY_COLUMNS)}) "
+                                  f"SELECT day, {keys}, {TALLY_FROM_UNITS} FROM {u} WHERE day = ? "
+                                  f"GROUP BY day, {keys}", [day])
+
+
 async def _try_lock(connection, day: date) -> bool:
     rows = await connection.execute_query_dict("SELECT pg_try_advisory_xact_lock($1, $2) AS locked",
                                                [ADVISORY_LOCK_CLASS, day.toordinal()])
@@ -224,6 +237,7 @@ async def snapshot_day(settings: Settings, day: date, now: datetime, *, force: b
         rows = [snapshot_row(day, f) for f in facts]
         for start in range(0, len(rows), INSERT_BATCH):
             await UnitDaySnapshot.bulk_create(rows[start:start + INSERT_BATCH])
+        await write_tallies(connection, day)
         if existing is None:
             await OccupancySnapshotDay.create(day=day, state=DayState.COMPLETE, reasons=[], sources=sources,
                                               units=len(rows), started_at=now, finished_at=now)
