@@ -1,6 +1,6 @@
 """Occupancy commands: ``rentwatch occupancy --as-of DAY`` (the figures of a day, snapshotting it first when it
 has no complete snapshot yet), ``rentwatch occupancy snapshot --from --to`` (back-fill) and ``rentwatch audit
---month YYYY-MM [--xlsx FILE]``. ``--now`` (ISO time with zone) replays a run at a chosen moment."""
+--month YYYY-MM [--xlsx FILE] [--pdf FILE]``. ``--now`` (ISO time with zone) replays a run at a chosen moment."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("audit", help="the monthly status-consistency audit (资产状态一致性审计报告)")
     p.add_argument("--month", required=True, help="YYYY-MM")
     p.add_argument("--xlsx", type=Path, default=None, help="also write the XLSX export here")
+    p.add_argument("--pdf", type=Path, default=None, help="also write the printable PDF here")
     p.add_argument("--now", default=None)
     p.set_defaults(func=lambda s, a: asyncio.run(audit(s, a)))
 
@@ -115,17 +116,22 @@ async def snapshot(settings: Settings, args: argparse.Namespace) -> int:
 async def audit(settings: Settings, args: argparse.Namespace) -> int:
     from cli.core_commands import with_db
     from core.errors import AppError
-    from occupancy.audit import audit_view, export_xlsx, generate_audit
+    from inspections.fonts import FontMissing
+    from occupancy.audit import audit_view, export_pdf, export_xlsx, generate_audit
 
-    async def run() -> tuple[dict, bytes | None]:
+    async def run() -> tuple[dict, bytes | None, bytes | None]:
         await generate_audit(settings, args.month, _now(args.now))
         view = await audit_view(args.month, None)
-        return view, (await export_xlsx(args.month, None) if args.xlsx else None)
+        return (view, await export_xlsx(args.month, None) if args.xlsx else None,
+                await export_pdf(args.month, None, settings.label_font_path) if args.pdf else None)
 
     try:
-        view, content = await with_db(settings, run)
+        view, content, pdf = await with_db(settings, run)
     except AppError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    except FontMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     note = f"; {view['as_of_note']}" if view["as_of_note"] else ""
     print(f"资产状态一致性审计报告 {view['month']} (as of {view['as_of']}{note})")
@@ -134,7 +140,8 @@ async def audit(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  {kind['label']:<16} {code:<28} {kind['count']:>4}  → {kind['process_step']}")
     for building in view["buildings"]:
         print(f"  {building['name']}: {building['units_with_differences']}/{building['units']} ({building['rate']})")
-    if content is not None:
-        args.xlsx.write_bytes(content)
-        print(f"written {args.xlsx}")
+    for path, data in ((args.xlsx, content), (args.pdf, pdf)):
+        if data is not None:
+            path.write_bytes(data)
+            print(f"written {path}")
     return 0

@@ -2,7 +2,7 @@
 status is compared with its lease and ledger facts, its latest field report and its sensor inference, as the
 snapshots recorded them. Each difference kind is counted, rated per building and city, tied to the process step
 it points to, and listed per unit with the recommended action. Stored per month (regenerating replaces it), so
-months compare; exported as XLSX.
+months compare; exported as XLSX and as a printable PDF with CJK text (occupancy.audit_pdf).
 
 The rules (``find_differences``) are pure over one unit's month; the service gathers the inputs with SQL."""
 
@@ -310,3 +310,10 @@ async def export_xlsx(month: str, building_ids: frozenset[int] | None) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+async def export_pdf(month: str, building_ids: frozenset[int] | None, font_path=None) -> bytes:
+    """The printable report (A4, CJK): occupancy.audit_pdf. Raises inspections.fonts.FontMissing without a font."""
+    from occupancy.audit_pdf import render_pdf
+
+    return render_pdf(await audit_view(month, building_ids), font_path)

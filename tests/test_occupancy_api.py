@@ -111,6 +111,8 @@ async def test_audit_export_is_scoped(client, world):
     assert book.status == 200
     rows = list(load_workbook(io.BytesIO(book.body))["明细"].iter_rows(min_row=2, values_only=True))
     assert [r[0] for r in rows] == [world.a.unit.code]
+    _, pdf = await client.get(f"{P}/audits/2026-10/export.pdf", headers=world.auth(world.a.manager))
+    assert pdf.status == 200 and pdf.body.startswith(b"%PDF")
     _, everything = await client.get(f"{P}/audits/2026-10", headers=world.auth(world.executive))
     assert len(everything.json["findings"]) == 2
     _, missing = await client.get(f"{P}/audits/2026-09", headers=world.auth(world.executive))

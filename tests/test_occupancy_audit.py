@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
-from occupancy.audit import UnitMonth, audit_view, export_xlsx, find_differences, generate_audit
+from occupancy.audit import UnitMonth, audit_view, export_pdf, export_xlsx, find_differences, generate_audit
 from occupancy.choices import Difference
 from occupancy.jobs import backfill, monthly_audit
 from portfolio.choices import StatusSource, UnitStatus
@@ -100,3 +100,23 @@ async def test_monthly_job_stores_once_and_months_compare(planted, settings):
     assert november["previous"]["month"] == "2026-10"
     assert november["change"]["OCCUPIED_WITHOUT_LEASE"] == -1
     assert november["kinds"]["OCCUPIED_WITHOUT_LEASE"]["count"] == 0
+
+
+async def test_printable_pdf_has_the_chinese_report(planted, settings):
+    import pypdfium2
+
+    await backfill(settings, OCTOBER_END[0], OCTOBER_END[-1], NOW)
+    await generate_audit(settings, "2026-10", NOW)
+    content = await export_pdf("2026-10", None)
+    assert content.startswith(b"%PDF")
+    document = pypdfium2.PdfDocument(content)
+    assert len(document) >= 1
+    width, height = document[0].get_size()
+    assert round(width / 72 * 25.4) == 210 and round(height / 72 * 25.4) == 297  # A4
+    page = document[0].render(scale=1).to_pil().convert("L")
+    assert page.getextrema()[0] < 100  # text was drawn (a blank page is all white)
+    # the same report drawn for a scoped reader is shorter: its rows are only their building's
+    scoped = pypdfium2.PdfDocument(await export_pdf("2026-10", frozenset({planted.buildings["A"].id})))
+    dark = sum(1 for p in document[0].render(scale=1).to_pil().convert("L").getdata() if p < 128)
+    dark_scoped = sum(1 for p in scoped[0].render(scale=1).to_pil().convert("L").getdata() if p < 128)
+    assert dark_scoped < dark

@@ -34,9 +34,10 @@ def test_demo_figures_differ_and_audit_exports(tmp_path):
     assert future.returncode == 2 and "has not ended" in future.stderr
     month = report["period"]["day"][:7]
     out = tmp_path / "audit.xlsx"
-    audit = run_cli("audit", "--month", month, "--xlsx", str(out), env=env)
+    audit = run_cli("audit", "--month", month, "--xlsx", str(out), "--pdf", str(tmp_path / "audit.pdf"), env=env)
     assert audit.returncode == 0, audit.stderr[-2000:]
     assert "资产状态一致性审计报告" in audit.stdout and "VACANT_BUT_OCCUPIED_LIKE" in audit.stdout
     assert load_workbook(out).sheetnames == ["汇总", "楼宇", "城市", "明细"]
+    assert (tmp_path / "audit.pdf").read_bytes().startswith(b"%PDF")
     bad = run_cli("audit", "--month", "2026-13", env=env)
     assert bad.returncode == 2 and "INVALID_MONTH" in bad.stderr

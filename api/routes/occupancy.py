@@ -18,8 +18,9 @@ from accounts.permissions import (
 )
 from accounts.scope import Principal
 from api.access import access, principal_of
-from core.errors import NotFound, ValidationFailed
+from core.errors import NotFound, ServiceUnavailable, ValidationFailed
 from core.validation import parse_body, parse_query
+from inspections.fonts import FontMissing
 from models.occupancy import OccupancyFlag, OccupancySnapshotDay
 from models.portfolio import Building, Unit
 from occupancy import audit, reports
@@ -230,3 +231,16 @@ async def audit_xlsx(request: Request, month: str):
     content = await audit.export_xlsx(month, principal_of(request).building_ids)
     return raw(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                headers={"Content-Disposition": f'attachment; filename="status-audit-{month}.xlsx"'})
+
+
+@bp.get("/audits/<month:str>/export.pdf", name="occupancy_audit_pdf")
+@access(OCCUPANCY_AUDIT_READERS)
+async def audit_pdf(request: Request, month: str):
+    """The printable report (A4, Chinese text)."""
+    try:
+        content = await audit.export_pdf(month, principal_of(request).building_ids,
+                                         request.app.ctx.settings.label_font_path)
+    except FontMissing as exc:
+        raise ServiceUnavailable(str(exc), code="REPORT_FONT_MISSING") from None
+    return raw(content, content_type="application/pdf",
+               headers={"Content-Disposition": f'inline; filename="status-audit-{month}.pdf"'})

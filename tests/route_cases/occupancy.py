@@ -39,4 +39,6 @@ CASES = {
                                            scoped=False, notes="findings within the caller's buildings"),
     "occupancy.occupancy_audit_xlsx": RouteCase("GET", lambda w, s: f"{P}/audits/2026-10/export.xlsx",
                                                 roles=OCCUPANCY_AUDIT_READERS, scoped=False),
+    "occupancy.occupancy_audit_pdf": RouteCase("GET", lambda w, s: f"{P}/audits/2026-10/export.pdf",
+                                               roles=OCCUPANCY_AUDIT_READERS, scoped=False),
 }
