@@ -218,6 +218,8 @@ async def snapshot_day(settings: Settings, day: date, now: datetime, *, force: b
             return DayResult(day, None, skipped="another instance is writing this day")
         existing = await OccupancySnapshotDay.select_for_update().get_or_none(day=day) if is_postgres() else \
             await OccupancySnapshotDay.get_or_none(day=day)
+        if existing is not None and existing.state == DayState.COMPLETE and not force:
+            return DayResult(day, None, units=existing.units, skipped="already complete")  # another run won
         was_incomplete = existing is not None and existing.state == DayState.INCOMPLETE
         if reasons:
             if existing is not None and existing.state == DayState.COMPLETE:

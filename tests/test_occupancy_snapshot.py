@@ -160,3 +160,18 @@ async def test_nightly_job_snapshots_yesterday_and_retries_incomplete_days(plant
     assert all(d["state"] == "COMPLETE" for d in out["days"])
     again = await nightly_snapshot(settings, NOW)
     assert [d.get("skipped") for d in again["days"]] == ["already complete"]
+
+
+async def test_concurrent_runs_write_one_day_once(planted, settings):
+    """Several instances snapshot the same day at once (on PostgreSQL in parallel, one connection each): the
+    advisory lock makes the others skip, and the day has exactly one row per unit."""
+    import asyncio
+
+    from tests.support.db import on_postgres
+
+    results = await asyncio.gather(*[run_snapshot(settings, D, NOW) for _ in range(4)])
+    assert sum(r.state == DayState.COMPLETE and not r.skipped for r in results) >= 1
+    assert await UnitDaySnapshot.filter(day=D).count() == 12
+    assert (await OccupancySnapshotDay.get(day=D)).state == DayState.COMPLETE
+    if on_postgres():
+        assert any(r.skipped for r in results)
