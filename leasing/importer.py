@@ -112,10 +112,8 @@ def _header(cell: Any) -> str:
 def read_table(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
     """(row number in the file, {field: raw value}) for each data row; the header row is the first one naming
     a known column. UnreadableFile for a file that is neither xlsx nor CSV, or lacks required columns."""
-    if data[:2] == b"PK" or filename.lower().endswith(".xlsx"):
-        table = _xlsx_rows(data)
-    else:
-        table = _csv_rows(data)
+    is_xlsx = data[:2] == b"PK" or filename.lower().endswith(".xlsx")
+    table = _xlsx_rows(data) if is_xlsx else _csv_rows(data)
     for index, row in enumerate(table):
         names = [_header(c) for c in row]
         if "contract_no" in names or "unit_code" in names:

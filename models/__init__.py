@@ -16,4 +16,5 @@ MODEL_MODULES: list[str] = [
     "models.reminders",
     "models.changes",
     "models.occupancy",
+    "models.arrears",
 ]

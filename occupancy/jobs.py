@@ -107,3 +107,9 @@ async def monthly_audit(settings: Settings, now: datetime) -> dict[str, Any]:
     report = await generate_audit(settings, month, now)
     log.info("status audit %s: %s findings over %s units", month, report.findings_count, report.units)
     return {"ran": True, "month": month, "as_of": report.as_of.isoformat(), "findings": report.findings_count}
+
+
+async def occupancy_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
+    """Scheduled (reminders.scheduler.JOBS): the nightly snapshot, then the monthly status-consistency audit."""
+    return {"occupancy": {"snapshot": await nightly_snapshot(settings, now),
+                          "audit": await monthly_audit(settings, now)}}

@@ -34,7 +34,7 @@ async def planted(db):
 
 def by_code(report):
     """The figures of a report's total, or of one of its groups."""
-    return {f["code"]: f for f in (report["total"] if "total" in report else report)["figures"]}
+    return {f["code"]: f for f in report.get("total", report)["figures"]}
 
 
 async def test_planted_day_figures_differ_as_constructed(planted, settings):

@@ -5,8 +5,9 @@ flags recorded). Day D = 2026-11-01 (Shanghai); the facts are dated in October."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from leasing.ledger import record_payment
 from leasing.service import activate_in_force, create_lease, sign_lease
@@ -37,8 +38,9 @@ async def _lease(p: Planted, code: str, *, start=date(2026, 10, 1), end=date(202
     unit = p.units[code]
     lease = await create_lease(unit=unit, tenant_name=f"租户{code}", tenant_phone=f"139{len(p.leases):08d}",
                                start_date=start, end_date=end, monthly_rent_fen=RENT, deposit_fen=DEPOSIT)
-    if active:
-        lease = await activate_in_force(lease.id, now=SIGNED_AT, actor_id=None)
+    if active:  # a tenancy entered as in force on its first day
+        started = datetime.combine(start, time(10, 0), ZoneInfo("Asia/Shanghai"))
+        lease = await activate_in_force(lease.id, now=started, actor_id=None)
     else:
         lease, _ = await sign_lease(lease.id, now=SIGNED_AT, actor_id=None)
     if paid:
