@@ -57,6 +57,15 @@ LEDGER_WRITERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN})
 WAIVE_APPROVERS = MANAGERS
 HANDOVER_ROLES = frozenset({R.MANAGER, R.INSPECTOR, R.ADMIN})  # 交付 is done on site
 
+# ---- occupancy figures, flags, the status-consistency audit ----------------------------------------------------
+#: Every staff member reads the figures; scope decides what they cover (一线员工仅见负责楼宇, 高管可见全局).
+OCCUPANCY_READERS = STAFF
+#: Record and end the dated exclusion / short-stay flags of units in their buildings.
+OCCUPANCY_FLAG_WRITERS = MANAGERS
+#: Back-fill snapshots and (re)generate a month's audit: portfolio-wide writes.
+OCCUPANCY_RUNNERS = ADMINS
+OCCUPANCY_AUDIT_READERS = frozenset({R.MANAGER, R.FINANCE, R.ADMIN, R.EXECUTIVE})
+
 # ---- console (tenants never reach it) ------------------------------------------------------------------------
 CONSOLE_VIEWERS = STAFF
 #: Desk users: everything but the read-only inspector.

@@ -185,6 +185,17 @@ class Settings(BaseSettings):
     sms_sign_name: str = "租务管家"  # 短信签名
     sms_timeout_seconds: float = 5.0
 
+    # --- occupancy truth (occupancy/, docs/occupancy.md) ---
+    occupancy_short_stay_max_days: int = Field(30, ge=0, le=366)  # a lease shorter than this is a short stay (短租)
+    occupancy_payment_feed_max_hours: float = Field(72.0, gt=0)  # newest recorded payment older → feed stale
+    occupancy_iot_ingest_max_hours: float = Field(6.0, gt=0)  # newest device message older → ingest stale
+    occupancy_inspection_max_days: float = Field(14.0, ge=0)  # newest field report older → stale (0: not checked)
+    occupancy_ledger_job_max_hours: dict[str, float] = Field(default_factory=dict)  # ledger_job_runs job → max age
+    occupancy_snapshot_hour: int = Field(2, ge=0, le=23)  # local hour after which yesterday is snapshotted
+    occupancy_retry_days: int = Field(7, ge=0, le=62)  # incomplete days this far back are retried each night
+    occupancy_pending_delivery_max_days: int = Field(30, ge=1)  # audit: PENDING_DELIVERY longer than this
+    occupancy_vacant_occupied_like_days: int = Field(3, ge=1)  # audit: VACANT but OCCUPIED_LIKE this many days
+
     @field_validator("wechat_api_base", "wecom_api_base")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:

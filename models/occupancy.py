@@ -95,6 +95,38 @@ class UnitDaySnapshot(Model):
         indexes = (("day", "building_id"), ("unit_id", "day"))
 
 
+class DayTally(Model):
+    """The day's unit rows added up per building, unit type and property type (written with them): every
+    figure above the unit level is a sum of these, so a month of a large portfolio reads thousands of rows,
+    not millions."""
+
+    id = fields.BigIntField(primary_key=True)
+    day = fields.DateField()
+    building_id = fields.IntField()
+    city_id = fields.IntField()
+    unit_type = fields.CharField(max_length=16, default="")
+    property_type = fields.CharEnumField(PropertyType, max_length=16)
+    unit_days = fields.IntField(default=0)
+    rentable = fields.IntField(default=0)
+    rentable_area = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
+    effective = fields.IntField(default=0)
+    effective_area = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
+    signed_unpaid = fields.IntField(default=0)
+    short_stay_paid = fields.IntField(default=0)
+    sensor_known = fields.IntField(default=0)
+    sensor_occupied = fields.IntField(default=0)
+    excluded_units = fields.IntField(default=0)
+    excl_trial = fields.IntField(default=0)
+    excl_internal = fields.IntField(default=0)
+    excl_swap = fields.IntField(default=0)
+    excl_noncompliant = fields.IntField(default=0)
+
+    class Meta:
+        table = "occupancy_day_tallies"
+        unique_together = (("day", "building_id", "unit_type", "property_type"),)
+        indexes = (("building_id", "day"),)
+
+
 class StatusAudit(Model):
     """资产状态一致性审计报告 of one month: counts per difference kind, rates per building and city (``summary``)."""
 

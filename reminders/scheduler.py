@@ -33,6 +33,7 @@ JOBS: dict[str, str] = {
     "console_sessions": "accounts.jobs:purge_console_sessions",
     "ledger": "leasing.jobs:ledger_jobs",
     "collections": "arrears.jobs:collections_daily",
+    "occupancy": "occupancy.jobs:occupancy_jobs",
 }
 
 

@@ -24,7 +24,7 @@ async def test_one_pass_runs_every_job(world, clock, settings):
     summary = await run_scheduled_jobs(settings, clock.now())
     assert summary["failed"] == []
     for key in ("escalated", "auto_completed", "reminders", "desk_alerts", "overdue_work_orders",
-                "console_sessions_purged", "ledger"):
+                "console_sessions_purged", "ledger", "occupancy"):
         assert key in summary, key
     assert set(summary["ledger"]) == {"schedule_retries", "schedule_dry_run"}
     assert summary["reminders"]["as_of"] == clock.now().astimezone(ZoneInfo(settings.business_timezone)).date() \

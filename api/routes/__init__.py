@@ -11,6 +11,7 @@ from api.routes.leases import bp as leases_bp
 from api.routes.leases import me_bp as me_leases_bp
 from api.routes.ledger import bp as receivables_bp
 from api.routes.ledger import failures_bp as schedule_failures_bp
+from api.routes.occupancy import bp as occupancy_bp
 from api.routes.refunds import bp as refunds_bp
 from api.routes.refunds import me_bp as me_refunds_bp
 from api.routes.refunds import public_bp as refund_progress_bp
@@ -21,3 +22,4 @@ BLUEPRINTS = [health_bp, metrics_bp, auth_bp, units_bp, leases_bp, me_leases_bp,
               inspections_bp, refunds_bp, me_refunds_bp, refund_progress_bp]
 BLUEPRINTS += [alerts_bp, iot_bp]  # IoT (issue 4)
 BLUEPRINTS += [receivables_bp, schedule_failures_bp]  # leasing ledger (issue 13)
+BLUEPRINTS += [occupancy_bp]  # occupancy truth (docs/occupancy.md)

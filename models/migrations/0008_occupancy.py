@@ -15,6 +15,33 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.CreateModel(
+            name='DayTally',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('day', fields.DateField()),
+                ('building_id', fields.IntField()),
+                ('city_id', fields.IntField()),
+                ('unit_type', fields.CharField(default='', max_length=16)),
+                ('property_type', fields.CharEnumField(description='RESIDENTIAL: RESIDENTIAL\nSHOP: SHOP\nWAREHOUSE: WAREHOUSE\nOFFICE: OFFICE', enum_type=PropertyType, max_length=16)),
+                ('unit_days', fields.IntField(default=0)),
+                ('rentable', fields.IntField(default=0)),
+                ('rentable_area', fields.DecimalField(default=0, max_digits=14, decimal_places=2)),
+                ('effective', fields.IntField(default=0)),
+                ('effective_area', fields.DecimalField(default=0, max_digits=14, decimal_places=2)),
+                ('signed_unpaid', fields.IntField(default=0)),
+                ('short_stay_paid', fields.IntField(default=0)),
+                ('sensor_known', fields.IntField(default=0)),
+                ('sensor_occupied', fields.IntField(default=0)),
+                ('excluded_units', fields.IntField(default=0)),
+                ('excl_trial', fields.IntField(default=0)),
+                ('excl_internal', fields.IntField(default=0)),
+                ('excl_swap', fields.IntField(default=0)),
+                ('excl_noncompliant', fields.IntField(default=0)),
+            ],
+            options={'table': 'occupancy_day_tallies', 'app': 'models', 'unique_together': (('day', 'building_id', 'unit_type', 'property_type'),), 'indexes': [Index(fields=['building_id', 'day'])], 'pk_attr': 'id', 'table_description': "The day's unit rows added up per building, unit type and property type (written with them): every"},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='OccupancyFlag',
             fields=[
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
