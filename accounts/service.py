@@ -168,11 +168,3 @@ async def update_staff(user_id: int, *, role: Role, duties: list[tuple[int, Staf
             await BuildingStaff.create(building_id=building_id, user_id=user.id, duty=duty)
         await User.filter(id=user.id).update(role=role, supervisor_id=supervisor_id)
     return await User.get(id=user_id)
-
-
-async def purge_console_sessions(settings, now: datetime) -> dict:
-    """Scheduled: delete console sessions that expired more than a day ago (they are refused anyway)."""
-    from models.accounts import ConsoleSession
-
-    deleted = await ConsoleSession.filter(expires_at__lt=now - timedelta(days=1)).delete()
-    return {"console_sessions_purged": deleted}

@@ -53,7 +53,7 @@ MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 def request_max_size(settings: Settings) -> int:
     """Sanic's body limit: the largest file an endpoint accepts plus multipart overhead. Derived, so raising
     ``RW_PHOTO_MAX_BYTES`` takes effect; the endpoint itself refuses a file over its own limit (413 as well)."""
-    from api.routes.refunds import MAX_DOCUMENT_BYTES
+    from refunds.documents import MAX_DOCUMENT_BYTES
 
     return max(settings.photo_max_bytes, MAX_DOCUMENT_BYTES) + MULTIPART_OVERHEAD_BYTES
 
@@ -94,6 +94,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     app.extend(extensions=[OpenAPIExtension, HTTPExtension], built_in_extensions=False)
     app.ctx.settings = settings
     app.ctx.clock = clock or SystemClock()
+    app.ctx.started_at = app.ctx.clock.now()  # /health: a consumer not reporting yet is "starting" for a while
     install_caches(app, settings)
     _wechat: dict = {}
 

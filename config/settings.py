@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     iot_backfill_days: int = 7  # the daily job re-runs past days (≤ raw retention) that got back-filled data
     iot_simulate: bool = False  # run the traffic simulator as a background service (demo)
     iot_clock: Literal["wall", "replay"] = "wall"  # replay: the sweeper follows the newest device time ingested
+    iot_heartbeat_seconds: float = 10.0  # how often a consumer writes its heartbeat row (read by /health)
+    iot_stuck_after_seconds: float = 60.0  # a batch failing to store for longer than this degrades /health
+    iot_max_lag_messages: int = 10000  # received but unstored messages beyond this degrade /health
+    iot_startup_grace_seconds: float = 120.0  # no heartbeat yet within this long of the app's start is "starting"
 
     # --- operations console (issue 16: console/, docs/console.md) ---
     console_session_hours: float = 12.0  # a console session ends this long after its last request
@@ -168,6 +172,18 @@ class Settings(BaseSettings):
     schedule_retry_base_seconds: float = 300.0  # backoff base·2^(attempts−1), capped below
     schedule_retry_max_seconds: float = 6 * 3600.0
     schedule_dry_run_weekday: int = Field(0, ge=0, le=6)  # the weekly dry-run runs on this local weekday (0 = Mon)
+
+    # --- collections (arrears/, docs/collections.md) ---
+    arrears_tiers: list[dict] = Field(default_factory=list)  # per tier code: min_days, max_days, sms, task_sla_days
+    arrears_templates: dict[str, dict] = Field(default_factory=dict)  # tier code → {"text": …, "note": …}
+    arrears_grace_days: int = Field(7, ge=1, le=60)  # default length of a grace period (宽限期)
+    arrears_deadline_hours: int = Field(48, ge=1, le=720)  # the 三次警示's payment deadline
+    arrears_default_late_fee: dict[str, Any] = Field(default_factory=dict)  # LateFeeClause for leases without one
+    arrears_settled_lookback_days: int = Field(14, ge=1, le=90)  # late fees finalised for bases paid this recently
+    sms_endpoint: str = ""  # the SMS provider's HTTP endpoint (POST JSON); empty: SMS undeliverable
+    sms_api_key: str = ""
+    sms_sign_name: str = "租务管家"  # 短信签名
+    sms_timeout_seconds: float = 5.0
 
     @field_validator("wechat_api_base", "wecom_api_base")
     @classmethod

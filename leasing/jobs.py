@@ -106,3 +106,9 @@ async def weekly_dry_run(settings: Settings, now: datetime) -> dict[str, Any]:
     log.info("schedule dry-run %s: %s ok, %s failed, %s differ", period, report["ok"], len(report["failed"]),
              len(report["differs"]))
     return {"ran": True, "period": period, **report}
+
+
+async def ledger_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
+    """Scheduled (reminders.scheduler.JOBS): the generation retries, then the weekly dry-run."""
+    return {"ledger": {"schedule_retries": await schedule_retries(settings, now),
+                       "schedule_dry_run": await weekly_dry_run(settings, now)}}

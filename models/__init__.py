@@ -15,4 +15,6 @@ MODEL_MODULES: list[str] = [
     "models.refunds",
     "models.reminders",
     "models.changes",
+    "models.occupancy",
+    "models.arrears",
 ]

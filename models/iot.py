@@ -151,3 +151,25 @@ class DetectionRun(Model):
 
     class Meta:
         table = "iot_detection_runs"
+
+
+class ConsumerHeartbeat(Model):
+    """What each MQTT consumer last said about itself, written every few seconds from its own process, so that
+    ``/health`` (served by other processes) can tell a stuck or silent consumer from a quiet one."""
+
+    id = fields.IntField(primary_key=True)
+    client_id = fields.CharField(max_length=128, unique=True)
+    started_at = fields.DatetimeField()
+    reported_at = fields.DatetimeField()
+    stopped_at = fields.DatetimeField(null=True,
+                                      description="set on a clean shutdown: a stopped consumer is not missed")
+    connected = fields.BooleanField(default=False)
+    queue_depth = fields.IntField(default=0, description="messages received but not yet stored")
+    stored_total = fields.BigIntField(default=0)
+    dead_letters = fields.BigIntField(default=0)
+    last_stored_at = fields.DatetimeField(null=True)
+    stuck_since = fields.DatetimeField(null=True, description="a batch has failed to store since then (retrying)")
+    last_error = fields.CharField(max_length=300, default="")
+
+    class Meta:
+        table = "iot_consumer_heartbeats"

@@ -25,6 +25,11 @@ class NotificationKind(StrEnum):
     SCHEDULE_FAILED = "SCHEDULE_FAILED"  # to the building's finance and area manager: a rent schedule failed
     SCHEDULE_READY = "SCHEDULE_READY"  # to the same people: a failed schedule was generated after all (补发)
     RENT_DUE = "RENT_DUE"  # to the tenant: an amount falls due (payment notice)
+    COLLECTION_FRIENDLY = "COLLECTION_FRIENDLY"  # to the tenant: 首次提醒 (overdue tier 1)
+    COLLECTION_LEGAL = "COLLECTION_LEGAL"  # to the tenant: 二次跟进 (tier 2, legal wording, grace offered)
+    COLLECTION_FINAL = "COLLECTION_FINAL"  # to the tenant: 三次警示 (tier 3, contract clause, 48 hours)
+    COLLECTION_TASK = "COLLECTION_TASK"  # to finance / the area manager: a collections task was opened
+    GRACE_DECISION = "GRACE_DECISION"  # to the tenant: their grace request was approved or rejected
 
 
 #: the alert type raised when a message keeps failing
@@ -48,3 +53,7 @@ class DeskChannelType(StrEnum):
 
 #: Outbox kinds of desk messages: ``DESK_<event>``.
 DESK_KIND_PREFIX = "DESK_"
+
+
+#: Outbox rows sent by SMS carry ``channel = SMS_CHANNEL_PREFIX + phone`` (a colon: never a desk channel name).
+SMS_CHANNEL_PREFIX = "sms:"

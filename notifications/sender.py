@@ -27,7 +27,7 @@ from config.settings import Settings
 from core.clock import Clock
 from models.accounts import User
 from models.notifications import OutboxMessage
-from notifications.choices import OUTBOX_ALERT_TYPE, OutboxStatus
+from notifications.choices import OUTBOX_ALERT_TYPE, SMS_CHANNEL_PREFIX, OutboxStatus
 from notifications.fit import render_data
 from notifications.templates import render_page, template_for
 from wechat.client import ConfiguredWeChatClient, build_client, call_wechat, send_subscribe_message
@@ -79,6 +79,11 @@ async def _finish(message: OutboxMessage, token: str, **changes) -> bool:
 
 async def send_one(settings: Settings, client: ConfiguredWeChatClient, message: OutboxMessage, token: str,
                    now: datetime, report: SendReport) -> None:
+    if message.channel.startswith(SMS_CHANNEL_PREFIX):
+        from notifications.sms import send_sms_one
+
+        await send_sms_one(settings, message, token, now, report)
+        return
     if message.channel:
         await send_desk_one(settings, message, token, now, report)
         return

@@ -42,6 +42,22 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
     K.RENT_DUE: {"template_id": "", "page": STAFF_HOME,
                  "fields": {"character_string1": "unit_code", "thing2": "title", "amount3": "amount_fen",
                             "date4": "due_date"}},
+    # collections (arrears/): the tier's note is the template's short text, fitted to a thing field (≤ 20)
+    K.COLLECTION_FRIENDLY: {"template_id": "", "page": STAFF_HOME,
+                            "fields": {"character_string1": "contract_no|unit_code", "amount2": "outstanding_fen",
+                                       "date3": "due_date", "number4": "days_past_due", "thing5": "note"}},
+    K.COLLECTION_LEGAL: {"template_id": "", "page": STAFF_HOME,
+                         "fields": {"character_string1": "contract_no|unit_code", "amount2": "outstanding_fen",
+                                    "date3": "due_date", "number4": "days_past_due", "thing5": "note"}},
+    K.COLLECTION_FINAL: {"template_id": "", "page": STAFF_HOME,
+                         "fields": {"character_string1": "contract_no|unit_code", "amount2": "outstanding_fen",
+                                    "time3": "deadline", "number4": "days_past_due", "thing5": "note"}},
+    K.COLLECTION_TASK: {"template_id": "", "page": STAFF_HOME,
+                        "fields": {"character_string1": "unit_code", "thing2": "title", "amount3": "outstanding_fen",
+                                   "time4": "due_at"}},
+    K.GRACE_DECISION: {"template_id": "", "page": STAFF_HOME,
+                       "fields": {"character_string1": "contract_no|unit_code", "phrase2": "decision",
+                                  "date3": "ends_on|decided_on", "thing4": "note"}},
 }
 del K
 

@@ -4,6 +4,7 @@ outbox in the same transaction as each step change."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import uuid
@@ -19,7 +20,8 @@ from tortoise.transactions import in_transaction
 from accounts.choices import Role
 from accounts.permissions import REFUND_RETURN_ANY_STEP
 from config.settings import Settings
-from core.errors import AppError, Conflict, InvalidTransition, NotFound, ValidationFailed
+from core.errors import AppError, BadRequest, Conflict, InvalidTransition, NotFound, PayloadTooLarge, ValidationFailed
+from core.pagination import PageQuery, paginate
 from leasing.choices import LIVE_LEASE_STATUSES, LeaseStatus
 from leasing.ledger import held_deposit, settle_deposit
 from models.accounts import User
@@ -54,6 +56,8 @@ from refunds.choices import (
     RefundStep,
     next_step,
 )
+from refunds.documents import MAX_DOCUMENT_BYTES, sniff_content_type
+from refunds.progress import issue_progress_token, parse_progress_token, progress_url, verify_progress_token
 from refunds.sla import projected_completion, step_deadline
 
 S = RefundStep
@@ -202,6 +206,21 @@ async def apply_refund(*, lease: Lease, applicant: User, now: datetime, cfg: Ref
                                   payee_bank=payee_bank, payee_account=payee_account, change_unit=change_unit)
     except IntegrityError:  # a concurrent application for the same lease won the unique open_key
         raise Conflict("this lease already has a deposit refund in progress", code="REFUND_ALREADY_OPEN") from None
+
+
+async def apply_for_tenant(*, tenant_id: int | None, lease_id: int, applicant: User, now: datetime,
+                           cfg: RefundConfig, move_out_date: date | None, reason: str, payee_name: str,
+                           payee_bank: str, payee_account: str) -> DepositRefund:
+    """The tenant's online move-out form: only for their own live lease (anyone else's, or an ended one, is
+    "not found"); the account number is stored without the spaces people type into it."""
+    lease = await Lease.get_or_none(id=lease_id)
+    if lease is None or lease.tenant_id != tenant_id:
+        raise NotFound("lease not found")
+    if lease.status not in LIVE_LEASE_STATUSES:
+        raise NotFound("lease not found", details={"reason": "the lease is not live"})
+    return await apply_refund(lease=lease, applicant=applicant, now=now, cfg=cfg, move_out_date=move_out_date,
+                              reason=reason, payee_name=payee_name, payee_bank=payee_bank,
+                              payee_account=payee_account.replace(" ", ""))
 
 
 async def _open_refund(*, lease: Lease, unit: Unit, applicant: User, now: datetime, cfg: RefundConfig,
@@ -532,6 +551,19 @@ async def document_file(refund: DepositRefund, document_id: int, storage, *,
     return document, data
 
 
+async def upload_document(refund: DepositRefund, *, kind: DocumentKind, data: bytes, filename: str, uploader: User,
+                          settings: Settings) -> RefundDocument:
+    """An uploaded file becomes a document of this refund if it is a PDF, JPEG or PNG within the size limit
+    (judged by its first bytes, not by the type the client declared)."""
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise PayloadTooLarge("documents are limited to 10 MB")
+    content_type = sniff_content_type(data)
+    if content_type is None:
+        raise BadRequest("documents must be PDF, JPEG or PNG", code="UNSUPPORTED_DOCUMENT")
+    return await store_document(refund, kind=kind, data=data, filename=filename, content_type=content_type,
+                                uploader=uploader, storage=document_storage(settings))
+
+
 async def store_document(refund: DepositRefund, *, kind: DocumentKind, data: bytes, filename: str,
                          content_type: str, uploader: User, storage) -> RefundDocument:
     digest = hashlib.sha256(data).hexdigest()
@@ -549,11 +581,15 @@ def is_red(refund: DepositRefund, now: datetime, cfg: RefundConfig) -> bool:
     return refund.step in STAFF_WAIT_STEPS and now - refund.step_entered_at > timedelta(hours=cfg.escalation_hours)
 
 
+def red_filter(now: datetime, cfg: RefundConfig) -> dict[str, Any]:
+    """``is_red`` as query filters: a staff wait that started before the escalation threshold."""
+    return {"step__in": list(STAFF_WAIT_STEPS), "step_entered_at__lt": now - timedelta(hours=cfg.escalation_hours)}
+
+
 async def escalate_stalled(now: datetime, cfg: RefundConfig, settings: Settings | None = None) -> list[int]:
     """Flag waits older than the escalation threshold: notify the owner and their supervisor, once per wait
     (and, with ``settings``, the desk channels of the building that hear red flags)."""
-    cutoff = now - timedelta(hours=cfg.escalation_hours)
-    candidates = await DepositRefund.filter(step__in=list(STAFF_WAIT_STEPS), step_entered_at__lt=cutoff).order_by("id")
+    candidates = await DepositRefund.filter(**red_filter(now, cfg)).order_by("id")
     escalated = []
     for refund in candidates:
         if refund.escalated_version == refund.version:
@@ -686,6 +722,74 @@ async def serialize_refund(refund: DepositRefund, now: datetime, cfg: RefundConf
             data["documents"] = [{"id": d.id, "kind": d.kind, "filename": d.filename, "size_bytes": d.size_bytes,
                                   "sha256": d.sha256} for d in await RefundDocument.filter(refund_id=refund.id)]
     return data
+
+
+async def staff_list(building_filter: dict[str, Any], page: PageQuery, now: datetime, cfg: RefundConfig, *,
+                     step: RefundStep | None = None, building_id: int | None = None,
+                     red_only: bool = False) -> dict[str, Any]:
+    """One page of the refunds in the caller's buildings, newest application first."""
+    qs = DepositRefund.filter(**building_filter).order_by("-applied_at")
+    if step:
+        qs = qs.filter(step=step)
+    if building_id:
+        qs = qs.filter(building_id=building_id)
+    if red_only:
+        qs = qs.filter(**red_filter(now, cfg))
+    result = await paginate(qs, page, lambda r: r)
+    result["items"] = [await serialize_refund(r, now, cfg, staff=True) for r in result["items"]]
+    return result
+
+
+async def tenant_list(tenant_id: int | None, now: datetime, cfg: RefundConfig) -> list[dict]:
+    refunds = await DepositRefund.filter(tenant_id=tenant_id).order_by("-applied_at")
+    return [await serialize_refund(r, now, cfg, staff=False) for r in refunds]
+
+
+async def tenant_detail(refund: DepositRefund, now: datetime, cfg: RefundConfig, settings: Settings) -> dict:
+    """What the tenant sees of their refund: each deduction with its evidence photos as inline thumbnails and
+    whether a quote backs it, and the documents they may download (TENANT_DOCUMENT_KINDS)."""
+    from inspections.storage import storage_for
+    from models.inspections import Photo
+
+    data = await serialize_refund(refund, now, cfg, staff=False, detail=True)
+    storage = storage_for(settings)
+    lines = await RefundDeduction.filter(refund_id=refund.id).order_by("id")
+    photos = {str(p.id): p for p in await Photo.filter(id__in=[pid for line in lines for pid in line.photo_ids])}
+    for item in data["deductions"]:
+        evidence = []
+        for photo_id in item.pop("photo_ids"):
+            photo = photos.get(photo_id)
+            thumb = storage.get(photo.thumbnail_key) if photo and photo.thumbnail_key else None
+            evidence.append({"photo_id": photo_id, "thumbnail": (
+                "data:image/jpeg;base64," + base64.b64encode(thumb).decode()) if thumb else None})
+        item["evidence"] = evidence
+        item["quote_document_id"] = item.pop("document_id")
+        item["has_quote"] = item["quote_document_id"] is not None
+    data["documents"] = [{"id": d.id, "kind": d.kind, "filename": d.filename, "size_bytes": d.size_bytes}
+                         for d in await RefundDocument.filter(refund_id=refund.id,
+                                                              kind__in=list(TENANT_DOCUMENT_KINDS))
+                         .order_by("id")]
+    return data
+
+
+def progress_link(refund: DepositRefund, settings: Settings, now: datetime) -> tuple[str, str, datetime]:
+    """(url, token, expiry) of a fresh progress link for this refund."""
+    token, expires_at = issue_progress_token(secret=settings.qr_secret, refund_id=refund.id,
+                                             nonce=refund.progress_nonce, now=now,
+                                             ttl=timedelta(days=settings.refund_progress_token_days))
+    return progress_url(settings.qr_base_url, token), token, expires_at
+
+
+async def progress_for_token(token: str, *, secret: str, now: datetime, cfg: RefundConfig) -> dict:
+    """The public progress page behind a signed link; an unknown, forged, expired or revoked link is 404."""
+    refund_id, expires, sig = parse_progress_token(token)
+    refund = await DepositRefund.get_or_none(id=refund_id)
+    if refund is None:
+        raise NotFound("progress link not found", code="INVALID_PROGRESS_LINK")
+    verify_progress_token(secret=secret, refund_id=refund.id, expires=expires, sig=sig, nonce=refund.progress_nonce,
+                          now=now)
+    events = await RefundEvent.filter(refund_id=refund.id).order_by("at", "id")
+    return public_progress(refund, now, cfg, events)
 
 
 def public_progress(refund: DepositRefund, now: datetime, cfg: RefundConfig, events: list[RefundEvent]) -> dict:

@@ -170,6 +170,17 @@ async def test_every_default_template_renders_its_producers_payload(notify_setti
                                           "periods": 12, "title": "租金计划已生成 12期", "at": now},
         NotificationKind.RENT_DUE: {"receivable_id": 1, "lease_id": 1, "unit_code": "SZ-1", "amount_fen": 300000,
                                     "due_date": "2026-12-01", "title": "租金账单"},
+        **{kind: {"receivable_id": 1, "lease_id": 1, "contract_no": "202512001", "unit_code": "SZ-1",
+                  "outstanding_fen": 450000, "due_date": "2026-11-03", "days_past_due": 3, "level": 1,
+                  "title": "首次提醒", "note": "若有付款已完成,请忽略此消息", "text": "…", "deadline": now}
+           for kind in (NotificationKind.COLLECTION_FRIENDLY, NotificationKind.COLLECTION_LEGAL,
+                        NotificationKind.COLLECTION_FINAL)},
+        NotificationKind.COLLECTION_TASK: {"task_id": 1, "receivable_id": 1, "unit_code": "SZ-1",
+                                           "title": "SZ-1 首次提醒:租金逾期3天", "outstanding_fen": 450000,
+                                           "due_at": now},
+        NotificationKind.GRACE_DECISION: {"grace_id": 1, "lease_id": 1, "contract_no": "202512001",
+                                          "unit_code": "SZ-1", "decision": "已批准", "ends_on": "2026-11-10",
+                                          "decided_on": "2026-11-03", "note": "宽限期至2026-11-10"},
     }
     assert set(payloads) == set(DEFAULT_TEMPLATES)
     for kind, payload in payloads.items():

@@ -24,6 +24,7 @@ from leasing.schemas import PaymentIn, StatementQuery, TermsPatch
 from leasing.service import (
     LeasingConfig,
     OnSite,
+    activate_in_force,
     amend_lease,
     create_lease,
     hand_over_keys,
@@ -125,6 +126,20 @@ async def sign(request: Request, lease_id: int):
     generation = await ledger.request_generation(lease, request.app.ctx.clock.now())
     return json({"lease": serialize_lease(lease, unit_code=unit.code), "signed_now": signed_now,
                  "unit_status": unit.status, "schedule": ledger.serialize_generation(generation)})
+
+
+@bp.post("/<lease_id:int>/in-force", name="leases_in_force")
+@access(MANAGERS, note="idempotent: a tenancy already running (migrated from a spreadsheet) becomes ACTIVE at once")
+async def in_force(request: Request, lease_id: int):
+    """Enter a DRAFT lease whose tenant already lives there: signed and ACTIVE at once, schedule generated, unit
+    OCCUPIED, and no pre-delivery cleaning order (nobody is moving in). Refused (NOT_IN_FORCE) unless it runs today."""
+    lease = await lease_for(request, lease_id)
+    lease = await activate_in_force(lease.id, now=request.app.ctx.clock.now(), actor_id=principal_of(request).user_id,
+                                    cfg=cfg_of(request))
+    unit = await Unit.get(id=lease.unit_id)
+    generation = await ledger.request_generation(lease, request.app.ctx.clock.now())
+    return json({"lease": serialize_lease(lease, unit_code=unit.code), "unit_status": unit.status,
+                 "schedule": ledger.serialize_generation(generation)})
 
 
 @bp.post("/<lease_id:int>/handover", name="leases_handover")
