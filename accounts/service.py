@@ -114,7 +114,7 @@ async def check_password_login(login: str, password: str, *, now: datetime, poli
     if user is None or user.role not in STAFF_ROLES:
         verify_password(_dummy_hash(), password)  # same work as a real check: timing tells nothing
         raise refused
-    if is_locked(user.locked_until, now):
+    if user.locked_until is not None and is_locked(user.locked_until, now):
         raise SignInRefused("登录失败次数过多,账户已临时锁定,请稍后再试", code="ACCOUNT_LOCKED",
                             details={"locked_until": user.locked_until.isoformat()})
     if not verify_password(user.password_hash, password) or not user.is_active:

@@ -263,9 +263,9 @@ def degrade(page: Image.Image, mode: str, seed: int, *, turn: int = 0) -> bytes:
         # uneven light: a soft gradient from one corner
         gx = np.linspace(rng.uniform(0.75, 0.9), 1.0, dw)[None, :]
         gy = np.linspace(1.0, rng.uniform(0.8, 0.95), dh)[:, None]
-        arr = np.asarray(out, dtype=np.float32) * (gx * gy)[:, :, None]
-        arr += noise.normal(0, 8, (dh, dw, 1))
-        out = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).filter(
+        lit = np.asarray(out, dtype=np.float32) * (gx * gy)[:, :, None]
+        lit += noise.normal(0, 8, (dh, dw, 1))
+        out = Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8)).filter(
             ImageFilter.GaussianBlur(rng.uniform(0.5, 1.1)))
         quality = rng.randint(40, 70)
     else:

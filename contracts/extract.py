@@ -383,8 +383,9 @@ def _free_period(doc: Document, fields: dict[str, Field]) -> None:
     match = rx_dates.search(doc.text)
     if match:
         start, end = parse_date(match.group("s")), parse_date(match.group("e"))
-        ok = start is not None and end is not None and end >= start
-        value = {"start": start.isoformat(), "end": end.isoformat()} if ok else None
+        value = ({"start": start.isoformat(), "end": end.isoformat()}
+                 if start is not None and end is not None and end >= start else None)
+        ok = value is not None
         fields["free_period"] = _field(doc, "free_period", match, trust_dates, value,
                                        flags=[] if ok else [Flag.UNREADABLE])
         return

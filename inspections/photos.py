@@ -148,7 +148,7 @@ def decode_reduced(data: bytes, longest: int) -> Image.Image:
     """Decode at most about ``longest`` px on the long edge (JPEG draft mode: DCT scaling). Other formats are
     decoded at full size once and reduced before any conversion, so no second full-size copy is made."""
     try:
-        img = Image.open(io.BytesIO(data))
+        img: Image.Image = Image.open(io.BytesIO(data))
         if image_format(img) == "JPEG":
             img.draft("RGB", (longest, longest))
         img.load()

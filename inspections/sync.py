@@ -25,7 +25,8 @@ from inspections.service import ClientIdReused, FixHistory, decide, load_sites, 
 from models.inspections import Photo, StatusReport
 
 log = logging.getLogger("rentwatch.inspections.sync")
-KINDS = {"status_report": StatusReportIn, "confirmation": DecisionIn}
+KINDS: dict[str, type[StatusReportIn] | type[DecisionIn]] = {"status_report": StatusReportIn,
+                                                              "confirmation": DecisionIn}
 
 
 def _is_db_error(exc: Exception) -> bool:
@@ -69,7 +70,7 @@ async def apply_batch(principal: Principal, items: list[Any], *, settings: Setti
     if parsed:
         times = [m.location.captured_at for _, m in parsed]
         history = await FixHistory.load(principal.user_id, min(times), max(times))
-    seen = set(await StatusReport.filter(client_id__in=[m.client_id for m in reports])
+    seen: set[Any] = set(await StatusReport.filter(client_id__in=[m.client_id for m in reports])
                .values_list("client_id", flat=True)) if reports else set()
     photo_ids = {p for m in reports for p in m.photo_ids}
     if photo_ids:

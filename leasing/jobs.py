@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
 
@@ -35,7 +35,7 @@ async def dry_run(cfg: LeasingConfig, *, lease_ids: list[int] | None = None, bat
     qs = Lease.filter(status__in=list(LIVE_LEASE_STATUSES))
     if lease_ids:
         qs = qs.filter(id__in=lease_ids)
-    ids = await qs.order_by("id").values_list("id", flat=True)
+    ids = cast(list[int], await qs.order_by("id").values_list("id", flat=True))
     report: dict[str, Any] = {"leases": len(ids), "ok": 0, "failed": [], "differs": []}
     for start in range(0, len(ids), batch):
         chunk = ids[start:start + batch]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
@@ -170,8 +170,9 @@ async def _succeeded(job: ScheduleGeneration, lease: Lease, schedule: Schedule, 
 
 async def notify_tenant_due(receivable: Receivable, unit_code: str, now: datetime) -> None:
     """The tenant's payment notice for one receivable (once per receivable and version)."""
-    for user_id in await User.filter(tenant_id=receivable.tenant_id, role=Role.TENANT,
-                                     is_active=True).values_list("id", flat=True):
+    user_ids = cast(list[int], await User.filter(tenant_id=receivable.tenant_id, role=Role.TENANT,
+                                                 is_active=True).values_list("id", flat=True))
+    for user_id in user_ids:
         await enqueue_notification(
             user_id=user_id, kind=NotificationKind.RENT_DUE,
             dedupe_key=f"receivable:{receivable.id}:v{receivable.schedule_version}:notice:{user_id}",
@@ -182,8 +183,8 @@ async def notify_tenant_due(receivable: Receivable, unit_code: str, now: datetim
 
 
 async def staff_of(building_id: int, duties: tuple[StaffDuty, ...]) -> list[int]:
-    ids = await BuildingStaff.filter(building_id=building_id, duty__in=list(duties),
-                                     user__is_active=True).values_list("user_id", flat=True)
+    ids = cast(list[int], await BuildingStaff.filter(building_id=building_id, duty__in=list(duties),
+                                                     user__is_active=True).values_list("user_id", flat=True))
     return sorted(set(ids))
 
 
@@ -206,8 +207,8 @@ async def generate_batch(leases: list[Lease], *, now: datetime, cfg: LeasingConf
     """Generate the schedules of many live leases that have none yet (signed before the ledger existed, bulk
     loads): pure generation, then one bulk insert per batch. A lease whose terms fail goes through the job path
     (attempt_generation), so its failure is recorded and alerted like any other."""
-    stored = set(await Receivable.filter(lease_id__in=[lease.id for lease in leases]).distinct()
-                 .values_list("lease_id", flat=True))
+    stored = set(cast(list[int], await Receivable.filter(lease_id__in=[lease.id for lease in leases]).distinct()
+                      .values_list("lease_id", flat=True)))
     leases = [lease for lease in leases if lease.id not in stored]
     units = {u.id: u.building_id for u in await Unit.filter(id__in=list({lease.unit_id for lease in leases}))}
     done: list[int] = []

@@ -36,7 +36,7 @@ def round_half_up(value: Fraction | Decimal | int) -> int:
     return math.floor(value + Fraction(1, 2))
 
 
-def running_round(parts: Iterable[Fraction]) -> list[int]:
+def running_round(parts: Iterable[Fraction | int]) -> list[int]:
     """Round a series on its running total: the results sum to round_half_up(sum(parts)) exactly."""
     out: list[int] = []
     total: Fraction | int = 0

@@ -304,7 +304,7 @@ def _rent_period(rates: RentRates, terms: LeaseTerms, span: tuple[date, date, da
 def _rounded_lines(charge: str, charge_type: ChargeType, exacts: list[_Exact], terms: LeaseTerms,
                    label: str) -> list[Line]:
     streams = sorted({key for e in exacts for key in e.parts})
-    rounded = {key: running_round([e.parts.get(key, 0) for e in exacts]) for key in streams}  # type: ignore[misc]
+    rounded = {key: running_round([e.parts.get(key, 0) for e in exacts]) for key in streams}
     lines = []
     for i, e in enumerate(exacts):
         components = {f"{key}_fen": rounded[key][i] for key in streams}

@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.models import Model
 
 from models.base import TimestampedModel
 from occupancy.choices import DayState, Difference, FlagKind
 from portfolio.choices import PropertyType, UnitStatus
+
+if TYPE_CHECKING:  # the relations' targets, for type checkers only
+    from models.accounts import User
+    from models.leasing import Lease
+    from models.portfolio import Unit
 
 
 class OccupancyFlag(TimestampedModel):
@@ -14,8 +21,10 @@ class OccupancyFlag(TimestampedModel):
     ended by giving it a ``valid_to``, never deleted, so any past day can be recomputed."""
 
     id = fields.IntField(primary_key=True)
+    unit: fields.ForeignKeyRelation[Unit]
     unit = fields.ForeignKeyField("models.Unit", related_name="occupancy_flags", on_delete=fields.RESTRICT)
     unit_id: int
+    lease: fields.ForeignKeyNullableRelation[Lease]
     lease = fields.ForeignKeyField("models.Lease", related_name="occupancy_flags", null=True,
                                    on_delete=fields.RESTRICT)
     lease_id: int | None
@@ -24,10 +33,14 @@ class OccupancyFlag(TimestampedModel):
     valid_to = fields.DateField(null=True, description="inclusive, null: open-ended")
     reason = fields.CharField(max_length=500)
     reference = fields.CharField(max_length=64, default="", description="document, agreement or approval number")
+    recorded_by: fields.ForeignKeyNullableRelation[User]
     recorded_by = fields.ForeignKeyField("models.User", related_name="occupancy_flags", null=True,
                                          on_delete=fields.SET_NULL)
+    recorded_by_id: int | None
+    ended_by: fields.ForeignKeyNullableRelation[User]
     ended_by = fields.ForeignKeyField("models.User", related_name="ended_occupancy_flags", null=True,
                                       on_delete=fields.SET_NULL)
+    ended_by_id: int | None
     ended_at = fields.DatetimeField(null=True)
 
     class Meta:
@@ -42,7 +55,9 @@ class OccupancySnapshotDay(Model):
     id = fields.IntField(primary_key=True)
     day = fields.DateField(unique=True)
     state = fields.CharEnumField(DayState, max_length=12)
+    reasons: fields.JSONField[list[Any]]
     reasons = fields.JSONField(default=list, description="why the day is incomplete, one line per source")
+    sources: fields.JSONField[dict[str, Any]]
     sources = fields.JSONField(default=dict, description="each source check: ok, detail, newest fact")
     units = fields.IntField(default=0)
     runs = fields.IntField(default=1)
@@ -72,6 +87,7 @@ class UnitDaySnapshot(Model):
     first_rent_paid = fields.BooleanField(default=False)
     first_rent_paid_at = fields.DatetimeField(null=True)
     short_stay = fields.BooleanField(default=False)
+    flags: fields.JSONField[list[Any]]
     flags = fields.JSONField(default=list)
     sensor = fields.CharField(max_length=16, null=True, description="OCCUPIED_LIKE, VACANT_LIKE, UNKNOWN, null: none")
     last_inspection_at = fields.DatetimeField(null=True)
@@ -136,6 +152,7 @@ class StatusAudit(Model):
     generated_at = fields.DatetimeField()
     units = fields.IntField(default=0)
     findings_count = fields.IntField(default=0)
+    summary: fields.JSONField[dict[str, Any]]
     summary = fields.JSONField(default=dict)
 
     class Meta:
@@ -144,6 +161,7 @@ class StatusAudit(Model):
 
 class StatusAuditFinding(Model):
     id = fields.BigIntField(primary_key=True)
+    audit: fields.ForeignKeyRelation[StatusAudit]
     audit = fields.ForeignKeyField("models.StatusAudit", related_name="findings", on_delete=fields.CASCADE)
     audit_id: int
     kind = fields.CharEnumField(Difference, max_length=32)
@@ -153,6 +171,7 @@ class StatusAuditFinding(Model):
     unit_code = fields.CharField(max_length=40)
     since = fields.DateField(null=True)
     days = fields.IntField(default=0)
+    detail: fields.JSONField[dict[str, Any]]
     detail = fields.JSONField(default=dict)
 
     class Meta:

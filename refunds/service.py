@@ -10,7 +10,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
@@ -107,8 +107,9 @@ async def owner_for(building_id: int, step: RefundStep | None) -> int | None:
     duty = STEP_DUTY.get(step) if step else None
     if duty is None:
         return None
-    user_ids = sorted(set(await BuildingStaff.filter(building_id=building_id, duty=duty, user__is_active=True)
-                          .values_list("user_id", flat=True)))
+    user_ids = sorted(set(cast(list[int], await BuildingStaff.filter(building_id=building_id, duty=duty,
+                                                                     user__is_active=True)
+                               .values_list("user_id", flat=True))))
     if not user_ids:
         return None
     loads = {uid: await DepositRefund.filter(assignee_id=uid, step__in=list(STAFF_WAIT_STEPS)).count()
@@ -117,7 +118,7 @@ async def owner_for(building_id: int, step: RefundStep | None) -> int | None:
 
 
 async def tenant_user_ids(tenant_id: int) -> list[int]:
-    return list(await User.filter(tenant_id=tenant_id, role=Role.TENANT, is_active=True)
+    return cast(list[int], await User.filter(tenant_id=tenant_id, role=Role.TENANT, is_active=True)
                 .values_list("id", flat=True))
 
 
@@ -385,8 +386,9 @@ async def confirm_receipt(refund_id: int, *, tenant_user: User, now: datetime, c
 async def auto_complete_due(now: datetime, cfg: RefundConfig) -> list[int]:
     """PAID refunds the tenant did not confirm within the configured days become COMPLETED."""
     cutoff = now - timedelta(days=cfg.auto_complete_days)
-    done = []
-    for refund_id in await DepositRefund.filter(step=S.PAID, paid_at__lte=cutoff).values_list("id", flat=True):
+    done: list[int] = []
+    due = cast(list[int], await DepositRefund.filter(step=S.PAID, paid_at__lte=cutoff).values_list("id", flat=True))
+    for refund_id in due:
         try:
             async with in_transaction():
                 refund = await _locked(refund_id)
@@ -429,6 +431,7 @@ async def return_for_correction(refund_id: int, *, actor: User, now: datetime, c
         if current not in (S.INSPECTED, S.SETTLED, S.APPROVED):
             raise InvalidTransition("deposit refund", current, "RETURN", [])
         pending = next_step(current)
+        assert pending is not None  # INSPECTED, SETTLED and APPROVED each have a next step
         if not may_return(actor.role, pending):
             raise Conflict(f"a {actor.role} cannot return a refund waiting for {pending}", code="NOT_YOUR_STEP",
                            details={"allowed_roles": sorted({STEP_ROLE[pending], *RETURN_ROLES})})
@@ -612,6 +615,7 @@ async def escalate_stalled(now: datetime, cfg: RefundConfig, settings: Settings 
             unit = await Unit.get(id=refund.unit_id)
             owner = await User.get_or_none(id=refund.assignee_id) if refund.assignee_id else None
             pending = next_step(refund.step)
+            assert pending is not None  # only a refund waiting for a step is red (red_filter)
             for user_id in recipients:
                 await enqueue_notification(
                     user_id=user_id, kind=NotificationKind.REFUND_ESCALATED,
@@ -633,7 +637,7 @@ async def _desk_red_flag(settings: Settings, refund: DepositRefund, unit: Unit, 
     pending = next_step(refund.step)
     await enqueue_desk(settings, DeskEvent.REFUND_RED_FLAG, dedupe_key=f"refund:{refund.id}:v{refund.version}:red",
                        now=now, building_id=refund.building_id, payload={
-                           "subject": f"{unit.code} {STEP_TASK.get(pending, '')}", "unit": unit.code,
+                           "subject": f"{unit.code} {STEP_TASK.get(pending, '') if pending else ''}", "unit": unit.code,
                            "owner": owner.name if owner else "未分配",
                            "since": refund.step_entered_at.astimezone(cfg.tz).strftime("%Y-%m-%d %H:%M"),
                            "detail": f"已超过 {cfg.escalation_hours} 小时,已通知负责人及其主管",
@@ -651,8 +655,8 @@ async def escalation_recipients(refund: DepositRefund) -> list[int]:
     if len(recipients) < 2:
         from accounts.choices import StaffDuty
 
-        managers = await BuildingStaff.filter(building_id=refund.building_id, duty=StaffDuty.MANAGER,
-                                              user__is_active=True).values_list("user_id", flat=True)
+        managers = cast(list[int], await BuildingStaff.filter(building_id=refund.building_id, duty=StaffDuty.MANAGER,
+                                                              user__is_active=True).values_list("user_id", flat=True))
         recipients.extend(sorted(set(managers)))
     return list(dict.fromkeys(recipients))
 
@@ -678,8 +682,8 @@ async def timeline(refund: DepositRefund, *, with_people: bool) -> list[dict]:
     events = await RefundEvent.filter(refund_id=refund.id).order_by("at", "id")
     rows = []
     for event in events:
-        row = {"action": event.action, "from_step": event.from_step, "step": event.to_step, "at": event.at.isoformat(),
-               "role": event.actor_role}
+        row: dict[str, Any] = {"action": event.action, "from_step": event.from_step, "step": event.to_step,
+                               "at": event.at.isoformat(), "role": event.actor_role}
         if event.action in (RefundAction.RETURN, RefundAction.CANCEL):
             row["reason"] = event.reason
         if with_people:

@@ -7,6 +7,7 @@ are also runnable once from the CLI (cli/notify_commands.py, cli/leasing_command
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -68,7 +69,5 @@ async def run_scheduler(settings: Settings, clock: Clock, stop: asyncio.Event) -
                 log.info("scheduled jobs: %s", summary)
         except Exception:  # noqa: BLE001 - keep the service alive; the next pass retries
             log.exception("scheduled jobs failed")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=settings.scheduler_interval_seconds)
-        except TimeoutError:
-            pass

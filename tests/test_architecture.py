@@ -9,6 +9,8 @@ the day they appear. tests/test_iot_layers.py checks the order inside iot/ in th
 from __future__ import annotations
 
 import ast
+import fnmatch
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -210,6 +212,18 @@ def test_known_violations_still_occur():
     """An entry that no longer occurs was fixed: remove it so it cannot come back unnoticed."""
     present = {(imp.importer, imp.imported) for imp in all_imports()}
     assert not KNOWN_VIOLATIONS - present, f"fixed, remove from KNOWN_VIOLATIONS: {KNOWN_VIOLATIONS - present}"
+
+
+def test_every_package_is_installed_and_type_checked():
+    """A new package is added to setuptools' include and to mypy's files in pyproject.toml (else it is neither
+    installed by ``pip install .`` nor checked by ``make test``)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    include = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    checked = {f.removesuffix(".py").rstrip("/") for f in project["tool"]["mypy"]["files"]}
+    ours = {p for p in packages() if (ROOT / p / "__init__.py").exists()}
+    not_installed = {p for p in ours if not any(fnmatch.fnmatch(p, pattern) for pattern in include)}
+    assert not not_installed, f"add to [tool.setuptools.packages.find] include: {sorted(not_installed)}"
+    assert not ours - checked, f"add to [tool.mypy] files: {sorted(ours - checked)}"
 
 
 @pytest.mark.parametrize(("importer", "imported", "expected"), [

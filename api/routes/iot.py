@@ -4,7 +4,7 @@ a unit's reading series and occupancy, dead letters, detection for a date, clean
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import AwareDatetime, BaseModel, Field
 from sanic import Blueprint, Request
@@ -156,8 +156,9 @@ async def create_device(request: Request):
 @access(STAFF)
 async def device_detail(request: Request, device_id: int):
     device = await device_for(principal_of(request), device_id)
-    code = (await Unit.filter(id=device.unit_id).values_list("code", flat=True) or [None])[0] \
-        if device.unit_id else None
+    codes = cast(list[str], await Unit.filter(id=device.unit_id).values_list("code", flat=True)) \
+        if device.unit_id else []
+    code = codes[0] if codes else None
     return json(serialize_device(device, code))
 
 

@@ -5,6 +5,7 @@ the refunds service's own steps (settle, approve, pay, return), each by the role
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
@@ -158,7 +159,7 @@ async def refund_settle(request: Request, refund_id: int):
     """Finance confirms the settlement: exactly the current deduction lines."""
     refund = await refund_for(request, refund_id)
     body = parse_form(NoteIn, request)
-    lines = await RefundDeduction.filter(refund_id=refund.id).values_list("id", flat=True)
+    lines = cast(list[int], await RefundDeduction.filter(refund_id=refund.id).values_list("id", flat=True))
     await service.settle(refund.id, actor=await actor_of(request), now=now_of(request), cfg=_cfg(request),
                          deduction_ids=list(lines), note=body.note)
     return back(request, "/console/refunds")
