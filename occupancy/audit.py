@@ -271,11 +271,12 @@ async def list_audits(building_ids: frozenset[int] | None) -> dict[str, Any]:
 async def export_xlsx(month: str, building_ids: frozenset[int] | None) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     view = await audit_view(month, building_ids)
     book = Workbook()
     bold = Font(bold=True)
-    sheet = book.active
+    sheet = book.worksheets[0]  # the workbook's first sheet (``active`` is typed Optional)
     sheet.title = "汇总"
     sheet.append([f"资产状态一致性审计报告 {view['month']}"])
     sheet["A1"].font = Font(bold=True, size=14)
@@ -305,8 +306,8 @@ async def export_xlsx(month: str, building_ids: frozenset[int] | None) -> bytes:
         detail.append([f["unit_code"], f["building"], f["label"], f["since"], f["days"],
                        "; ".join(f"{k}={v}" for k, v in f["detail"].items()), f["process_step"], f["action"]])
     for ws in book.worksheets:
-        for column in ws.columns:
-            ws.column_dimensions[column[0].column_letter].width = 18
+        for index in range(1, ws.max_column + 1):
+            ws.column_dimensions[get_column_letter(index)].width = 18
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

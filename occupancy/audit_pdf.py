@@ -75,7 +75,7 @@ def render_pdf(view: dict[str, Any], font_path=None) -> bytes:
                gap=24)
     previous = (view.get("previous") or {}).get("kinds", {})
     change = view.get("change") or {}
-    widths = (260, 80, 100, 80, 80, 460)
+    widths: tuple[int, ...] = (260, 80, 100, 80, 80, 460)
     pages.row(["差异类型", "数量", "差异率", "上月", "变化", "指向流程环节"], widths, bold=True)
     for code, kind in view["kinds"].items():
         pages.row([kind["label"], kind["count"], kind["rate"], previous.get(code, "—"), change.get(code, "—"),

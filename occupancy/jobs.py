@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from accounts.choices import Role
@@ -51,7 +51,8 @@ async def _alert_incomplete(result: DayResult, now: datetime) -> None:
                       evidence={"day": day, "reasons": result.reasons})
     if not result.newly_incomplete:
         return
-    for user_id in await User.filter(role__in=list(ALERTED_ROLES), is_active=True).values_list("id", flat=True):
+    staff = await User.filter(role__in=list(ALERTED_ROLES), is_active=True).values_list("id", flat=True)
+    for user_id in cast(list[int], staff):
         await enqueue_notification(user_id=user_id, kind=NotificationKind.OCCUPANCY_INCOMPLETE,
                                    dedupe_key=f"occupancy:{day}:incomplete:{user_id}",
                                    payload={"day": day, "title": "入住率快照不完整", "reasons": result.reasons,
@@ -68,7 +69,7 @@ async def nightly_snapshot(settings: Settings, now: datetime) -> dict[str, Any]:
     since = yesterday - timedelta(days=settings.occupancy_retry_days)
     retry = await OccupancySnapshotDay.filter(state=DayState.INCOMPLETE, day__gte=since,
                                               day__lt=yesterday).order_by("day").values_list("day", flat=True)
-    days = [*retry, yesterday]
+    days = [*cast(list[date], retry), yesterday]
     results = [await run_snapshot(settings, day, now) for day in days]
     return {"ran": True, "days": [r.as_dict() for r in results]}
 

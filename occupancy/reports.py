@@ -44,7 +44,8 @@ class Filters:
     property_type: str | None = None
 
     def where(self) -> tuple[str, list[Any]]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if self.building_ids is not None:
             ids = sorted(self.building_ids) or [-1]
             clauses.append(f"building_id IN ({sql.marks(len(ids))})")
