@@ -15,4 +15,5 @@ MODEL_MODULES: list[str] = [
     "models.refunds",
     "models.reminders",
     "models.changes",
+    "models.reconciliation",
 ]

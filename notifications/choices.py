@@ -25,6 +25,7 @@ class NotificationKind(StrEnum):
     SCHEDULE_FAILED = "SCHEDULE_FAILED"  # to the building's finance and area manager: a rent schedule failed
     SCHEDULE_READY = "SCHEDULE_READY"  # to the same people: a failed schedule was generated after all (补发)
     RENT_DUE = "RENT_DUE"  # to the tenant: an amount falls due (payment notice)
+    STATEMENT_REFUSED = "STATEMENT_REFUSED"  # to finance and managers: a bank statement import was refused
 
 
 #: the alert type raised when a message keeps failing

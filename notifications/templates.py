@@ -42,6 +42,8 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
     K.RENT_DUE: {"template_id": "", "page": STAFF_HOME,
                  "fields": {"character_string1": "unit_code", "thing2": "title", "amount3": "amount_fen",
                             "date4": "due_date"}},
+    K.STATEMENT_REFUSED: {"template_id": "", "page": STAFF_HOME,
+                          "fields": {"character_string1": "error_code", "thing2": "title", "time3": "at"}},
 }
 del K
 
