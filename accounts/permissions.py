@@ -57,6 +57,11 @@ LEDGER_WRITERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN})
 WAIVE_APPROVERS = MANAGERS
 HANDOVER_ROLES = frozenset({R.MANAGER, R.INSPECTOR, R.ADMIN})  # 交付 is done on site
 
+# ---- bank reconciliation (statements, matches, the discrepancy list) ----------------------------------------
+RECONCILIATION_READERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN, R.EXECUTIVE})
+#: Import statements, confirm or reject matches, decide discrepancies (the decider is recorded).
+RECONCILIATION_WRITERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN})
+
 # ---- console (tenants never reach it) ------------------------------------------------------------------------
 CONSOLE_VIEWERS = STAFF
 #: Desk users: everything but the read-only inspector.

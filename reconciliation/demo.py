@@ -90,3 +90,99 @@ def alipay_bill(rows: list[tuple[datetime, str, str, str, int]], opening_fen: in
                              fen_to_yuan(balance), "支付宝", "在线支付", note]))
     out += ["#-----------------------账务明细列表结束-----------------------", "#支出合计:0笔,共0.00元"]
     return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------------------------- demo export
+
+
+@dataclass(frozen=True)
+class DemoStatement:
+    text: str
+    #: what each line is for: {"serial": …, "expect": kind or MATCHED, "lease_id": …}
+    plan: list[dict]
+    hand_payment_id: int | None
+
+
+async def demo_bank_export(now: datetime, *, building_id: int | None = None) -> DemoStatement:
+    """A bank export with one of every discrepancy kind, from the live leases with open rent (four needed):
+
+    1. a transfer naming a receivable's payment code with its amount — matched and applied;
+    2. the same transfer again the next day — DUPLICATE_PAYMENT;
+    3. a code with 1,000.00 less than is open — AMOUNT_MISMATCH;
+    4. a code with 500.00 more than everything due — OVERPAYMENT;
+    5. money from someone unknown with 附言 货款 — UNMATCHED_INCOME;
+    6. a bank transfer finance entered by hand for the fourth lease, which is in no line — PAID_WITHOUT_BANK_LINE
+       (this function records that payment, once);
+    plus an expense line (电费), never matched."""
+    from datetime import timedelta
+
+    from leasing.choices import LIVE_LEASE_STATUSES, OPEN_RECEIVABLE_STATUSES
+    from leasing.ledger import record_payment
+    from models.leasing import Lease, Receivable
+    from reconciliation.codes import payment_code
+    from reconciliation.matching import DUE_HORIZON_DAYS
+
+    day = (now - timedelta(days=12)).replace(hour=10, minute=0, second=0, microsecond=0, tzinfo=None)
+    leases = Lease.filter(status__in=list(LIVE_LEASE_STATUSES))
+    if building_id is not None:
+        leases = leases.filter(unit__building_id=building_id)
+    picked = []
+    for lease in await leases.order_by("id").select_related("tenant"):
+        open_ = await Receivable.filter(lease_id=lease.id, status__in=list(OPEN_RECEIVABLE_STATUSES),
+                                        open_key__not_isnull=True, amount_fen__gt=100000).order_by("due_date", "id")
+        if open_:
+            picked.append((lease, open_))
+        if len(picked) == 4:
+            break
+    if len(picked) < 4:
+        raise ValueError("the demo export needs four live leases with open receivables")
+    (matched, m_open), (short, s_open), (over, o_open), (hand, h_open) = picked
+    horizon = (day + timedelta(days=3)).date() + timedelta(days=DUE_HORIZON_DAYS)  # the over line's date
+    first_over = o_open[0]
+    every_open = await Receivable.filter(lease_id=over.id, status__in=list(OPEN_RECEIVABLE_STATUSES),
+                                         open_key__not_isnull=True)
+    due_over = sum(r.amount_fen - r.paid_fen for r in every_open if r.due_date <= horizon or r.id == first_over.id)
+    target = m_open[0]
+    rows = [
+        Row(day, target.amount_fen - target.paid_fen, matched.tenant.name, "6222020000000001",
+            f"{payment_code(target.id)} 房租", "DEMO0001"),
+        Row(day + timedelta(days=1), target.amount_fen - target.paid_fen, matched.tenant.name, "6222020000000001",
+            f"{payment_code(target.id)} 房租", "DEMO0002"),
+        Row(day + timedelta(days=2), s_open[0].amount_fen - s_open[0].paid_fen - 100000, short.tenant.name,
+            "6222020000000002", f"{payment_code(s_open[0].id)}", "DEMO0003"),
+        Row(day + timedelta(days=3), due_over + 50000, over.tenant.name, "6222020000000003",
+            f"缴费码{payment_code(first_over.id)}", "DEMO0004"),
+        Row(day + timedelta(days=4), 12345, "未知贸易有限公司", "6222020000000009", "货款", "DEMO0005"),
+        Row(day + timedelta(days=5), -86000, "深圳供电局", "", "电费", "DEMO0006"),
+        Row(day + timedelta(days=11), 1000, "某银行", "", "利息", "DEMO0007"),
+    ]
+    paid = await record_payment(lease_id=hand.id, amount_fen=h_open[0].amount_fen - h_open[0].paid_fen,
+                                paid_at=now - timedelta(days=8), method="BANK_TRANSFER", now=now,
+                                payer_name=hand.tenant.name, reference="财务手工登记",
+                                source="MANUAL", external_ref=f"demo:hand-entry:{hand.id}",
+                                note="entered by hand: the bank never shows it")
+    plan = [{"serial": "DEMO0001", "expect": "MATCHED", "lease_id": matched.id},
+            {"serial": "DEMO0002", "expect": "DUPLICATE_PAYMENT", "lease_id": matched.id},
+            {"serial": "DEMO0003", "expect": "AMOUNT_MISMATCH", "lease_id": short.id},
+            {"serial": "DEMO0004", "expect": "OVERPAYMENT", "lease_id": over.id},
+            {"serial": "DEMO0005", "expect": "UNMATCHED_INCOME", "lease_id": None},
+            {"serial": "DEMO0007", "expect": "UNMATCHED_INCOME", "lease_id": None},  # bank interest: dismiss it
+            {"serial": None, "expect": "PAID_WITHOUT_BANK_LINE", "lease_id": hand.id}]
+    return DemoStatement(bank_csv(rows), plan, paid.payment.id)
+
+
+async def seed(now: datetime) -> None:
+    """The demo portfolio's statement: the export above, imported for the demo building (a discrepancy list with
+    every kind on the console and the API)."""
+    from models.portfolio import Building
+    from reconciliation.service import import_statement
+
+    building = await Building.get_or_none(code="SZ-FT-B")
+    try:
+        statement = await demo_bank_export(now, building_id=building.id if building else None)
+    except ValueError as exc:
+        print(f"reconciliation demo skipped: {exc}")
+        return
+    report = await import_statement(statement.text.encode("gbk"), filename="demo-bank-export.csv", now=now,
+                                    building_id=building.id if building else None)
+    print(f"reconciliation: demo bank export imported, {report['lines_new']} lines, {report['reconcile']}")

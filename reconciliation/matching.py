@@ -35,7 +35,7 @@ from rapidfuzz import fuzz
 from reconciliation.choices import DiscrepancyKind, MatchRule
 from reconciliation.codes import codes_in, payment_code
 
-DUE_HORIZON_DAYS = 31  # "what is due" for a sum: open receivables due up to a month after the line's date
+DUE_HORIZON_DAYS = 7  # "what is due": receivables due up to a week after the line (the ledger's notice period)
 RECORDED_WINDOW_DAYS = 7  # a hand-recorded payment this close in time with the same amount is the same money
 COMMON_BIGRAM_POSTINGS = 2000  # bigrams shared by more names than this (有限, 公司 …) do not narrow anything
 FUZZY_CANDIDATES = 25
@@ -344,6 +344,19 @@ def _spread(index: Index, line: BankLine, lease_ids: list[int], head: int | None
     return allocations, left
 
 
+def _excess(line: BankLine, due_fen: int, context: str, receivable_id: int | None, lease_id: int,
+            building_id: int) -> Finding:
+    """More than is due: an overpayment (the surplus goes to later receivables, else credit); less: a mismatch."""
+    if line.amount_fen > due_fen:
+        surplus = line.amount_fen - due_fen
+        return Finding(DiscrepancyKind.OVERPAYMENT, surplus, due_fen,
+                       f"{fen(line.amount_fen)} paid {context} where {fen(due_fen)} is due: {fen(surplus)} more, "
+                       "applied to later receivables or kept as credit", receivable_id, lease_id, building_id)
+    return Finding(DiscrepancyKind.AMOUNT_MISMATCH, line.amount_fen, due_fen,
+                   f"{fen(line.amount_fen)} paid {context} where {fen(due_fen)} is due", receivable_id, lease_id,
+                   building_id)
+
+
 # --------------------------------------------------------------------------------------------- deciding
 
 
@@ -388,20 +401,20 @@ class Matcher:
                         findings=(Finding(DiscrepancyKind.AMOUNT_MISMATCH, line.amount_fen, due,
                                           f"paid {fen(line.amount_fen)} against {fen(due)} open on {what}",
                                           rid, r.lease_id, r.building_id),))
-                allocations, surplus = _spread(ix, line, [r.lease_id], rid)
-                finding = (Finding(DiscrepancyKind.OVERPAYMENT, surplus, line.amount_fen - surplus,
-                                   f"{fen(line.amount_fen)} paid naming {what}: {fen(surplus)} more than everything "
-                                   "open on the lease, kept as credit", rid, r.lease_id, r.building_id)
-                           if surplus else
-                           Finding(DiscrepancyKind.AMOUNT_MISMATCH, line.amount_fen, due,
-                                   f"paid {fen(line.amount_fen)} naming {what} ({fen(due)} open): the rest went to "
-                                   "the lease's next open receivables", rid, r.lease_id, r.building_id))
+                allocations, _ = _spread(ix, line, [r.lease_id], rid)
+                due_ids = ix.due_by(ix.open_of_lease(r.lease_id), line.booked_on)
+                due_total = sum(ix.left[i] for i in set(due_ids) | {rid})
+                finding = _excess(line, due_total, f"naming {what}", rid, r.lease_id, r.building_id)
                 return Decision(line.id, MatchRule.PAYMENT_CODE, CONF_REFERENCE_MISMATCH,
                                 f"附言 carries payment code {code} of {what}; {fen(line.amount_fen)} is more than the "
                                 f"{fen(due)} open: that receivable first, the rest oldest first, proposed",
                                 tuple(allocations), findings=(finding,))
             if rid in ix.paid:
                 return self._duplicate(line, ix.paid[rid], f"附言 carries payment code {code}")
+            if rid in ix.receivables:  # paid by an earlier line of this run
+                r = ix.receivables[rid]
+                paid = PaidReceivable(rid, r.lease_id, r.tenant_id, r.building_id, r.outstanding_fen, r.label)
+                return self._duplicate(line, paid, f"附言 carries payment code {code}")
         return None
 
     def _duplicate(self, line: BankLine, paid: PaidReceivable, why: str) -> Decision:
@@ -444,16 +457,13 @@ class Matcher:
                 return Decision(line.id, MatchRule.CONTRACT_NO, CONF_CONTRACT,
                                 f"附言 names contract {number}; the amount {fen(line.amount_fen)} equals the sum of "
                                 f"its {len(due)} receivables due: matched", tuple(allocations))
-            allocations, surplus = _spread(ix, line, [lease_id], None)
+            allocations, _ = _spread(ix, line, [lease_id], None)
             expected = total or ix.left[ids[0]]
-            kind = DiscrepancyKind.OVERPAYMENT if surplus else DiscrepancyKind.AMOUNT_MISMATCH
-            text = (f"{fen(surplus)} more than everything open on contract {number}, kept as credit" if surplus
-                    else f"paid {fen(line.amount_fen)} on contract {number}, where {fen(expected)} is due")
             return Decision(line.id, MatchRule.CONTRACT_NO, CONF_CONTRACT_MISMATCH,
                             f"附言 names contract {number}; {fen(line.amount_fen)} equals no open receivable nor "
                             f"the {fen(total)} due: oldest first, proposed", tuple(allocations),
-                            findings=(Finding(kind, surplus or line.amount_fen, None if surplus else expected, text,
-                                              ids[0], lease_id, ix.lease_building[lease_id]),))
+                            findings=(_excess(line, expected, f"on contract {number}", ids[0], lease_id,
+                                              ix.lease_building[lease_id]),))
         return None
 
     # ---- a payment already recorded by hand
@@ -517,15 +527,10 @@ class Matcher:
                 lease for lease, _ in (party.leases if party else ())]
             if not leases:
                 continue
-            allocations, surplus = _spread(ix, line, leases, None)
+            allocations, _ = _spread(ix, line, leases, None)
             total = sum(ix.left[rid] for rid in due) if due else sum(ix.left[rid] for rid in ids)
             first = ids[0] if ids else None
-            finding = (Finding(DiscrepancyKind.OVERPAYMENT, surplus, line.amount_fen - surplus,
-                               f"{fen(line.amount_fen)} from {label}: {fen(surplus)} more than everything open, kept "
-                               "as credit", first, leases[0], ix.lease_building[leases[0]]) if surplus else
-                       Finding(DiscrepancyKind.AMOUNT_MISMATCH, line.amount_fen, total,
-                               f"{fen(line.amount_fen)} from {label} equals none of their open receivables nor the "
-                               f"{fen(total)} due", first, leases[0], ix.lease_building[leases[0]]))
+            finding = _excess(line, total, f"from {label}", first, leases[0], ix.lease_building[leases[0]])
             ranked.append(((0, score, 0), Decision(
                 line.id, MatchRule.PAYER_PARTIAL, round(CONF_PAYER_PARTIAL * score / 100),
                 f"payer {line.counterparty_name!r} is {how} of {label}; {fen(line.amount_fen)} equals none of their "

@@ -12,6 +12,7 @@ from typing import Any
 
 from config.settings import Settings
 from core.clock import Clock
+from reconciliation.jobs import run_reconciliation_jobs
 
 log = logging.getLogger("rentwatch.scheduler")
 
@@ -59,7 +60,8 @@ async def run_ledger_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
 
 
 JOBS = {"refunds": run_refund_jobs, "reminders": run_reminder_job, "desk": run_desk_jobs,
-        "console_sessions": run_session_purge, "ledger": run_ledger_jobs}
+        "console_sessions": run_session_purge, "ledger": run_ledger_jobs,
+        "reconciliation": run_reconciliation_jobs}
 
 
 async def run_scheduled_jobs(settings: Settings, now: datetime) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from api.routes.leases import bp as leases_bp
 from api.routes.leases import me_bp as me_leases_bp
 from api.routes.ledger import bp as receivables_bp
 from api.routes.ledger import failures_bp as schedule_failures_bp
+from api.routes.reconciliation import bp as statements_bp
+from api.routes.reconciliation import discrepancies_bp
 from api.routes.refunds import bp as refunds_bp
 from api.routes.refunds import me_bp as me_refunds_bp
 from api.routes.refunds import public_bp as refund_progress_bp
@@ -20,3 +22,4 @@ BLUEPRINTS = [health_bp, auth_bp, units_bp, leases_bp, me_leases_bp, workorders_
               refunds_bp, me_refunds_bp, refund_progress_bp]
 BLUEPRINTS += [alerts_bp, iot_bp]  # IoT (issue 4)
 BLUEPRINTS += [receivables_bp, schedule_failures_bp]  # leasing ledger (issue 13)
+BLUEPRINTS += [statements_bp, discrepancies_bp]  # bank reconciliation
