@@ -66,6 +66,11 @@ OCCUPANCY_FLAG_WRITERS = MANAGERS
 OCCUPANCY_RUNNERS = ADMINS
 OCCUPANCY_AUDIT_READERS = frozenset({R.MANAGER, R.FINANCE, R.ADMIN, R.EXECUTIVE})
 
+# ---- bank reconciliation (statements, matches, the discrepancy list) ----------------------------------------
+RECONCILIATION_READERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN, R.EXECUTIVE})
+#: Import statements, confirm or reject matches, decide discrepancies (the decider is recorded).
+RECONCILIATION_WRITERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN})
+
 # ---- console (tenants never reach it) ------------------------------------------------------------------------
 CONSOLE_VIEWERS = STAFF
 #: Desk users: everything but the read-only inspector.

@@ -196,6 +196,13 @@ class Settings(BaseSettings):
     occupancy_pending_delivery_max_days: int = Field(30, ge=1)  # audit: PENDING_DELIVERY longer than this
     occupancy_vacant_occupied_like_days: int = Field(3, ge=1)  # audit: VACANT but OCCUPIED_LIKE this many days
 
+    # --- bank reconciliation (reconciliation/, docs/reconciliation.md) ---
+    statement_formats: list[dict[str, Any]] = Field(default_factory=list)  # extra layouts, as in reconciliation.formats
+    reconcile_auto_apply_confidence: int = Field(90, ge=50, le=100)  # decisions below this wait for a person
+    reconcile_name_min_score: int = Field(85, ge=50, le=100)  # rapidfuzz ratio for a payer to count as the tenant
+    reconcile_paid_check_days: int = Field(3, ge=0, le=60)  # a bank payment recorded by hand this many days inside
+    # the imported statements' period with no line for it is a discrepancy (系统里有记录,财务却没收到)
+
     @field_validator("wechat_api_base", "wecom_api_base")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:

@@ -17,4 +17,5 @@ MODEL_MODULES: list[str] = [
     "models.changes",
     "models.occupancy",
     "models.arrears",
+    "models.reconciliation",
 ]

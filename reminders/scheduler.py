@@ -35,6 +35,7 @@ JOBS: dict[str, str] = {
     "ledger": "leasing.jobs:ledger_jobs",
     "collections": "arrears.jobs:collections_daily",
     "occupancy": "occupancy.jobs:occupancy_jobs",
+    "reconciliation": "reconciliation.jobs:run_reconciliation_jobs",
 }
 
 

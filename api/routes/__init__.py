@@ -12,6 +12,8 @@ from api.routes.leases import me_bp as me_leases_bp
 from api.routes.ledger import bp as receivables_bp
 from api.routes.ledger import failures_bp as schedule_failures_bp
 from api.routes.occupancy import bp as occupancy_bp
+from api.routes.reconciliation import bp as statements_bp
+from api.routes.reconciliation import discrepancies_bp
 from api.routes.refunds import bp as refunds_bp
 from api.routes.refunds import me_bp as me_refunds_bp
 from api.routes.refunds import public_bp as refund_progress_bp
@@ -23,3 +25,4 @@ BLUEPRINTS = [health_bp, metrics_bp, auth_bp, units_bp, leases_bp, me_leases_bp,
 BLUEPRINTS += [alerts_bp, iot_bp]  # IoT (issue 4)
 BLUEPRINTS += [receivables_bp, schedule_failures_bp]  # leasing ledger (issue 13)
 BLUEPRINTS += [occupancy_bp]  # occupancy truth (docs/occupancy.md)
+BLUEPRINTS += [statements_bp, discrepancies_bp]  # bank reconciliation
