@@ -19,6 +19,14 @@ class LocationIn(BaseModel):
     accuracy_m: float = Field(ge=0, le=100_000)
     coord_system: CoordSystem
     captured_at: AwareDatetime
+    # The phone's own word that the fix came from a mock provider (Android's isFromMockProvider, as the
+    # client names it): either holds the report for review (inspections.onsite).
+    mock_location: bool = False
+    is_mock: bool = False
+
+
+#: Fields left out of a body's content hash while at their default, so hashes taken before they existed hold.
+HASH_OPTIONAL_LOCATION_FIELDS = ("mock_location", "is_mock")
 
 
 class StatusReportIn(BaseModel):
@@ -56,6 +64,11 @@ class DecisionIn(BaseModel):
 
 def content_hash(model: BaseModel, exclude: set[str] | None = None) -> str:
     data = model.model_dump(mode="json", exclude=exclude)
+    location = data.get("location")
+    if isinstance(location, dict):
+        for name in HASH_OPTIONAL_LOCATION_FIELDS:
+            if location.get(name) is False:
+                del location[name]
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 

@@ -1,6 +1,6 @@
 """Offline sync: up to 200 items (status reports and confirmations) captured offline, in any order.
 
-Items are applied per unit in ``captured_at`` order, each in its own transaction, each with its own result.
+Items are applied in ``captured_at`` order (so per unit too), each in its own transaction, each with its own result.
 Idempotency is the database's job: ``client_id`` is unique, so a replay or a racing identical batch yields
 DUPLICATE (the original result), never a second write.
 """
@@ -62,8 +62,9 @@ async def apply_batch(principal: Principal, items: list[Any], *, settings: Setti
         except AppError as exc:
             results[index] = {**base, "result": SyncResult.REJECTED, "error": _error(exc)}
 
-    # Per unit, in capture order (reports before confirmations captured at the same instant).
-    parsed.sort(key=lambda p: (_unit_key(p[1]), p[1].location.captured_at, p[1].kind != "status_report", p[0]))
+    # In capture order — so per unit too, and the travel check sees the user's fixes as it would have, had they
+    # been sent one by one when captured (reports before confirmations captured at the same instant).
+    parsed.sort(key=lambda p: (p[1].location.captured_at, p[1].kind != "status_report", _unit_key(p[1]), p[0]))
     reports = [m for _, m in parsed if isinstance(m, StatusReportIn)]
     history = None
     known_photos: set = set()
@@ -88,7 +89,7 @@ async def apply_batch(principal: Principal, items: list[Any], *, settings: Setti
                 seen.add(model.client_id)
             else:
                 report = await report_for(principal, model.report_id, model.report_client_id)
-                outcome = await decide(principal, report, model, settings=settings, now=now)
+                outcome = await decide(principal, report, model, settings=settings, now=now, history=history)
             results[index] = {**base, **outcome.as_dict()}
         except ClientIdReused as exc:
             results[index] = {**base, "result": SyncResult.CONFLICT, "error": _error(exc)}

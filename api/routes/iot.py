@@ -245,15 +245,21 @@ async def run_detect(request: Request):
 
 
 class LocationIn(BaseModel):
+    """The fix of the person on site (the on-site check's input: inspections.onsite)."""
+
     lat: float = Field(ge=-90, le=90)
     lng: float = Field(ge=-180, le=180)
     coord_system: Literal["wgs84", "gcj02"] = "wgs84"
-    accuracy_m: float | None = Field(None, ge=0)
+    accuracy_m: float = Field(ge=0, le=100_000)
+    captured_at: AwareDatetime | None = None  # an online action: absent means now
+    mock_location: bool = False
+    is_mock: bool = False
 
 
 class CleaningConfirmIn(BaseModel):
     qr: str = Field(min_length=1, max_length=512)
     location: LocationIn
+    note: str = Field("", max_length=400)
 
 
 @bp.post("/iot/cleaning/<order_id:int>/confirm", name="iot_cleaning_confirm")
@@ -265,8 +271,7 @@ async def cleaning_confirm(request: Request, order_id: int):
         raise NotFound("work order not found")
     principal.require_building(order.building_id, "work order")
     body = parse_body(CleaningConfirmIn, request.body)
-    result = await confirm_cleaning(order, qr=body.qr, lat=body.location.lat, lng=body.location.lng,
-                                    coord_system=body.location.coord_system, accuracy_m=body.location.accuracy_m,
-                                    principal=principal, now=request.app.ctx.clock.now(),
-                                    settings=request.app.ctx.settings)
+    result = await confirm_cleaning(order, qr=body.qr, location=body.location, principal=principal,
+                                    now=request.app.ctx.clock.now(), settings=request.app.ctx.settings,
+                                    note=body.note)
     return json(result)

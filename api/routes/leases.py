@@ -146,13 +146,14 @@ async def in_force(request: Request, lease_id: int):
 @access(HANDOVER_ROLES, note="交付 on site, after the pre-delivery cleaning; idempotent")
 async def handover(request: Request, lease_id: int):
     """Hand over the keys on site: lease ACTIVE, unit OCCUPIED."""
-    from inspections.service import check_location, load_site
+    from inspections.service import confirm_presence, load_site
 
     lease = await lease_for(request, lease_id)
     body = parse_body(HandoverIn, request.body)
     site = await load_site(lease.unit.code)
-    verdict = check_location(body.location, site, request.app.ctx.settings)
-    on_site = OnSite(inside=verdict.inside, distance_m=verdict.distance_m, radius_m=site.radius_m,
+    verdict = await confirm_presence(principal_of(request).user_id, body.location, site, request.app.ctx.settings,
+                                     now=request.app.ctx.clock.now())
+    on_site = OnSite(inside=verdict.geofence.inside, distance_m=verdict.distance_m, radius_m=site.radius_m,
                      accuracy_m=body.location.accuracy_m, captured_at=body.location.captured_at)
     lease, now_done = await hand_over_keys(lease.id, now=request.app.ctx.clock.now(),
                                            actor_id=principal_of(request).user_id, on_site=on_site,
