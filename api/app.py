@@ -132,10 +132,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
         async def _close_db(app_: Sanic) -> None:
             await close_db()
 
+    from core.validation import check_path_params
+    from models.portfolio import Unit
+
+    path_text_limits = {"code": Unit._meta.fields_map["code"].max_length}
+
     @app.on_request
     async def _start_timer(request: Request) -> None:
         request.ctx.started = time.perf_counter()
         request.ctx.request_id = request.headers.get("x-request-id") or os.urandom(8).hex()
+        if request.match_info:
+            check_path_params(request.match_info, path_text_limits)
 
     @app.on_response
     async def _log_request(request: Request, response) -> None:

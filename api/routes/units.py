@@ -21,11 +21,11 @@ bp = Blueprint("units", url_prefix="/units")
 
 
 class UnitQuery(PageQuery):
-    city: str | None = None
-    building: str | None = None
+    city: str | None = Field(None, max_length=16, description="city code")
+    building: str | None = Field(None, max_length=32, description="building code")
     status: UnitStatus | None = None
     property_type: PropertyType | None = None
-    unit_type: str | None = None
+    unit_type: str | None = Field(None, max_length=16)
 
 
 class StatusChangeIn(BaseModel):
