@@ -26,6 +26,7 @@ class Photo(TimestampedModel):
     exif_lng = fields.FloatField(null=True)
     captured_at = fields.DatetimeField(null=True, description="capture time the client sent with the upload")
     distance_m = fields.FloatField(null=True, description="distance to the unit stamped on the evidence copy")
+    exif_flags = fields.JSONField(default=list, description="EXIF parts present but unreadable (ignored)")
 
     class Meta:
         table = "photos"
