@@ -132,7 +132,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
         async def _close_db(app_: Sanic) -> None:
             await close_db()
 
+    from api.headers import apply_security_headers
     from core.validation import check_path_params
+
+    # /docs loads Swagger UI from its CDN until the app serves those assets itself.
+    docs_cdn = str(getattr(app.config, "OAS_UI_SWAGGER_CDN_URL", "")).split("/ajax/")[0]
     from models.portfolio import Unit
 
     path_text_limits = {"code": Unit._meta.fields_map["code"].max_length}
@@ -152,6 +156,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
                 app.ctx.changes.mark_dirty()  # this worker may have written: its next cached read polls first
         elapsed_ms = (time.perf_counter() - getattr(request.ctx, "started", time.perf_counter())) * 1000
         principal = getattr(request.ctx, "principal", None)
+        apply_security_headers(request.path, response, docs_cdn=docs_cdn)
         response.headers["x-request-id"] = getattr(request.ctx, "request_id", "")
         response.headers["server-timing"] = f"app;dur={elapsed_ms:.1f}"  # read by the browser's timing API
         if log.isEnabledFor(logging.INFO):
