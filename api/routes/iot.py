@@ -117,6 +117,12 @@ async def alert_resolve(request: Request, alert_id: int):
 
 # ------------------------------------------------------------------------------------------------ devices
 
+def device_body(device: Device) -> dict:
+    """The one body of a device, in lists and details alike (``device.unit`` fetched with select_related)."""
+    unit = device.unit if isinstance(device.unit, Unit) else None
+    return serialize_device(device, unit.code if unit else None)
+
+
 class DeviceQuery(PageQuery):
     unit: str | None = Field(None, max_length=40)
     kind: DeviceKind | None = None
@@ -141,7 +147,7 @@ async def list_devices(request: Request):
         qs = qs.filter(online=query.online)
     if query.unbound:
         qs = qs.filter(unit_id__isnull=True)
-    return json(await paginate(qs, query, serialize_device))
+    return json(await paginate(qs.select_related("unit"), query, device_body))
 
 
 @bp.post("/devices", name="devices_register")
@@ -156,9 +162,8 @@ async def create_device(request: Request):
 @access(STAFF)
 async def device_detail(request: Request, device_id: int):
     device = await device_for(principal_of(request), device_id)
-    code = (await Unit.filter(id=device.unit_id).values_list("code", flat=True) or [None])[0] \
-        if device.unit_id else None
-    return json(serialize_device(device, code))
+    await device.fetch_related("unit")
+    return json(device_body(device))
 
 
 class ImportQuery(BaseModel):

@@ -41,7 +41,7 @@ async def list_units(request: Request):
     query = parse_query(UnitQuery, request.args)
     qs = units_for(principal, city=query.city, building=query.building, status=query.status,
                    property_type=query.property_type, unit_type=query.unit_type).order_by("code")
-    return json(await paginate(qs, query, serialize_unit))
+    return json(await paginate(qs.select_related("building"), query, lambda unit: serialize_unit(unit, unit.building)))
 
 
 @bp.get("/<code:str>", name="units_detail")
