@@ -133,10 +133,21 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
         async def _close_db(app_: Sanic) -> None:
             await close_db()
 
+    from api.headers import apply_security_headers
+    from core.validation import check_path_params
+
+    # /docs loads Swagger UI from its CDN until the app serves those assets itself.
+    docs_cdn = str(getattr(app.config, "OAS_UI_SWAGGER_CDN_URL", "")).split("/ajax/")[0]
+    from models.portfolio import Unit
+
+    path_text_limits = {"code": int(getattr(Unit._meta.fields_map["code"], "max_length"))}  # noqa: B009
+
     @app.on_request
     async def _start_timer(request: Request) -> None:
         request.ctx.started = time.perf_counter()
         request.ctx.request_id = request.headers.get("x-request-id") or os.urandom(8).hex()
+        if request.match_info:
+            check_path_params(request.match_info, path_text_limits)
 
     @app.on_response
     async def _log_request(request: Request, response) -> None:
@@ -146,6 +157,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
                 app.ctx.changes.mark_dirty()  # this worker may have written: its next cached read polls first
         elapsed_ms = (time.perf_counter() - getattr(request.ctx, "started", time.perf_counter())) * 1000
         principal = getattr(request.ctx, "principal", None)
+        apply_security_headers(request.path, response, docs_cdn=docs_cdn)
         response.headers["x-request-id"] = getattr(request.ctx, "request_id", "")
         response.headers["server-timing"] = f"app;dur={elapsed_ms:.1f}"  # read by the browser's timing API
         if log.isEnabledFor(logging.INFO):

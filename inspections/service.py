@@ -303,6 +303,8 @@ def photo_flags(report: StatusReport, photos: list[Photo], settings: Settings) -
     flags: set[str] = set()
     skew = timedelta(minutes=settings.photo_exif_max_skew_minutes)
     for photo in photos:
+        if photo.exif_flags:
+            flags.add(Flag.PHOTO_EXIF_UNREADABLE.value)
         if photo.exif_taken_at is not None and abs(photo.exif_taken_at - report.captured_at) > skew:
             flags.add(Flag.PHOTO_TIME_MISMATCH.value)
         if photo.exif_lat is not None and photo.exif_lng is not None:

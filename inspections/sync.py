@@ -50,8 +50,10 @@ async def apply_batch(principal: Principal, items: list[Any], *, settings: Setti
     parsed: list[tuple[int, StatusReportIn | DecisionIn]] = []
     for index, raw in enumerate(items):
         kind = raw.get("kind", "status_report") if isinstance(raw, dict) else None
-        base = {"index": index, "kind": kind,
-                "client_id": raw.get("client_id") if isinstance(raw, dict) else None}
+        client_id = raw.get("client_id") if isinstance(raw, dict) else None
+        # Any JSON may arrive here (``"kind": [1]``): echo only strings, so a bad item cannot break the batch.
+        kind = kind if isinstance(kind, str) else None
+        base = {"index": index, "kind": kind, "client_id": client_id if isinstance(client_id, str) else None}
         if kind not in KINDS:
             results[index] = {**base, "result": SyncResult.REJECTED,
                               "error": {"code": "VALIDATION_ERROR", "message": "unknown item kind",

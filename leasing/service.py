@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 
 from config.settings import DEV_PARTY_ID_SALT, Settings
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from core.validation import field_errors
+from core.validation import check_bounds, field_errors
 from leasing.choices import LIVE_LEASE_STATUSES, ChangeKind, LeaseStatus, PaymentFrequency, RentBasis
 from leasing.frequency import DEFAULT_TABLE, AliasTable, alias_table
 from leasing.schedule import Schedule, generate_schedule
@@ -112,7 +112,7 @@ def validate_draft(raw: dict[str, Any]) -> LeaseIn:
         raise ValidationFailed("request failed validation", details={"fields": errors}) from None
     if errors:
         raise ValidationFailed("request failed validation", details={"fields": errors})
-    return draft
+    return check_bounds(draft)
 
 
 # --------------------------------------------------------------------------------------------- creation

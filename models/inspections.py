@@ -36,6 +36,8 @@ class Photo(TimestampedModel):
     exif_lng = fields.FloatField(null=True)
     captured_at = fields.DatetimeField(null=True, description="capture time the client sent with the upload")
     distance_m = fields.FloatField(null=True, description="distance to the unit stamped on the evidence copy")
+    exif_flags: fields.JSONField[list[str]]
+    exif_flags = fields.JSONField(default=list, description="EXIF parts present but unreadable (ignored)")
 
     class Meta:
         table = "photos"

@@ -4,7 +4,7 @@ a unit's reading series and occupancy, dead letters, detection for a date, clean
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal, cast
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 from sanic import Blueprint, Request
@@ -117,6 +117,12 @@ async def alert_resolve(request: Request, alert_id: int):
 
 # ------------------------------------------------------------------------------------------------ devices
 
+def device_body(device: Device) -> dict:
+    """The one body of a device, in lists and details alike (``device.unit`` fetched with select_related)."""
+    unit = device.unit if isinstance(device.unit, Unit) else None
+    return serialize_device(device, unit.code if unit else None)
+
+
 class DeviceQuery(PageQuery):
     unit: str | None = Field(None, max_length=40)
     kind: DeviceKind | None = None
@@ -141,7 +147,7 @@ async def list_devices(request: Request):
         qs = qs.filter(online=query.online)
     if query.unbound:
         qs = qs.filter(unit_id__isnull=True)
-    return json(await paginate(qs, query, serialize_device))
+    return json(await paginate(qs.select_related("unit"), query, device_body))
 
 
 @bp.post("/devices", name="devices_register")
@@ -156,10 +162,8 @@ async def create_device(request: Request):
 @access(STAFF)
 async def device_detail(request: Request, device_id: int):
     device = await device_for(principal_of(request), device_id)
-    codes = cast(list[str], await Unit.filter(id=device.unit_id).values_list("code", flat=True)) \
-        if device.unit_id else []
-    code = codes[0] if codes else None
-    return json(serialize_device(device, code))
+    await device.fetch_related("unit")
+    return json(device_body(device))
 
 
 class ImportQuery(BaseModel):

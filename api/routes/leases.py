@@ -63,6 +63,11 @@ def cfg_of(request: Request) -> LeasingConfig:
     return LeasingConfig.from_settings(request.app.ctx.settings)
 
 
+def lease_body(lease: Lease) -> dict:
+    """The one body of a lease, in lists and details alike (``lease.unit`` fetched with select_related)."""
+    return serialize_lease(lease, unit_code=lease.unit.code)
+
+
 async def lease_for(request: Request, lease_id: int) -> Lease:
     """A lease the caller may see: staff within building scope, a tenant only their own."""
     principal = principal_of(request)
@@ -104,15 +109,14 @@ async def list_leases(request: Request):
         qs = qs.filter(unit__code=query.unit_code)
     if query.contract_no:
         qs = qs.filter(contract_no=query.contract_no)
-    return json(await paginate(qs, query, serialize_lease))
+    return json(await paginate(qs.select_related("unit"), query, lease_body))
 
 
 @bp.get("/<lease_id:int>", name="leases_detail")
 @access(STAFF)
 async def detail(request: Request, lease_id: int):
     """One lease."""
-    lease = await lease_for(request, lease_id)
-    return json(serialize_lease(lease, unit_code=lease.unit.code))
+    return json(lease_body(await lease_for(request, lease_id)))
 
 
 @bp.post("/<lease_id:int>/sign", name="leases_sign")
@@ -171,7 +175,8 @@ async def amend(request: Request, lease_id: int):
     patch = parse_body(TermsPatch, request.body)
     lease, change = await amend_lease(lease.id, patch, now=request.app.ctx.clock.now(),
                                       actor_id=principal_of(request).user_id, cfg=cfg_of(request))
-    return json({"lease": serialize_lease(lease), "change": serialize_change(change)}, status=201)
+    lease = await Lease.get(id=lease.id).select_related("unit")
+    return json({"lease": lease_body(lease), "change": serialize_change(change)}, status=201)
 
 
 @bp.get("/<lease_id:int>/amendments", name="leases_amendments")
@@ -261,7 +266,7 @@ async def my_leases(request: Request):
     """The tenant's own leases."""
     principal = principal_of(request)
     leases = await Lease.filter(tenant_id=principal.tenant_id).select_related("unit").order_by("-start_date")
-    return json({"items": [serialize_lease(lease, unit_code=lease.unit.code) for lease in leases]})
+    return json({"items": [lease_body(lease) for lease in leases]})
 
 
 @me_bp.get("/<lease_id:int>/statement", name="me_lease_statement")
