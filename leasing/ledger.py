@@ -19,7 +19,7 @@ from tortoise import timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
-from tortoise.functions import Sum
+from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
 from accounts.choices import Role, StaffDuty
@@ -623,8 +623,9 @@ async def ledger_page(*, building_filter: dict[str, Any], query, as_of: date, cf
         qs = qs.filter(due_date__lte=query.due_to)
     if query.state:
         qs = qs.filter(state_filter(query.state, as_of, cfg))
-    total = await qs.count()
-    sums = await qs.annotate(amount=Sum("amount_fen"), paid=Sum("paid_fen")).first().values("amount", "paid")
+    sums = await qs.annotate(rows=Count("id"), amount=Sum("amount_fen"), paid=Sum("paid_fen")).first().values(
+        "rows", "amount", "paid")  # the count and both totals in one pass over the selection
+    total = int((sums or {}).get("rows") or 0)
     rows = await qs.order_by("due_date", "id").offset(query.offset).limit(query.page_size)
     return {"items": [serialize_receivable(r, as_of, cfg) for r in rows], "total": total, "page": query.page,
             "page_size": query.page_size, "as_of": as_of.isoformat(),
