@@ -186,14 +186,14 @@ async def reading_series(unit: Unit, start: datetime, end: datetime, bucket: str
 async def confirm_cleaning(order: WorkOrder, *, qr: str, location: Any, principal: Principal, now: datetime,
                            settings: Settings, note: str = "") -> dict:
     """Cleaning completion confirmed by scanning the unit's sticker on site: the order goes DONE and the unit
-    moves on (MOVE_OUT_PENDING → PENDING_DELIVERY when a signed lease waits for it, otherwise VACANT).
-    The on-site check is the inspections' one (inspections.onsite: sticker, accuracy, geofence, mock location);
+    moves on (MOVE_OUT_PENDING → PENDING_DELIVERY when a signed, not yet delivered lease waits for it, otherwise
+    VACANT). The on-site check is the inspections' one (inspections.onsite: sticker, accuracy, geofence, mock location);
     a genuine sticker of another unit keeps this endpoint's 409 WRONG_UNIT. The unit's change is recorded as
     made on site by the person (source INSPECTION), not by a sensor."""
     from inspections.onsite import StickerMismatch
     from inspections.qr import parse_sticker
     from inspections.service import Site, confirm_presence
-    from leasing.choices import LIVE_LEASE_STATUSES
+    from leasing.choices import LeaseStatus
     from models.leasing import Lease
 
     if order.type != WorkOrderType.CLEANING or order.unit_id is None:
@@ -221,7 +221,9 @@ async def confirm_cleaning(order: WorkOrder, *, qr: str, location: Any, principa
                                                 assignee_id=principal.user_id)
         unit = await Unit.get(id=unit.id)
         if unit.status == UnitStatus.MOVE_OUT_PENDING:
-            waiting = await Lease.filter(unit_id=unit.id, status__in=list(LIVE_LEASE_STATUSES),
+            # A tenancy signed but not yet handed over waits for the unit; the ACTIVE lease of the tenant moving
+            # out does not.
+            waiting = await Lease.filter(unit_id=unit.id, status=LeaseStatus.SIGNED,
                                          end_date__gte=now.date()).exists()
             moved_to = UnitStatus.PENDING_DELIVERY if waiting else UnitStatus.VACANT
             await change_unit_status(unit.id, moved_to, source=StatusSource.INSPECTION, now=now,

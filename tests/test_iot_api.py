@@ -14,7 +14,7 @@ from iot.choices import IotAlert
 from iot.ingest import Ingestor, RawMessage
 from models.iot import Device
 from models.portfolio import Unit, UnitStatusChange
-from models.workorders import WorkOrder
+from models.workorders import WorkOrder, WorkOrderEvent
 from portfolio.choices import StatusSource, UnitStatus
 from portfolio.service import change_unit_status
 from workorders.choices import TriggerSource, WorkOrderType
@@ -154,6 +154,23 @@ async def cleaning_order_on_moved_out_unit(world, clock):
                                      trigger_ref=f"moveout:{unit.id}:v9", now=clock.now())
     unit = await Unit.get(id=unit.id)
     return order, unit, build_sticker_url("https://rw.example.cn", DEV_QR_SECRET, unit.code, unit.qr_version)
+
+
+async def test_cleaning_after_a_move_out_leaves_the_unit_vacant(client, world, clock):
+    """The tenant moving out still has an ACTIVE lease: that is no next tenancy waiting, so the unit goes VACANT
+    (a SIGNED lease not yet delivered sends it to PENDING_DELIVERY: the test above)."""
+    from models.leasing import Lease
+
+    order, unit, sticker = await cleaning_order_on_moved_out_unit(world, clock)
+    await Lease.filter(id=world.a.lease.id).update(status="ACTIVE")  # keys handed over, now moving out
+    b = world.a.building
+    resp = await post(client, f"/api/v1/iot/cleaning/{order.id}/confirm", world.auth(world.a.inspector),
+                      {"qr": sticker, "location": {"lat": b.lat, "lng": b.lng, "accuracy_m": 9}, "note": "保洁完成"})
+    assert resp.status == 200, resp.json
+    assert (resp.json["unit_status"], resp.json["work_order_status"]) == ("VACANT", "DONE")
+    assert (await Unit.get(id=unit.id)).status == UnitStatus.VACANT
+    last = await WorkOrderEvent.filter(work_order_id=order.id).order_by("-id").first()
+    assert last.note.startswith("confirmed on site by sticker scan") and last.note.endswith(": 保洁完成")
 
 
 @pytest.mark.parametrize("location,code", [

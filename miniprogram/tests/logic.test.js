@@ -39,13 +39,32 @@ test('geofence pre-check: an on-site gcj02 fix passes, the same numbers labelled
       codes: ['LOCATION_TOO_INACCURATE', 'OUTSIDE_GEOFENCE'] },
     { fix: null, codes: ['LOCATION_REQUIRED'] },
   ];
+  const limits = { max_accuracy_m: 100, max_speed_kmh: 150 }; // the server's, from the unit card
   for (const row of rows) {
-    const check = loc.precheck(row.fix, centre);
+    const check = loc.precheck(row.fix, centre, limits);
     assert.deepEqual(check.warnings.map((w) => w.code), row.codes, JSON.stringify(row.fix));
     assert.equal(check.ok, row.codes.length === 0);
   }
-  const far = loc.precheck(rows[1].fix, centre);
+  const far = loc.precheck(rows[1].fix, centre, limits);
   assert.match(far.warnings[0].message, /^您不在房源现场:距离\d+米,允许范围150米$/);
+});
+
+test('the accuracy limit is the server\'s (unit card on_site_limits), none of the client\'s own', () => {
+  const centre = { lat: 22.5329, lng: 113.9305, radius_m: 150 };
+  const fix = { lat: centre.lat, lng: centre.lng, accuracy_m: 50, coord_system: 'wgs84' };
+  const card = { geofence: { centre: { lat: centre.lat, lng: centre.lng }, radius_m: 150 },
+    on_site_limits: { max_accuracy_m: 35, max_speed_kmh: 150 } };
+  assert.deepEqual(loc.limitsOf(card), { max_accuracy_m: 35, max_speed_kmh: 150 });
+  const strict = loc.precheck(fix, loc.geofenceOf(card), loc.limitsOf(card));
+  assert.deepEqual(strict.warnings.map((w) => w.code), ['LOCATION_TOO_INACCURATE']);
+  assert.equal(strict.warnings[0].message, '定位精度不足(50米,要求35米以内),请到窗边或室外重试');
+  const loose = { ...card, on_site_limits: { max_accuracy_m: 60, max_speed_kmh: 150 } };
+  assert.deepEqual(loc.precheck(fix, loc.geofenceOf(loose), loc.limitsOf(loose)).warnings, []);
+  // No card (offline): no limit is made up here — the server decides on the accuracy.
+  assert.equal(loc.limitsOf({}), null);
+  assert.equal(loc.limitsOf(null), null);
+  assert.deepEqual(loc.precheck({ ...fix, accuracy_m: 5000 }, centre).warnings, []);
+  assert.equal(loc.DEFAULT_MAX_ACCURACY_M, undefined);
 });
 
 test('geofenceOf reads the unit card shape of POST /scan', () => {

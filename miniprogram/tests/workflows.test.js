@@ -24,7 +24,8 @@ let manager;
 const photoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rw-camera-'));
 
 test.before(async () => {
-  server = await startServer();
+  // A limit other than the default: the mini program must use the server's number, not one of its own.
+  server = await startServer({ extraEnv: { RW_INSPECTION_MAX_ACCURACY_M: '60' } });
   inspector = server.users.INSPECTOR.find((u) => u.name === '深圳巡检员');
   manager = server.users.MANAGER.find((u) => u.name === '深圳区域经理');
 });
@@ -433,4 +434,74 @@ test('tenant: apply to move out, follow the refund, see deductions with photos, 
     assert.equal(other.wx.__log.documents.length, 0);
     const board = await httpJson(server.baseUrl, 'GET', '/api/v1/refunds/board', null, mgrToken);
     assert.ok(board);
+  });
+
+test('move-out cleaning completed on site from the phone moves the unit on (MOVE_OUT_PENDING → VACANT)',
+  async () => {
+    // A demo tenant of SZ-NS-A, keys handed over (ACTIVE) and no refund yet, applies to move out (the online
+    // form's endpoint).
+    const mgrToken = (await devLogin(server.baseUrl, manager.id)).token;
+    let found = null;
+    const asTenant = (token, p) => httpJson(server.baseUrl, 'GET', p, null, token);
+    for (const u of server.users.TENANT) {
+      // eslint-disable-next-line no-await-in-loop
+      const { token } = await devLogin(server.baseUrl, u.id);
+      // eslint-disable-next-line no-await-in-loop
+      const [mine, open] = await Promise.all([asTenant(token, '/api/v1/me/leases'),
+        asTenant(token, '/api/v1/me/deposit-refunds')]);
+      const lease = mine.items.find((l) => l.unit_code.startsWith('SZ-NS-A-') && l.status === 'ACTIVE'
+        && !open.items.some((r) => r.lease_id === l.id));
+      if (lease) {
+        found = { token, lease };
+        break;
+      }
+    }
+    assert.ok(found, 'a demo tenant in SZ-NS-A with an ACTIVE lease and no refund');
+    const code = found.lease.unit_code;
+    assert.equal((await httpJson(server.baseUrl, 'GET', `/api/v1/units/${code}`, null, mgrToken)).status, 'OCCUPIED');
+    await httpJson(server.baseUrl, 'POST', '/api/v1/me/deposit-refunds', { lease_id: found.lease.id,
+      payee_name: '演示租户', payee_bank: '招商银行深圳分行', payee_account: '6225880112345678' }, found.token);
+    assert.equal((await httpJson(server.baseUrl, 'GET', `/api/v1/units/${code}`, null, mgrToken)).status,
+      'MOVE_OUT_PENDING');
+    // The manager opens the move-out cleaning and gives it to the inspector.
+    const created = await httpJson(server.baseUrl, 'POST', '/api/v1/work-orders', { type: 'CLEANING', unit_code: code,
+      title: `${code} 退租保洁`, client_ref: `moveout-clean-${code}` }, mgrToken);
+    await httpJson(server.baseUrl, 'POST', `/api/v1/work-orders/${created.id}/transition`,
+      { status: 'ASSIGNED', assignee_id: inspector.id, note: '指派保洁' }, mgrToken);
+
+    const ctx = await staffApp('openid-wf-inspector', inspector);
+    const page = ctx.loadPage('pages/workorders/workorders');
+    await page.ready;
+    assert.ok(page.data.orders.some((o) => o.id === created.id), page.data.error);
+    const card = await actions.fetchCard(ctx.app.api, stickerUrl(code));
+    assert.deepEqual(card.on_site_limits, { max_accuracy_m: 60, max_speed_kmh: 150 }, 'the server\'s limits');
+
+    // A fix of 80 m: the pre-check warns with the server's limit, and the server refuses with the same number.
+    standAt(ctx, card);
+    const centre = loc.wgs84ToGcj02(card.geofence.centre.lat, card.geofence.centre.lng);
+    ctx.wx.__setLocation({ latitude: centre.lat, longitude: centre.lng, accuracy: 80 });
+    const { check } = await actions.locate(ctx.wx, card);
+    assert.deepEqual(check.warnings.map((w) => w.message), ['定位精度不足(80米,要求60米以内),请到窗边或室外重试']);
+    ctx.wx.__setScanResult({ result: stickerUrl(code) });
+    ctx.wx.__queueMedia([writePhoto(photoDir)]);
+    await page.complete({ currentTarget: { dataset: { id: created.id } } });
+    assert.equal(page.data.error, '定位精度不足(80米,要求60米以内),请到窗边或室外重试');
+    assert.equal((await httpJson(server.baseUrl, 'GET', `/api/v1/units/${code}`, null, mgrToken)).status,
+      'MOVE_OUT_PENDING');
+
+    // On site with a good fix: the completion endpoint closes the order and the unit moves on.
+    standAt(ctx, card);
+    ctx.wx.__queueMedia([writePhoto(photoDir)]);
+    await page.complete({ currentTarget: { dataset: { id: created.id } } });
+    assert.equal(page.data.error, '');
+    assert.ok(!page.data.orders.some((o) => o.id === created.id), 'the done order leaves the list');
+    const detail = await httpJson(server.baseUrl, 'GET', `/api/v1/work-orders/${created.id}`, null, mgrToken);
+    assert.equal(detail.status, 'DONE');
+    const lastNote = detail.history[detail.history.length - 1].note;
+    assert.match(lastNote, /^confirmed on site by sticker scan .*巡检记录 [0-9a-f-]{36}/);
+    const unit = await httpJson(server.baseUrl, 'GET', `/api/v1/units/${code}`, null, mgrToken);
+    assert.equal(unit.status, 'VACANT');
+    const change = unit.status_history[0];
+    assert.deepEqual([change.from, change.to, change.source, change.actor_id],
+      ['MOVE_OUT_PENDING', 'VACANT', 'inspection', inspector.id], 'recorded as the inspector on site');
   });

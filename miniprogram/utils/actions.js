@@ -6,7 +6,7 @@
 
 const { ApiError } = require('./errors');
 const { parseSticker, parseProgressLink } = require('./sticker');
-const { getFix, precheck, geofenceOf } = require('./location');
+const { getFix, precheck, geofenceOf, limitsOf } = require('./location');
 const { call } = require('./wxp');
 const { UNIT_STATUS, label } = require('./labels');
 
@@ -58,7 +58,7 @@ function buildStatusReport({ card, qr, requestedStatus = null, category = 'ROUTI
 /** Location for an action, with the local geofence pre-check against the card. */
 async function locate(wx, card, { now = Date.now } = {}) {
   const fix = await getFix(wx, { now });
-  return { fix, check: precheck(fix, geofenceOf(card)) };
+  return { fix, check: precheck(fix, geofenceOf(card), limitsOf(card)) };
 }
 
 /** Queue a status report (and send it at once when online). Resolves {item, sync}. */
@@ -103,8 +103,10 @@ async function startWorkOrder(api, order) {
 /**
  * Complete a work order on site: the scanned sticker must be the order's unit; the evidence is an on-site
  * inspection (geofenced, with the photo) sent through the queue; then the order moves to DONE with a note that
- * names the inspection. The inspection is a "no change" visit — a completed cleaning does not change the
- * unit's status by itself.
+ * names the inspection. The inspection is a "no change" visit. A cleaning order is completed through the
+ * on-site cleaning-completion endpoint (sticker + fix checked again by the server), which also moves a
+ * moved-out unit on (MOVE_OUT_PENDING → VACANT, or PENDING_DELIVERY when a signed lease waits); other orders
+ * through /transition.
  */
 async function completeWorkOrder({ api, queue, order, sticker, card, fix, photos, note = '' }) {
   if (!sticker) throw new ApiError({ code: 'NOT_A_STICKER', status: -1 });
@@ -130,7 +132,10 @@ async function completeWorkOrder({ api, queue, order, sticker, card, fix, photos
     // Offline: the inspection waits in the queue; the order is completed once it has been acknowledged.
     throw new ApiError({ code: 'NETWORK_ERROR', status: 0 });
   }
-  const doneNote = `现场完成,巡检记录 ${item.client_id}${note ? `;${note}` : ''}`.slice(0, 500);
+  const doneNote = `现场完成,巡检记录 ${item.client_id}${note ? `;${note}` : ''}`.slice(0, 400);
+  if (order.type === 'CLEANING') {
+    return api.post(`/api/v1/iot/cleaning/${order.id}/confirm`, { qr: sticker.qr, location: fix, note: doneNote });
+  }
   return api.post(`/api/v1/work-orders/${order.id}/transition`, { status: 'DONE', note: doneNote });
 }
 

@@ -6,7 +6,8 @@
  * from the server are WGS-84. The pre-check converts the fix to WGS-84 first (the same maths as the server's
  * inspections/geo.py: Krasovsky ellipsoid, closed forward formula, iterative inverse, identity outside China).
  * Distances here are haversine on a sphere — within 0.5 % of the server's geodesic — so the pre-check only
- * warns; the server decides.
+ * warns; the server decides. The accuracy limit is the server's own (the unit card's `on_site_limits`, from
+ * the server's settings): none is written here, so the two cannot disagree.
  */
 
 const { call } = require('./wxp');
@@ -17,7 +18,6 @@ const EE = 0.00669342162296594323;
 const EARTH_RADIUS_M = 6371008.8;
 const WGS84 = 'wgs84';
 const GCJ02 = 'gcj02';
-const DEFAULT_MAX_ACCURACY_M = 100;
 
 function outOfChina(lat, lng) {
   return !(lng > 73.66 && lng < 135.05 && lat > 3.86 && lat < 53.55);
@@ -109,15 +109,18 @@ async function getFix(wx, { now = () => Date.now(), type = GCJ02 } = {}) {
 
 /**
  * Local geofence pre-check. `geofence` is the unit card's {lat, lng, radius_m} in WGS-84 (the server's shape
- * is normalised by `geofenceOf`). Returns {ok, distance_m, warnings: [{code, message, details}]}.
+ * is normalised by `geofenceOf`); `limits` the server's on-site limits ({max_accuracy_m}, see `limitsOf`) —
+ * without them (offline, no card) the accuracy is left to the server. Returns {ok, distance_m, warnings:
+ * [{code, message, details}]}.
  */
-function precheck(fix, geofence, { maxAccuracyM = DEFAULT_MAX_ACCURACY_M } = {}) {
+function precheck(fix, geofence, limits = null) {
   const warnings = [];
   if (!fix) {
     warnings.push({ code: 'LOCATION_REQUIRED', message: messageFor('LOCATION_REQUIRED'), details: {} });
     return { ok: false, distance_m: null, warnings };
   }
-  if (fix.accuracy_m > maxAccuracyM) {
+  const maxAccuracyM = limits ? Number(limits.max_accuracy_m) : NaN;
+  if (Number.isFinite(maxAccuracyM) && fix.accuracy_m > maxAccuracyM) {
     const details = { accuracy_m: Math.round(fix.accuracy_m), max_accuracy_m: maxAccuracyM };
     warnings.push({ code: 'LOCATION_TOO_INACCURATE', message: messageFor('LOCATION_TOO_INACCURATE', details),
       details });
@@ -145,7 +148,14 @@ function geofenceOf(card) {
   return { lat, lng, radius_m: radius };
 }
 
+/** The server's on-site limits from a unit card ({max_accuracy_m, max_speed_kmh}), or null. */
+function limitsOf(card) {
+  const limits = card && card.on_site_limits;
+  if (!limits || !Number.isFinite(Number(limits.max_accuracy_m))) return null;
+  return { max_accuracy_m: Number(limits.max_accuracy_m), max_speed_kmh: Number(limits.max_speed_kmh) };
+}
+
 module.exports = {
-  WGS84, GCJ02, DEFAULT_MAX_ACCURACY_M,
-  outOfChina, wgs84ToGcj02, gcj02ToWgs84, toWgs84, distanceM, labelFix, getFix, precheck, geofenceOf,
+  WGS84, GCJ02,
+  outOfChina, wgs84ToGcj02, gcj02ToWgs84, toWgs84, distanceM, labelFix, getFix, precheck, geofenceOf, limitsOf,
 };

@@ -6,7 +6,7 @@
 const actions = require('../../utils/actions');
 const { stickerFromLaunch } = require('../../utils/sticker');
 const { UNIT_STATUS, REPORT_STATE, WORK_ORDER_TYPE, WORK_ORDER_STATUS, label, shortTime } = require('../../utils/labels');
-const { precheck, geofenceOf, getFix } = require('../../utils/location');
+const { precheck, geofenceOf, limitsOf, getFix } = require('../../utils/location');
 
 const app = getApp();
 
@@ -74,7 +74,7 @@ Page({
   async checkLocation() {
     try {
       this.fix = await getFix(wx);
-      const check = precheck(this.fix, geofenceOf(this.card));
+      const check = precheck(this.fix, geofenceOf(this.card), limitsOf(this.card));
       this.setData({ geo: { distance: check.distance_m, warnings: check.warnings.map((w) => w.message) } });
     } catch (e) {
       this.setData({ geo: { distance: null, warnings: [e.message] } });
