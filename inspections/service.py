@@ -4,11 +4,12 @@ checks, on-site double confirmation, expiry, photo arrival. HTTP routes and the 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
@@ -380,66 +381,23 @@ async def submit_report(principal: Principal, body: StatusReportIn, *, settings:
         if duplicate:
             return duplicate
     site = await resolve_sticker(principal, body.qr, settings, sites)
-    unit = site.unit
     location = body.location
     check_capture_time(location.captured_at, now, settings)
     if history is None:
         history = await FixHistory.load(principal.user_id, location.captured_at, location.captured_at)
     verdict = on_site_check(location, site, settings, history=history)
-    if body.requested_status is not None and body.requested_status not in REQUESTABLE_STATUSES:
-        raise ValidationFailed(f"an inspection cannot request {body.requested_status}", code="STATUS_NOT_REQUESTABLE",
-                               details={"requestable": sorted(s.value for s in REQUESTABLE_STATUSES)})
     photo_ids = list(dict.fromkeys(body.photo_ids))
-    if needs_evidence(body.category, body.requested_status) and not photo_ids:
-        raise ValidationFailed("this report needs photo evidence", code="EVIDENCE_REQUIRED",
-                               details={"category": str(body.category), "requested_status": body.requested_status})
-
-    state, reason = None, ""
-    if body.requested_status is not None and body.base_status_version != unit.status_version:
-        state, reason = ReportState.CONFLICT, "STALE_STATUS_VERSION"
-    elif body.requested_status is not None:
-        from portfolio.service import check_transition
-
-        check_transition(unit.status, body.requested_status)  # 409 INVALID_TRANSITION, nothing written
-
-    flags = verdict.flags
-
+    state, reason = _check_request(body, site.unit, photo_ids)
     if known_photos is None:
-        known_photos = set(await Photo.filter(id__in=photo_ids).values_list("id", flat=True)) if photo_ids else set()
+        known_photos = await _stored_photo_ids(photo_ids)
     missing = [p for p in photo_ids if p not in known_photos]
 
-    report = StatusReport(
-        client_id=body.client_id, content_hash=digest, unit_id=unit.id, author_id=principal.user_id,
-        category=body.category, requested_status=body.requested_status, no_change=body.no_change,
-        observed_status=unit.status, state=ReportState.AWAITING_MEDIA, state_reason=reason, flags=flags,
-        note=body.note, photo_ids=[str(p) for p in photo_ids], lat=location.lat, lng=location.lng,
-        coord_system=location.coord_system, accuracy_m=location.accuracy_m, wgs84_lat=verdict.wgs84[0],
-        wgs84_lng=verdict.wgs84[1], distance_m=round(verdict.distance_m, 1), captured_at=location.captured_at,
-        client_created_at=body.client_created_at, base_status_version=body.base_status_version, via_sync=via_sync)
+    report = _new_report(principal, body, digest, site.unit, verdict, photo_ids, reason, via_sync)
     if state is None and missing:
         state, reason = ReportState.AWAITING_MEDIA, "MISSING_PHOTOS"
-    mark = False
-    if state is None:
-        mark = await _decide_state(report, settings=settings, now=now)
-    else:
-        report.state, report.state_reason = state, reason
-        if state != ReportState.AWAITING_MEDIA:  # a CONFLICT goes to review: with its photos' flags too
-            await _add_photo_flags(report, settings)
-    report.initial_result = str(report.state)
+    mark = await _initial_state(report, state, reason, settings=settings, now=now)
     try:
-        async with in_transaction():
-            await report.save()  # first write: a concurrent duplicate blocks here on the unique client_id
-            if photo_ids:
-                await ReportPhoto.bulk_create([ReportPhoto(report_id=report.id, photo_id=p) for p in photo_ids])
-                await Photo.filter(id__in=photo_ids, unit_id__isnull=True).update(unit_id=unit.id)
-            if report.state == ReportState.AWAITING_MEDIA and \
-                    await Photo.filter(id__in=missing).count() == len(missing):
-                # Stored since the check above (the sync reads a batch's photos once, at its start).
-                mark = await _decide_state(report, settings=settings, now=now)
-                report.initial_result = str(report.state)
-                await report.save(update_fields=[*DECIDED_FIELDS, "initial_result"])
-            if mark:
-                await mark_inspected(unit.id, report.captured_at)
+        await _store_report(report, photo_ids, missing, mark, settings=settings, now=now)
     except IntegrityError:
         duplicate = await _existing_report_outcome(body.client_id, principal, digest)
         if duplicate:
@@ -453,6 +411,79 @@ async def submit_report(principal: Principal, body: StatusReportIn, *, settings:
         # no report): now that the report is committed, one of the two sides always sees the other.
         return Outcome(str(report.initial_result), report=await StatusReport.get(id=report.id), status=201)
     return Outcome(str(report.state), report=report, status=201)
+
+
+def _check_request(body: StatusReportIn, unit: Unit, photo_ids: list[UUID]) -> tuple[ReportState | None, str]:
+    """Refuse a request no inspection may make (nothing written); a stale base version is not refused but turns
+    the report into a CONFLICT for review. Returns that state and reason, or (None, "") to decide normally."""
+    if body.requested_status is not None and body.requested_status not in REQUESTABLE_STATUSES:
+        raise ValidationFailed(f"an inspection cannot request {body.requested_status}", code="STATUS_NOT_REQUESTABLE",
+                               details={"requestable": sorted(s.value for s in REQUESTABLE_STATUSES)})
+    if needs_evidence(body.category, body.requested_status) and not photo_ids:
+        raise ValidationFailed("this report needs photo evidence", code="EVIDENCE_REQUIRED",
+                               details={"category": str(body.category), "requested_status": body.requested_status})
+    if body.requested_status is not None and body.base_status_version != unit.status_version:
+        return ReportState.CONFLICT, "STALE_STATUS_VERSION"
+    if body.requested_status is not None:
+        from portfolio.service import check_transition
+
+        check_transition(unit.status, body.requested_status)  # 409 INVALID_TRANSITION, nothing written
+    return None, ""
+
+
+async def _stored_photo_ids(photo_ids: list[UUID]) -> set[UUID]:
+    """Which of the report's photos are already stored (uploaded before the report)."""
+    if not photo_ids:
+        return set()
+    return set(cast(list[UUID], await Photo.filter(id__in=photo_ids).values_list("id", flat=True)))
+
+
+def _new_report(principal: Principal, body: StatusReportIn, digest: str, unit: Unit, verdict: OnSiteVerdict,
+                photo_ids: list[UUID], reason: str, via_sync: bool) -> StatusReport:
+    """The report as submitted (not saved), with the unit's status as observed and the on-site verdict."""
+    location = body.location
+    return StatusReport(
+        client_id=body.client_id, content_hash=digest, unit_id=unit.id, author_id=principal.user_id,
+        category=body.category, requested_status=body.requested_status, no_change=body.no_change,
+        observed_status=unit.status, state=ReportState.AWAITING_MEDIA, state_reason=reason, flags=verdict.flags,
+        note=body.note, photo_ids=[str(p) for p in photo_ids], lat=location.lat, lng=location.lng,
+        coord_system=location.coord_system, accuracy_m=location.accuracy_m, wgs84_lat=verdict.wgs84[0],
+        wgs84_lng=verdict.wgs84[1], distance_m=round(verdict.distance_m, 1), captured_at=location.captured_at,
+        client_created_at=body.client_created_at, base_status_version=body.base_status_version, via_sync=via_sync)
+
+
+async def _initial_state(report: StatusReport, state: ReportState | None, reason: str, *, settings: Settings,
+                         now: datetime) -> bool:
+    """Set the report's state before it is saved: the one given (CONFLICT, AWAITING_MEDIA) or, with every photo
+    here, the decided one. True when the unit now counts as inspected."""
+    mark = False
+    if state is None:
+        mark = await _decide_state(report, settings=settings, now=now)
+    else:
+        report.state, report.state_reason = state, reason
+        if state != ReportState.AWAITING_MEDIA:  # a CONFLICT goes to review: with its photos' flags too
+            await _add_photo_flags(report, settings)
+    report.initial_result = str(report.state)
+    return mark
+
+
+async def _store_report(report: StatusReport, photo_ids: list[UUID], missing: list[UUID], mark: bool, *,
+                        settings: Settings, now: datetime) -> None:
+    """Save the report, link its photos and mark the unit inspected, in one transaction. Raises IntegrityError
+    for a concurrent duplicate (same client_id)."""
+    async with in_transaction():
+        await report.save()  # first write: a concurrent duplicate blocks here on the unique client_id
+        if photo_ids:
+            await ReportPhoto.bulk_create([ReportPhoto(report_id=report.id, photo_id=p) for p in photo_ids])
+            await Photo.filter(id__in=photo_ids, unit_id__isnull=True).update(unit_id=report.unit_id)
+        if report.state == ReportState.AWAITING_MEDIA and \
+                await Photo.filter(id__in=missing).count() == len(missing):
+            # Stored since the check above (the sync reads a batch's photos once, at its start).
+            mark = await _decide_state(report, settings=settings, now=now)
+            report.initial_result = str(report.state)
+            await report.save(update_fields=[*DECIDED_FIELDS, "initial_result"])
+        if mark:
+            await mark_inspected(report.unit_id, report.captured_at)
 
 
 async def _decide_state(report: StatusReport, *, settings: Settings, now: datetime) -> bool:
@@ -690,10 +721,8 @@ async def expiry_service(settings: Settings, clock, stop) -> None:
                 log.info("expired %d status-change confirmation requests", expired)
         except Exception:  # noqa: BLE001 - keep the loop alive, log loudly
             log.exception("expiring confirmation requests failed")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=60)
-        except TimeoutError:
-            pass
 
 
 # --------------------------------------------------------------------------- serialization
