@@ -57,6 +57,16 @@ LEDGER_WRITERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN})
 WAIVE_APPROVERS = MANAGERS
 HANDOVER_ROLES = frozenset({R.MANAGER, R.INSPECTOR, R.ADMIN})  # 交付 is done on site
 
+# ---- collections (arrears/): the workbench of finance and the area managers --------------------------------
+COLLECTIONS_READERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN, R.EXECUTIVE})
+#: Contact notes, promises, one-click sends, grace requests on a tenant's behalf.
+COLLECTIONS_WRITERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN})
+#: 宽限期 is approved by the area manager.
+GRACE_APPROVERS = MANAGERS
+#: The lease's 违约金 clause is a contract term; waiving a late fee needs the approving manager.
+LATE_FEE_CLAUSE_WRITERS = MANAGERS
+LATE_FEE_WAIVERS = MANAGERS
+
 # ---- console (tenants never reach it) ------------------------------------------------------------------------
 CONSOLE_VIEWERS = STAFF
 #: Desk users: everything but the read-only inspector.
