@@ -19,7 +19,7 @@ run: setup
 	$(BIN)/rentwatch demo-seed
 	RW_DEV_LOGIN=1 RW_IOT_SIMULATE=$${RW_IOT_SIMULATE:-1} $(BIN)/rentwatch serve --no-migrate
 
-## Set up and run every test: lint, the suite on SQLite, again on PostgreSQL, and the mini program tests.
+## Set up and run every test: lint, type check, the suite on SQLite, again on PostgreSQL, and the mini program tests.
 test: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/test.sh
 

@@ -66,6 +66,19 @@ GRACE_APPROVERS = MANAGERS
 #: The lease's 违约金 clause is a contract term; waiving a late fee needs the approving manager.
 LATE_FEE_CLAUSE_WRITERS = MANAGERS
 LATE_FEE_WAIVERS = MANAGERS
+# ---- occupancy figures, flags, the status-consistency audit ----------------------------------------------------
+#: Every staff member reads the figures; scope decides what they cover (一线员工仅见负责楼宇, 高管可见全局).
+OCCUPANCY_READERS = STAFF
+#: Record and end the dated exclusion / short-stay flags of units in their buildings.
+OCCUPANCY_FLAG_WRITERS = MANAGERS
+#: Back-fill snapshots and (re)generate a month's audit: portfolio-wide writes.
+OCCUPANCY_RUNNERS = ADMINS
+OCCUPANCY_AUDIT_READERS = frozenset({R.MANAGER, R.FINANCE, R.ADMIN, R.EXECUTIVE})
+
+# ---- bank reconciliation (statements, matches, the discrepancy list) ----------------------------------------
+RECONCILIATION_READERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN, R.EXECUTIVE})
+#: Import statements, confirm or reject matches, decide discrepancies (the decider is recorded).
+RECONCILIATION_WRITERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN})
 
 # ---- console (tenants never reach it) ------------------------------------------------------------------------
 CONSOLE_VIEWERS = STAFF

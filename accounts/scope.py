@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from accounts.choices import PORTFOLIO_WIDE_ROLES, STAFF_ROLES, Role
 from core.errors import Forbidden, NotFound
@@ -56,7 +57,7 @@ async def load_principal(user) -> Principal:
     if role in PORTFOLIO_WIDE_ROLES:
         buildings: frozenset[int] | None = None
     elif role in STAFF_ROLES:
-        ids = await BuildingStaff.filter(user_id=user.id).values_list("building_id", flat=True)
+        ids = cast(list[int], await BuildingStaff.filter(user_id=user.id).values_list("building_id", flat=True))
         buildings = frozenset(ids)
     else:
         buildings = frozenset()

@@ -114,7 +114,7 @@ async def check_password_login(login: str, password: str, *, now: datetime, poli
     if user is None or user.role not in STAFF_ROLES:
         verify_password(_dummy_hash(), password)  # same work as a real check: timing tells nothing
         raise refused
-    if is_locked(user.locked_until, now):
+    if user.locked_until is not None and is_locked(user.locked_until, now):
         raise SignInRefused("登录失败次数过多,账户已临时锁定,请稍后再试", code="ACCOUNT_LOCKED",
                             details={"locked_until": user.locked_until.isoformat()})
     if not verify_password(user.password_hash, password) or not user.is_active:
@@ -168,11 +168,3 @@ async def update_staff(user_id: int, *, role: Role, duties: list[tuple[int, Staf
             await BuildingStaff.create(building_id=building_id, user_id=user.id, duty=duty)
         await User.filter(id=user.id).update(role=role, supervisor_id=supervisor_id)
     return await User.get(id=user_id)
-
-
-async def purge_console_sessions(settings, now: datetime) -> dict:
-    """Scheduled: delete console sessions that expired more than a day ago (they are refused anyway)."""
-    from models.accounts import ConsoleSession
-
-    deleted = await ConsoleSession.filter(expires_at__lt=now - timedelta(days=1)).delete()
-    return {"console_sessions_purged": deleted}

@@ -53,7 +53,7 @@ MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 def request_max_size(settings: Settings) -> int:
     """Sanic's body limit: the largest file an endpoint accepts plus multipart overhead. Derived, so raising
     ``RW_PHOTO_MAX_BYTES`` takes effect; the endpoint itself refuses a file over its own limit (413 as well)."""
-    from api.routes.refunds import MAX_DOCUMENT_BYTES
+    from refunds.documents import MAX_DOCUMENT_BYTES
 
     return max(settings.photo_max_bytes, MAX_DOCUMENT_BYTES) + MULTIPART_OVERHEAD_BYTES
 
@@ -94,6 +94,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     app.extend(extensions=[OpenAPIExtension, HTTPExtension], built_in_extensions=False)
     app.ctx.settings = settings
     app.ctx.clock = clock or SystemClock()
+    app.ctx.started_at = app.ctx.clock.now()  # /health: a consumer not reporting yet is "starting" for a while
     install_caches(app, settings)
     _wechat: dict = {}
 
@@ -132,10 +133,21 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
         async def _close_db(app_: Sanic) -> None:
             await close_db()
 
+    from api.headers import apply_security_headers
+    from core.validation import check_path_params
+
+    # /docs loads Swagger UI from its CDN until the app serves those assets itself.
+    docs_cdn = str(getattr(app.config, "OAS_UI_SWAGGER_CDN_URL", "")).split("/ajax/")[0]
+    from models.portfolio import Unit
+
+    path_text_limits = {"code": int(getattr(Unit._meta.fields_map["code"], "max_length"))}  # noqa: B009
+
     @app.on_request
     async def _start_timer(request: Request) -> None:
         request.ctx.started = time.perf_counter()
         request.ctx.request_id = request.headers.get("x-request-id") or os.urandom(8).hex()
+        if request.match_info:
+            check_path_params(request.match_info, path_text_limits)
 
     @app.on_response
     async def _log_request(request: Request, response) -> None:
@@ -145,6 +157,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
                 app.ctx.changes.mark_dirty()  # this worker may have written: its next cached read polls first
         elapsed_ms = (time.perf_counter() - getattr(request.ctx, "started", time.perf_counter())) * 1000
         principal = getattr(request.ctx, "principal", None)
+        apply_security_headers(request.path, response, docs_cdn=docs_cdn)
         response.headers["x-request-id"] = getattr(request.ctx, "request_id", "")
         response.headers["server-timing"] = f"app;dur={elapsed_ms:.1f}"  # read by the browser's timing API
         if log.isEnabledFor(logging.INFO):

@@ -6,6 +6,7 @@ process: the managed process that ``serve`` starts once, whatever the number of 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import signal
@@ -36,10 +37,8 @@ async def run_services(settings: Settings, *, with_broker: bool, services: list[
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread
-            pass
     broker = embedded_broker_for(settings) if with_broker else None
     if broker:
         await broker.start()

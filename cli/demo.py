@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 from datetime import datetime, timedelta
+from typing import Any
 
 from accounts.choices import Role, StaffDuty
 from accounts.service import create_staff
@@ -17,7 +18,7 @@ from workorders.choices import TriggerSource, WorkOrderType
 from workorders.service import complete_open_orders
 
 #: Modules exposing ``async def seed(now) -> None``, run after the base portfolio exists.
-DEMO_EXTENSIONS: list[str] = ["leasing.demo", "arrears.demo", "refunds.demo"]
+DEMO_EXTENSIONS: list[str] = ["leasing.demo", "arrears.demo", "refunds.demo", "occupancy.demo", "reconciliation.demo"]
 #: the residential leases cycle through the ways Chinese contracts state payment (the alias table resolves them)
 DEMO_FREQUENCIES = ["月付", "季付", "两月一次", "押一付三", "半年付", "年付"]
 
@@ -94,10 +95,10 @@ async def seed_demo(now: datetime | None = None, *, dev_passwords: bool = False)
     for i, unit in enumerate(units[::2]):
         end = today + timedelta(days=[25, 55, 85, 200, 365][i % 5])
         frequency = DEMO_FREQUENCIES[i % len(DEMO_FREQUENCIES)]
+        deposit: dict[str, Any] = {} if frequency.startswith("押") else {"deposit_fen": 700000}
         lease = await create_lease(unit=unit, tenant_name=f"演示租户{i + 1}", tenant_phone=f"1380000{i:04d}",
                                    start_date=end - timedelta(days=364), end_date=end,
-                                   monthly_rent_fen=350000 + i * 10000, payment_frequency=frequency,
-                                   **({} if frequency.startswith("押") else {"deposit_fen": 700000}))
+                                   monthly_rent_fen=350000 + i * 10000, payment_frequency=frequency, **deposit)
         manager = managers["深圳" if unit.building_id in sz else "杭州"]
         await sign_lease(lease.id, now=now, actor_id=manager.id)
         if i % 6 != 5:  # most tenants have moved in; a few units still await delivery (and their cleaning)

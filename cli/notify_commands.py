@@ -1,4 +1,5 @@
-"""CLI for issue 5's jobs, each run once: ``reminders``, ``escalate``, ``outbox-send``."""
+"""The refund, reminder and outbox jobs, each run once from the CLI: ``reminders``, ``escalate``,
+``outbox-send`` (the scheduler runs the same jobs periodically)."""
 
 from __future__ import annotations
 
@@ -46,9 +47,9 @@ async def reminders(settings: Settings, as_of: date | None, use_lock: bool) -> i
 
 async def escalate(settings: Settings) -> int:
     from cli.core_commands import with_db
-    from reminders.scheduler import run_refund_jobs
+    from refunds.jobs import refund_jobs
 
-    summary = await with_db(settings, lambda: run_refund_jobs(settings, _now()))
+    summary = await with_db(settings, lambda: refund_jobs(settings, _now()))
     print(json.dumps(summary))
     return 0
 

@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     iot_backfill_days: int = 7  # the daily job re-runs past days (≤ raw retention) that got back-filled data
     iot_simulate: bool = False  # run the traffic simulator as a background service (demo)
     iot_clock: Literal["wall", "replay"] = "wall"  # replay: the sweeper follows the newest device time ingested
+    iot_heartbeat_seconds: float = 10.0  # how often a consumer writes its heartbeat row (read by /health)
+    iot_stuck_after_seconds: float = 60.0  # a batch failing to store for longer than this degrades /health
+    iot_max_lag_messages: int = 10000  # received but unstored messages beyond this degrade /health
+    iot_startup_grace_seconds: float = 120.0  # no heartbeat yet within this long of the app's start is "starting"
 
     # --- operations console (issue 16: console/, docs/console.md) ---
     console_session_hours: float = 12.0  # a console session ends this long after its last request
@@ -180,6 +184,24 @@ class Settings(BaseSettings):
     sms_api_key: str = ""
     sms_sign_name: str = "租务管家"  # 短信签名
     sms_timeout_seconds: float = 5.0
+
+    # --- occupancy truth (occupancy/, docs/occupancy.md) ---
+    occupancy_short_stay_max_days: int = Field(30, ge=0, le=366)  # a lease shorter than this is a short stay (短租)
+    occupancy_payment_feed_max_hours: float = Field(72.0, gt=0)  # newest recorded payment older → feed stale
+    occupancy_iot_ingest_max_hours: float = Field(6.0, gt=0)  # newest device message older → ingest stale
+    occupancy_inspection_max_days: float = Field(14.0, ge=0)  # newest field report older → stale (0: not checked)
+    occupancy_ledger_job_max_hours: dict[str, float] = Field(default_factory=dict)  # ledger_job_runs job → max age
+    occupancy_snapshot_hour: int = Field(2, ge=0, le=23)  # local hour after which yesterday is snapshotted
+    occupancy_retry_days: int = Field(7, ge=0, le=62)  # incomplete days this far back are retried each night
+    occupancy_pending_delivery_max_days: int = Field(30, ge=1)  # audit: PENDING_DELIVERY longer than this
+    occupancy_vacant_occupied_like_days: int = Field(3, ge=1)  # audit: VACANT but OCCUPIED_LIKE this many days
+
+    # --- bank reconciliation (reconciliation/, docs/reconciliation.md) ---
+    statement_formats: list[dict[str, Any]] = Field(default_factory=list)  # extra layouts, as in reconciliation.formats
+    reconcile_auto_apply_confidence: int = Field(90, ge=50, le=100)  # decisions below this wait for a person
+    reconcile_name_min_score: int = Field(85, ge=50, le=100)  # rapidfuzz ratio for a payer to count as the tenant
+    reconcile_paid_check_days: int = Field(3, ge=0, le=60)  # a bank payment recorded by hand this many days inside
+    # the imported statements' period with no line for it is a discrepancy (系统里有记录,财务却没收到)
 
     @field_validator("wechat_api_base", "wecom_api_base")
     @classmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from accounts.choices import Role, StaffDuty
 from alerts.choices import ALERT_SEVERITY_LABEL, ALERT_STATUS_LABEL
 from iot.choices import IOT_ALERT_LABEL, OCCUPANCY_LABEL
@@ -28,7 +30,7 @@ LEASE_STATUS_LABEL = {"DRAFT": "草稿", "SIGNED": "已签约", "ACTIVE": "履�
 SOURCE_LABEL = {"inspection": "巡检", "lease": "租约", "sensor": "传感器", "admin": "后台", "refund": "退租",
                 "work_order": "工单"}
 
-LABELS = {
+LABELS: dict[str, dict[Any, str]] = {
     "unit_status": UNIT_STATUS_LABEL, "property_type": PROPERTY_TYPE_LABEL, "alert_type": ALERT_TYPE_LABEL,
     "alert_status": ALERT_STATUS_LABEL, "severity": ALERT_SEVERITY_LABEL, "occupancy": OCCUPANCY_LABEL,
     "wo_type": WORK_ORDER_TYPE_LABEL, "wo_status": WORK_ORDER_STATUS_LABEL, "refund_step": STEP_PHRASE,

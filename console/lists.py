@@ -47,7 +47,7 @@ def order_by(columns: Sequence[Column], sort: str, default: Sequence[str]) -> li
     desc = sort.startswith("-")
     key = sort.lstrip("-")
     column = next((c for c in columns if c.key == key and c.sort), None)
-    if column is None:
+    if column is None or column.sort is None:
         raise ValidationFailed(f"cannot sort by {key}", code="INVALID_SORT",
                                details={"sortable": [c.key for c in columns if c.sort]})
     fields = [f.strip() for f in column.sort.split(",") if f.strip()]

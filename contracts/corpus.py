@@ -28,13 +28,14 @@ from inspections.fonts import cjk_font
 
 A4_INCHES = (8.27, 11.69)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
-GIVEN = "伟 芳 娜 敏 静 丽 强 磊 军 洋 勇 艳 杰 娟 涛 明 超 秀英 华 平".split()
-COMPANIES = ("深圳市南山置业有限公司 杭州滨江物业管理有限公司 广州天河商业运营有限公司 上海浦东资产管理有限公司 "
-             "北京朝阳房地产经纪有限公司 成都锦江园区开发有限公司").split()
-TENANT_COMPANIES = ("深圳市蓝海贸易有限公司 杭州云帆科技有限公司 广州味道餐饮管理有限公司 上海启航物流有限公司 "
-                    "苏州明德教育咨询有限公司 武汉长江电子商务有限公司").split()
-STREETS = "科技园南路 滨江大道 天河北路 世纪大道 建国路 人民南路 中山东路 解放西路".split()
-CITIES = "深圳市南山区 杭州市滨江区 广州市天河区 上海市浦东新区 北京市朝阳区 成都市锦江区".split()
+GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋",
+         "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "华", "平"]
+COMPANIES = ["深圳市南山置业有限公司", "杭州滨江物业管理有限公司", "广州天河商业运营有限公司",
+             "上海浦东资产管理有限公司", "北京朝阳房地产经纪有限公司", "成都锦江园区开发有限公司"]
+TENANT_COMPANIES = ["深圳市蓝海贸易有限公司", "杭州云帆科技有限公司", "广州味道餐饮管理有限公司",
+                    "上海启航物流有限公司", "苏州明德教育咨询有限公司", "武汉长江电子商务有限公司"]
+STREETS = ["科技园南路", "滨江大道", "天河北路", "世纪大道", "建国路", "人民南路", "中山东路", "解放西路"]
+CITIES = ["深圳市南山区", "杭州市滨江区", "广州市天河区", "上海市浦东新区", "北京市朝阳区", "成都市锦江区"]
 FREQ_TEXT = {"MONTHLY": ["月付", "按月支付", "每月一付"], "BIMONTHLY": ["两月一付", "双月付"],
              "QUARTERLY": ["季付", "按季度", "押一付三"], "SEMIANNUAL": ["半年付", "半年一付"],
              "ANNUAL": ["年付", "一年一付"]}
@@ -262,9 +263,9 @@ def degrade(page: Image.Image, mode: str, seed: int, *, turn: int = 0) -> bytes:
         # uneven light: a soft gradient from one corner
         gx = np.linspace(rng.uniform(0.75, 0.9), 1.0, dw)[None, :]
         gy = np.linspace(1.0, rng.uniform(0.8, 0.95), dh)[:, None]
-        arr = np.asarray(out, dtype=np.float32) * (gx * gy)[:, :, None]
-        arr += noise.normal(0, 8, (dh, dw, 1))
-        out = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).filter(
+        lit = np.asarray(out, dtype=np.float32) * (gx * gy)[:, :, None]
+        lit += noise.normal(0, 8, (dh, dw, 1))
+        out = Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8)).filter(
             ImageFilter.GaussianBlur(rng.uniform(0.5, 1.1)))
         quality = rng.randint(40, 70)
     else:

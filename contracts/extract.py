@@ -225,10 +225,7 @@ def _cn_or_int(text: str) -> int | None:
 
 def _whole_term(start: date, end: date) -> bool:
     """The end is the day before a whole number of months after the start (the usual way terms are written)."""
-    for months in range(1, 12 * 30 + 1):
-        if start + relativedelta(months=months) - timedelta(days=1) == end:
-            return True
-    return False
+    return any(start + relativedelta(months=months) - timedelta(days=1) == end for months in range(1, 12 * 30 + 1))
 
 
 def extract(lines: Iterable[TextLine], *, aliases: AliasTable = DEFAULT_TABLE) -> Extraction:
@@ -250,24 +247,7 @@ def extract(lines: Iterable[TextLine], *, aliases: AliasTable = DEFAULT_TABLE) -
         area = str(Decimal(match.group("v")).quantize(Decimal("0.01")))
         fields["area_m2"] = _field(doc, "area_m2", match, trust, area, group="v")
 
-    found = _first(doc, "term")
-    if found:
-        match, trust = found
-        start, end = parse_date(match.group("s")), parse_date(match.group("e"))
-        problems = []
-        boost = None
-        if start is None or end is None:
-            problems.append(Flag.UNREADABLE)
-        elif end <= start:
-            problems.append(Flag.INCONSISTENT_DATES)
-        elif _whole_term(start, end):
-            boost = 0.98  # two readings that agree with each other
-        else:
-            trust *= 0.9
-        for name, value in (("start_date", start), ("end_date", end)):
-            fields[name] = _field(doc, name, match, trust, value.isoformat() if value else None,
-                                  group="s" if name == "start_date" else "e", flags=problems, boost=boost)
-
+    _term(doc, fields)
     _rent(doc, fields)
     found = _first(doc, "unit_price")
     if found:
@@ -276,20 +256,7 @@ def extract(lines: Iterable[TextLine], *, aliases: AliasTable = DEFAULT_TABLE) -
         fields["unit_price"] = _field(doc, "unit_price", match, trust, match.group("v"), group="v",
                                       detail={"rent_basis": basis})
 
-    found = _first(doc, "deposit_fen")
-    if found:
-        match, trust = found
-        fen = yuan_to_fen(match.group("v"))
-        flags, boost, detail = _cross_check(doc, match, fen)
-        end = detail.pop("_end", None)
-        fields["deposit_fen"] = _field(doc, "deposit_fen", match, trust, fen, group="v",
-                                       flags=flags or ([] if fen else [Flag.UNREADABLE]), boost=boost, detail=detail,
-                                       extend_to=end)
-    found = _first(doc, "deposit_months")
-    if found and "deposit_fen" not in fields:
-        match, trust = found
-        fields["deposit_months"] = _field(doc, "deposit_months", match, trust, _cn_or_int(match.group("v")), group="v")
-
+    _deposit(doc, fields)
     _frequency(doc, fields, aliases)
     _free_period(doc, fields)
 
@@ -340,6 +307,45 @@ def _cross_check(doc: Document, match: re.Match, fen: int | None) -> tuple[list[
     return [Flag.AMOUNT_MISMATCH], None, detail
 
 
+def _term(doc: Document, fields: dict[str, Field]) -> None:
+    """Start and end date from one match; a whole number of months between them raises the trust in both."""
+    found = _first(doc, "term")
+    if not found:
+        return
+    match, trust = found
+    start, end = parse_date(match.group("s")), parse_date(match.group("e"))
+    problems = []
+    boost = None
+    if start is None or end is None:
+        problems.append(Flag.UNREADABLE)
+    elif end <= start:
+        problems.append(Flag.INCONSISTENT_DATES)
+    elif _whole_term(start, end):
+        boost = 0.98  # two readings that agree with each other
+    else:
+        trust *= 0.9
+    for name, value in (("start_date", start), ("end_date", end)):
+        fields[name] = _field(doc, name, match, trust, value.isoformat() if value else None,
+                              group="s" if name == "start_date" else "e", flags=problems, boost=boost)
+
+
+def _deposit(doc: Document, fields: dict[str, Field]) -> None:
+    """A stated deposit amount (cross-checked with its 大写), else the deposit in months."""
+    found = _first(doc, "deposit_fen")
+    if found:
+        match, trust = found
+        fen = yuan_to_fen(match.group("v"))
+        flags, boost, detail = _cross_check(doc, match, fen)
+        end = detail.pop("_end", None)
+        fields["deposit_fen"] = _field(doc, "deposit_fen", match, trust, fen, group="v",
+                                       flags=flags or ([] if fen else [Flag.UNREADABLE]), boost=boost, detail=detail,
+                                       extend_to=end)
+    found = _first(doc, "deposit_months")
+    if found and "deposit_fen" not in fields:
+        match, trust = found
+        fields["deposit_months"] = _field(doc, "deposit_months", match, trust, _cn_or_int(match.group("v")), group="v")
+
+
 def _rent(doc: Document, fields: dict[str, Field]) -> None:
     found = _first(doc, "monthly_rent_fen")
     if not found:
@@ -377,8 +383,9 @@ def _free_period(doc: Document, fields: dict[str, Field]) -> None:
     match = rx_dates.search(doc.text)
     if match:
         start, end = parse_date(match.group("s")), parse_date(match.group("e"))
-        ok = start is not None and end is not None and end >= start
-        value = {"start": start.isoformat(), "end": end.isoformat()} if ok else None
+        value = ({"start": start.isoformat(), "end": end.isoformat()}
+                 if start is not None and end is not None and end >= start else None)
+        ok = value is not None
         fields["free_period"] = _field(doc, "free_period", match, trust_dates, value,
                                        flags=[] if ok else [Flag.UNREADABLE])
         return

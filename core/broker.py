@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from typing import Any
 
 from config.settings import Settings
 
@@ -41,7 +42,7 @@ def broker_config(host: str, port: int) -> dict:
 class EmbeddedBroker:
     def __init__(self, host: str, port: int):
         self.host, self.port = host, port
-        self._broker = None
+        self._broker: Any = None  # amqtt.broker.Broker (amqtt is untyped)
 
     async def start(self) -> None:
         from amqtt.broker import Broker

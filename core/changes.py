@@ -193,10 +193,10 @@ class ChangeFeed:
     async def refresh(self) -> bool:
         if not self.enabled:
             return False
-        if not self._dirty and self._since_us is not None and self.clock.now() < self._next_poll:
+        if not self._poll_due():
             return True
         async with self._lock:
-            if self._dirty or self._since_us is None or self.clock.now() >= self._next_poll:
+            if self._poll_due():
                 try:
                     await self.poll()
                 except Exception:  # noqa: BLE001 - the log is unreadable: serve from the database until it is
@@ -205,6 +205,11 @@ class ChangeFeed:
                     self._publish(ALL, None)
                     return False
         return True
+
+    def _poll_due(self) -> bool:
+        """This worker wrote, there is no baseline yet, or the poll interval has passed."""
+        return (self._dirty or self._since_us is None or self._next_poll is None
+                or self.clock.now() >= self._next_poll)
 
     async def poll(self) -> None:
         from tortoise.connection import get_connection
@@ -238,6 +243,7 @@ class ChangeFeed:
         self._publish(ALL, None)
 
     def _apply(self, rows: Iterable[Any]) -> None:
+        assert self._since_us is not None  # rows are applied only after a baseline
         changed: dict[str, set[int]] = {}
         newest = self._since_us + self.OVERLAP_US
         for row in rows:
@@ -256,6 +262,7 @@ class ChangeFeed:
             self._publish(kind, refs)
 
     async def _prune(self, conn) -> None:
+        assert self._since_us is not None  # pruned only after a poll, which leaves a baseline
         cutoff = self._since_us - int(self.RETENTION.total_seconds() * 1_000_000)
         await sql.execute(conn, "DELETE FROM change_log WHERE at_us < ?", [cutoff])
 

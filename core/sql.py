@@ -29,7 +29,7 @@ POSTGRES = "postgres"
 
 #: column type names of ``bulk`` → PostgreSQL array element types
 SQL_TYPES = {"int": "integer", "int8": "bigint", "float8": "double precision", "text": "text", "bool": "boolean",
-             "timestamptz": "timestamptz"}
+             "timestamptz": "timestamptz", "date": "date", "jsonb": "jsonb"}
 
 _PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\?(\d+)?")
 

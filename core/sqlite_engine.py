@@ -9,6 +9,8 @@ reports only the statement's own rows; this engine makes SQLite do the same (``c
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise.backends.base.client import NestedTransactionContext, TransactionContext
 from tortoise.backends.base.config_generator import DB_LOOKUP
 from tortoise.backends.sqlite.client import (
@@ -20,8 +22,13 @@ from tortoise.backends.sqlite.client import (
 
 ENGINE = __name__
 
+if TYPE_CHECKING:  # a mixin for SqliteClient and its transaction wrapper: type-checked as one
+    _SqliteBase = SqliteClient
+else:
+    _SqliteBase = object
 
-class DirectRowCount:
+
+class DirectRowCount(_SqliteBase):
     @translate_exceptions
     async def execute_query(self, query: str, values: list | None = None):
         query = query.replace("\x00", "'||CHAR(0)||'")

@@ -67,9 +67,9 @@ async def timeline(unit: Unit, limit: int = 200) -> list[dict]:
                        "category": r.category, "requested_status": r.requested_status, "no_change": r.no_change,
                        "author_id": r.author_id, "flags": r.flags, "photo_ids": r.photo_ids,
                        "distance_m": r.distance_m})
-    for c in await StatusConfirmation.filter(report__unit_id=unit.id).order_by("-captured_at").limit(limit):
-        events.append({"at": _iso(c.captured_at), "kind": "confirmation", "report_id": c.report_id,
-                       "decision": c.decision, "outcome": c.outcome, "actor_id": c.actor_id, "reason": c.reason})
+    for d in await StatusConfirmation.filter(report__unit_id=unit.id).order_by("-captured_at").limit(limit):
+        events.append({"at": _iso(d.captured_at), "kind": "confirmation", "report_id": d.report_id,
+                       "decision": d.decision, "outcome": d.outcome, "actor_id": d.actor_id, "reason": d.reason})
     for p in await Photo.filter(unit_id=unit.id).order_by("-created_at").limit(limit):
         events.append({"at": _iso(p.captured_at or p.exif_taken_at or p.created_at), "kind": "photo",
                        "photo_id": str(p.id), "uploaded_by": p.uploaded_by_id, "distance_m": p.distance_m})

@@ -57,6 +57,7 @@ class Flag(StrEnum):
     SUSPECTED_MOCK_LOCATION = "SUSPECTED_MOCK_LOCATION"
     PHOTO_TIME_MISMATCH = "PHOTO_TIME_MISMATCH"
     PHOTO_PLACE_MISMATCH = "PHOTO_PLACE_MISMATCH"
+    PHOTO_EXIF_UNREADABLE = "PHOTO_EXIF_UNREADABLE"  # a photo's EXIF time or GPS is there but unreadable
 
 
 #: Statuses an inspection may ask for (lease-driven and commercial states are not a field finding).

@@ -93,7 +93,7 @@ async def store_photo(principal: Principal, photo_id: UUID, data: bytes, *, sett
             content_type=info.content_type, size_bytes=len(data), width=info.width, height=info.height,
             original_key=original_key, thumbnail_key=thumb_key, evidence_key=evidence_key,
             exif_taken_at=info.exif_taken_at, exif_lat=info.exif_lat, exif_lng=info.exif_lng,
-            captured_at=captured_at, distance_m=distance)
+            exif_flags=list(info.exif_flags), captured_at=captured_at, distance_m=distance)
     except IntegrityError:
         photo = _same_or_conflict(await Photo.get(id=photo_id), sha)
         await photo_arrived(photo_id, settings=settings, now=now)
@@ -109,5 +109,5 @@ def serialize_photo(photo: Photo) -> dict:
             "exif_taken_at": photo.exif_taken_at.isoformat() if photo.exif_taken_at else None,
             "exif_gps": ({"lat": photo.exif_lat, "lng": photo.exif_lng} if photo.exif_lat is not None else None),
             "captured_at": photo.captured_at.isoformat() if photo.captured_at else None,
-            "distance_m": photo.distance_m,
+            "distance_m": photo.distance_m, "exif_flags": list(photo.exif_flags or []),
             "created_at": photo.created_at.isoformat() if photo.created_at else None}

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import qrcode
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from inspections.fonts import cjk_font
 
@@ -58,14 +58,14 @@ def qr_image(url: str, box_px: int) -> Image.Image:
     module = max(1, box_px // n)
     small = Image.new("L", (n, n), 255)
     small.putdata([0 if cell else 255 for row in matrix for cell in row])
-    img = small.resize((n * module, n * module), Image.NEAREST)
+    img = small.resize((n * module, n * module), Image.Resampling.NEAREST)
     out = Image.new("L", (box_px, box_px), 255)
     offset = (box_px - n * module) // 2
     out.paste(img, (offset, offset))
     return out
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, max_w: int, size: int, font_path) -> object:
+def _fit(draw: ImageDraw.ImageDraw, text: str, max_w: int, size: int, font_path) -> ImageFont.BaseImageFont:
     while size > 8:
         font = cjk_font(size, font_path)
         if draw.textlength(text, font=font) <= max_w:
@@ -105,7 +105,7 @@ def sheet_pages(labels: Iterable[LabelData], layout: SheetLayout, font_path=None
     per_page = layout.columns * layout.rows
     lw, lh = round(layout.label_mm[0] * MM), round(layout.label_mm[1] * MM)
     pages: list[Image.Image] = []
-    page = None
+    page: Image.Image  # a new one at the first label of every page
     for i, data in enumerate(labels):
         slot = i % per_page
         if slot == 0:

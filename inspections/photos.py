@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ class ImageInfo:
     exif_taken_at: datetime | None
     exif_lat: float | None
     exif_lng: float | None
+    exif_flags: tuple[str, ...] = ()
 
 
 #: Keys of ``inspect_image(limits=...)``: decoders that hold the whole image (or its coefficients) in memory.
@@ -93,7 +95,7 @@ def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int,
         if width <= 0 or height <= 0 or width * height > cap:
             raise BadImage("image dimensions are too large", code="DECOMPRESSION_BOMB",
                            details={"width": width, "height": height, "max_pixels": cap, "kind": kind})
-        taken, lat, lng = read_exif(img)
+        taken, lat, lng, exif_flags = read_exif(img)
     try:
         with Image.open(io.BytesIO(data)) as probe:
             probe.verify()  # structure / checksums; does not keep decoded pixels
@@ -101,7 +103,8 @@ def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int,
         raise BadImage(f"corrupt image: {exc}") from None
     content_type, ext = FORMATS[fmt]
     return ImageInfo(format=fmt, content_type=content_type, ext=ext, width=width, height=height,
-                     sha256=hashlib.sha256(data).hexdigest(), exif_taken_at=taken, exif_lat=lat, exif_lng=lng)
+                     sha256=hashlib.sha256(data).hexdigest(), exif_taken_at=taken, exif_lat=lat, exif_lng=lng,
+                     exif_flags=exif_flags)
 
 
 def _rational(value) -> float:
@@ -111,12 +114,23 @@ def _rational(value) -> float:
         return float(value[0]) / float(value[1])
 
 
-def read_exif(img: Image.Image) -> tuple[datetime | None, float | None, float | None]:
-    """DateTimeOriginal (local time of the phone, read as Asia/Shanghai unless an offset is given) and GPS."""
+#: Flags on a photo whose EXIF block is there but cannot be believed (zero denominators, latitude 5000, a date
+#: in year 0). The photo is kept — it is still evidence — and a reviewer sees why its metadata was ignored.
+EXIF_GPS_UNREADABLE = "EXIF_GPS_UNREADABLE"
+EXIF_TIME_UNREADABLE = "EXIF_TIME_UNREADABLE"
+EXIF_UNREADABLE = "EXIF_UNREADABLE"
+#: A DateTimeOriginal outside these years is not a real capture time (and near year 1 converting it overflows).
+EXIF_YEARS = range(1990, 2200)
+
+
+def read_exif(img: Image.Image) -> tuple[datetime | None, float | None, float | None, tuple[str, ...]]:
+    """DateTimeOriginal (local time of the phone, read as Asia/Shanghai unless an offset is given), GPS, and
+    the flags of the parts that are present but unreadable (those parts are returned as None)."""
     try:
         exif = img.getexif()
     except Exception:  # noqa: BLE001 - broken EXIF is not a reason to refuse the photo
-        return None, None, None
+        return None, None, None, (EXIF_UNREADABLE,)
+    flags: list[str] = []
     taken = None
     try:
         sub = exif.get_ifd(0x8769)
@@ -124,31 +138,38 @@ def read_exif(img: Image.Image) -> tuple[datetime | None, float | None, float | 
         if raw:
             naive = datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S")
             offset = sub.get(36881)  # OffsetTimeOriginal, e.g. "+08:00"
+            if naive.year not in EXIF_YEARS:
+                raise ValueError(f"EXIF year {naive.year}")
             if offset:
                 taken = datetime.fromisoformat(naive.isoformat() + str(offset).strip("\x00 ")).astimezone(UTC)
             else:
                 taken = naive.replace(tzinfo=LOCAL_TZ).astimezone(UTC)
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, OverflowError):
         taken = None
+        flags.append(EXIF_TIME_UNREADABLE)
     lat = lng = None
     try:
         gps = exif.get_ifd(0x8825)
-        if gps and 2 in gps and 4 in gps:
+        if gps and (2 in gps or 4 in gps):
             def dms(values) -> float:
                 d, m, s = (_rational(v) for v in values)
                 return d + m / 60 + s / 3600
             lat = dms(gps[2]) * (-1 if str(gps.get(1, "N")).upper().startswith("S") else 1)
             lng = dms(gps[4]) * (-1 if str(gps.get(3, "E")).upper().startswith("W") else 1)
-    except (ValueError, TypeError, KeyError, ZeroDivisionError, IndexError):
+            # A zero denominator reads as NaN or infinity; a latitude of 5000 is no place on Earth.
+            if not (math.isfinite(lat) and math.isfinite(lng) and abs(lat) <= 90 and abs(lng) <= 180):
+                raise ValueError("EXIF GPS outside the globe")
+    except (ValueError, TypeError, KeyError, ZeroDivisionError, IndexError, OverflowError):
         lat = lng = None
-    return taken, lat, lng
+        flags.append(EXIF_GPS_UNREADABLE)
+    return taken, lat, lng, tuple(flags)
 
 
 def decode_reduced(data: bytes, longest: int) -> Image.Image:
     """Decode at most about ``longest`` px on the long edge (JPEG draft mode: DCT scaling). Other formats are
     decoded at full size once and reduced before any conversion, so no second full-size copy is made."""
     try:
-        img = Image.open(io.BytesIO(data))
+        img: Image.Image = Image.open(io.BytesIO(data))
         if image_format(img) == "JPEG":
             img.draft("RGB", (longest, longest))
         img.load()

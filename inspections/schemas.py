@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
@@ -19,6 +19,14 @@ class LocationIn(BaseModel):
     accuracy_m: float = Field(ge=0, le=100_000)
     coord_system: CoordSystem
     captured_at: AwareDatetime
+    # The phone's own word that the fix came from a mock provider (Android's isFromMockProvider, as the
+    # client names it): either holds the report for review (inspections.onsite).
+    mock_location: bool = False
+    is_mock: bool = False
+
+
+#: Fields left out of a body's content hash while at their default, so hashes taken before they existed hold.
+HASH_OPTIONAL_LOCATION_FIELDS = ("mock_location", "is_mock")
 
 
 class StatusReportIn(BaseModel):
@@ -56,8 +64,16 @@ class DecisionIn(BaseModel):
 
 def content_hash(model: BaseModel, exclude: set[str] | None = None) -> str:
     data = model.model_dump(mode="json", exclude=exclude)
+    location = data.get("location")
+    if isinstance(location, dict):
+        for name in HASH_OPTIONAL_LOCATION_FIELDS:
+            if location.get(name) is False:
+                del location[name]
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 class SyncIn(BaseModel):
-    items: list[dict] = Field(min_length=1, max_length=200)
+    """Items are any JSON here: each is validated on its own (a bad one is that item's REJECTED result)."""
+
+    raw_fields: ClassVar[frozenset[str]] = frozenset({"items"})
+    items: list[Any] = Field(min_length=1, max_length=200)

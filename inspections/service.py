@@ -21,7 +21,7 @@ from alerts.choices import OPEN_ALERT_STATUSES
 from config.settings import Settings
 from core.changes import UNIT, InvalidatingCache
 from core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
-from inspections import geo
+from inspections import geo, onsite
 from inspections.choices import (
     DECIDABLE_STATES,
     REQUESTABLE_STATUSES,
@@ -31,8 +31,9 @@ from inspections.choices import (
     SyncResult,
     needs_evidence,
 )
+from inspections.onsite import OnSiteLimits, OnSiteVerdict, PriorFix, StickerMismatch, SuspectedMockLocation
 from inspections.qr import StickerRef, parse_sticker, verify_signature, verify_version
-from inspections.schemas import DecisionIn, LocationIn, StatusReportIn, content_hash
+from inspections.schemas import DecisionIn, StatusReportIn, content_hash
 from leasing.choices import LIVE_LEASE_STATUSES
 from models.alerts import Alert
 from models.inspections import Photo, ReportPhoto, StatusConfirmation, StatusReport
@@ -67,6 +68,11 @@ class Site:
     @property
     def radius_m(self) -> float:
         return float(self.building.geofence_radius_m)
+
+    @property
+    def place(self) -> onsite.Place:
+        return onsite.Place(unit_code=self.unit.code, qr_version=self.unit.qr_version, centre=self.centre,
+                            radius_m=self.radius_m)
 
 
 async def resolve_sticker(principal: Principal, qr: str, settings: Settings,
@@ -114,8 +120,8 @@ def geofence_card(site: Site) -> dict:
             "centre_gcj02": {"lat": round(glat, 7), "lng": round(glng, 7)}, "radius_m": site.radius_m}
 
 
-async def unit_card(principal: Principal, site: Site) -> dict:
-    return compose_card(principal.role, await card_facts(site))
+async def unit_card(principal: Principal, site: Site, settings: Settings) -> dict:
+    return compose_card(principal.role, await card_facts(site, OnSiteLimits.from_settings(settings)))
 
 
 @dataclass
@@ -147,15 +153,16 @@ async def scan_unit(principal: Principal, qr: str, settings: Settings, cards: In
         site = await load_site(ref.unit_code)
         _check_sticker(principal, ref, site.unit.building_id, site.unit.qr_version)
         card = CachedCard(building_id=site.unit.building_id, qr_version=site.unit.qr_version,
-                          facts=await card_facts(site))
+                          facts=await card_facts(site, OnSiteLimits.from_settings(settings)))
         cards.put(ref.unit_code, card, [(UNIT, site.unit.id)], fill)
     else:
         _check_sticker(principal, ref, card.building_id, card.qr_version)
     return card.body_for(principal.role)
 
 
-async def card_facts(site: Site) -> dict:
-    """The unit card for any staff caller (tenant name included: ``compose_card`` removes it for inspectors)."""
+async def card_facts(site: Site, limits: OnSiteLimits) -> dict:
+    """The unit card for any staff caller (tenant name included: ``compose_card`` removes it for inspectors).
+    It carries the on-site limits, so the mini program's pre-check uses the server's own numbers."""
     unit, building = site.unit, site.building
     lease = await Lease.filter(unit_id=unit.id, status__in=list(LIVE_LEASE_STATUSES)).order_by("-start_date") \
         .first().values("id", "status", "start_date", "end_date", "tenant__name")
@@ -187,6 +194,7 @@ async def card_facts(site: Site) -> dict:
         "last_inspection": _report_brief(last) if last else None,
         "pending_reports": [_report_brief(r) for r in pending],
         "geofence": geofence_card(site),
+        "on_site_limits": limits.as_dict(),
     }
 
 
@@ -223,32 +231,50 @@ def check_capture_time(captured_at: datetime, now: datetime, settings: Settings)
                                         "horizon_days": settings.inspection_sync_horizon_days})
 
 
-def check_location(location: LocationIn, site: Site, settings: Settings) -> geo.GeofenceVerdict:
-    if location.accuracy_m > settings.inspection_max_accuracy_m:
-        raise ValidationFailed("location fix is too inaccurate", code="LOCATION_TOO_INACCURATE",
-                               details={"accuracy_m": location.accuracy_m,
-                                        "max_accuracy_m": settings.inspection_max_accuracy_m})
-    verdict = geo.check_geofence(location.lat, location.lng, location.coord_system, site.centre, site.radius_m)
-    if not verdict.inside:
-        raise ValidationFailed("you are not at the unit", code="OUTSIDE_GEOFENCE",
-                               details={**verdict.as_details(), "coord_system": str(location.coord_system)})
+def on_site_check(location: Any, site: Site, settings: Settings, *, history: FixHistory | None = None,
+                  sticker: StickerRef | None = None, default_time: datetime | None = None) -> OnSiteVerdict:
+    """The one on-site verification (inspections.onsite) with this deployment's limits; ``history`` (the user's
+    trusted fixes) feeds the travel check. Refusals raise; ``verdict.suspected_mock`` means hold for review."""
+    fix = onsite.fix_from(location, default_time=default_time)
+    prior = history.around(fix.captured_at) if history is not None else ()
+    return onsite.verify_on_site(fix, site.place, OnSiteLimits.from_settings(settings), sticker=sticker,
+                                 qr_secret=settings.qr_secret, prior=prior)
+
+
+async def confirm_presence(user_id: int, location: Any, site: Site, settings: Settings, *, now: datetime,
+                           sticker: StickerRef | None = None) -> OnSiteVerdict:
+    """The on-site check for an action that has no review state (cleaning completion, key handover): the same
+    verification with the user's travel history, a suspected mock location refused (422, nothing written).
+    A fix without its capture time (an online action) counts as captured ``now``."""
+    captured_at = getattr(location, "captured_at", None)
+    if captured_at is not None:
+        check_capture_time(captured_at, now, settings)
+    at = captured_at or now
+    history = await FixHistory.load(user_id, at, at)
+    verdict = on_site_check(location, site, settings, history=history, sticker=sticker, default_time=now)
+    if verdict.suspected_mock:
+        raise SuspectedMockLocation("this location fix looks simulated: turn off any mock-location app and try "
+                                    "again on site", details=mock_details(verdict))
     return verdict
 
 
 @dataclass
 class FixHistory:
-    """One user's location fixes around a time span (reports and confirmations), for the travel-speed check."""
+    """One user's trusted location fixes around a time span (reports and confirmations), for the travel check.
+    A report held as a suspected mock location is no reference point (inspections.onsite explains why)."""
 
     user_id: int
     times: list[datetime] = field(default_factory=list)
-    fixes: list[tuple[tuple[float, float], float]] = field(default_factory=list)  # ((lat, lng) wgs84, accuracy)
+    fixes: list[PriorFix] = field(default_factory=list)
 
     @classmethod
     async def load(cls, user_id: int, start: datetime, end: datetime) -> FixHistory:
         history = cls(user_id)
         window = {"captured_at__gte": start - timedelta(days=1), "captured_at__lte": end + timedelta(days=1)}
-        rows = await StatusReport.filter(author_id=user_id, **window).values_list(
-            "captured_at", "wgs84_lat", "wgs84_lng", "accuracy_m")
+        reports = await StatusReport.filter(author_id=user_id, **window).values_list(
+            "captured_at", "wgs84_lat", "wgs84_lng", "accuracy_m", "flags")
+        rows = [(at, lat, lng, acc) for at, lat, lng, acc, flags in reports
+                if Flag.SUSPECTED_MOCK_LOCATION.value not in (flags or [])]
         rows += await StatusConfirmation.filter(actor_id=user_id, **window).values_list(
             "captured_at", "wgs84_lat", "wgs84_lng", "accuracy_m")
         for at, lat, lng, acc in rows:
@@ -258,32 +284,27 @@ class FixHistory:
     def add(self, at: datetime, point: tuple[float, float], accuracy: float) -> None:
         i = bisect.bisect_right(self.times, at)
         self.times.insert(i, at)
-        self.fixes.insert(i, (point, accuracy))
+        self.fixes.insert(i, PriorFix(at=at, point=point, accuracy_m=accuracy))
 
-    def max_speed_kmh(self, at: datetime, point: tuple[float, float], accuracy: float) -> float:
+    def around(self, at: datetime) -> list[PriorFix]:
+        """The fixes the travel check compares ``at`` with: all at the latest time before it and all at the
+        earliest time at or after it (what ``onsite.neighbours`` picks, found here by bisection)."""
         i = bisect.bisect_left(self.times, at)
-        speeds = []
-        for j in (i - 1, i):
-            if 0 <= j < len(self.times):
-                other, other_acc = self.fixes[j]
-                seconds = (at - self.times[j]).total_seconds()
-                speeds.append(geo.implied_speed_kmh(point, other, seconds, slack_m=accuracy + other_acc))
-        return max(speeds, default=0.0)
-
-
-def location_flags(location: LocationIn, point: tuple[float, float], history: FixHistory,
-                   settings: Settings) -> list[str]:
-    if location.accuracy_m == 0:
-        return [Flag.SUSPECTED_MOCK_LOCATION.value]
-    if history.max_speed_kmh(location.captured_at, point, location.accuracy_m) > settings.inspection_max_speed_kmh:
-        return [Flag.SUSPECTED_MOCK_LOCATION.value]
-    return []
+        lo = i
+        while lo > 0 and self.times[lo - 1] == self.times[i - 1]:
+            lo -= 1
+        hi = i
+        while hi < len(self.times) and self.times[hi] == self.times[i]:
+            hi += 1
+        return self.fixes[lo:hi]
 
 
 def photo_flags(report: StatusReport, photos: list[Photo], settings: Settings) -> list[str]:
     flags: set[str] = set()
     skew = timedelta(minutes=settings.photo_exif_max_skew_minutes)
     for photo in photos:
+        if photo.exif_flags:
+            flags.add(Flag.PHOTO_EXIF_UNREADABLE.value)
         if photo.exif_taken_at is not None and abs(photo.exif_taken_at - report.captured_at) > skew:
             flags.add(Flag.PHOTO_TIME_MISMATCH.value)
         if photo.exif_lat is not None and photo.exif_lng is not None:
@@ -362,7 +383,9 @@ async def submit_report(principal: Principal, body: StatusReportIn, *, settings:
     unit = site.unit
     location = body.location
     check_capture_time(location.captured_at, now, settings)
-    verdict = check_location(location, site, settings)
+    if history is None:
+        history = await FixHistory.load(principal.user_id, location.captured_at, location.captured_at)
+    verdict = on_site_check(location, site, settings, history=history)
     if body.requested_status is not None and body.requested_status not in REQUESTABLE_STATUSES:
         raise ValidationFailed(f"an inspection cannot request {body.requested_status}", code="STATUS_NOT_REQUESTABLE",
                                details={"requestable": sorted(s.value for s in REQUESTABLE_STATUSES)})
@@ -379,9 +402,7 @@ async def submit_report(principal: Principal, body: StatusReportIn, *, settings:
 
         check_transition(unit.status, body.requested_status)  # 409 INVALID_TRANSITION, nothing written
 
-    if history is None:
-        history = await FixHistory.load(principal.user_id, location.captured_at, location.captured_at)
-    flags = location_flags(location, verdict.wgs84, history, settings)
+    flags = verdict.flags
 
     if known_photos is None:
         known_photos = set(await Photo.filter(id__in=photo_ids).values_list("id", flat=True)) if photo_ids else set()
@@ -424,7 +445,8 @@ async def submit_report(principal: Principal, body: StatusReportIn, *, settings:
         if duplicate:
             return duplicate
         raise
-    history.add(location.captured_at, verdict.wgs84, location.accuracy_m)
+    if not verdict.suspected_mock:
+        history.add(location.captured_at, verdict.wgs84, location.accuracy_m)
     if report.state == ReportState.AWAITING_MEDIA and await advance_if_complete(report.id, settings=settings,
                                                                                  now=now):
         # A photo committed after the check inside the transaction found no link yet (``photo_arrived`` saw
@@ -531,8 +553,9 @@ async def report_for(principal: Principal, report_id: int | None = None, client_
 
 
 async def decide(principal: Principal, report: StatusReport, body: DecisionIn, *, settings: Settings,
-                 now: datetime) -> Outcome:
-    """A MANAGER/ADMIN, on site (sticker scanned, geofenced), confirms or rejects a pending report."""
+                 now: datetime, history: FixHistory | None = None) -> Outcome:
+    """A MANAGER/ADMIN, on site (sticker scanned, geofenced), confirms or rejects a pending report. A decision
+    cannot be held for review, so a suspected mock location refuses it (nothing written)."""
     if principal.role not in CONFIRMERS:
         raise Forbidden(f"role {principal.role} may not confirm status reports")
     digest = content_hash(body, exclude={"report_id", "report_client_id"})
@@ -550,10 +573,14 @@ async def decide(principal: Principal, report: StatusReport, body: DecisionIn, *
                        details={"state": str(report.state)})
     site = await resolve_sticker(principal, body.qr, settings)
     if site.unit.id != report.unit_id:
-        raise ValidationFailed("this sticker belongs to another unit", code="QR_UNIT_MISMATCH",
-                               details={"scanned_unit": site.unit.code})
+        raise StickerMismatch("this sticker belongs to another unit", details={"scanned_unit": site.unit.code})
     check_capture_time(body.location.captured_at, now, settings)
-    verdict = check_location(body.location, site, settings)
+    if history is None:
+        history = await FixHistory.load(principal.user_id, body.location.captured_at, body.location.captured_at)
+    verdict = on_site_check(body.location, site, settings, history=history)
+    if verdict.suspected_mock:
+        raise SuspectedMockLocation("this location fix looks simulated: turn off any mock-location app and "
+                                    "decide again on site", details=mock_details(verdict))
     if body.decision == Decision.REJECT and not body.reason.strip():
         raise ValidationFailed("a rejection needs a reason", code="REASON_REQUIRED")
 
@@ -578,8 +605,13 @@ async def decide(principal: Principal, report: StatusReport, body: DecisionIn, *
         if existing is not None:
             return await _existing_decision(existing, report, principal, digest)
         raise Conflict("the report was already decided", code="REPORT_NOT_PENDING") from None
+    history.add(loc.captured_at, verdict.wgs84, loc.accuracy_m)
     report = await StatusReport.get(id=report.id)
     return Outcome(str(outcome), report=report, confirmation=confirmation)
+
+
+def mock_details(verdict: OnSiteVerdict) -> dict:
+    return {"reasons": [str(r) for r in verdict.mock_reasons], "speed_kmh": round(verdict.speed_kmh, 1)}
 
 
 async def _existing_decision(existing: StatusConfirmation, report: StatusReport, principal: Principal,

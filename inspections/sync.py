@@ -1,6 +1,6 @@
 """Offline sync: up to 200 items (status reports and confirmations) captured offline, in any order.
 
-Items are applied per unit in ``captured_at`` order, each in its own transaction, each with its own result.
+Items are applied in ``captured_at`` order (so per unit too), each in its own transaction, each with its own result.
 Idempotency is the database's job: ``client_id`` is unique, so a replay or a racing identical batch yields
 DUPLICATE (the original result), never a second write.
 """
@@ -25,7 +25,8 @@ from inspections.service import ClientIdReused, FixHistory, decide, load_sites, 
 from models.inspections import Photo, StatusReport
 
 log = logging.getLogger("rentwatch.inspections.sync")
-KINDS = {"status_report": StatusReportIn, "confirmation": DecisionIn}
+KINDS: dict[str, type[StatusReportIn] | type[DecisionIn]] = {"status_report": StatusReportIn,
+                                                              "confirmation": DecisionIn}
 
 
 def _is_db_error(exc: Exception) -> bool:
@@ -49,8 +50,10 @@ async def apply_batch(principal: Principal, items: list[Any], *, settings: Setti
     parsed: list[tuple[int, StatusReportIn | DecisionIn]] = []
     for index, raw in enumerate(items):
         kind = raw.get("kind", "status_report") if isinstance(raw, dict) else None
-        base = {"index": index, "kind": kind,
-                "client_id": raw.get("client_id") if isinstance(raw, dict) else None}
+        client_id = raw.get("client_id") if isinstance(raw, dict) else None
+        # Any JSON may arrive here (``"kind": [1]``): echo only strings, so a bad item cannot break the batch.
+        kind = kind if isinstance(kind, str) else None
+        base = {"index": index, "kind": kind, "client_id": client_id if isinstance(client_id, str) else None}
         if kind not in KINDS:
             results[index] = {**base, "result": SyncResult.REJECTED,
                               "error": {"code": "VALIDATION_ERROR", "message": "unknown item kind",
@@ -61,15 +64,16 @@ async def apply_batch(principal: Principal, items: list[Any], *, settings: Setti
         except AppError as exc:
             results[index] = {**base, "result": SyncResult.REJECTED, "error": _error(exc)}
 
-    # Per unit, in capture order (reports before confirmations captured at the same instant).
-    parsed.sort(key=lambda p: (_unit_key(p[1]), p[1].location.captured_at, p[1].kind != "status_report", p[0]))
+    # In capture order — so per unit too, and the travel check sees the user's fixes as it would have, had they
+    # been sent one by one when captured (reports before confirmations captured at the same instant).
+    parsed.sort(key=lambda p: (p[1].location.captured_at, p[1].kind != "status_report", _unit_key(p[1]), p[0]))
     reports = [m for _, m in parsed if isinstance(m, StatusReportIn)]
     history = None
     known_photos: set = set()
     if parsed:
         times = [m.location.captured_at for _, m in parsed]
         history = await FixHistory.load(principal.user_id, min(times), max(times))
-    seen = set(await StatusReport.filter(client_id__in=[m.client_id for m in reports])
+    seen: set[Any] = set(await StatusReport.filter(client_id__in=[m.client_id for m in reports])
                .values_list("client_id", flat=True)) if reports else set()
     photo_ids = {p for m in reports for p in m.photo_ids}
     if photo_ids:
@@ -87,7 +91,7 @@ async def apply_batch(principal: Principal, items: list[Any], *, settings: Setti
                 seen.add(model.client_id)
             else:
                 report = await report_for(principal, model.report_id, model.report_client_id)
-                outcome = await decide(principal, report, model, settings=settings, now=now)
+                outcome = await decide(principal, report, model, settings=settings, now=now, history=history)
             results[index] = {**base, **outcome.as_dict()}
         except ClientIdReused as exc:
             results[index] = {**base, "result": SyncResult.CONFLICT, "error": _error(exc)}

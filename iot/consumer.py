@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import socket
 import struct
@@ -30,8 +31,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from config.settings import Settings
+from core.clock import Clock, SystemClock
 from core.db import ping
 from iot.adapters import TopicRouter
+from iot.health import Beat
+from iot.heartbeat import write_beat
 from iot.ingest import Ingestor, RawMessage
 
 log = logging.getLogger("rentwatch.iot.consumer")
@@ -350,8 +354,10 @@ def subscription_filters(settings: Settings) -> list[str]:
 
 
 class MqttConsumer:
-    def __init__(self, settings: Settings, *, ingestor: Ingestor | None = None, client_id: str | None = None):
+    def __init__(self, settings: Settings, *, ingestor: Ingestor | None = None, client_id: str | None = None,
+                 clock: Clock | None = None):
         self.settings = settings
+        self.clock = clock or SystemClock()  # wall time for the heartbeat (a replay clock is for the sweeper)
         self.ingestor = ingestor or Ingestor(settings)
         self.client_id = client_id or settings.mqtt_client_id
         self.queue: HandOff | None = None
@@ -363,6 +369,10 @@ class MqttConsumer:
         self.stored = 0
         self.batches = 0
         self._closing = False
+        self.started_at = self.clock.now()
+        self.last_stored_at: datetime | None = None
+        self.stuck_since: datetime | None = None  # a batch has been failing to store since then
+        self.last_error = ""
 
     # -------------------------------------------------------------------------------------- paho thread side
     def _on_connect(self, client, userdata, flags, reason_code, properties):
@@ -475,6 +485,7 @@ class MqttConsumer:
         a batch is acknowledged only after its commit. A failed commit is retried, never dropped."""
         await self.start()
         stop_wait = asyncio.create_task(stop.wait())
+        beating = asyncio.create_task(self._heartbeat_loop(stop))
         pending: tuple[list[RawMessage], asyncio.Task] | None = None
         try:
             while not stop.is_set():
@@ -507,9 +518,12 @@ class MqttConsumer:
                 await self._persist(rest, None)
         finally:
             stop_wait.cancel()
+            beating.cancel()
             if pending and not pending[1].done():
                 pending[1].cancel()
             await self.close()
+            if self.generation != -1:  # aborted like a crashed process: it says nothing, /health notices
+                await self.beat(stopped=True)
 
     async def _finish(self, pending: tuple[list[RawMessage], asyncio.Task], following: list[RawMessage] | None,
                       stop: asyncio.Event | None) -> bool:
@@ -534,6 +548,9 @@ class MqttConsumer:
         self.queue.release(len(batch))
         self.stored += len(batch)
         self.batches += 1
+        self.last_stored_at = self.clock.now()
+        self.stuck_since = None
+        self.last_error = ""
 
     async def _gather(self, stop_wait: asyncio.Task) -> list[RawMessage]:
         size = self.settings.iot_batch_size
@@ -560,8 +577,10 @@ class MqttConsumer:
             try:
                 await self._store_splitting(batch)
                 break
-            except Exception:  # noqa: BLE001 - a database problem: keep the batch, retry, never drop it
+            except Exception as exc:  # noqa: BLE001 - a database problem: keep the batch, retry, never drop it
                 log.exception("storing a batch of %d messages failed; retrying in %.1fs", len(batch), delay)
+                self.stuck_since = self.stuck_since or self.clock.now()
+                self.last_error = f"{type(exc).__name__}: {exc}"[:300]
                 self.ingestor.forget()
                 if stop is not None and stop.is_set():
                     return  # unacked: the broker redelivers them to the next run
@@ -583,6 +602,27 @@ class MqttConsumer:
         half = len(batch) // 2  # halves in order: a message's successors are stored after it
         await self._store_splitting(batch[:half])
         await self._store_splitting(batch[half:])
+
+    def heartbeat(self, *, stopped: bool = False) -> Beat:
+        now = self.clock.now()
+        return Beat(client_id=self.client_id, started_at=self.started_at, reported_at=now,
+                    connected=self.connected.is_set() and not stopped, queue_depth=len(self.queue or ()),
+                    stored_total=self.stored, dead_letters=int(self.ingestor.stats.get("dead_letters", 0)),
+                    last_stored_at=self.last_stored_at, stuck_since=self.stuck_since, last_error=self.last_error,
+                    stopped_at=now if stopped else None)
+
+    async def beat(self, *, stopped: bool = False) -> None:
+        """Write this consumer's heartbeat row. Never raises: a database that is down is what /health reports."""
+        try:
+            await write_beat(self.heartbeat(stopped=stopped))
+        except Exception as exc:  # noqa: BLE001 - the heartbeat must not take the consumer down
+            log.warning("could not write the consumer heartbeat: %s: %s", type(exc).__name__, exc)
+
+    async def _heartbeat_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await self.beat()
+            with contextlib.suppress(TimeoutError):  # the interval passed: beat again
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.iot_heartbeat_seconds)
 
     async def close(self) -> None:
         self._closing = True

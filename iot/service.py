@@ -13,6 +13,7 @@ from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from accounts.scope import Principal
+from config.settings import Settings
 from core.errors import AppError, BadRequest, Conflict, NotFound, ValidationFailed
 from core.validation import field_errors
 from iot.choices import DeviceFormat, DeviceKind
@@ -182,32 +183,31 @@ async def reading_series(unit: Unit, start: datetime, end: datetime, bucket: str
                  "messages": m} for slot, (v, m) in sorted(points.items())]} for kind, points in series.items()}}
 
 
-async def confirm_cleaning(order: WorkOrder, *, qr: str, lat: float, lng: float, coord_system: str,
-                           accuracy_m: float | None, principal: Principal, now: datetime, settings) -> dict:
+async def confirm_cleaning(order: WorkOrder, *, qr: str, location: Any, principal: Principal, now: datetime,
+                           settings: Settings, note: str = "") -> dict:
     """Cleaning completion confirmed by scanning the unit's sticker on site: the order goes DONE and the unit
-    moves on (MOVE_OUT_PENDING → PENDING_DELIVERY when a signed lease waits for it, otherwise VACANT)."""
-    from inspections.geo import check_geofence
-    from inspections.qr import parse_sticker, verify_sticker
+    moves on (MOVE_OUT_PENDING → PENDING_DELIVERY when a signed lease waits for it, otherwise VACANT).
+    The on-site check is the inspections' one (inspections.onsite: sticker, accuracy, geofence, mock location);
+    a genuine sticker of another unit keeps this endpoint's 409 WRONG_UNIT. The unit's change is recorded as
+    made on site by the person (source INSPECTION), not by a sensor."""
+    from inspections.onsite import StickerMismatch
+    from inspections.qr import parse_sticker
+    from inspections.service import Site, confirm_presence
     from leasing.choices import LIVE_LEASE_STATUSES
     from models.leasing import Lease
 
     if order.type != WorkOrderType.CLEANING or order.unit_id is None:
         raise Conflict("only a unit's cleaning work order is confirmed by a sticker scan", code="NOT_CLEANING")
     unit = await Unit.get(id=order.unit_id)
-    ref = parse_sticker(qr)
-    if ref.unit_code != unit.code:
-        raise AppError("this sticker belongs to another unit", code="WRONG_UNIT", status=409,
-                       details={"scanned": ref.unit_code, "expected": unit.code})
-    verify_sticker(ref, settings.qr_secret, unit.qr_version)
-    if accuracy_m is not None and accuracy_m > getattr(settings, "inspection_max_accuracy_m", 100.0):
-        raise AppError("location too inaccurate", code="LOCATION_TOO_INACCURATE", status=422,
-                       details={"accuracy_m": accuracy_m})
     building = await Building.get(id=unit.building_id)
-    centre = (unit.lat, unit.lng) if unit.lat is not None and unit.lng is not None else (building.lat, building.lng)
-    verdict = check_geofence(lat, lng, coord_system, centre, building.geofence_radius_m)
-    if not verdict.inside:
-        raise AppError("you are not at the unit", code="OUTSIDE_GEOFENCE", status=422, details=verdict.as_details())
-    note = f"confirmed on site by sticker scan ({verdict.distance_m:.0f} m)"
+    ref = parse_sticker(qr)
+    try:
+        verdict = await confirm_presence(principal.user_id, location, Site(unit=unit, building=building), settings,
+                                         now=now, sticker=ref)
+    except StickerMismatch:
+        raise AppError("this sticker belongs to another unit", code="WRONG_UNIT", status=409,
+                       details={"scanned": ref.unit_code, "expected": unit.code}) from None
+    note = f"confirmed on site by sticker scan ({verdict.distance_m:.0f} m)" + (f": {note[:400]}" if note else "")
     status = WorkOrderStatus(order.status)
     path = {WorkOrderStatus.OPEN: [WorkOrderStatus.ASSIGNED, WorkOrderStatus.IN_PROGRESS, WorkOrderStatus.DONE],
             WorkOrderStatus.ASSIGNED: [WorkOrderStatus.IN_PROGRESS, WorkOrderStatus.DONE],
@@ -224,7 +224,7 @@ async def confirm_cleaning(order: WorkOrder, *, qr: str, lat: float, lng: float,
             waiting = await Lease.filter(unit_id=unit.id, status__in=list(LIVE_LEASE_STATUSES),
                                          end_date__gte=now.date()).exists()
             moved_to = UnitStatus.PENDING_DELIVERY if waiting else UnitStatus.VACANT
-            await change_unit_status(unit.id, moved_to, source=StatusSource.SENSOR, now=now,
+            await change_unit_status(unit.id, moved_to, source=StatusSource.INSPECTION, now=now,
                                      actor_id=principal.user_id, reason="cleaning confirmed on site",
                                      reference=f"wo:{order.id}")
     return {"work_order_id": order.id, "work_order_status": order.status, "unit_code": unit.code,

@@ -20,6 +20,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
@@ -170,7 +171,8 @@ async def prepare_scenarios(now: datetime) -> list[SimUnit]:
                                          total=d.last_total or 0.0))
         return _mark_dead(list(units.values()), now)
 
-    leased_ids = set(await Lease.filter(status__in=list(LIVE_LEASE_STATUSES)).values_list("unit_id", flat=True))
+    leased_ids = set(cast(list[int], await Lease.filter(status__in=list(LIVE_LEASE_STATUSES))
+                          .values_list("unit_id", flat=True)))
     leased = [u for u in await Unit.filter(status__in=[UnitStatus.PENDING_DELIVERY, UnitStatus.OCCUPIED])
               .order_by("code") if u.id in leased_ids]
     vacant = [u for u in await Unit.filter(status=UnitStatus.VACANT).order_by("code") if u.id not in leased_ids]

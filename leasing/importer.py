@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
@@ -57,7 +58,7 @@ HEADERS: dict[str, str] = {
     "其他费用": "charges", "状态": "status", "合同状态": "status",
 }
 REQUIRED_HEADERS = {"contract_no", "unit_code", "tenant_name", "start_date", "end_date"}
-WORDS = {
+WORDS: dict[str, dict[str, StrEnum]] = {
     "property_type": {"住宅": PropertyType.RESIDENTIAL, "公寓": PropertyType.RESIDENTIAL, "商铺": PropertyType.SHOP,
                       "写字楼": PropertyType.OFFICE, "办公": PropertyType.OFFICE, "仓库": PropertyType.WAREHOUSE},
     "tenant_kind": {"个人": PartyKind.PERSON, "企业": PartyKind.COMPANY, "公司": PartyKind.COMPANY},
@@ -112,10 +113,8 @@ def _header(cell: Any) -> str:
 def read_table(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
     """(row number in the file, {field: raw value}) for each data row; the header row is the first one naming
     a known column. UnreadableFile for a file that is neither xlsx nor CSV, or lacks required columns."""
-    if data[:2] == b"PK" or filename.lower().endswith(".xlsx"):
-        table = _xlsx_rows(data)
-    else:
-        table = _csv_rows(data)
+    is_xlsx = data[:2] == b"PK" or filename.lower().endswith(".xlsx")
+    table = _xlsx_rows(data) if is_xlsx else _csv_rows(data)
     for index, row in enumerate(table):
         names = [_header(c) for c in row]
         if "contract_no" in names or "unit_code" in names:
@@ -352,13 +351,13 @@ async def import_leases(data: bytes, *, filename: str, principal: Principal, cfg
         return report
     try:
         async with in_transaction():
-            for row in checked:
-                lease = await _apply_row(row, principal=principal, cfg=cfg, now=now)
-                report.created.append({"row": row.number, "lease_id": lease.id, "contract_no": lease.contract_no,
+            for item in checked:
+                lease = await _apply_row(item, principal=principal, cfg=cfg, now=now)
+                report.created.append({"row": item.number, "lease_id": lease.id, "contract_no": lease.contract_no,
                                        "status": lease.status})
     except AppError as exc:  # e.g. two rows overlapping on one unit: nothing is written
         report.created = []
-        report.errors.append(_problem(row.number, exc.details.get("field"), exc.code, exc.message))
+        report.errors.append(_problem(item.number, exc.details.get("field"), exc.code, exc.message))
         return report
     report.applied = True
     return report

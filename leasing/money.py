@@ -9,7 +9,6 @@ whole, and no part is more than one fen away from its exact value.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
@@ -31,13 +30,17 @@ def round_half_up(value: Fraction | Decimal | int) -> int:
     if isinstance(value, int):
         return value
     value = exact(value)
-    if value < 0:
-        return -round_half_up(-value)
-    return math.floor(value + Fraction(1, 2))
+    numerator, denominator = value.numerator, value.denominator  # floor(n/d + 1/2) = (2n + d) // 2d, d > 0
+    if numerator < 0:
+        return -((denominator - 2 * numerator) // (2 * denominator))
+    return (2 * numerator + denominator) // (2 * denominator)
 
 
-def running_round(parts: Iterable[Fraction]) -> list[int]:
+def running_round(parts: Iterable[Fraction | int]) -> list[int]:
     """Round a series on its running total: the results sum to round_half_up(sum(parts)) exactly."""
+    parts = list(parts)
+    if all(type(part) is int for part in parts):  # whole fen already: each part is its own rounding
+        return parts  # type: ignore[return-value]
     out: list[int] = []
     total: Fraction | int = 0
     rounded_before = 0

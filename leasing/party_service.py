@@ -4,6 +4,8 @@ hash, else the same normalised phone and name."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from core.errors import Conflict, ValidationFailed
 from leasing.choices import PartyKind
 from leasing.parties import (
@@ -82,7 +84,7 @@ async def find_or_create_party(party: PartyIn, *, salt: str) -> tuple[Tenant, bo
             await Tenant.filter(id=existing.id).update(**changes)
             existing = await Tenant.get(id=existing.id)
         return existing, False
-    values = {"kind": party.kind, "name": normalize_name(party.name), "phone": phone}
+    values: dict[str, Any] = {"kind": party.kind, "name": normalize_name(party.name), "phone": phone}
     if party.kind == PartyKind.COMPANY:
         values["uscc"] = normalize_uscc(party.uscc or "")
     elif party.id_number:

@@ -21,11 +21,12 @@ so a schedule's periods add up exactly to its total, and each component's to its
 from __future__ import annotations
 
 from bisect import bisect_right
-from calendar import monthrange
+from calendar import isleap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -87,12 +88,23 @@ class Schedule:
 # ----------------------------------------------------------------------------------------------- dates
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def month_days(year: int, month: int) -> int:
+    """``calendar.monthrange(year, month)[1]`` without computing the month's first weekday."""
+    if month == 2 and isleap(year):
+        return 29
+    return _MONTH_DAYS[month - 1]
+
+
 def add_months(anchor: date, months: int) -> date:
     """``anchor + relativedelta(months=months)``: the same day, clamped to the target month's last day (a test
     holds the two equal over years of dates); spelled out because the schedule calls it for every period."""
     index = anchor.month - 1 + months
     year, month = anchor.year + index // 12, index % 12 + 1
-    return date(year, month, min(anchor.day, monthrange(year, month)[1]))
+    day = anchor.day
+    return date(year, month, day if day <= 28 else min(day, month_days(year, month)))
 
 
 def period_bounds(anchor: date, months: int, k: int) -> tuple[date, date]:
@@ -103,20 +115,21 @@ def period_bounds(anchor: date, months: int, k: int) -> tuple[date, date]:
 def periods(start: date, end: date, anchor: date, months: int) -> Iterator[tuple[date, date, date, date]]:
     """(start, end, nominal start, nominal end) of every period covering [start, end], clipped to it."""
     k = 0
-    while period_bounds(anchor, months, k)[0] > start:
+    while add_months(anchor, k * months) > start:
         k -= 1
-    while True:
-        nominal_start, nominal_end = period_bounds(anchor, months, k)
-        if nominal_start > end:
-            return
-        yield max(nominal_start, start), min(nominal_end, end), nominal_start, nominal_end
+    nominal_start = add_months(anchor, k * months)
+    while nominal_start <= end:  # each bound from the anchor; period k + 1 starts the day after period k ends
         k += 1
+        next_start = add_months(anchor, k * months)
+        nominal_end = next_start - ONE_DAY
+        yield max(nominal_start, start), min(nominal_end, end), nominal_start, nominal_end
+        nominal_start = next_start
 
 
 def due_date(period_start: date, terms: LeaseTerms) -> date:
     if terms.timing == TimingKind.FIXED_DAY:
         day = terms.timing_day or 1
-        return period_start.replace(day=min(day, monthrange(period_start.year, period_start.month)[1]))
+        return period_start.replace(day=min(day, month_days(period_start.year, period_start.month)))
     return period_start - timedelta(days=terms.timing_days)
 
 
@@ -177,6 +190,18 @@ class Rate:
     base: Fraction  # what the period would cost without escalation
     effective: Fraction  # with escalation (or the rent step in force)
 
+    @cached_property
+    def monthly_fen(self) -> str:
+        """The effective monthly rate as shown in a period's breakdown (rounded to the fen)."""
+        return str(round_half_up(self.effective))
+
+
+def _whole(value: Fraction) -> Fraction:
+    """An integral Fraction as an int (same value; int arithmetic is several times faster)."""
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return value.numerator  # type: ignore[return-value]
+    return value
+
 
 class RentRates:
     """The monthly rate on any day, and the days on which it can change (lease years, rent steps)."""
@@ -185,7 +210,8 @@ class RentRates:
         self.terms = terms
         self.base = base_monthly(terms)
         self.steps = sorted(terms.rent_steps, key=lambda s: s.from_date)
-        self.step_rates = [base_monthly(terms, s.unit_price, s.monthly_rent_fen) for s in self.steps]
+        self.step_rates = [_whole(base_monthly(terms, s.unit_price, s.monthly_rent_fen)) for s in self.steps]
+        self._step_rates = [Rate(rate, rate) for rate in self.step_rates]
         self.step_days = [s.from_date for s in self.steps]
         years = (terms.end_date.year - terms.start_date.year) + 2
         #: lease year y starts on year_starts[y - 1] (start + (y−1) years, 29 Feb clamped like relativedelta)
@@ -194,16 +220,18 @@ class RentRates:
         self._by_year: dict[int, Rate] = {}
 
     def rate(self, day: date) -> Rate:
-        step = bisect_right(self.step_days, day)
-        if step:
-            rate = self.step_rates[step - 1]
-            return Rate(rate, rate)
+        if self.step_days:
+            step = bisect_right(self.step_days, day)
+            if step:
+                return self._step_rates[step - 1]
         year = bisect_right(self.year_starts, day)
-        if year not in self._by_year:
-            self._by_year[year] = Rate(self.base, escalated(self.base, self.terms, year))
-        return self._by_year[year]
+        rate = self._by_year.get(year)
+        if rate is None:
+            rate = self._by_year[year] = Rate(self.base, _whole(escalated(self.base, self.terms, year)))
+        return rate
 
     def change_days(self, start: date, end: date) -> list[date]:
+        """The days inside ]start, end] on which the rate may change."""
         lo, hi = bisect_right(self.changes, start), bisect_right(self.changes, end)
         return self.changes[lo:hi]
 
@@ -277,8 +305,18 @@ def _free_days(terms: LeaseTerms, a: date, b: date) -> int:
 def _rent_period(rates: RentRates, terms: LeaseTerms, span: tuple[date, date, date, date], months: int) -> _Exact:
     start, end, nominal_start, nominal_end = span
     nominal = days(nominal_start, nominal_end)
+    changes = rates.change_days(start, end)
+    if not changes and not terms.free_periods:  # one rate, no free days: the common period, without segments
+        rate = rates.rate(start)
+        covered = days(start, end)
+        share = months if covered == nominal else Fraction(months * covered, nominal)
+        escalation = (rate.effective - rate.base) * share if rate.effective != rate.base else 0
+        return _Exact(start, end, nominal_start, nominal_end,
+                      {"base": rate.base * share, "escalation": escalation, "free": 0},  # type: ignore[dict-item]
+                      {"days": covered, "nominal_days": nominal, "months": months,
+                       "prorated": (start, end) != (nominal_start, nominal_end), "monthly_fen": rate.monthly_fen})
     parts: dict[str, Fraction] = {"base": 0, "escalation": 0, "free": 0}  # type: ignore[dict-item]
-    cuts = [start, *rates.change_days(start, end), end + ONE_DAY]
+    cuts = [start, *changes, end + ONE_DAY]
     segments = []
     for a, nxt in zip(cuts, cuts[1:], strict=False):
         b = nxt - ONE_DAY
@@ -291,7 +329,7 @@ def _rent_period(rates: RentRates, terms: LeaseTerms, span: tuple[date, date, da
         if free:
             parts["free"] -= rate.effective * Fraction(months * free, nominal)
         segments.append({"from": a.isoformat(), "to": b.isoformat(), "days": covered, "free_days": free,
-                         "monthly_fen": str(round_half_up(rate.effective))})
+                         "monthly_fen": rate.monthly_fen})
     info: dict[str, Any] = {"days": days(start, end), "nominal_days": nominal, "months": months,
                             "prorated": (start, end) != (nominal_start, nominal_end)}
     if len(segments) > 1 or segments[0]["free_days"]:  # a uniform period needs no segments to explain it
@@ -304,13 +342,13 @@ def _rent_period(rates: RentRates, terms: LeaseTerms, span: tuple[date, date, da
 def _rounded_lines(charge: str, charge_type: ChargeType, exacts: list[_Exact], terms: LeaseTerms,
                    label: str) -> list[Line]:
     streams = sorted({key for e in exacts for key in e.parts})
-    rounded = {key: running_round([e.parts.get(key, 0) for e in exacts]) for key in streams}  # type: ignore[misc]
+    names = [f"{key}_fen" for key in streams]
+    rounded = [running_round([e.parts.get(key, 0) for e in exacts]) for key in streams]
     lines = []
-    for i, e in enumerate(exacts):
-        components = {f"{key}_fen": rounded[key][i] for key in streams}
-        amount = sum(components.values())
+    for e, amounts in zip(exacts, zip(*rounded, strict=True), strict=True):
+        components = dict(zip(names, amounts, strict=True))
         lines.append(Line(charge=charge, charge_type=charge_type, period_start=e.start, period_end=e.end,
-                          due_date=due_date(e.start, terms), amount_fen=amount,
+                          due_date=due_date(e.start, terms), amount_fen=sum(amounts),
                           breakdown={**components, **e.info}, label=label))
     return lines
 

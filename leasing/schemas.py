@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, Field
 
 from core.pagination import PageQuery
+from core.validation import RowId
 from leasing.choices import (
     DaysPerMonth,
     PartyKind,
@@ -68,7 +69,7 @@ class LeaseIn(BaseModel):
     free_periods: list[FreePeriod] = Field(default_factory=list, max_length=40)
     escalations: list[Escalation] = Field(default_factory=list, max_length=10)
     charges: list[OtherCharge] = Field(default_factory=list, max_length=20)
-    renewal_of: int | None = Field(None, ge=1)
+    renewal_of: RowId | None = None
 
     @property
     def party(self) -> PartyIn:

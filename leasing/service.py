@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 
 from config.settings import DEV_PARTY_ID_SALT, Settings
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from core.validation import field_errors
+from core.validation import check_bounds, field_errors
 from leasing.choices import LIVE_LEASE_STATUSES, ChangeKind, LeaseStatus, PaymentFrequency, RentBasis
 from leasing.frequency import DEFAULT_TABLE, AliasTable, alias_table
 from leasing.schedule import Schedule, generate_schedule
@@ -112,7 +112,7 @@ def validate_draft(raw: dict[str, Any]) -> LeaseIn:
         raise ValidationFailed("request failed validation", details={"fields": errors}) from None
     if errors:
         raise ValidationFailed("request failed validation", details={"fields": errors})
-    return draft
+    return check_bounds(draft)
 
 
 # --------------------------------------------------------------------------------------------- creation
@@ -208,13 +208,24 @@ async def activate_in_force(lease_id: int, *, now: datetime, actor_id: int | Non
                             cfg: LeasingConfig = DEFAULT_CONFIG) -> Lease:
     """An imported tenancy already in force: signed (schedule generated) and ACTIVE at once — the tenant lives
     there, so no pre-delivery cleaning is opened and the unit goes straight to OCCUPIED."""
-    from leasing.ledger import attempt_generation, request_generation
+    from leasing.ledger import attempt_generation, local_date, request_generation
 
+    draft = await Lease.get_or_none(id=lease_id)
+    if draft is None:
+        raise NotFound(f"lease {lease_id} not found")
+    today = local_date(now, cfg)
+    if draft.status == LeaseStatus.DRAFT and not draft.start_date <= today <= draft.end_date:
+        raise ValidationFailed("only a tenancy in force today can be entered as in force; sign it instead",
+                               code="NOT_IN_FORCE",
+                               details={"start_date": draft.start_date.isoformat(),
+                                        "end_date": draft.end_date.isoformat(), "today": today.isoformat()})
     async with in_transaction():
         won = await Lease.filter(id=lease_id, status=LeaseStatus.DRAFT).update(
             status=LeaseStatus.ACTIVE, signed_at=now, handed_over_at=now, handed_over_by_id=actor_id)
         lease = await Lease.get(id=lease_id)
         if won != 1:
+            if lease.status != LeaseStatus.ACTIVE:
+                raise InvalidTransition("lease", lease.status, LeaseStatus.ACTIVE, [])
             return lease
         for target in (UnitStatus.PENDING_DELIVERY, UnitStatus.OCCUPIED):
             unit = await Unit.get(id=lease.unit_id)

@@ -15,5 +15,7 @@ MODEL_MODULES: list[str] = [
     "models.refunds",
     "models.reminders",
     "models.changes",
+    "models.occupancy",
     "models.arrears",
+    "models.reconciliation",
 ]

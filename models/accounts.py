@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 
 from accounts.choices import BindingPurpose, Role
 from models.base import TimestampedModel
+
+if TYPE_CHECKING:  # the relations' targets, for type checkers only
+    from models.leasing import Lease, Tenant
 
 
 class User(TimestampedModel):
@@ -15,10 +20,14 @@ class User(TimestampedModel):
     role = fields.CharEnumField(Role, max_length=16)
     openid = fields.CharField(max_length=64, null=True, unique=True)
     unionid = fields.CharField(max_length=64, null=True)
+    tenant: fields.ForeignKeyNullableRelation[Tenant]
     tenant = fields.ForeignKeyField("models.Tenant", related_name="users", null=True,
                                     on_delete=fields.RESTRICT)
+    tenant_id: int | None
+    supervisor: fields.ForeignKeyNullableRelation[User]
     supervisor = fields.ForeignKeyField("models.User", related_name="reports", null=True,
                                         on_delete=fields.SET_NULL)
+    supervisor_id: int | None
     is_active = fields.BooleanField(default=True)
     token_version = fields.IntField(default=0)
     # Console sign-in (accounts/passwords.py): a login name, an argon2 hash, lock-out after repeated failures.
@@ -41,7 +50,9 @@ class ConsoleSession(TimestampedModel):
 
     id = fields.IntField(primary_key=True)
     token_hash = fields.CharField(max_length=64, unique=True)
+    user: fields.ForeignKeyRelation[User]
     user = fields.ForeignKeyField("models.User", related_name="console_sessions", on_delete=fields.CASCADE)
+    user_id: int
     csrf_token = fields.CharField(max_length=64)
     token_version = fields.IntField(default=0)
     expires_at = fields.DatetimeField()
@@ -69,14 +80,22 @@ class BindingCode(TimestampedModel):
     id = fields.IntField(primary_key=True)
     code_hash = fields.CharField(max_length=64, unique=True)
     purpose = fields.CharEnumField(BindingPurpose, max_length=8)
+    user: fields.ForeignKeyNullableRelation[User]
     user = fields.ForeignKeyField("models.User", related_name="binding_codes", null=True,
                                   on_delete=fields.CASCADE)
+    user_id: int | None
+    tenant: fields.ForeignKeyNullableRelation[Tenant]
     tenant = fields.ForeignKeyField("models.Tenant", related_name="binding_codes", null=True,
                                     on_delete=fields.CASCADE)
+    tenant_id: int | None
+    lease: fields.ForeignKeyNullableRelation[Lease]
     lease = fields.ForeignKeyField("models.Lease", related_name="binding_codes", null=True,
                                    on_delete=fields.CASCADE)
+    lease_id: int | None
+    issued_by: fields.ForeignKeyNullableRelation[User]
     issued_by = fields.ForeignKeyField("models.User", related_name="issued_codes", null=True,
                                        on_delete=fields.SET_NULL)
+    issued_by_id: int | None
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
     used_by_openid = fields.CharField(max_length=64, null=True)

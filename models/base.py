@@ -18,10 +18,10 @@ class AppendOnlyModel(Model):
     class Meta:
         abstract = True
 
-    async def save(self, *args, **kwargs):  # type: ignore[override]
+    async def save(self, *args, **kwargs):
         if self._saved_in_db:
             raise RuntimeError(f"{type(self).__name__} rows are immutable")
         return await super().save(*args, **kwargs)
 
-    async def delete(self, *args, **kwargs):  # type: ignore[override]
+    async def delete(self, *args, **kwargs):
         raise RuntimeError(f"{type(self).__name__} rows are immutable")

@@ -1,18 +1,28 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 
 from inspections.choices import CoordSystem, Decision, ReportCategory, ReportState
 from models.base import TimestampedModel
 from portfolio.choices import UnitStatus
 
+if TYPE_CHECKING:  # the relations' targets, for type checkers only
+    from models.accounts import User
+    from models.portfolio import Unit
+
 
 class Photo(TimestampedModel):
     """Photo evidence. The primary key is the photo UUID chosen by the client, so a re-upload is idempotent."""
 
     id = fields.UUIDField(primary_key=True)
+    unit: fields.ForeignKeyNullableRelation[Unit]
     unit = fields.ForeignKeyField("models.Unit", related_name="photos", null=True, on_delete=fields.RESTRICT)
+    unit_id: int | None
+    uploaded_by: fields.ForeignKeyRelation[User]
     uploaded_by = fields.ForeignKeyField("models.User", related_name="photos", on_delete=fields.RESTRICT)
+    uploaded_by_id: int
     sha256 = fields.CharField(max_length=64, db_index=True)
     content_type = fields.CharField(max_length=32)
     size_bytes = fields.IntField()
@@ -26,6 +36,8 @@ class Photo(TimestampedModel):
     exif_lng = fields.FloatField(null=True)
     captured_at = fields.DatetimeField(null=True, description="capture time the client sent with the upload")
     distance_m = fields.FloatField(null=True, description="distance to the unit stamped on the evidence copy")
+    exif_flags: fields.JSONField[list[str]]
+    exif_flags = fields.JSONField(default=list, description="EXIF parts present but unreadable (ignored)")
 
     class Meta:
         table = "photos"
@@ -53,8 +65,12 @@ class StatusReport(OnSiteFix):
     id = fields.IntField(primary_key=True)
     client_id = fields.UUIDField(unique=True, description="idempotency key made by the client")
     content_hash = fields.CharField(max_length=64, description="hash of the submitted content")
+    unit: fields.ForeignKeyRelation[Unit]
     unit = fields.ForeignKeyField("models.Unit", related_name="status_reports", on_delete=fields.RESTRICT)
+    unit_id: int
+    author: fields.ForeignKeyRelation[User]
     author = fields.ForeignKeyField("models.User", related_name="status_reports", on_delete=fields.RESTRICT)
+    author_id: int
     category = fields.CharEnumField(ReportCategory, max_length=24)
     requested_status = fields.CharEnumField(UnitStatus, max_length=20, null=True)
     no_change = fields.BooleanField(default=False)
@@ -62,8 +78,10 @@ class StatusReport(OnSiteFix):
     state = fields.CharEnumField(ReportState, max_length=24)
     state_reason = fields.CharField(max_length=64, default="")
     initial_result = fields.CharField(max_length=24, default="", description="the state given at submission")
+    flags: fields.JSONField[list[Any]]
     flags = fields.JSONField(default=list)
     note = fields.TextField(default="")
+    photo_ids: fields.JSONField[list[Any]]
     photo_ids = fields.JSONField(default=list)
     client_created_at = fields.DatetimeField(null=True)
     base_status_version = fields.IntField(null=True)
@@ -83,7 +101,9 @@ class ReportPhoto(TimestampedModel):
     """Which photos a report references (photos may arrive after the report)."""
 
     id = fields.IntField(primary_key=True)
+    report: fields.ForeignKeyRelation[StatusReport]
     report = fields.ForeignKeyField("models.StatusReport", related_name="photo_links", on_delete=fields.CASCADE)
+    report_id: int
     photo_id = fields.UUIDField(db_index=True)
 
     class Meta:
@@ -97,8 +117,12 @@ class StatusConfirmation(OnSiteFix):
     id = fields.IntField(primary_key=True)
     client_id = fields.UUIDField(unique=True)
     content_hash = fields.CharField(max_length=64)
+    report: fields.OneToOneRelation[StatusReport]
     report = fields.OneToOneField("models.StatusReport", related_name="confirmation", on_delete=fields.CASCADE)
+    report_id: int
+    actor: fields.ForeignKeyRelation[User]
     actor = fields.ForeignKeyField("models.User", related_name="status_confirmations", on_delete=fields.RESTRICT)
+    actor_id: int
     decision = fields.CharEnumField(Decision, max_length=8)
     reason = fields.CharField(max_length=500, default="")
     outcome = fields.CharEnumField(ReportState, max_length=24, description="report state this decision produced")

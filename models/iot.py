@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.models import Model
 
 from iot.choices import DeviceFormat, DeviceKind, Occupancy
 from models.base import TimestampedModel
+
+if TYPE_CHECKING:  # the relations' targets, for type checkers only
+    from models.portfolio import Building, Unit
 
 
 class Device(TimestampedModel):
@@ -14,8 +19,10 @@ class Device(TimestampedModel):
     external_id = fields.CharField(max_length=128)
     format = fields.CharEnumField(DeviceFormat, max_length=16)
     kind = fields.CharEnumField(DeviceKind, max_length=12)
+    unit: fields.ForeignKeyNullableRelation[Unit]
     unit = fields.ForeignKeyField("models.Unit", related_name="devices", null=True, on_delete=fields.SET_NULL)
     unit_id: int | None  # the column, for type checkers
+    building: fields.ForeignKeyNullableRelation[Building]
     building = fields.ForeignKeyField("models.Building", related_name="devices", null=True,
                                       on_delete=fields.SET_NULL)
     building_id: int | None
@@ -56,7 +63,9 @@ class CommissioningEntry(Model):
 
 class DoorEvent(Model):
     id = fields.BigIntField(primary_key=True)
+    device: fields.ForeignKeyRelation[Device]
     device = fields.ForeignKeyField("models.Device", related_name="door_events", on_delete=fields.CASCADE)
+    device_id: int
     unit_id = fields.IntField(null=True)
     at = fields.DatetimeField()
     is_open = fields.BooleanField()
@@ -72,7 +81,9 @@ class MeterSample(Model):
     """A raw cumulative register reading (kept for iot_raw_retention_days)."""
 
     id = fields.BigIntField(primary_key=True)
+    device: fields.ForeignKeyRelation[Device]
     device = fields.ForeignKeyField("models.Device", related_name="samples", on_delete=fields.CASCADE)
+    device_id: int
     at = fields.DatetimeField()
     total = fields.FloatField()
     delta = fields.FloatField(default=0.0)
@@ -117,9 +128,12 @@ class DeadLetter(Model):
 
 class OccupancyDay(Model):
     id = fields.BigIntField(primary_key=True)
+    unit: fields.ForeignKeyRelation[Unit]
     unit = fields.ForeignKeyField("models.Unit", related_name="occupancy_days", on_delete=fields.CASCADE)
+    unit_id: int
     day = fields.DateField()
     state = fields.CharEnumField(Occupancy, max_length=16)
+    evidence: fields.JSONField[dict[str, Any]]
     evidence = fields.JSONField(default=dict)
 
     class Meta:
@@ -132,7 +146,30 @@ class DetectionRun(Model):
     day = fields.DateField(unique=True)
     started_at = fields.DatetimeField()
     finished_at = fields.DatetimeField(null=True)
+    stats: fields.JSONField[dict[str, Any]]
     stats = fields.JSONField(default=dict)
 
     class Meta:
         table = "iot_detection_runs"
+
+
+class ConsumerHeartbeat(Model):
+    """What each MQTT consumer last said about itself, written every few seconds from its own process, so that
+    ``/health`` (served by other processes) can tell a stuck or silent consumer from a quiet one."""
+
+    id = fields.IntField(primary_key=True)
+    client_id = fields.CharField(max_length=128, unique=True)
+    started_at = fields.DatetimeField()
+    reported_at = fields.DatetimeField()
+    stopped_at = fields.DatetimeField(null=True,
+                                      description="set on a clean shutdown: a stopped consumer is not missed")
+    connected = fields.BooleanField(default=False)
+    queue_depth = fields.IntField(default=0, description="messages received but not yet stored")
+    stored_total = fields.BigIntField(default=0)
+    dead_letters = fields.BigIntField(default=0)
+    last_stored_at = fields.DatetimeField(null=True)
+    stuck_since = fields.DatetimeField(null=True, description="a batch has failed to store since then (retrying)")
+    last_error = fields.CharField(max_length=300, default="")
+
+    class Meta:
+        table = "iot_consumer_heartbeats"

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 
 from models.base import TimestampedModel
 from notifications.choices import OutboxStatus
+
+if TYPE_CHECKING:  # the relations' targets, for type checkers only
+    from models.accounts import User
 
 
 class OutboxMessage(TimestampedModel):
@@ -15,12 +20,15 @@ class OutboxMessage(TimestampedModel):
     """
 
     id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyNullableRelation[User]
     user = fields.ForeignKeyField("models.User", related_name="outbox_messages", null=True,
                                   on_delete=fields.CASCADE, description="the WeChat recipient, NULL for a desk")
+    user_id: int | None
     channel = fields.CharField(max_length=64, default="",
                                description="desk channel name from RW_DESK_CHANNELS, empty for WeChat")
     kind = fields.CharField(max_length=40)
     dedupe_key = fields.CharField(max_length=200, unique=True)
+    payload: fields.JSONField[dict[str, Any]]
     payload = fields.JSONField(default=dict)
     status = fields.CharEnumField(OutboxStatus, max_length=14, default=OutboxStatus.PENDING)
     attempts = fields.IntField(default=0)

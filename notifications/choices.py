@@ -30,6 +30,8 @@ class NotificationKind(StrEnum):
     COLLECTION_FINAL = "COLLECTION_FINAL"  # to the tenant: 三次警示 (tier 3, contract clause, 48 hours)
     COLLECTION_TASK = "COLLECTION_TASK"  # to finance / the area manager: a collections task was opened
     GRACE_DECISION = "GRACE_DECISION"  # to the tenant: their grace request was approved or rejected
+    OCCUPANCY_INCOMPLETE = "OCCUPANCY_INCOMPLETE"  # to admins and executives: a day's snapshot is incomplete
+    STATEMENT_REFUSED = "STATEMENT_REFUSED"  # to finance and managers: a bank statement import was refused
 
 
 #: the alert type raised when a message keeps failing

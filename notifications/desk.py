@@ -9,7 +9,7 @@ with the same claim, retry and backoff as WeChat messages (notifications/desk_se
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -113,9 +113,10 @@ async def enqueue_desk(settings: Settings, event: DeskEvent, *, dedupe_key: str,
     from models.notifications import OutboxMessage
     from models.portfolio import Building
 
-    code = None
+    code: str | None = None
     if building_id:
-        code = (await Building.filter(id=building_id).values_list("code", flat=True) or [None])[0]
+        codes = cast(list[str], await Building.filter(id=building_id).values_list("code", flat=True))
+        code = codes[0] if codes else None
     targets = matching(settings, event, code, severity, roles)
     if not targets:
         return 0

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote_plus
 
 from notifications.choices import DeskChannelType
@@ -78,7 +79,7 @@ def wecom_client(channel: DeskChannel, api_base: str, timeout: float):
     return ConfiguredWorkClient(channel.corp_id, channel.corp_secret, timeout=timeout, auto_retry=False)
 
 
-_WORK_CLIENTS: dict[tuple[str, str, str], object] = {}
+_WORK_CLIENTS: dict[tuple[str, str, str], Any] = {}  # wechatpy's clients (wechatpy is untyped)
 
 
 def send_wecom_app(channel: DeskChannel, title: str, text: str, timeout: float, api_base: str) -> dict:

@@ -37,6 +37,11 @@ async def announce_alerts(settings: Settings, now: datetime) -> dict:
     return {"alerts": len(alerts), "desk_messages": written}
 
 
+async def desk_alerts(settings: Settings, now: datetime) -> dict:
+    """Scheduled (reminders.scheduler.JOBS): ``announce_alerts``, reported as ``desk_alerts``."""
+    return {"desk_alerts": await announce_alerts(settings, now)}
+
+
 async def announce_job_failure(settings: Settings, job: str, error: str, now: datetime) -> int:
     """A scheduled job raised: tell the admins' desk channels (once per job per hour)."""
     return await enqueue_desk(settings, DeskEvent.JOB_FAILED, dedupe_key=f"job:{job}:{now:%Y%m%d%H}", now=now,

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -97,6 +98,8 @@ async def send_one(settings: Settings, client: ConfiguredWeChatClient, message: 
         await _finish(message, token, status=OutboxStatus.UNDELIVERABLE, last_error=problem[:500])
         report.undeliverable += 1
         return
+    assert user is not None and user.openid and template  # each checked above
+    openid = user.openid
     tz = ZoneInfo(settings.business_timezone)
     try:
         data = render_data(template.get("fields", {}), message.payload, tz)
@@ -110,7 +113,7 @@ async def send_one(settings: Settings, client: ConfiguredWeChatClient, message: 
     error = ""
     try:
         await call_wechat(client, lambda: send_subscribe_message(
-            client, openid=user.openid, template_id=template["template_id"], data=data, page=page,
+            client, openid=openid, template_id=template["template_id"], data=data, page=page,
             miniprogram_state=settings.wechat_miniprogram_state, lang=settings.notify_lang))
     except WeChatClientException as exc:
         errcode, error = exc.errcode, f"WeChat errcode {exc.errcode}: {exc.errmsg}"
@@ -206,7 +209,5 @@ async def run_outbox(settings: Settings, clock: Clock, stop: asyncio.Event) -> N
             report = SendReport()
         if report.handled:
             continue
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=settings.outbox_poll_seconds)
-        except TimeoutError:
-            pass

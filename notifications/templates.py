@@ -58,6 +58,10 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
     K.GRACE_DECISION: {"template_id": "", "page": STAFF_HOME,
                        "fields": {"character_string1": "contract_no|unit_code", "phrase2": "decision",
                                   "date3": "ends_on|decided_on", "thing4": "note"}},
+    K.OCCUPANCY_INCOMPLETE: {"template_id": "", "page": STAFF_HOME,
+                             "fields": {"date1": "day", "thing2": "title", "time3": "at"}},
+    K.STATEMENT_REFUSED: {"template_id": "", "page": STAFF_HOME,
+                          "fields": {"character_string1": "error_code", "thing2": "title", "time3": "at"}},
 }
 del K
 

@@ -176,8 +176,9 @@ async def import_portfolio(raw_rows: list[dict[str, Any]], *, dry_run: bool = Fa
                 cities[row.city_code] = city
             building = buildings.get(row.building_code)
             if building is None:
-                values = {"city_id": city.id, "name": row.building_name, "address": row.address, "lat": row.lat,
-                          "lng": row.lng, "geofence_radius_m": row.geofence_radius_m, "timezone": row.timezone}
+                values: dict[str, Any] = {
+                    "city_id": city.id, "name": row.building_name, "address": row.address, "lat": row.lat,
+                    "lng": row.lng, "geofence_radius_m": row.geofence_radius_m, "timezone": row.timezone}
                 building, created = await Building.get_or_create(code=row.building_code, defaults=values)
                 if not created:
                     await Building.filter(id=building.id).update(**values)

@@ -15,6 +15,7 @@ import io
 from datetime import datetime, timedelta
 
 import qrcode
+from qrcode.image.pil import PilImage
 
 from core.errors import NotFound
 
@@ -59,5 +60,5 @@ def qr_png(data: str) -> bytes:
     qr.add_data(data)
     qr.make(fit=True)
     buffer = io.BytesIO()
-    qr.make_image(fill_color="black", back_color="white").save(buffer, format="PNG")
+    qr.make_image(image_factory=PilImage, fill_color="black", back_color="white").save(buffer, format="PNG")
     return buffer.getvalue()

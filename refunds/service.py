@@ -4,12 +4,13 @@ outbox in the same transaction as each step change."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
@@ -19,7 +20,8 @@ from tortoise.transactions import in_transaction
 from accounts.choices import Role
 from accounts.permissions import REFUND_RETURN_ANY_STEP
 from config.settings import Settings
-from core.errors import AppError, Conflict, InvalidTransition, NotFound, ValidationFailed
+from core.errors import AppError, BadRequest, Conflict, InvalidTransition, NotFound, PayloadTooLarge, ValidationFailed
+from core.pagination import PageQuery, paginate
 from leasing.choices import LIVE_LEASE_STATUSES, LeaseStatus
 from leasing.ledger import held_deposit, settle_deposit
 from models.accounts import User
@@ -54,6 +56,8 @@ from refunds.choices import (
     RefundStep,
     next_step,
 )
+from refunds.documents import MAX_DOCUMENT_BYTES, sniff_content_type
+from refunds.progress import issue_progress_token, parse_progress_token, progress_url, verify_progress_token
 from refunds.sla import projected_completion, step_deadline
 
 S = RefundStep
@@ -103,8 +107,9 @@ async def owner_for(building_id: int, step: RefundStep | None) -> int | None:
     duty = STEP_DUTY.get(step) if step else None
     if duty is None:
         return None
-    user_ids = sorted(set(await BuildingStaff.filter(building_id=building_id, duty=duty, user__is_active=True)
-                          .values_list("user_id", flat=True)))
+    user_ids = sorted(set(cast(list[int], await BuildingStaff.filter(building_id=building_id, duty=duty,
+                                                                     user__is_active=True)
+                               .values_list("user_id", flat=True))))
     if not user_ids:
         return None
     loads = {uid: await DepositRefund.filter(assignee_id=uid, step__in=list(STAFF_WAIT_STEPS)).count()
@@ -113,7 +118,7 @@ async def owner_for(building_id: int, step: RefundStep | None) -> int | None:
 
 
 async def tenant_user_ids(tenant_id: int) -> list[int]:
-    return list(await User.filter(tenant_id=tenant_id, role=Role.TENANT, is_active=True)
+    return cast(list[int], await User.filter(tenant_id=tenant_id, role=Role.TENANT, is_active=True)
                 .values_list("id", flat=True))
 
 
@@ -202,6 +207,21 @@ async def apply_refund(*, lease: Lease, applicant: User, now: datetime, cfg: Ref
                                   payee_bank=payee_bank, payee_account=payee_account, change_unit=change_unit)
     except IntegrityError:  # a concurrent application for the same lease won the unique open_key
         raise Conflict("this lease already has a deposit refund in progress", code="REFUND_ALREADY_OPEN") from None
+
+
+async def apply_for_tenant(*, tenant_id: int | None, lease_id: int, applicant: User, now: datetime,
+                           cfg: RefundConfig, move_out_date: date | None, reason: str, payee_name: str,
+                           payee_bank: str, payee_account: str) -> DepositRefund:
+    """The tenant's online move-out form: only for their own live lease (anyone else's, or an ended one, is
+    "not found"); the account number is stored without the spaces people type into it."""
+    lease = await Lease.get_or_none(id=lease_id)
+    if lease is None or lease.tenant_id != tenant_id:
+        raise NotFound("lease not found")
+    if lease.status not in LIVE_LEASE_STATUSES:
+        raise NotFound("lease not found", details={"reason": "the lease is not live"})
+    return await apply_refund(lease=lease, applicant=applicant, now=now, cfg=cfg, move_out_date=move_out_date,
+                              reason=reason, payee_name=payee_name, payee_bank=payee_bank,
+                              payee_account=payee_account.replace(" ", ""))
 
 
 async def _open_refund(*, lease: Lease, unit: Unit, applicant: User, now: datetime, cfg: RefundConfig,
@@ -366,8 +386,9 @@ async def confirm_receipt(refund_id: int, *, tenant_user: User, now: datetime, c
 async def auto_complete_due(now: datetime, cfg: RefundConfig) -> list[int]:
     """PAID refunds the tenant did not confirm within the configured days become COMPLETED."""
     cutoff = now - timedelta(days=cfg.auto_complete_days)
-    done = []
-    for refund_id in await DepositRefund.filter(step=S.PAID, paid_at__lte=cutoff).values_list("id", flat=True):
+    done: list[int] = []
+    due = cast(list[int], await DepositRefund.filter(step=S.PAID, paid_at__lte=cutoff).values_list("id", flat=True))
+    for refund_id in due:
         try:
             async with in_transaction():
                 refund = await _locked(refund_id)
@@ -410,6 +431,7 @@ async def return_for_correction(refund_id: int, *, actor: User, now: datetime, c
         if current not in (S.INSPECTED, S.SETTLED, S.APPROVED):
             raise InvalidTransition("deposit refund", current, "RETURN", [])
         pending = next_step(current)
+        assert pending is not None  # INSPECTED, SETTLED and APPROVED each have a next step
         if not may_return(actor.role, pending):
             raise Conflict(f"a {actor.role} cannot return a refund waiting for {pending}", code="NOT_YOUR_STEP",
                            details={"allowed_roles": sorted({STEP_ROLE[pending], *RETURN_ROLES})})
@@ -532,6 +554,19 @@ async def document_file(refund: DepositRefund, document_id: int, storage, *,
     return document, data
 
 
+async def upload_document(refund: DepositRefund, *, kind: DocumentKind, data: bytes, filename: str, uploader: User,
+                          settings: Settings) -> RefundDocument:
+    """An uploaded file becomes a document of this refund if it is a PDF, JPEG or PNG within the size limit
+    (judged by its first bytes, not by the type the client declared)."""
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise PayloadTooLarge("documents are limited to 10 MB")
+    content_type = sniff_content_type(data)
+    if content_type is None:
+        raise BadRequest("documents must be PDF, JPEG or PNG", code="UNSUPPORTED_DOCUMENT")
+    return await store_document(refund, kind=kind, data=data, filename=filename, content_type=content_type,
+                                uploader=uploader, storage=document_storage(settings))
+
+
 async def store_document(refund: DepositRefund, *, kind: DocumentKind, data: bytes, filename: str,
                          content_type: str, uploader: User, storage) -> RefundDocument:
     digest = hashlib.sha256(data).hexdigest()
@@ -549,11 +584,15 @@ def is_red(refund: DepositRefund, now: datetime, cfg: RefundConfig) -> bool:
     return refund.step in STAFF_WAIT_STEPS and now - refund.step_entered_at > timedelta(hours=cfg.escalation_hours)
 
 
+def red_filter(now: datetime, cfg: RefundConfig) -> dict[str, Any]:
+    """``is_red`` as query filters: a staff wait that started before the escalation threshold."""
+    return {"step__in": list(STAFF_WAIT_STEPS), "step_entered_at__lt": now - timedelta(hours=cfg.escalation_hours)}
+
+
 async def escalate_stalled(now: datetime, cfg: RefundConfig, settings: Settings | None = None) -> list[int]:
     """Flag waits older than the escalation threshold: notify the owner and their supervisor, once per wait
     (and, with ``settings``, the desk channels of the building that hear red flags)."""
-    cutoff = now - timedelta(hours=cfg.escalation_hours)
-    candidates = await DepositRefund.filter(step__in=list(STAFF_WAIT_STEPS), step_entered_at__lt=cutoff).order_by("id")
+    candidates = await DepositRefund.filter(**red_filter(now, cfg)).order_by("id")
     escalated = []
     for refund in candidates:
         if refund.escalated_version == refund.version:
@@ -576,6 +615,7 @@ async def escalate_stalled(now: datetime, cfg: RefundConfig, settings: Settings 
             unit = await Unit.get(id=refund.unit_id)
             owner = await User.get_or_none(id=refund.assignee_id) if refund.assignee_id else None
             pending = next_step(refund.step)
+            assert pending is not None  # only a refund waiting for a step is red (red_filter)
             for user_id in recipients:
                 await enqueue_notification(
                     user_id=user_id, kind=NotificationKind.REFUND_ESCALATED,
@@ -597,7 +637,7 @@ async def _desk_red_flag(settings: Settings, refund: DepositRefund, unit: Unit, 
     pending = next_step(refund.step)
     await enqueue_desk(settings, DeskEvent.REFUND_RED_FLAG, dedupe_key=f"refund:{refund.id}:v{refund.version}:red",
                        now=now, building_id=refund.building_id, payload={
-                           "subject": f"{unit.code} {STEP_TASK.get(pending, '')}", "unit": unit.code,
+                           "subject": f"{unit.code} {STEP_TASK.get(pending, '') if pending else ''}", "unit": unit.code,
                            "owner": owner.name if owner else "未分配",
                            "since": refund.step_entered_at.astimezone(cfg.tz).strftime("%Y-%m-%d %H:%M"),
                            "detail": f"已超过 {cfg.escalation_hours} 小时,已通知负责人及其主管",
@@ -615,8 +655,8 @@ async def escalation_recipients(refund: DepositRefund) -> list[int]:
     if len(recipients) < 2:
         from accounts.choices import StaffDuty
 
-        managers = await BuildingStaff.filter(building_id=refund.building_id, duty=StaffDuty.MANAGER,
-                                              user__is_active=True).values_list("user_id", flat=True)
+        managers = cast(list[int], await BuildingStaff.filter(building_id=refund.building_id, duty=StaffDuty.MANAGER,
+                                                              user__is_active=True).values_list("user_id", flat=True))
         recipients.extend(sorted(set(managers)))
     return list(dict.fromkeys(recipients))
 
@@ -642,8 +682,8 @@ async def timeline(refund: DepositRefund, *, with_people: bool) -> list[dict]:
     events = await RefundEvent.filter(refund_id=refund.id).order_by("at", "id")
     rows = []
     for event in events:
-        row = {"action": event.action, "from_step": event.from_step, "step": event.to_step, "at": event.at.isoformat(),
-               "role": event.actor_role}
+        row: dict[str, Any] = {"action": event.action, "from_step": event.from_step, "step": event.to_step,
+                               "at": event.at.isoformat(), "role": event.actor_role}
         if event.action in (RefundAction.RETURN, RefundAction.CANCEL):
             row["reason"] = event.reason
         if with_people:
@@ -686,6 +726,74 @@ async def serialize_refund(refund: DepositRefund, now: datetime, cfg: RefundConf
             data["documents"] = [{"id": d.id, "kind": d.kind, "filename": d.filename, "size_bytes": d.size_bytes,
                                   "sha256": d.sha256} for d in await RefundDocument.filter(refund_id=refund.id)]
     return data
+
+
+async def staff_list(building_filter: dict[str, Any], page: PageQuery, now: datetime, cfg: RefundConfig, *,
+                     step: RefundStep | None = None, building_id: int | None = None,
+                     red_only: bool = False) -> dict[str, Any]:
+    """One page of the refunds in the caller's buildings, newest application first."""
+    qs = DepositRefund.filter(**building_filter).order_by("-applied_at")
+    if step:
+        qs = qs.filter(step=step)
+    if building_id:
+        qs = qs.filter(building_id=building_id)
+    if red_only:
+        qs = qs.filter(**red_filter(now, cfg))
+    result = await paginate(qs, page, lambda r: r)
+    result["items"] = [await serialize_refund(r, now, cfg, staff=True) for r in result["items"]]
+    return result
+
+
+async def tenant_list(tenant_id: int | None, now: datetime, cfg: RefundConfig) -> list[dict]:
+    refunds = await DepositRefund.filter(tenant_id=tenant_id).order_by("-applied_at")
+    return [await serialize_refund(r, now, cfg, staff=False) for r in refunds]
+
+
+async def tenant_detail(refund: DepositRefund, now: datetime, cfg: RefundConfig, settings: Settings) -> dict:
+    """What the tenant sees of their refund: each deduction with its evidence photos as inline thumbnails and
+    whether a quote backs it, and the documents they may download (TENANT_DOCUMENT_KINDS)."""
+    from inspections.storage import storage_for
+    from models.inspections import Photo
+
+    data = await serialize_refund(refund, now, cfg, staff=False, detail=True)
+    storage = storage_for(settings)
+    lines = await RefundDeduction.filter(refund_id=refund.id).order_by("id")
+    photos = {str(p.id): p for p in await Photo.filter(id__in=[pid for line in lines for pid in line.photo_ids])}
+    for item in data["deductions"]:
+        evidence = []
+        for photo_id in item.pop("photo_ids"):
+            photo = photos.get(photo_id)
+            thumb = storage.get(photo.thumbnail_key) if photo and photo.thumbnail_key else None
+            evidence.append({"photo_id": photo_id, "thumbnail": (
+                "data:image/jpeg;base64," + base64.b64encode(thumb).decode()) if thumb else None})
+        item["evidence"] = evidence
+        item["quote_document_id"] = item.pop("document_id")
+        item["has_quote"] = item["quote_document_id"] is not None
+    data["documents"] = [{"id": d.id, "kind": d.kind, "filename": d.filename, "size_bytes": d.size_bytes}
+                         for d in await RefundDocument.filter(refund_id=refund.id,
+                                                              kind__in=list(TENANT_DOCUMENT_KINDS))
+                         .order_by("id")]
+    return data
+
+
+def progress_link(refund: DepositRefund, settings: Settings, now: datetime) -> tuple[str, str, datetime]:
+    """(url, token, expiry) of a fresh progress link for this refund."""
+    token, expires_at = issue_progress_token(secret=settings.qr_secret, refund_id=refund.id,
+                                             nonce=refund.progress_nonce, now=now,
+                                             ttl=timedelta(days=settings.refund_progress_token_days))
+    return progress_url(settings.qr_base_url, token), token, expires_at
+
+
+async def progress_for_token(token: str, *, secret: str, now: datetime, cfg: RefundConfig) -> dict:
+    """The public progress page behind a signed link; an unknown, forged, expired or revoked link is 404."""
+    refund_id, expires, sig = parse_progress_token(token)
+    refund = await DepositRefund.get_or_none(id=refund_id)
+    if refund is None:
+        raise NotFound("progress link not found", code="INVALID_PROGRESS_LINK")
+    verify_progress_token(secret=secret, refund_id=refund.id, expires=expires, sig=sig, nonce=refund.progress_nonce,
+                          now=now)
+    events = await RefundEvent.filter(refund_id=refund.id).order_by("at", "id")
+    return public_progress(refund, now, cfg, events)
 
 
 def public_progress(refund: DepositRefund, now: datetime, cfg: RefundConfig, events: list[RefundEvent]) -> dict:

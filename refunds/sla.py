@@ -85,5 +85,8 @@ def projected_completion(current: RefundStep | str, current_due: datetime | None
     for step in STEP_ORDER[index + 1:]:
         if step == RefundStep.COMPLETED:
             break
-        at = step_deadline(step, at, sla_hours=sla_hours, paid_business_days=paid_business_days, tz=tz)
+        deadline = step_deadline(step, at, sla_hours=sla_hours, paid_business_days=paid_business_days, tz=tz)
+        if deadline is None:  # a step without an SLA: no projection
+            return None
+        at = deadline
     return at

@@ -1,12 +1,16 @@
-"""The periodic jobs of issue 5, as one background service: refund escalation (48 h red flags), automatic
-completion of unconfirmed payments, and the lease expiry reminders. Every job is idempotent and safe with
-several instances (conditional updates, unique keys, an advisory lock on PostgreSQL), so the interval only
-decides how soon things happen. Each job is also runnable once from the CLI (cli/notify_commands.py)."""
+"""The scheduler: one background service that runs every registered job now and then every
+``scheduler_interval_seconds``. The jobs live with their domains (``<domain>/jobs.py``); JOBS below is the one
+place they are registered. Every job is idempotent and safe with several instances (conditional updates,
+unique keys, an advisory lock on PostgreSQL), so the interval only decides how soon things happen. Most jobs
+are also runnable once from the CLI (cli/notify_commands.py, cli/leasing_commands.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,69 +19,38 @@ from core.clock import Clock
 
 log = logging.getLogger("rentwatch.scheduler")
 
+Job = Callable[[Settings, datetime], Awaitable[dict[str, Any]]]
 
-async def run_refund_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
-    from refunds.service import RefundConfig, auto_complete_due, escalate_stalled
-
-    cfg = RefundConfig.from_settings(settings)
-    return {"escalated": await escalate_stalled(now, cfg, settings),
-            "auto_completed": await auto_complete_due(now, cfg)}
-
-
-async def run_reminder_job(settings: Settings, now: datetime) -> dict[str, Any]:
-    from reminders.service import run_lease_reminders
-
-    report = await run_lease_reminders(settings, now)
-    return {"reminders": {"as_of": report.as_of.isoformat(), "fired": report.fired,
-                          "skipped_locked": report.skipped_locked}}
-
-
-async def run_desk_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
-    from notifications.jobs import announce_alerts
-    from workorders.jobs import notify_overdue
-
-    summary: dict[str, Any] = {"desk_alerts": await announce_alerts(settings, now)}
-    if settings.workorder_overdue_check:
-        summary["overdue_work_orders"] = await notify_overdue(settings, now)
-    return summary
+#: name → ``"module:function"``, one line per job, run in this order. Each is ``async def fn(settings, now) ->
+#: dict``; the dict is merged into the pass's summary. Named by module path (imported when run, as
+#: cli.background.BACKGROUND_SERVICES) so the scheduler does not import every domain. Each job runs on its own:
+#: one failing does not stop the others, and its failure reaches the admins' desk channels
+#: (notifications.jobs.announce_job_failure) under its name here.
+JOBS: dict[str, str] = {
+    "refunds": "refunds.jobs:refund_jobs",
+    "reminders": "reminders.jobs:lease_reminders",
+    "desk": "notifications.jobs:desk_alerts",
+    "overdue_work_orders": "workorders.jobs:overdue_work_orders",
+    "console_sessions": "accounts.jobs:purge_console_sessions",
+    "ledger": "leasing.jobs:ledger_jobs",
+    "collections": "arrears.jobs:collections_daily",
+    "occupancy": "occupancy.jobs:occupancy_jobs",
+    "reconciliation": "reconciliation.jobs:run_reconciliation_jobs",
+}
 
 
-#: The scheduler's jobs, each run on its own: one failing does not stop the others, and its failure reaches the
-#: admins' desk channels (notifications.jobs.announce_job_failure).
-async def run_session_purge(settings: Settings, now: datetime) -> dict[str, Any]:
-    from accounts.service import purge_console_sessions
-
-    return await purge_console_sessions(settings, now)
-
-
-async def run_ledger_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
-    """The leasing ledger's jobs: generation retries and the weekly dry-run."""
-    from leasing.jobs import schedule_retries, weekly_dry_run
-
-    return {"ledger": {"schedule_retries": await schedule_retries(settings, now),
-                       "schedule_dry_run": await weekly_dry_run(settings, now)}}
-
-
-JOBS = {"refunds": run_refund_jobs, "reminders": run_reminder_job, "desk": run_desk_jobs,
-        "console_sessions": run_session_purge, "ledger": run_ledger_jobs}
-
-
-async def run_collections(settings: Settings, now: datetime) -> dict[str, Any]:
-    from arrears.jobs import collections_daily
-
-    return await collections_daily(settings, now)
-
-
-JOBS["collections"] = run_collections  # overdue tiers, late fees, promises (arrears/jobs.py)
+def resolve_job(name: str) -> Job:
+    module_name, _, attr = JOBS[name].partition(":")
+    return getattr(importlib.import_module(module_name), attr)
 
 
 async def run_scheduled_jobs(settings: Settings, now: datetime) -> dict[str, Any]:
     from notifications.jobs import announce_job_failure
 
     summary: dict[str, Any] = {"escalated": [], "auto_completed": [], "reminders": {"fired": []}, "failed": []}
-    for name, job in JOBS.items():
+    for name in JOBS:
         try:
-            summary.update(await job(settings, now))
+            summary.update(await resolve_job(name)(settings, now))
         except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others
             log.exception("scheduled job %s failed", name)
             summary["failed"].append(name)
@@ -97,7 +70,5 @@ async def run_scheduler(settings: Settings, clock: Clock, stop: asyncio.Event) -
                 log.info("scheduled jobs: %s", summary)
         except Exception:  # noqa: BLE001 - keep the service alive; the next pass retries
             log.exception("scheduled jobs failed")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=settings.scheduler_interval_seconds)
-        except TimeoutError:
-            pass

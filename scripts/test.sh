@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every test: lint, the Python suite on SQLite, the same suite on PostgreSQL, the mini program's Node tests.
+# Every test: lint, type check, the Python suite on SQLite, the same suite on PostgreSQL, the mini program's Node tests.
 # A pass that cannot run here is announced loudly as SKIPPED, never silently dropped.
 set -u
 cd "$(dirname "$0")/.."
@@ -17,6 +17,9 @@ fi
 
 echo "==> ruff"
 ruff check . || status=1
+
+echo "==> mypy"
+mypy || status=1
 
 echo "==> pytest on SQLite"
 RW_TEST_DATABASE_URL="sqlite://:memory:" python -m pytest -q -rs -p no:cacheprovider "$@" || status=1

@@ -1,5 +1,6 @@
 """Scan, status reports, geofence, mock-location holds, double confirmation, conflicts, expiry, audit."""
 
+import hashlib
 import json
 import uuid
 from datetime import timedelta
@@ -184,6 +185,73 @@ async def test_impossible_travel_speed_is_held_for_review(client, world, clock):
     third = await submit(client, world, world.admin, report_body(b, clock.now() - timedelta(hours=20),
                                                                 unit=b.units[2]))
     assert third.json["result"] == "ACCEPTED", third.json
+
+
+@pytest.mark.parametrize("flag", ["mock_location", "is_mock"])
+async def test_client_mock_location_flag_is_held_for_review(client, world, clock, flag):
+    body = report_body(world.a, clock.now())
+    body["location"][flag] = True
+    resp = await submit(client, world, world.a.inspector, body)
+    assert resp.status == 201
+    assert (resp.json["result"], resp.json["report"]["state_reason"]) == ("HELD_FOR_REVIEW", "SUSPECTED_MOCK_LOCATION")
+    assert resp.json["report"]["flags"] == ["SUSPECTED_MOCK_LOCATION"]
+    assert (await Unit.get(id=world.a.unit.id)).last_inspected_at is None
+    again = await submit(client, world, world.a.inspector, body)
+    assert (again.json["result"], again.json["original_result"]) == ("DUPLICATE", "HELD_FOR_REVIEW")
+    body["location"][flag] = False  # different content under the same client_id
+    changed = await submit(client, world, world.a.inspector, body)
+    assert (changed.status, changed.json["error"]["code"]) == (409, "CLIENT_ID_REUSED")
+
+
+def test_content_hash_of_a_body_without_mock_flags_is_unchanged():
+    """Replays of items queued before the mock flags existed must stay DUPLICATE: unset flags are not hashed."""
+    from datetime import UTC, datetime
+
+    from inspections.schemas import StatusReportIn, content_hash
+
+    class Side:
+        building = type("B", (), {"lat": 22.5329, "lng": 113.9305})
+        unit = type("U", (), {"code": "SZ-NS-A-1201", "qr_version": 1, "status_version": 1})
+
+    raw = report_body(Side, datetime(2026, 11, 2, 9, 0, tzinfo=UTC), client_id="22222222-2222-4222-8222-222222222222")
+    explicit = {**raw, "location": {**raw["location"], "mock_location": False, "is_mock": False}}
+    digests = {content_hash(StatusReportIn.model_validate(b)) for b in (raw, explicit)}
+    assert len(digests) == 1
+    legacy = StatusReportIn.model_validate(raw).model_dump(mode="json")
+    for name in ("mock_location", "is_mock"):
+        del legacy["location"][name]
+    assert digests == {hashlib.sha256(json.dumps(legacy, sort_keys=True, separators=(",", ":")).encode()).hexdigest()}
+
+
+async def test_a_held_fix_is_no_reference_for_the_next_one(client, world, clock):
+    """Shenzhen, then Hangzhou 30 s later (held), then Shenzhen again 30 s after that: the third visit is judged
+    against the trusted Shenzhen fix, so it is accepted — the same decision it gets without the simulated fix
+    in between (which, taken as a reference, would have held it too)."""
+    a, b = world.a, world.b
+    t = clock.now() - timedelta(minutes=10)
+    first = await submit(client, world, world.admin, report_body(a, t))
+    jump = await submit(client, world, world.admin, report_body(b, t + timedelta(seconds=30)))
+    back = await submit(client, world, world.admin, report_body(a, t + timedelta(seconds=60), unit=a.units[2]))
+    assert [r.json["result"] for r in (first, jump, back)] == ["ACCEPTED", "HELD_FOR_REVIEW", "ACCEPTED"]
+    # Another run of the same case, ten minutes later: the same decisions (the held fix is still no reference).
+    later = [t + timedelta(minutes=9), t + timedelta(minutes=9, seconds=30), t + timedelta(minutes=9, seconds=60)]
+    again = [await submit(client, world, world.admin, report_body(side, at, unit=unit)) for side, at, unit in
+             [(a, later[0], a.units[3]), (b, later[1], b.units[3]), (a, later[2], a.units[0])]]
+    assert [r.json["result"] for r in again] == ["ACCEPTED", "HELD_FOR_REVIEW", "ACCEPTED"]
+
+
+async def test_a_decision_from_a_suspected_mock_location_is_refused(client, world, clock):
+    a = world.a
+    report = await pending_change(client, world, clock)
+    for location_change in ({"mock_location": True}, {"is_mock": True}, {"accuracy_m": 0}):
+        body = decision_body(a, clock.now())
+        body["location"].update(location_change)
+        resp = await decide(client, world, a.manager, report["id"], body)
+        assert (resp.status, resp.json["error"]["code"]) == (422, "SUSPECTED_MOCK_LOCATION"), resp.json
+    assert await StatusConfirmation.filter(report_id=report["id"]).count() == 0
+    assert (await StatusReport.get(id=report["id"])).state == "PENDING_CONFIRMATION"
+    resp = await decide(client, world, a.manager, report["id"], decision_body(a, clock.now()))
+    assert resp.json["result"] == "CONFIRMED"
 
 
 @pytest.mark.parametrize("body_change,status,code", [

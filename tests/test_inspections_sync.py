@@ -233,3 +233,33 @@ async def test_last_inspected_only_moves_forward_and_rolls_back_with_its_item(wo
             await mark_inspected(unit.id, t + timedelta(hours=1))
             raise RuntimeError("the item failed after marking")
     assert (await Unit.get(id=unit.id)).last_inspected_at == t + timedelta(minutes=30)
+
+
+@pytest.mark.parametrize("first", ["A", "B"])
+async def test_batch_travel_check_decides_as_item_by_item(client, world, clock, first):
+    """One batch with a report in Shenzhen and one in Hangzhou 30 s apart: whatever the unit codes sort as, the
+    later fix is the one held — as when the two are sent one by one in capture order."""
+    sides = {"A": world.a, "B": world.b}
+    earlier, later = sides[first], sides["B" if first == "A" else "A"]
+    t = clock.now() - timedelta(minutes=30)
+    items = [report_body(later, t + timedelta(seconds=30)), report_body(earlier, t)]
+    resp = await sync(client, world, world.admin, items)
+    assert [outcome(r) for r in resp.json["results"]] == [("HELD_FOR_REVIEW", None), ("ACCEPTED", None)]
+    assert resp.json["results"][0]["report"]["flags"] == ["SUSPECTED_MOCK_LOCATION"]
+
+
+async def test_batch_mock_flag_and_confirmation_fix_count_in_the_travel_check(client, world, clock):
+    """A client-flagged fix is held; a confirmation earlier in the same batch is a reference point for the
+    next report, as it would be if sent alone."""
+    a, b = world.a, world.b
+    t = clock.now() - timedelta(minutes=30)
+    pending = report_body(a, t - timedelta(minutes=5), requested="OFF_MARKET")
+    resp = await sync(client, world, a.inspector, [pending])
+    assert outcome(resp.json["results"][0]) == ("PENDING_CONFIRMATION", None)
+    flagged = report_body(a, t + timedelta(minutes=1), unit=a.units[2])
+    flagged["location"]["mock_location"] = True
+    confirmation = {**decision_body(a, t), "kind": "confirmation", "report_client_id": pending["client_id"]}
+    far = report_body(b, t + timedelta(seconds=40))
+    resp = await sync(client, world, world.admin, [far, flagged, confirmation])
+    assert [outcome(r) for r in resp.json["results"]] == [("HELD_FOR_REVIEW", None), ("HELD_FOR_REVIEW", None),
+                                                          ("CONFIRMED", None)]

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from config.settings import DEV_QR_SECRET
 from inspections.geo import wgs84_to_gcj02
 from inspections.qr import build_sticker_url
 from iot.choices import IotAlert
 from iot.ingest import Ingestor, RawMessage
 from models.iot import Device
-from models.portfolio import Unit
+from models.portfolio import Unit, UnitStatusChange
 from models.workorders import WorkOrder
 from portfolio.choices import StatusSource, UnitStatus
 from portfolio.service import change_unit_status
@@ -120,12 +122,14 @@ async def test_cleaning_confirmed_by_sticker_scan_moves_the_unit_on(client, worl
     gcj = wgs84_to_gcj02(b.lat, b.lng)
     headers = world.auth(world.a.inspector)
     path = f"/api/v1/iot/cleaning/{order.id}/confirm"
-    resp = await post(client, path, headers, {"qr": other, "location": {"lat": b.lat, "lng": b.lng}})
+    here = {"lat": b.lat, "lng": b.lng, "accuracy_m": 12}
+    resp = await post(client, path, headers, {"qr": other, "location": here})
     assert resp.status == 409 and resp.json["error"]["code"] == "WRONG_UNIT"
-    resp = await post(client, path, headers, {"qr": sticker[:-2] + "00", "location": {"lat": b.lat, "lng": b.lng}})
+    resp = await post(client, path, headers, {"qr": sticker[:-2] + "00", "location": here})
     assert resp.json["error"]["code"] == "INVALID_QR"
-    resp = await post(client, path, headers, {"qr": sticker, "location": {"lat": b.lat + 0.01, "lng": b.lng}})
+    resp = await post(client, path, headers, {"qr": sticker, "location": {**here, "lat": b.lat + 0.01}})
     assert resp.status == 422 and resp.json["error"]["code"] == "OUTSIDE_GEOFENCE"
+    assert (await WorkOrder.get(id=order.id)).status == order.status  # untouched
     resp = await post(client, path, headers, {"qr": sticker, "location": {"lat": gcj[0], "lng": gcj[1],
                                                                           "coord_system": "gcj02", "accuracy_m": 8}})
     assert resp.status == 200, resp.json
@@ -133,8 +137,44 @@ async def test_cleaning_confirmed_by_sticker_scan_moves_the_unit_on(client, worl
     assert resp.json["unit_status"] == "PENDING_DELIVERY" and resp.json["work_order_status"] == "DONE"
     assert (await WorkOrder.get(id=order.id)).status == "DONE"
     assert (await Unit.get(id=unit.id)).status == UnitStatus.PENDING_DELIVERY
-    resp = await post(client, path, headers, {"qr": sticker, "location": {"lat": b.lat, "lng": b.lng}})
+    change = await UnitStatusChange.filter(unit_id=unit.id).order_by("-id").first()
+    # a person's on-site scan, recorded as such (not as a sensor's doing)
+    assert (change.to_status, change.source, change.actor_id) == (UnitStatus.PENDING_DELIVERY,
+                                                                  StatusSource.INSPECTION, world.a.inspector.id)
+    resp = await post(client, path, headers, {"qr": sticker, "location": here})
     assert resp.status == 409 and resp.json["error"]["code"] == "ALREADY_DONE"
+
+
+async def cleaning_order_on_moved_out_unit(world, clock):
+    unit = world.a.occupied_unit
+    await change_unit_status(unit.id, UnitStatus.OCCUPIED, source=StatusSource.ADMIN, now=clock.now())
+    await change_unit_status(unit.id, UnitStatus.MOVE_OUT_PENDING, source=StatusSource.ADMIN, now=clock.now())
+    order, _ = await open_work_order(wo_type=WorkOrderType.CLEANING, building_id=unit.building_id, unit_id=unit.id,
+                                     title="退租保洁", trigger_source=TriggerSource.SENSOR,
+                                     trigger_ref=f"moveout:{unit.id}:v9", now=clock.now())
+    unit = await Unit.get(id=unit.id)
+    return order, unit, build_sticker_url("https://rw.example.cn", DEV_QR_SECRET, unit.code, unit.qr_version)
+
+
+@pytest.mark.parametrize("location,code", [
+    ({}, "VALIDATION_ERROR"),  # no accuracy: the on-site check needs it
+    ({"accuracy_m": None}, "VALIDATION_ERROR"),
+    ({"accuracy_m": -1}, "VALIDATION_ERROR"),
+    ({"accuracy_m": 101}, "LOCATION_TOO_INACCURATE"),
+    ({"accuracy_m": 0}, "SUSPECTED_MOCK_LOCATION"),
+    ({"accuracy_m": 10, "mock_location": True}, "SUSPECTED_MOCK_LOCATION"),
+    ({"accuracy_m": 10, "is_mock": True}, "SUSPECTED_MOCK_LOCATION"),
+])
+async def test_cleaning_completion_refuses_a_fix_it_cannot_trust(client, world, clock, location, code):
+    """Cleaning completion has no review state: a fix without accuracy, too coarse, or looking simulated is
+    refused, and the order and the unit stay as they were."""
+    order, unit, sticker = await cleaning_order_on_moved_out_unit(world, clock)
+    b = world.a.building
+    resp = await post(client, f"/api/v1/iot/cleaning/{order.id}/confirm", world.auth(world.a.inspector),
+                      {"qr": sticker, "location": {"lat": b.lat, "lng": b.lng, **location}})
+    assert (resp.status, resp.json["error"]["code"]) == (422, code), resp.json
+    assert (await WorkOrder.get(id=order.id)).status == order.status  # untouched
+    assert (await Unit.get(id=unit.id)).status == UnitStatus.MOVE_OUT_PENDING
 
 
 async def test_alert_filters_status_and_building(client, world):

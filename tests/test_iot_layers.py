@@ -15,15 +15,15 @@ IOT = Path(__file__).resolve().parent.parent / "iot"
 LAYERS: list[set[str]] = [
     {"choices"},
     {"adapters", "meter", "occupancy"},
-    {"rules"},
-    {"actions"},
+    {"rules", "health"},  # health: the judgement over consumers' heartbeats
+    {"actions", "heartbeat"},
     {"ingest"},
     {"detection", "consumer"},
     {"jobs", "service"},
     {"simulator"},  # the demo: registers devices, publishes, runs detection
     {"runner"},  # background services: consumer + sweeper, simulator
 ]
-PURE = {"choices", "adapters", "meter", "occupancy", "rules"}
+PURE = {"choices", "adapters", "meter", "occupancy", "rules", "health"}
 IMPURE_ROOTS = {"tortoise", "models", "paho", "asyncpg", "aiosqlite", "socket", "core", "sanic", "amqtt", "alerts",
                 "workorders", "inspections", "refunds", "notifications", "config"}
 #: pure modules may use these domain constants (StrEnums, no I/O)

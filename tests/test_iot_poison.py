@@ -82,9 +82,9 @@ async def _all_acked(publisher) -> bool:
 
 def test_values_the_tables_cannot_hold_are_refused_by_the_adapters():
     """The columns' limits, checked before the database (one of them used to fail every batch after it)."""
-    assert MAX_EXTERNAL_ID_LENGTH == Device._meta.fields_map["external_id"].max_length
-    assert MAX_EXTERNAL_ID_LENGTH == CommissioningEntry._meta.fields_map["external_id"].max_length
-    assert MAX_TOPIC_LENGTH == DeadLetter._meta.fields_map["topic"].max_length
+    assert Device._meta.fields_map["external_id"].max_length == MAX_EXTERNAL_ID_LENGTH
+    assert CommissioningEntry._meta.fields_map["external_id"].max_length == MAX_EXTERNAL_ID_LENGTH
+    assert DeadLetter._meta.fields_map["topic"].max_length == MAX_TOPIC_LENGTH
     now = T0
     cases = {
         "zigbee2mqtt/" + "x" * 5000: (b'{"contact": false}', "topic longer than 255"),

@@ -143,3 +143,38 @@ async def test_draft_lease_cannot_be_handed_over(client, world):
                                     content=json.dumps(on_site(world)))
     assert response.status == 409 and response.json["error"]["code"] == "INVALID_TRANSITION"
     assert (await Unit.get(id=world.a.unit.id)).status == "VACANT"
+
+
+async def test_a_tenancy_already_in_force_is_entered_active_without_a_cleaning_order(client, world):
+    """Migrating a spreadsheet: the tenant lives there already, so no pre-delivery cleaning (which would also hide
+    the unit's vacancy and after-lease-end alerts while open); the schedule is generated from the real start."""
+    unit = world.a.unit
+    _, response = await client.post("/api/v1/leases", headers=world.auth(world.a.manager), content=json.dumps(
+        {**LEASE, "unit_code": unit.code, "start_date": "2026-06-01", "end_date": "2027-05-31"}))
+    assert response.status == 201, response.json
+    lease_id = response.json["id"]
+    for _attempt in range(2):  # idempotent
+        _, response = await client.post(f"/api/v1/leases/{lease_id}/in-force", headers=world.auth(world.a.manager))
+        assert response.status == 200, response.json
+        assert response.json["lease"]["status"] == "ACTIVE" and response.json["unit_status"] == "OCCUPIED"
+    assert not await WorkOrder.filter(unit_id=unit.id).exists()
+    changes = await UnitStatusChange.filter(unit_id=unit.id).order_by("id")
+    assert [(c.from_status, c.to_status, c.source) for c in changes] == [
+        ("VACANT", "PENDING_DELIVERY", "lease"), ("PENDING_DELIVERY", "OCCUPIED", "lease")]
+    from models.leasing import Receivable
+
+    starts = await Receivable.filter(lease_id=lease_id, charge_type="RENT").order_by("period_start").values_list(
+        "period_start", flat=True)
+    assert [d.isoformat() for d in starts] == ["2026-06-01", "2026-09-01", "2026-12-01", "2027-03-01"]
+
+
+async def test_a_lease_not_running_today_cannot_be_entered_as_in_force(client, world):
+    lease_id = await create_draft(client, world, world.a.unit.code)  # starts 2026-12-01, a month ahead
+    _, response = await client.post(f"/api/v1/leases/{lease_id}/in-force", headers=world.auth(world.a.manager))
+    assert response.status == 422
+    assert response.json["error"]["code"] == "NOT_IN_FORCE"
+    assert (await Lease.get(id=lease_id)).status == LeaseStatus.DRAFT
+    assert (await Unit.get(id=world.a.unit.id)).status == "VACANT"
+    _, response = await client.post(f"/api/v1/leases/{lease_id}/sign", headers=world.auth(world.a.manager))
+    _, response = await client.post(f"/api/v1/leases/{lease_id}/in-force", headers=world.auth(world.a.manager))
+    assert response.status == 409 and response.json["error"]["code"] == "INVALID_TRANSITION"

@@ -48,3 +48,10 @@ async def notify_overdue(settings: Settings, now: datetime) -> dict:
                                             "due": due, "link": f"{settings.public_base_url}/console/work-orders"
                                                                 f"?building_id={order.building_id}#wo-{order.id}"})
     return {"overdue": len(orders), "desk_messages": announced}
+
+
+async def overdue_work_orders(settings: Settings, now: datetime) -> dict:
+    """Scheduled (reminders.scheduler.JOBS): ``notify_overdue`` unless ``workorder_overdue_check`` is off."""
+    if not settings.workorder_overdue_check:
+        return {}
+    return {"overdue_work_orders": await notify_overdue(settings, now)}

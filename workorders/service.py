@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
@@ -28,8 +29,8 @@ from workorders.choices import (
 async def resolve_assignee(building_id: int, wo_type: WorkOrderType) -> int | None:
     """The building's responsible staff for this type; among several, the one with fewest open orders."""
     for duty in WORK_ORDER_DUTY[wo_type]:
-        user_ids = await BuildingStaff.filter(building_id=building_id, duty=duty,
-                                              user__is_active=True).values_list("user_id", flat=True)
+        user_ids = cast(list[int], await BuildingStaff.filter(building_id=building_id, duty=duty,
+                                                              user__is_active=True).values_list("user_id", flat=True))
         if not user_ids:
             continue
         loads = dict(await WorkOrder.filter(assignee_id__in=user_ids, status__in=list(OPEN_WORK_ORDER_STATUSES))
@@ -68,7 +69,7 @@ async def transition_work_order(order: WorkOrder, target: WorkOrderStatus, *, no
     if target not in allowed:
         raise InvalidTransition("work order", order.status, target, [s.value for s in allowed])
     async with in_transaction():
-        changes = {"status": target}
+        changes: dict[str, Any] = {"status": target}
         if target == WorkOrderStatus.ASSIGNED and assignee_id:
             changes["assignee_id"] = assignee_id
         if target == WorkOrderStatus.DONE:

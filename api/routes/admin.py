@@ -33,7 +33,7 @@ class StaffIn(BaseModel):
 
 
 class ImportQuery(BaseModel):
-    format: str | None = None
+    format: str | None = Field(None, max_length=16)
     dry_run: bool = False
 
 

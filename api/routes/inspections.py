@@ -12,7 +12,7 @@ from accounts.permissions import MANAGERS, STAFF, STATUS_CONFIRMERS, STATUS_REPO
 from api.access import access, principal_of
 from core.errors import ServiceUnavailable, ValidationFailed
 from core.pagination import PageQuery, paginate
-from core.validation import parse_body, parse_query, validate
+from core.validation import UnitCode, parse_body, parse_query, validate
 from inspections import audit
 from inspections.choices import CoordSystem, ReportState
 from inspections.evidence import serialize_photo, store_photo
@@ -43,7 +43,7 @@ class ScanIn(BaseModel):
 
 class ReportQuery(PageQuery):
     state: ReportState | None = None
-    unit_code: str | None = None
+    unit_code: UnitCode | None = None
     building_id: int | None = None
     mine: bool = False
 

@@ -117,6 +117,12 @@ async def alert_resolve(request: Request, alert_id: int):
 
 # ------------------------------------------------------------------------------------------------ devices
 
+def device_body(device: Device) -> dict:
+    """The one body of a device, in lists and details alike (``device.unit`` fetched with select_related)."""
+    unit = device.unit if isinstance(device.unit, Unit) else None
+    return serialize_device(device, unit.code if unit else None)
+
+
 class DeviceQuery(PageQuery):
     unit: str | None = Field(None, max_length=40)
     kind: DeviceKind | None = None
@@ -141,7 +147,7 @@ async def list_devices(request: Request):
         qs = qs.filter(online=query.online)
     if query.unbound:
         qs = qs.filter(unit_id__isnull=True)
-    return json(await paginate(qs, query, serialize_device))
+    return json(await paginate(qs.select_related("unit"), query, device_body))
 
 
 @bp.post("/devices", name="devices_register")
@@ -156,9 +162,8 @@ async def create_device(request: Request):
 @access(STAFF)
 async def device_detail(request: Request, device_id: int):
     device = await device_for(principal_of(request), device_id)
-    code = (await Unit.filter(id=device.unit_id).values_list("code", flat=True) or [None])[0] \
-        if device.unit_id else None
-    return json(serialize_device(device, code))
+    await device.fetch_related("unit")
+    return json(device_body(device))
 
 
 class ImportQuery(BaseModel):
@@ -244,15 +249,21 @@ async def run_detect(request: Request):
 
 
 class LocationIn(BaseModel):
+    """The fix of the person on site (the on-site check's input: inspections.onsite)."""
+
     lat: float = Field(ge=-90, le=90)
     lng: float = Field(ge=-180, le=180)
     coord_system: Literal["wgs84", "gcj02"] = "wgs84"
-    accuracy_m: float | None = Field(None, ge=0)
+    accuracy_m: float = Field(ge=0, le=100_000)
+    captured_at: AwareDatetime | None = None  # an online action: absent means now
+    mock_location: bool = False
+    is_mock: bool = False
 
 
 class CleaningConfirmIn(BaseModel):
     qr: str = Field(min_length=1, max_length=512)
     location: LocationIn
+    note: str = Field("", max_length=400)
 
 
 @bp.post("/iot/cleaning/<order_id:int>/confirm", name="iot_cleaning_confirm")
@@ -264,8 +275,7 @@ async def cleaning_confirm(request: Request, order_id: int):
         raise NotFound("work order not found")
     principal.require_building(order.building_id, "work order")
     body = parse_body(CleaningConfirmIn, request.body)
-    result = await confirm_cleaning(order, qr=body.qr, lat=body.location.lat, lng=body.location.lng,
-                                    coord_system=body.location.coord_system, accuracy_m=body.location.accuracy_m,
-                                    principal=principal, now=request.app.ctx.clock.now(),
-                                    settings=request.app.ctx.settings)
+    result = await confirm_cleaning(order, qr=body.qr, location=body.location, principal=principal,
+                                    now=request.app.ctx.clock.now(), settings=request.app.ctx.settings,
+                                    note=body.note)
     return json(result)

@@ -24,6 +24,7 @@ from leasing.schemas import PaymentIn, StatementQuery, TermsPatch
 from leasing.service import (
     LeasingConfig,
     OnSite,
+    activate_in_force,
     amend_lease,
     create_lease,
     hand_over_keys,
@@ -60,6 +61,11 @@ class ImportQuery(BaseModel):
 
 def cfg_of(request: Request) -> LeasingConfig:
     return LeasingConfig.from_settings(request.app.ctx.settings)
+
+
+def lease_body(lease: Lease) -> dict:
+    """The one body of a lease, in lists and details alike (``lease.unit`` fetched with select_related)."""
+    return serialize_lease(lease, unit_code=lease.unit.code)
 
 
 async def lease_for(request: Request, lease_id: int) -> Lease:
@@ -103,15 +109,14 @@ async def list_leases(request: Request):
         qs = qs.filter(unit__code=query.unit_code)
     if query.contract_no:
         qs = qs.filter(contract_no=query.contract_no)
-    return json(await paginate(qs, query, serialize_lease))
+    return json(await paginate(qs.select_related("unit"), query, lease_body))
 
 
 @bp.get("/<lease_id:int>", name="leases_detail")
 @access(STAFF)
 async def detail(request: Request, lease_id: int):
     """One lease."""
-    lease = await lease_for(request, lease_id)
-    return json(serialize_lease(lease, unit_code=lease.unit.code))
+    return json(lease_body(await lease_for(request, lease_id)))
 
 
 @bp.post("/<lease_id:int>/sign", name="leases_sign")
@@ -127,17 +132,32 @@ async def sign(request: Request, lease_id: int):
                  "unit_status": unit.status, "schedule": ledger.serialize_generation(generation)})
 
 
+@bp.post("/<lease_id:int>/in-force", name="leases_in_force")
+@access(MANAGERS, note="idempotent: a tenancy already running (migrated from a spreadsheet) becomes ACTIVE at once")
+async def in_force(request: Request, lease_id: int):
+    """Enter a DRAFT lease whose tenant already lives there: signed and ACTIVE at once, schedule generated, unit
+    OCCUPIED, and no pre-delivery cleaning order (nobody is moving in). Refused (NOT_IN_FORCE) unless it runs today."""
+    lease = await lease_for(request, lease_id)
+    lease = await activate_in_force(lease.id, now=request.app.ctx.clock.now(), actor_id=principal_of(request).user_id,
+                                    cfg=cfg_of(request))
+    unit = await Unit.get(id=lease.unit_id)
+    generation = await ledger.request_generation(lease, request.app.ctx.clock.now())
+    return json({"lease": serialize_lease(lease, unit_code=unit.code), "unit_status": unit.status,
+                 "schedule": ledger.serialize_generation(generation)})
+
+
 @bp.post("/<lease_id:int>/handover", name="leases_handover")
 @access(HANDOVER_ROLES, note="交付 on site, after the pre-delivery cleaning; idempotent")
 async def handover(request: Request, lease_id: int):
     """Hand over the keys on site: lease ACTIVE, unit OCCUPIED."""
-    from inspections.service import check_location, load_site
+    from inspections.service import confirm_presence, load_site
 
     lease = await lease_for(request, lease_id)
     body = parse_body(HandoverIn, request.body)
     site = await load_site(lease.unit.code)
-    verdict = check_location(body.location, site, request.app.ctx.settings)
-    on_site = OnSite(inside=verdict.inside, distance_m=verdict.distance_m, radius_m=site.radius_m,
+    verdict = await confirm_presence(principal_of(request).user_id, body.location, site, request.app.ctx.settings,
+                                     now=request.app.ctx.clock.now())
+    on_site = OnSite(inside=verdict.geofence.inside, distance_m=verdict.distance_m, radius_m=site.radius_m,
                      accuracy_m=body.location.accuracy_m, captured_at=body.location.captured_at)
     lease, now_done = await hand_over_keys(lease.id, now=request.app.ctx.clock.now(),
                                            actor_id=principal_of(request).user_id, on_site=on_site,
@@ -155,7 +175,8 @@ async def amend(request: Request, lease_id: int):
     patch = parse_body(TermsPatch, request.body)
     lease, change = await amend_lease(lease.id, patch, now=request.app.ctx.clock.now(),
                                       actor_id=principal_of(request).user_id, cfg=cfg_of(request))
-    return json({"lease": serialize_lease(lease), "change": serialize_change(change)}, status=201)
+    lease = await Lease.get(id=lease.id).select_related("unit")
+    return json({"lease": lease_body(lease), "change": serialize_change(change)}, status=201)
 
 
 @bp.get("/<lease_id:int>/amendments", name="leases_amendments")
@@ -245,7 +266,7 @@ async def my_leases(request: Request):
     """The tenant's own leases."""
     principal = principal_of(request)
     leases = await Lease.filter(tenant_id=principal.tenant_id).select_related("unit").order_by("-start_date")
-    return json({"items": [serialize_lease(lease, unit_code=lease.unit.code) for lease in leases]})
+    return json({"items": [lease_body(lease) for lease in leases]})
 
 
 @me_bp.get("/<lease_id:int>/statement", name="me_lease_statement")

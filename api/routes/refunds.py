@@ -2,45 +2,27 @@
 
 from __future__ import annotations
 
-import base64
-from datetime import date, timedelta
 from urllib.parse import quote
 
-from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import json, raw
 
-from accounts.permissions import (
-    REFUND_APPROVERS,
-    REFUND_BOARD,
-    REFUND_CANCELLERS,
-    REFUND_EVIDENCE,
-    REFUND_INSPECTORS,
-    REFUND_PAYERS,
-    REFUND_RETURNERS,
-    REFUND_SETTLERS,
-    STAFF,
-    TENANTS,
-)
+from accounts.permissions import REFUND_BOARD, REFUND_EVIDENCE, STAFF, TENANTS
 from api.access import access, principal_of
-from core.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
-from core.pagination import PageQuery, paginate
+from core.errors import NotFound, ValidationFailed
 from core.validation import parse_body, parse_query
-from leasing.choices import LIVE_LEASE_STATUSES
 from models.accounts import User
-from models.leasing import Lease
-from models.refunds import DepositRefund, RefundDeduction, RefundDocument, RefundEvent
+from models.refunds import DepositRefund
 from refunds import service
-from refunds.choices import DeductionCategory, DocumentKind, RefundStep
-from refunds.progress import issue_progress_token, parse_progress_token, progress_url, qr_png, verify_progress_token
+from refunds.choices import DocumentKind
+from refunds.progress import qr_png
+from refunds.schemas import ApplyIn, BoardQuery, DeductionIn, ReasonIn, RefundQuery
 from refunds.service import RefundConfig
+from refunds.steps import STAFF_STEPS, StaffStep
 
 bp = Blueprint("refunds", url_prefix="/refunds")
 me_bp = Blueprint("me_refunds", url_prefix="/me/deposit-refunds")
 public_bp = Blueprint("refund_progress", url_prefix="/refund-progress")
-
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-DOCUMENT_TYPES = {b"%PDF": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png"}
 
 
 def cfg_of(request: Request) -> RefundConfig:
@@ -72,54 +54,6 @@ async def refund_for_tenant(request: Request, refund_id: int) -> DepositRefund:
     return refund
 
 
-class RefundQuery(PageQuery):
-    step: RefundStep | None = None
-    building_id: int | None = None
-    red_only: bool = False
-
-
-class InspectIn(BaseModel):
-    inspection_report_id: int | None = None
-    note: str = Field("", max_length=1000)
-
-
-class SettleIn(BaseModel):
-    deduction_ids: list[int] | None = None
-    note: str = Field("", max_length=500)
-
-
-class ApproveIn(BaseModel):
-    approved_amount_fen: int | None = Field(None, ge=0)
-    note: str = Field("", max_length=500)
-
-
-class PayIn(BaseModel):
-    bank_receipt_ref: str | None = Field(None, max_length=64)
-    receipt_document_id: int | None = None
-
-
-class ReasonIn(BaseModel):
-    reason: str = Field("", max_length=500)
-    to_step: RefundStep | None = None
-
-
-class DeductionIn(BaseModel):
-    category: DeductionCategory
-    amount_fen: int = Field(gt=0, le=10**11)
-    description: str = Field("", max_length=200)
-    photo_ids: list[str] = Field(default_factory=list, max_length=30)
-    document_id: int | None = None
-
-
-class ApplyIn(BaseModel):
-    lease_id: int
-    move_out_date: date | None = None
-    reason: str = Field("", max_length=500)
-    payee_name: str = Field(min_length=1, max_length=64)
-    payee_bank: str = Field(min_length=1, max_length=64)
-    payee_account: str = Field(min_length=4, max_length=40, pattern=r"^[0-9 ]+$")
-
-
 async def staff_view(request: Request, refund: DepositRefund, status: int = 200):
     return json(await service.serialize_refund(refund, now_of(request), cfg_of(request), staff=True, detail=True),
                 status=status)
@@ -131,32 +65,21 @@ async def staff_view(request: Request, refund: DepositRefund, status: int = 200)
 @bp.get("", name="refunds_list")
 @access(STAFF)
 async def list_refunds(request: Request):
-    principal, cfg, now = principal_of(request), cfg_of(request), now_of(request)
     query = parse_query(RefundQuery, request.args)
-    qs = DepositRefund.filter(**principal.building_filter()).order_by("-applied_at")
-    if query.step:
-        qs = qs.filter(step=query.step)
-    if query.building_id:
-        qs = qs.filter(building_id=query.building_id)
-    if query.red_only:
-        ids = [r.id for r in await qs if service.is_red(r, now, cfg)]
-        qs = DepositRefund.filter(id__in=ids).order_by("-applied_at")
-    page = await paginate(qs, query, lambda r: r)
-    page["items"] = [await service.serialize_refund(r, now, cfg, staff=True) for r in page["items"]]
-    return json(page)
+    return json(await service.staff_list(principal_of(request).building_filter(), query, now_of(request),
+                                         cfg_of(request), step=query.step, building_id=query.building_id,
+                                         red_only=query.red_only))
 
 
 @bp.get("/board", name="refunds_board")
 @access(REFUND_BOARD, note="by step, red flags, per-step SLA compliance, average cycle time")
 async def refund_board(request: Request):
     principal = principal_of(request)
+    query = parse_query(BoardQuery, request.args)
     building_filter = principal.building_filter()
-    building_id = request.args.get("building_id")
-    if building_id:
-        if not building_id.isdigit():
-            raise BadRequest("building_id must be a number")
-        principal.require_building(int(building_id), "building")
-        building_filter = {"building_id": int(building_id)}
+    if query.building_id is not None:
+        principal.require_building(query.building_id, "building")
+        building_filter = {"building_id": query.building_id}
     return json(await service.board(now_of(request), cfg_of(request), building_filter))
 
 
@@ -166,64 +89,23 @@ async def refund_detail(request: Request, refund_id: int):
     return await staff_view(request, await refund_for_staff(request, refund_id))
 
 
-@bp.post("/<refund_id:int>/inspect", name="refunds_inspect")
-@access(REFUND_INSPECTORS, note="deliverable: a REFUND_INSPECTION status report of the unit, with photos")
-async def refund_inspect(request: Request, refund_id: int):
-    refund = await refund_for_staff(request, refund_id)
-    body = parse_body(InspectIn, request.body)
-    refund = await service.inspect(refund.id, actor=await actor_of(request), now=now_of(request),
-                                   cfg=cfg_of(request), inspection_report_id=body.inspection_report_id, note=body.note)
-    return await staff_view(request, refund)
+def step_handler(step: StaffStep):
+    """The endpoint of one row of refunds.steps.STAFF_STEPS: the refund in scope, the body, the service call."""
+
+    async def handler(request: Request, refund_id: int):
+        refund = await refund_for_staff(request, refund_id)
+        body = parse_body(step.body, request.body)
+        refund = await step.run(refund.id, actor=await actor_of(request), now=now_of(request), cfg=cfg_of(request),
+                                **step.arguments(body))
+        return await staff_view(request, refund)
+
+    handler.__name__ = handler.__qualname__ = f"refund_{step.action}"
+    return access(step.roles, note=step.deliverable)(handler)
 
 
-@bp.post("/<refund_id:int>/settle", name="refunds_settle")
-@access(REFUND_SETTLERS, note="deliverable: the settlement list (deduction_ids, [] for none)")
-async def refund_settle(request: Request, refund_id: int):
-    refund = await refund_for_staff(request, refund_id)
-    body = parse_body(SettleIn, request.body)
-    refund = await service.settle(refund.id, actor=await actor_of(request), now=now_of(request), cfg=cfg_of(request),
-                                  deduction_ids=body.deduction_ids, note=body.note)
-    return await staff_view(request, refund)
-
-
-@bp.post("/<refund_id:int>/approve", name="refunds_approve")
-@access(REFUND_APPROVERS, note="deliverable: the approval record (approved_amount_fen = settled refund)")
-async def refund_approve(request: Request, refund_id: int):
-    refund = await refund_for_staff(request, refund_id)
-    body = parse_body(ApproveIn, request.body)
-    refund = await service.approve(refund.id, actor=await actor_of(request), now=now_of(request),
-                                   cfg=cfg_of(request), approved_amount_fen=body.approved_amount_fen, note=body.note)
-    return await staff_view(request, refund)
-
-
-@bp.post("/<refund_id:int>/pay", name="refunds_pay")
-@access(REFUND_PAYERS, note="deliverable: bank receipt reference and BANK_RECEIPT document")
-async def refund_pay(request: Request, refund_id: int):
-    refund = await refund_for_staff(request, refund_id)
-    body = parse_body(PayIn, request.body)
-    refund = await service.pay(refund.id, actor=await actor_of(request), now=now_of(request), cfg=cfg_of(request),
-                               bank_receipt_ref=body.bank_receipt_ref, receipt_document_id=body.receipt_document_id)
-    return await staff_view(request, refund)
-
-
-@bp.post("/<refund_id:int>/return", name="refunds_return")
-@access(REFUND_RETURNERS, note="return for correction (reason required): the next step's role, managers, admins")
-async def refund_return(request: Request, refund_id: int):
-    refund = await refund_for_staff(request, refund_id)
-    body = parse_body(ReasonIn, request.body)
-    refund = await service.return_for_correction(refund.id, actor=await actor_of(request), now=now_of(request),
-                                                 cfg=cfg_of(request), reason=body.reason, to_step=body.to_step)
-    return await staff_view(request, refund)
-
-
-@bp.post("/<refund_id:int>/cancel", name="refunds_cancel")
-@access(REFUND_CANCELLERS, note="reason required")
-async def refund_cancel(request: Request, refund_id: int):
-    refund = await refund_for_staff(request, refund_id)
-    body = parse_body(ReasonIn, request.body)
-    refund = await service.cancel(refund.id, actor=await actor_of(request), now=now_of(request), cfg=cfg_of(request),
-                                  reason=body.reason)
-    return await staff_view(request, refund)
+for _step in STAFF_STEPS:
+    bp.add_route(step_handler(_step), f"/<refund_id:int>/{_step.action}", methods=["POST"],
+                 name=f"refunds_{_step.action}")
 
 
 @bp.post("/<refund_id:int>/deductions", name="refunds_add_deduction")
@@ -257,14 +139,8 @@ async def refund_upload_document(request: Request, refund_id: int):
     except ValueError:
         raise ValidationFailed("kind must be one of QUOTE, BANK_RECEIPT, OTHER",
                                details={"fields": [{"field": "kind"}]}) from None
-    if len(upload.body) > MAX_DOCUMENT_BYTES:
-        raise PayloadTooLarge("documents are limited to 10 MB")
-    content_type = next((ct for magic, ct in DOCUMENT_TYPES.items() if upload.body.startswith(magic)), None)
-    if content_type is None:
-        raise BadRequest("documents must be PDF, JPEG or PNG", code="UNSUPPORTED_DOCUMENT")
-    document = await service.store_document(refund, kind=kind, data=upload.body, filename=upload.name or "",
-                                            content_type=content_type, uploader=await actor_of(request),
-                                            storage=service.document_storage(request.app.ctx.settings))
+    document = await service.upload_document(refund, kind=kind, data=upload.body, filename=upload.name or "",
+                                             uploader=await actor_of(request), settings=request.app.ctx.settings)
     return json({"id": document.id, "kind": document.kind, "sha256": document.sha256,
                  "size_bytes": document.size_bytes, "content_type": document.content_type}, status=201)
 
@@ -290,52 +166,25 @@ async def refund_document(request: Request, refund_id: int, document_id: int):
 
 
 async def tenant_view(request: Request, refund: DepositRefund) -> dict:
-    from inspections.storage import storage_for
-    from models.inspections import Photo
-
-    data = await service.serialize_refund(refund, now_of(request), cfg_of(request), staff=False, detail=True)
-    storage = storage_for(request.app.ctx.settings)
-    lines = await RefundDeduction.filter(refund_id=refund.id).order_by("id")
-    photos = {str(p.id): p for p in await Photo.filter(id__in=[pid for line in lines for pid in line.photo_ids])}
-    for item in data["deductions"]:
-        evidence = []
-        for photo_id in item.pop("photo_ids"):
-            photo = photos.get(photo_id)
-            thumb = storage.get(photo.thumbnail_key) if photo and photo.thumbnail_key else None
-            evidence.append({"photo_id": photo_id, "thumbnail": (
-                "data:image/jpeg;base64," + base64.b64encode(thumb).decode()) if thumb else None})
-        item["evidence"] = evidence
-        item["quote_document_id"] = item.pop("document_id")
-        item["has_quote"] = item["quote_document_id"] is not None
-    data["documents"] = [{"id": d.id, "kind": d.kind, "filename": d.filename, "size_bytes": d.size_bytes}
-                         for d in await RefundDocument.filter(refund_id=refund.id,
-                                                              kind__in=list(service.TENANT_DOCUMENT_KINDS))
-                         .order_by("id")]
-    return data
+    return await service.tenant_detail(refund, now_of(request), cfg_of(request), request.app.ctx.settings)
 
 
 @me_bp.get("", name="me_refunds_list")
 @access(TENANTS)
 async def my_refunds(request: Request):
-    principal, cfg, now = principal_of(request), cfg_of(request), now_of(request)
-    refunds = await DepositRefund.filter(tenant_id=principal.tenant_id).order_by("-applied_at")
-    return json({"items": [await service.serialize_refund(r, now, cfg, staff=False) for r in refunds]})
+    return json({"items": await service.tenant_list(principal_of(request).tenant_id, now_of(request),
+                                                    cfg_of(request))})
 
 
 @me_bp.post("", name="me_refunds_apply")
 @access(TENANTS, note="the online move-out form; the unit goes to MOVE_OUT_PENDING")
 async def my_refund_apply(request: Request):
-    principal = principal_of(request)
     body = parse_body(ApplyIn, request.body)
-    lease = await Lease.get_or_none(id=body.lease_id)
-    if lease is None or lease.tenant_id != principal.tenant_id:
-        raise NotFound("lease not found")
-    if lease.status not in LIVE_LEASE_STATUSES:
-        raise NotFound("lease not found", details={"reason": "the lease is not live"})
-    refund = await service.apply_refund(lease=lease, applicant=await actor_of(request), now=now_of(request),
-                                        cfg=cfg_of(request), move_out_date=body.move_out_date, reason=body.reason,
-                                        payee_name=body.payee_name, payee_bank=body.payee_bank,
-                                        payee_account=body.payee_account.replace(" ", ""))
+    refund = await service.apply_for_tenant(tenant_id=principal_of(request).tenant_id, lease_id=body.lease_id,
+                                            applicant=await actor_of(request), now=now_of(request),
+                                            cfg=cfg_of(request), move_out_date=body.move_out_date,
+                                            reason=body.reason, payee_name=body.payee_name,
+                                            payee_bank=body.payee_bank, payee_account=body.payee_account)
     return json(await tenant_view(request, refund), status=201)
 
 
@@ -378,11 +227,7 @@ async def my_refund_cancel(request: Request, refund_id: int):
 @access(TENANTS, note="PNG; the link is in X-Progress-Url, its expiry in X-Progress-Expires")
 async def my_refund_progress_qr(request: Request, refund_id: int):
     refund = await refund_for_tenant(request, refund_id)
-    settings = request.app.ctx.settings
-    token, expires_at = issue_progress_token(secret=settings.qr_secret, refund_id=refund.id,
-                                             nonce=refund.progress_nonce, now=now_of(request),
-                                             ttl=timedelta(days=settings.refund_progress_token_days))
-    url = progress_url(settings.qr_base_url, token)
+    url, token, expires_at = service.progress_link(refund, request.app.ctx.settings, now_of(request))
     if request.args.get("format") == "json":
         return json({"url": url, "token": token, "expires_at": expires_at.isoformat()})
     return raw(qr_png(url), content_type="image/png",
@@ -396,12 +241,6 @@ async def my_refund_progress_qr(request: Request, refund_id: int):
 @public_bp.get("/<token:str>", name="refund_progress_public")
 @access(public=True, note="signed expiring link: step, dates, expected completion only")
 async def refund_progress(request: Request, token: str):
-    refund_id, expires, sig = parse_progress_token(token)
-    refund = await DepositRefund.get_or_none(id=refund_id)
-    if refund is None:
-        raise NotFound("progress link not found", code="INVALID_PROGRESS_LINK")
-    verify_progress_token(secret=request.app.ctx.settings.qr_secret, refund_id=refund.id, expires=expires, sig=sig,
-                          nonce=refund.progress_nonce, now=now_of(request))
-    events = await RefundEvent.filter(refund_id=refund.id).order_by("at", "id")
-    return json(service.public_progress(refund, now_of(request), cfg_of(request), events),
+    return json(await service.progress_for_token(token, secret=request.app.ctx.settings.qr_secret,
+                                                 now=now_of(request), cfg=cfg_of(request)),
                 headers={"Cache-Control": "no-store"})

@@ -21,11 +21,11 @@ bp = Blueprint("units", url_prefix="/units")
 
 
 class UnitQuery(PageQuery):
-    city: str | None = None
-    building: str | None = None
+    city: str | None = Field(None, max_length=16, description="city code")
+    building: str | None = Field(None, max_length=32, description="building code")
     status: UnitStatus | None = None
     property_type: PropertyType | None = None
-    unit_type: str | None = None
+    unit_type: str | None = Field(None, max_length=16)
 
 
 class StatusChangeIn(BaseModel):
@@ -41,7 +41,7 @@ async def list_units(request: Request):
     query = parse_query(UnitQuery, request.args)
     qs = units_for(principal, city=query.city, building=query.building, status=query.status,
                    property_type=query.property_type, unit_type=query.unit_type).order_by("code")
-    return json(await paginate(qs, query, serialize_unit))
+    return json(await paginate(qs.select_related("building"), query, lambda unit: serialize_unit(unit, unit.building)))
 
 
 @bp.get("/<code:str>", name="units_detail")

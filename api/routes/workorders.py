@@ -8,7 +8,7 @@ from accounts.permissions import STAFF, WORK_ORDER_WRITERS
 from api.access import access, principal_of
 from core.errors import NotFound
 from core.pagination import PageQuery, paginate
-from core.validation import parse_body, parse_query
+from core.validation import UnitCode, parse_body, parse_query
 from models.workorders import WorkOrder, WorkOrderEvent
 from portfolio.service import get_unit_for
 from workorders.choices import TriggerSource, WorkOrderStatus, WorkOrderType
@@ -20,14 +20,14 @@ bp = Blueprint("workorders", url_prefix="/work-orders")
 class WorkOrderQuery(PageQuery):
     status: WorkOrderStatus | None = None
     type: WorkOrderType | None = None
-    unit_code: str | None = None
+    unit_code: UnitCode | None = None
     building_id: int | None = None
     mine: bool = False
 
 
 class WorkOrderIn(BaseModel):
     type: WorkOrderType
-    unit_code: str
+    unit_code: UnitCode
     title: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=4000)
     client_ref: str = Field(min_length=1, max_length=64, description="idempotency key chosen by the caller")

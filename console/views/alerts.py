@@ -14,7 +14,16 @@ from console.app import is_htmx, page
 from console.labels import label
 from console.lists import Column, ListQuery, link, order_by, paginate, xlsx_response
 from console.roles import ALERT_HANDLERS, VIEWERS
-from console.views.common import back, building_zones, now_of, parse_form, principal_of, settings_of, visible_buildings
+from console.views.common import (
+    back,
+    building_zones,
+    form_data,
+    now_of,
+    parse_form,
+    principal_of,
+    settings_of,
+    visible_buildings,
+)
 from core.validation import parse_query
 from models.alerts import Alert
 from models.portfolio import Unit
@@ -64,7 +73,8 @@ async def alert_rows(alerts: list[Alert]) -> list[dict]:
     zones = await building_zones(a.building_id for a in alerts)
     orders = {o.trigger_ref: o for o in await WorkOrder.filter(
         trigger_source=TriggerSource.ALERT, trigger_ref__in=[f"alert:{a.id}" for a in alerts])}
-    return [{"alert": a, "unit_code": codes.get(a.unit_id), "tz": zones.get(a.building_id),
+    return [{"alert": a, "unit_code": codes.get(a.unit_id) if a.unit_id else None,
+             "tz": zones.get(a.building_id) if a.building_id else None,
              "work_order": orders.get(f"alert:{a.id}")} for a in alerts]
 
 
@@ -99,7 +109,7 @@ async def _after(request: Request, alert: Alert, queue_status: str | None) -> HT
         return HTTPResponse("", status=200)
     rows = await alert_rows([alert])
     return await page(request, "_alert_row.html", row=rows[0], can_handle=True,
-                      next=request.form.get("next", "/console/alerts"))
+                      next=form_data(request).get("next", "/console/alerts"))
 
 
 @bp.post("/alerts/<alert_id:int>/acknowledge", name="alert_acknowledge")
@@ -109,7 +119,7 @@ async def alert_acknowledge(request: Request, alert_id: int):
     alert = await alert_for(principal_of(request), alert_id)
     body = parse_form(NoteIn, request)
     alert = await acknowledge(alert, actor_id=principal_of(request).user_id, now=now_of(request), note=body.note)
-    return await _after(request, alert, request.form.get("queue_status"))
+    return await _after(request, alert, form_data(request).get("queue_status"))
 
 
 @bp.post("/alerts/<alert_id:int>/resolve", name="alert_resolve")
@@ -119,4 +129,4 @@ async def alert_resolve(request: Request, alert_id: int):
     alert = await alert_for(principal_of(request), alert_id)
     body = parse_form(ResolveIn, request)
     alert = await resolve(alert, actor_id=principal_of(request).user_id, now=now_of(request), note=body.note)
-    return await _after(request, alert, request.form.get("queue_status"))
+    return await _after(request, alert, form_data(request).get("queue_status"))

@@ -15,7 +15,7 @@ from console.app import page
 from console.roles import VIEWERS
 from console.sessions import COOKIE_NAME, end_session, start_session
 from console.static_files import content_type, resolve
-from console.views.common import now_of, parse_form, settings_of
+from console.views.common import form_data, now_of, parse_form, settings_of
 from core.errors import NotFound
 
 bp = Blueprint("console_auth", url_prefix="/console")
@@ -41,7 +41,7 @@ def _set_cookie(request: Request, response: HTTPResponse, name: str, value: str,
 async def _login_page(request: Request, *, error: str = "", status: int = 200, login: str = "") -> HTTPResponse:
     token = secrets.token_urlsafe(24)
     response = await page(request, "login.html", status=status, error=error, pre_csrf=token, login=login,
-                          next=safe_next(request.args.get("next") or (request.form or {}).get("next")))
+                          next=safe_next(request.args.get("next") or form_data(request).get("next")))
     _set_cookie(request, response, PRE_CSRF_COOKIE, token, 3600)
     return response
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from pydantic import Field
 from sanic import Blueprint, Request
@@ -79,7 +80,7 @@ async def board(request: Request):
     principal, settings, now = principal_of(request), settings_of(request), now_of(request)
     query = parse_query(BoardQuery, request.args)
     stale_before = now - timedelta(days=settings.inspection_interval_days)
-    filters = {"city": query.city, "building": query.building, "property_type": query.property_type}
+    filters: dict[str, Any] = {"city": query.city, "building": query.building, "property_type": query.property_type}
     scoped = units_for(principal, **filters)
     counts = await status_counts(scoped)
     stale_count = await units_for(principal, **filters, stale_before=stale_before).count()

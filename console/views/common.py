@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +34,7 @@ async def actor_of(request: Request) -> User:
 
 def form_data(request: Request) -> dict[str, Any]:
     """A submitted form as a dict of single values (lists for repeated names ending in ``[]``)."""
-    form = request.form or {}
+    form: Mapping[str, list[str]] = request.form or {}
     data: dict[str, Any] = {}
     for key, values in form.items():
         if key.endswith("[]"):

@@ -4,6 +4,7 @@ current tier for its property type (reminders.rules) and the reminder tasks that
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
@@ -71,11 +72,11 @@ async def lease_expiry(request: Request):
     orders = {o.id: o for o in await WorkOrder.filter(id__in=[r.work_order_id for r in reminders if r.work_order_id])}
     tasks: dict[int, list[dict]] = {}
     for reminder in reminders:
-        order = orders.get(reminder.work_order_id)
+        order = orders.get(reminder.work_order_id) if reminder.work_order_id else None
         tasks.setdefault(reminder.lease_id, []).append({"days": reminder.tier_days, "order_id": reminder.work_order_id,
                                                         "status": order.status if order else None,
                                                         "fired_at": reminder.fired_at})
-    rows = []
+    rows: list[dict[str, Any]] = []
     for lease in leases:
         days_left = (lease.end_date - today).days
         rows.append({"lease": lease, "unit": lease.unit, "tenant": tenants.get(lease.tenant_id), "days_left": days_left,

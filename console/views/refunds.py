@@ -5,6 +5,7 @@ the refunds service's own steps (settle, approve, pay, return), each by the role
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
@@ -25,11 +26,10 @@ from models.portfolio import Building, Unit
 from models.refunds import DepositRefund, RefundDeduction, RefundDocument, RefundEscalation
 from refunds import service
 from refunds.choices import STAFF_WAIT_STEPS, STEP_ORDER, DocumentKind, RefundStep, next_step
+from refunds.documents import MAX_DOCUMENT_BYTES, sniff_content_type
 from refunds.service import RefundConfig
 
 bp = Blueprint("console_refunds", url_prefix="/console")
-MAX_RECEIPT_BYTES = 10 * 1024 * 1024
-RECEIPT_TYPES = {b"%PDF": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png"}
 
 
 class BoardQuery(BaseModel):
@@ -159,7 +159,7 @@ async def refund_settle(request: Request, refund_id: int):
     """Finance confirms the settlement: exactly the current deduction lines."""
     refund = await refund_for(request, refund_id)
     body = parse_form(NoteIn, request)
-    lines = await RefundDeduction.filter(refund_id=refund.id).values_list("id", flat=True)
+    lines = cast(list[int], await RefundDeduction.filter(refund_id=refund.id).values_list("id", flat=True))
     await service.settle(refund.id, actor=await actor_of(request), now=now_of(request), cfg=_cfg(request),
                          deduction_ids=list(lines), note=body.note)
     return back(request, "/console/refunds")
@@ -185,9 +185,9 @@ async def refund_pay(request: Request, refund_id: int):
     upload = request.files.get("receipt") if request.files else None
     document_id = None
     if upload is not None and upload.body:
-        if len(upload.body) > MAX_RECEIPT_BYTES:
+        if len(upload.body) > MAX_DOCUMENT_BYTES:
             raise ValidationFailed("回单文件不能超过 10 MB", code="FILE_TOO_LARGE")
-        kind = next((t for magic, t in RECEIPT_TYPES.items() if upload.body.startswith(magic)), None)
+        kind = sniff_content_type(upload.body)
         if kind is None:
             raise ValidationFailed("回单须为 PDF、JPEG 或 PNG", code="UNSUPPORTED_FILE")
         document = await service.store_document(refund, kind=DocumentKind.BANK_RECEIPT, data=upload.body,

@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0005_leasing_parties_terms')]
+    dependencies = [('models', '0008_occupancy')]
 
     initial = False
 

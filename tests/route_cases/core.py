@@ -4,6 +4,7 @@ from tests.route_cases import ADMINS, ALL_STAFF, EVERYONE, MANAGERS, RouteCase
 
 CASES = {
     "health.health": RouteCase("GET", lambda w, s: "/api/v1/health", public=True, scoped=False),
+    "metrics.metrics": RouteCase("GET", lambda w, s: "/api/v1/metrics", public=True, scoped=False),
     "auth.auth_wechat_login": RouteCase("POST", lambda w, s: "/api/v1/auth/wechat/login", public=True,
                                         scoped=False, body=lambda w, s: {"code": "nope"}),
     "auth.auth_bind": RouteCase("POST", lambda w, s: "/api/v1/auth/bind", public=True, scoped=False,
@@ -25,6 +26,8 @@ CASES = {
                            "end_date": "2027-12-31", "monthly_rent_fen": 300000, "deposit_fen": 600000}),
     "leases.leases_detail": RouteCase("GET", lambda w, s: f"/api/v1/leases/{s.lease.id}", roles=ALL_STAFF),
     "leases.leases_sign": RouteCase("POST", lambda w, s: f"/api/v1/leases/{s.lease.id}/sign", roles=MANAGERS),
+    "leases.leases_in_force": RouteCase("POST", lambda w, s: f"/api/v1/leases/{s.lease.id}/in-force",
+                                        roles=MANAGERS),
     "leases.leases_tenant_code": RouteCase("POST", lambda w, s: f"/api/v1/leases/{s.lease.id}/tenant-code",
                                            roles=MANAGERS),
     "me_leases.me_leases": RouteCase("GET", lambda w, s: "/api/v1/me/leases", roles=TENANTS,

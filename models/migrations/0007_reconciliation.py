@@ -1,0 +1,135 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+import functools
+from json import dumps, loads
+from reconciliation.choices import Direction, DiscrepancyKind, DiscrepancyStatus, ImportStatus, LineStatus, MatchRule, MatchStatus, StatementSource
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+from tortoise.indexes import Index
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0006_arrears_collections')]
+
+    initial = False
+
+    operations = [
+        ops.CreateModel(
+            name='StatementImport',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('format_name', fields.CharField(default='', max_length=40)),
+                ('format_version', fields.IntField(default=0)),
+                ('source', fields.CharEnumField(null=True, description='BANK: BANK\nWECHAT_PAY: WECHAT_PAY\nALIPAY: ALIPAY', enum_type=StatementSource, max_length=12)),
+                ('filename', fields.CharField(default='', max_length=200)),
+                ('sha256', fields.CharField(max_length=64)),
+                ('building', fields.ForeignKeyField('models.Building', source_field='building_id', null=True, db_constraint=True, to_field='id', related_name='statement_imports', on_delete=OnDelete.RESTRICT)),
+                ('status', fields.CharEnumField(description='APPLIED: APPLIED\nREFUSED: REFUSED', enum_type=ImportStatus, max_length=10)),
+                ('imported_by', fields.ForeignKeyField('models.User', source_field='imported_by_id', null=True, db_constraint=True, to_field='id', related_name='statement_imports', on_delete=OnDelete.SET_NULL)),
+                ('imported_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('lines_read', fields.IntField(default=0)),
+                ('lines_new', fields.IntField(default=0)),
+                ('lines_duplicate', fields.IntField(default=0)),
+                ('error_code', fields.CharField(default='', max_length=40)),
+                ('error_details', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('summary', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+            ],
+            options={'table': 'statement_imports', 'app': 'models', 'indexes': [Index(fields=['building_id', 'imported_at'])], 'pk_attr': 'id', 'table_description': 'One uploaded statement file: read whole (APPLIED) or refused whole (REFUSED, with why).'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='StatementFeed',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('key', fields.CharField(unique=True, description='building:<id> or portfolio', max_length=40)),
+                ('building', fields.ForeignKeyField('models.Building', source_field='building_id', null=True, db_constraint=True, to_field='id', related_name='statement_feeds', on_delete=OnDelete.RESTRICT)),
+                ('last_good_import', fields.ForeignKeyField('models.StatementImport', source_field='last_good_import_id', null=True, db_constraint=True, to_field='id', related_name='good_for', on_delete=OnDelete.SET_NULL)),
+                ('last_good_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('last_failed_import', fields.ForeignKeyField('models.StatementImport', source_field='last_failed_import_id', null=True, db_constraint=True, to_field='id', related_name='failed_for', on_delete=OnDelete.SET_NULL)),
+                ('last_failed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('last_error_code', fields.CharField(default='', max_length=40)),
+            ],
+            options={'table': 'statement_feeds', 'app': 'models', 'pk_attr': 'id', 'table_description': "The last good import of a feed (a building's statements, or the portfolio's): dashboards show that data,"},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='StatementLine',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('statement_import', fields.ForeignKeyField('models.StatementImport', source_field='statement_import_id', db_constraint=True, to_field='id', related_name='lines', on_delete=OnDelete.RESTRICT)),
+                ('building', fields.ForeignKeyField('models.Building', source_field='building_id', null=True, db_constraint=True, to_field='id', related_name='statement_lines', on_delete=OnDelete.RESTRICT)),
+                ('source', fields.CharEnumField(description='BANK: BANK\nWECHAT_PAY: WECHAT_PAY\nALIPAY: ALIPAY', enum_type=StatementSource, max_length=12)),
+                ('format_name', fields.CharField(max_length=40)),
+                ('dedupe_key', fields.CharField(unique=True, max_length=200)),
+                ('serial', fields.CharField(default='', max_length=80)),
+                ('row_number', fields.IntField()),
+                ('booked_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('direction', fields.CharEnumField(description='IN: IN\nOUT: OUT', enum_type=Direction, max_length=3)),
+                ('amount_fen', fields.BigIntField(description='always positive, the direction says which way')),
+                ('balance_fen', fields.BigIntField(null=True)),
+                ('counterparty_name', fields.CharField(default='', max_length=120)),
+                ('counterparty_account', fields.CharField(default='', max_length=64)),
+                ('reference', fields.CharField(default='', description='摘要 / 附言 / 用途 / 商户订单号', max_length=500)),
+                ('source_row', fields.JSONField(default=dict, description='the row as read, header → text', encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('status', fields.CharEnumField(description='UNMATCHED: UNMATCHED\nPROPOSED: PROPOSED\nMATCHED: MATCHED\nEXPENSE: EXPENSE\nDISMISSED: DISMISSED', enum_type=LineStatus, max_length=10)),
+                ('allocated_fen', fields.BigIntField(default=0, description='applied to the ledger, never above amount_fen')),
+                ('explanation', fields.JSONField(default=dict, description="the matcher's decision and its reasons", encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+            ],
+            options={'table': 'statement_lines', 'app': 'models', 'indexes': [Index(fields=['building_id', 'booked_at']), Index(fields=['status', 'booked_at'])], 'pk_attr': 'id', 'table_description': 'One bank (or WeChat Pay / Alipay) line, stored once: ``dedupe_key`` is the serial, or date + amount +'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='Discrepancy',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('kind', fields.CharEnumField(description='UNMATCHED_INCOME: UNMATCHED_INCOME\nPAID_WITHOUT_BANK_LINE: PAID_WITHOUT_BANK_LINE\nAMOUNT_MISMATCH: AMOUNT_MISMATCH\nDUPLICATE_PAYMENT: DUPLICATE_PAYMENT\nOVERPAYMENT: OVERPAYMENT', enum_type=DiscrepancyKind, max_length=24)),
+                ('key', fields.CharField(unique=True, description='kind:subject — found once, however often', max_length=120)),
+                ('building', fields.ForeignKeyField('models.Building', source_field='building_id', null=True, db_constraint=True, to_field='id', related_name='discrepancies', on_delete=OnDelete.RESTRICT)),
+                ('line', fields.ForeignKeyField('models.StatementLine', source_field='line_id', null=True, db_constraint=True, to_field='id', related_name='discrepancies', on_delete=OnDelete.RESTRICT)),
+                ('receivable', fields.ForeignKeyField('models.Receivable', source_field='receivable_id', null=True, db_constraint=True, to_field='id', related_name='discrepancies', on_delete=OnDelete.RESTRICT)),
+                ('payment', fields.ForeignKeyField('models.Payment', source_field='payment_id', null=True, db_constraint=True, to_field='id', related_name='discrepancies', on_delete=OnDelete.RESTRICT)),
+                ('lease', fields.ForeignKeyField('models.Lease', source_field='lease_id', null=True, db_constraint=True, to_field='id', related_name='discrepancies', on_delete=OnDelete.RESTRICT)),
+                ('amount_fen', fields.BigIntField(default=0)),
+                ('expected_fen', fields.BigIntField(null=True)),
+                ('explanation', fields.CharField(max_length=1000)),
+                ('details', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('status', fields.CharEnumField(default=DiscrepancyStatus.OPEN, description='OPEN: OPEN\nCONFIRMED: CONFIRMED\nREASSIGNED: REASSIGNED\nDISMISSED: DISMISSED', enum_type=DiscrepancyStatus, max_length=10)),
+                ('detected_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('resolved_by', fields.ForeignKeyField('models.User', source_field='resolved_by_id', null=True, db_constraint=True, to_field='id', related_name='resolved_discrepancies', on_delete=OnDelete.SET_NULL)),
+                ('resolved_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('resolution_note', fields.CharField(default='', max_length=500)),
+            ],
+            options={'table': 'reconciliation_discrepancies', 'app': 'models', 'indexes': [Index(fields=['status', 'building_id']), Index(fields=['kind', 'status'])], 'pk_attr': 'id', 'table_description': 'One item of the discrepancy list: it stays until a person confirms, reassigns or dismisses it.'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='ReconciliationMatch',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('line', fields.ForeignKeyField('models.StatementLine', source_field='line_id', db_constraint=True, to_field='id', related_name='matches', on_delete=OnDelete.RESTRICT)),
+                ('lease', fields.ForeignKeyField('models.Lease', source_field='lease_id', db_constraint=True, to_field='id', related_name='reconciliation_matches', on_delete=OnDelete.RESTRICT)),
+                ('receivable', fields.ForeignKeyField('models.Receivable', source_field='receivable_id', null=True, db_constraint=True, to_field='id', related_name='reconciliation_matches', on_delete=OnDelete.RESTRICT)),
+                ('building', fields.ForeignKeyField('models.Building', source_field='building_id', db_constraint=True, to_field='id', related_name='reconciliation_matches', on_delete=OnDelete.RESTRICT)),
+                ('amount_fen', fields.BigIntField()),
+                ('rule', fields.CharEnumField(description='PAYMENT_CODE: PAYMENT_CODE\nCONTRACT_NO: CONTRACT_NO\nEXISTING_PAYMENT: EXISTING_PAYMENT\nPAYER_AMOUNT: PAYER_AMOUNT\nPAYER_SUM: PAYER_SUM\nPAYER_PARTIAL: PAYER_PARTIAL\nAMOUNT_ONLY: AMOUNT_ONLY\nMANUAL: MANUAL', enum_type=MatchRule, max_length=20)),
+                ('confidence', fields.IntField()),
+                ('status', fields.CharEnumField(description='PROPOSED: PROPOSED\nAPPLIED: APPLIED\nREJECTED: REJECTED', enum_type=MatchStatus, max_length=10)),
+                ('explanation', fields.CharField(max_length=1000)),
+                ('details', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('payment', fields.ForeignKeyField('models.Payment', source_field='payment_id', null=True, db_constraint=True, to_field='id', related_name='reconciliation_matches', on_delete=OnDelete.RESTRICT)),
+                ('decided_by', fields.ForeignKeyField('models.User', source_field='decided_by_id', null=True, db_constraint=True, to_field='id', related_name='reconciliation_decisions', on_delete=OnDelete.SET_NULL)),
+                ('decided_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'reconciliation_matches', 'app': 'models', 'indexes': [Index(fields=['status', 'building_id'])], 'pk_attr': 'id', 'table_description': "A line's money tied to a lease (and the receivables it pays first): proposed, applied or rejected."},
+            bases=['TimestampedModel'],
+        ),
+    ]

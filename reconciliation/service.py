@@ -1,0 +1,603 @@
+"""Statement imports and reconciliation against the ledger. Owns the transactions; the rules are pure
+(reconciliation.reader, reconciliation.matching).
+
+* ``import_statement``: read the whole file or refuse it whole (recorded, alerted, the feed marked stale), store
+  only lines not seen before (by serial or fingerprint), then reconcile them.
+* ``reconcile``: decide every unmatched income line (the index is built once per run), store proposals and
+  discrepancies, apply the decisions at or above the threshold through ``leasing.ledger.record_payment``.
+* ``scan_paid_without_line``: payments recorded by hand as bank transfers inside the statements' period that no
+  line confirms."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from accounts.choices import Role, StaffDuty
+from alerts.choices import AlertSeverity
+from alerts.service import raise_alert
+from config.settings import Settings
+from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from leasing.choices import (
+    LIVE_LEASE_STATUSES,
+    OPEN_RECEIVABLE_STATUSES,
+    ChargeType,
+    PaymentMethod,
+    PaymentSource,
+    ReceivableStatus,
+)
+from leasing.ledger import record_payment, staff_of
+from models.accounts import User
+from models.leasing import Lease, Payment, PaymentAllocation, Receivable, Tenant
+from models.reconciliation import Discrepancy, ReconciliationMatch, StatementFeed, StatementImport, StatementLine
+from notifications.choices import NotificationKind
+from notifications.outbox import enqueue_notification
+from reconciliation.choices import (
+    ALERT_STATEMENT_REFUSED,
+    Direction,
+    DiscrepancyKind,
+    DiscrepancyStatus,
+    ImportStatus,
+    LineStatus,
+    MatchRule,
+    MatchStatus,
+    StatementSource,
+)
+from reconciliation.codes import codes_in
+from reconciliation.formats import StatementFormat, registry
+from reconciliation.matching import (
+    BankLine,
+    Decision,
+    Finding,
+    Index,
+    Matcher,
+    OpenReceivable,
+    PaidReceivable,
+    Party,
+    RecordedPayment,
+    fen,
+)
+from reconciliation.reader import ParsedStatement, StatementRefused, dedupe_key_for, read_statement
+
+log = logging.getLogger("rentwatch.reconciliation")
+
+PRIORITY = {ChargeType.DEPOSIT: 0, ChargeType.RENT: 1}
+#: how a statement's money enters the ledger, per source
+LEDGER_SOURCE = {StatementSource.BANK: (PaymentMethod.BANK_TRANSFER, PaymentSource.BANK_STATEMENT),
+                 StatementSource.WECHAT_PAY: (PaymentMethod.WECHAT_PAY, PaymentSource.WECHAT_PAY),
+                 StatementSource.ALIPAY: (PaymentMethod.ALIPAY, PaymentSource.ALIPAY)}
+REF_PREFIX = {StatementSource.BANK: "bank", StatementSource.WECHAT_PAY: "wechat", StatementSource.ALIPAY: "alipay"}
+#: payments that claim money arrived through a channel a statement covers, entered by a person
+HAND_SOURCES = (PaymentSource.MANUAL, PaymentSource.IMPORT)
+CHANNEL_METHOD = {StatementSource.BANK: PaymentMethod.BANK_TRANSFER,
+                  StatementSource.WECHAT_PAY: PaymentMethod.WECHAT_PAY, StatementSource.ALIPAY: PaymentMethod.ALIPAY}
+SYSTEM = "reconciliation"
+
+
+@dataclass(frozen=True)
+class ReconciliationConfig:
+    formats: dict[str, StatementFormat]
+    auto_apply_confidence: int = 90
+    min_name_score: int = 85
+    paid_check_days: int = 3
+    timezone: str = "Asia/Shanghai"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReconciliationConfig:
+        return cls(formats=registry(settings.statement_formats),
+                   auto_apply_confidence=settings.reconcile_auto_apply_confidence,
+                   min_name_score=settings.reconcile_name_min_score,
+                   paid_check_days=settings.reconcile_paid_check_days, timezone=settings.business_timezone)
+
+
+DEFAULT_CONFIG = ReconciliationConfig(formats=registry())
+
+
+def feed_key(building_id: int | None) -> str:
+    return f"building:{building_id}" if building_id else "portfolio"
+
+
+# --------------------------------------------------------------------------------------------- import
+
+
+async def import_statement(data: bytes, *, filename: str, now: datetime, cfg: ReconciliationConfig = DEFAULT_CONFIG,
+                           wanted: str | None = None, building_id: int | None = None,
+                           actor_id: int | None = None) -> dict[str, Any]:
+    """Read and store a statement, then reconcile its new lines. Refusals raise StatementRefused (422) after
+    recording the refusal, raising a staff alert and marking the feed's last good data stale."""
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        parsed = read_statement(data, formats=cfg.formats, filename=filename, wanted=wanted, timezone=cfg.timezone)
+    except StatementRefused as exc:
+        await _refused(exc, filename=filename, digest=digest, building_id=building_id, actor_id=actor_id, now=now)
+        raise
+    keys = [dedupe_key_for(parsed.format, line) for line in parsed.lines]
+    existing: set[str] = set()
+    for start in range(0, len(keys), 1000):
+        existing |= set(await StatementLine.filter(dedupe_key__in=keys[start:start + 1000])
+                        .values_list("dedupe_key", flat=True))
+    fresh, seen = [], set()
+    for line, key in zip(parsed.lines, keys, strict=True):
+        if key in existing or key in seen:
+            continue
+        seen.add(key)
+        fresh.append((line, key))
+    fmt = parsed.format
+    try:
+        async with in_transaction():
+            record = await StatementImport.create(
+                format_name=fmt.name, format_version=fmt.version, source=fmt.source, filename=filename[:200],
+                sha256=digest, building_id=building_id, status=ImportStatus.APPLIED, imported_by_id=actor_id,
+                imported_at=now, lines_read=len(parsed.lines), lines_new=len(fresh),
+                lines_duplicate=len(parsed.lines) - len(fresh),
+                summary={"encoding": parsed.encoding, "skipped_rows": parsed.skipped_rows[:200]})
+            await StatementLine.bulk_create([
+                StatementLine(statement_import_id=record.id, building_id=building_id, source=fmt.source,
+                              format_name=fmt.key, dedupe_key=key, serial=line.serial, row_number=line.row_number,
+                              booked_at=line.booked_at, direction=line.direction, amount_fen=line.amount_fen,
+                              balance_fen=line.balance_fen, counterparty_name=line.counterparty_name,
+                              counterparty_account=line.counterparty_account, reference=line.reference,
+                              source_row=line.source_row,
+                              status=LineStatus.UNMATCHED if line.direction == Direction.IN else LineStatus.EXPENSE)
+                for line, key in fresh], batch_size=1000)
+            await _feed_good(building_id, record, now)
+    except IntegrityError:
+        raise Conflict("another import of overlapping lines ran at the same time: import again (it adds only what "
+                       "is new)", code="STATEMENT_IMPORT_RACE") from None
+    new_ids = await StatementLine.filter(statement_import_id=record.id, direction=Direction.IN).values_list(
+        "id", flat=True)
+    result = await reconcile(now=now, cfg=cfg, line_ids=list(new_ids))
+    result["paid_without_bank_line"] = await scan_paid_without_line(now=now, cfg=cfg)
+    await StatementImport.filter(id=record.id).update(summary={**record.summary, "reconcile": result})
+    return {"import_id": record.id, "format": fmt.key, "source": str(fmt.source), "encoding": parsed.encoding,
+            "lines_read": len(parsed.lines), "lines_new": len(fresh), "lines_duplicate": len(parsed.lines) - len(fresh),
+            "skipped_rows": parsed.skipped_rows, "reconcile": result}
+
+
+async def _refused(exc: StatementRefused, *, filename: str, digest: str, building_id: int | None,
+                   actor_id: int | None, now: datetime) -> None:
+    async with in_transaction():
+        record = await StatementImport.create(
+            format_name=str(exc.details.get("checked_against") or exc.details.get("format") or ""),
+            filename=filename[:200], sha256=digest, building_id=building_id, status=ImportStatus.REFUSED,
+            imported_by_id=actor_id, imported_at=now, error_code=exc.code, error_details=exc.details)
+        feed, _ = await StatementFeed.get_or_create(key=feed_key(building_id), defaults={"building_id": building_id})
+        await StatementFeed.filter(id=feed.id).update(last_failed_import_id=record.id, last_failed_at=now,
+                                                      last_error_code=exc.code)
+        await raise_alert(alert_type=ALERT_STATEMENT_REFUSED, now=now, building_id=building_id,
+                          subject=feed_key(building_id), severity=AlertSeverity.WARNING,
+                          explanation=f"statement {filename or '(upload)'} refused: {exc.code}: {exc.message}"[:2000],
+                          evidence={"import_id": record.id, "error_code": exc.code, "details": exc.details})
+        for user_id in await _staff_to_tell(building_id):
+            await enqueue_notification(
+                user_id=user_id, kind=NotificationKind.STATEMENT_REFUSED,
+                dedupe_key=f"statement:refused:{record.id}:{user_id}",
+                payload={"import_id": record.id, "error_code": exc.code, "title": "银行流水导入被拒绝",
+                         "filename": filename[:60], "at": now.isoformat(),
+                         "missing": exc.details.get("missing_columns", [])[:10],
+                         "unexpected": exc.details.get("unexpected_columns", [])[:10],
+                         "closest_format": exc.details.get("closest_format")}, now=now)
+    log.warning("statement %s refused: %s %s", filename, exc.code, exc.details)
+
+
+async def _staff_to_tell(building_id: int | None) -> list[int]:
+    if building_id:
+        return await staff_of(building_id, (StaffDuty.FINANCE, StaffDuty.MANAGER))
+    return sorted(await User.filter(role=Role.ADMIN, is_active=True).values_list("id", flat=True))
+
+
+async def _feed_good(building_id: int | None, record: StatementImport, now: datetime) -> None:
+    feed, _ = await StatementFeed.get_or_create(key=feed_key(building_id), defaults={"building_id": building_id})
+    await StatementFeed.filter(id=feed.id).update(last_good_import_id=record.id, last_good_at=now)
+
+
+async def feed_status(building_id: int | None) -> dict[str, Any]:
+    """What dashboards show: the last good import and whether a later one was refused (stale)."""
+    feed = await StatementFeed.get_or_none(key=feed_key(building_id))
+    if feed is None:
+        return {"key": feed_key(building_id), "last_good_at": None, "stale": False, "last_error_code": None}
+    stale = feed.last_failed_at is not None and (feed.last_good_at is None or feed.last_failed_at > feed.last_good_at)
+    return {"key": feed.key, "building_id": feed.building_id, "last_good_import_id": feed.last_good_import_id,
+            "last_good_at": feed.last_good_at.isoformat() if feed.last_good_at else None,
+            "last_failed_import_id": feed.last_failed_import_id,
+            "last_failed_at": feed.last_failed_at.isoformat() if feed.last_failed_at else None,
+            "last_error_code": feed.last_error_code or None, "stale": stale}
+
+
+# --------------------------------------------------------------------------------------------- the index
+
+
+async def build_index(lines: list[StatementLine]) -> Index:
+    """Every open receivable of live leases, their parties and aliases, the paid receivables the lines' codes
+    name, and hand-recorded payments around the lines' dates."""
+    leases = await Lease.filter(status__in=list(LIVE_LEASE_STATUSES)).values_list(
+        "id", "contract_no", "tenant_id", "unit__building_id", "start_date")
+    contract = {lid: no or "" for lid, no, *_ in leases}
+    rows = await Receivable.filter(status__in=list(OPEN_RECEIVABLE_STATUSES), open_key__not_isnull=True,
+                                   lease__status__in=list(LIVE_LEASE_STATUSES)).values_list(
+        "id", "lease_id", "tenant_id", "building_id", "due_date", "amount_fen", "paid_fen", "charge_type", "label")
+    receivables = [OpenReceivable(id=rid, lease_id=lid, tenant_id=tid, building_id=bid,
+                                  contract_no=contract.get(lid, ""), due_date=due, outstanding_fen=amount - paid,
+                                  label=label or charge,
+                                  priority=PRIORITY.get(ChargeType(charge), 2))
+                   for rid, lid, tid, bid, due, amount, paid, charge, label in rows]
+    tenant_leases: dict[int, list[tuple[Any, int, int]]] = defaultdict(list)
+    for lid, _no, tid, bid, start in leases:
+        tenant_leases[tid].append((start, lid, bid))
+    named = {rid for line in lines for rid in codes_in(line.reference)}
+    paid = [PaidReceivable(id=rid, lease_id=lid, tenant_id=tid, building_id=bid, amount_fen=amount, label=label)
+            for rid, lid, tid, bid, amount, label in await Receivable.filter(
+                id__in=list(named), status=ReceivableStatus.PAID).values_list(
+                "id", "lease_id", "tenant_id", "building_id", "amount_fen", "label")] if named else []
+    parties = [Party(tenant_id=tid, name=name, aliases=tuple(a for a in (aliases or []) if isinstance(a, str)),
+                     leases=tuple((lid, bid) for _s, lid, bid in sorted(tenant_leases[tid], reverse=True)))
+               for tid, name, aliases in await Tenant.filter(id__in=list(tenant_leases)).values_list(
+                   "id", "name", "payer_aliases")]
+    recorded: list[RecordedPayment] = []
+    if lines:
+        low = min(line.booked_at for line in lines) - timedelta(days=8)
+        high = max(line.booked_at for line in lines) + timedelta(days=8)
+        linked = set(await ReconciliationMatch.filter(status=MatchStatus.APPLIED, payment_id__not_isnull=True)
+                     .values_list("payment_id", flat=True))
+        for pid, lid, tid, bid, amount, paid_at in await Payment.filter(
+                source__in=list(HAND_SOURCES), method__in=list(CHANNEL_METHOD.values()),
+                paid_at__gte=low, paid_at__lte=high).values_list(
+                "id", "lease_id", "tenant_id", "building_id", "amount_fen", "paid_at"):
+            if pid not in linked:
+                recorded.append(RecordedPayment(id=pid, lease_id=lid, tenant_id=tid, building_id=bid,
+                                                amount_fen=amount, paid_on=paid_at.date()))
+    return Index.build(receivables, parties, paid, recorded, contracts={no: lid for lid, no in contract.items() if no})
+
+
+# --------------------------------------------------------------------------------------------- reconcile
+
+
+async def reconcile(*, now: datetime, cfg: ReconciliationConfig = DEFAULT_CONFIG,
+                    line_ids: list[int] | None = None) -> dict[str, Any]:
+    """Decide the unmatched income lines (these ids, or all): proposals, discrepancies, and the decisions at
+    or above the threshold applied to the ledger."""
+    qs = StatementLine.filter(status=LineStatus.UNMATCHED, direction=Direction.IN)
+    if line_ids is not None:
+        if not line_ids:
+            return {"decided": 0, "applied": 0, "proposed": 0, "unmatched": 0}
+        qs = qs.filter(id__in=line_ids)
+    lines = await qs.order_by("booked_at", "id")
+    if not lines:
+        return {"decided": 0, "applied": 0, "proposed": 0, "unmatched": 0}
+    index = await build_index(lines)
+    matcher = Matcher(index, min_name_score=cfg.min_name_score)
+    by_id = {line.id: line for line in lines}
+    tz = ZoneInfo(cfg.timezone)
+    decisions = matcher.decide_all(BankLine(id=line.id, amount_fen=line.amount_fen,
+                                            booked_on=line.booked_at.astimezone(tz).date(),
+                                            counterparty_name=line.counterparty_name, reference=line.reference)
+                                   for line in lines)
+    counts = {"decided": len(decisions), "applied": 0, "proposed": 0, "unmatched": 0, "skipped": 0}
+    for decision in decisions:
+        line = by_id[decision.line_id]
+        outcome = await store_decision(line, decision, now=now, cfg=cfg)
+        counts[outcome] += 1
+    return counts
+
+
+async def store_decision(line: StatementLine, decision: Decision, *, now: datetime,
+                         cfg: ReconciliationConfig) -> str:
+    """Proposals and findings of one decision; applied at once when confident enough."""
+    if decision.allocated_fen > line.amount_fen:
+        raise ValidationFailed("a decision allocates more than its line", code="OVER_ALLOCATED",
+                               details={"line_id": line.id, "allocated_fen": decision.allocated_fen})
+    async with in_transaction():
+        claimed = await StatementLine.filter(id=line.id, status=LineStatus.UNMATCHED).update(
+            status=LineStatus.UNMATCHED if decision.rule is None else LineStatus.PROPOSED,
+            explanation=decision.as_dict())
+        if not claimed:
+            return "skipped"
+        for finding in decision.findings:
+            await open_discrepancy(finding, line=line, now=now)
+        if decision.rule is None:
+            return "unmatched"
+        if decision.recorded_payment_id is not None:
+            payment = await Payment.get(id=decision.recorded_payment_id)
+            await ReconciliationMatch.create(
+                line_id=line.id, lease_id=payment.lease_id, building_id=payment.building_id,
+                receivable_id=await _first_receivable_of(payment.id), amount_fen=line.amount_fen,
+                rule=decision.rule, confidence=decision.confidence, status=MatchStatus.PROPOSED,
+                explanation=decision.explanation[:1000], details={"recorded_payment_id": payment.id},
+                payment_id=payment.id)
+        else:
+            grouped: dict[int, list] = defaultdict(list)
+            for allocation in decision.allocations:
+                grouped[allocation.lease_id].append(allocation)
+            for lease_id, allocations in grouped.items():
+                head = next((a.receivable_id for a in allocations if a.receivable_id is not None), None)
+                await ReconciliationMatch.create(
+                    line_id=line.id, lease_id=lease_id, building_id=allocations[0].building_id, receivable_id=head,
+                    amount_fen=sum(a.amount_fen for a in allocations), rule=decision.rule,
+                    confidence=decision.confidence, status=MatchStatus.PROPOSED,
+                    explanation=decision.explanation[:1000],
+                    details={"allocations": [{"receivable_id": a.receivable_id, "amount_fen": a.amount_fen}
+                                             for a in allocations], "candidates": list(decision.candidates)})
+    if decision.applies(cfg.auto_apply_confidence):
+        await apply_line(line.id, now=now, actor_id=None)
+        return "applied"
+    return "proposed"
+
+
+async def _first_receivable_of(payment_id: int) -> int | None:
+    allocation = await PaymentAllocation.filter(payment_id=payment_id).order_by("id").first()
+    return allocation.receivable_id if allocation else None
+
+
+async def open_discrepancy(finding: Finding, *, line: StatementLine | None, now: datetime,
+                           payment_id: int | None = None, key: str | None = None) -> Discrepancy | None:
+    """One list item per finding and subject (a second detection of the same thing adds nothing)."""
+    subject = f"line:{line.id}" if line is not None else f"payment:{payment_id}"
+    key = key or f"{finding.kind}:{subject}"
+    if await Discrepancy.filter(key=key).exists():
+        return None
+    building_id = finding.building_id or (line.building_id if line is not None else None)
+    try:
+        async with in_transaction():
+            return await Discrepancy.create(
+                kind=finding.kind, key=key, building_id=building_id, line_id=line.id if line else None,
+                receivable_id=finding.receivable_id, payment_id=payment_id, lease_id=finding.lease_id,
+                amount_fen=finding.amount_fen, expected_fen=finding.expected_fen,
+                explanation=finding.explanation[:1000], detected_at=now,
+                details={"line": _line_brief(line)} if line is not None else {})
+    except IntegrityError:
+        return None
+
+
+def _line_brief(line: StatementLine) -> dict[str, Any]:
+    return {"id": line.id, "serial": line.serial, "booked_at": line.booked_at.isoformat(),
+            "amount_fen": line.amount_fen, "counterparty_name": line.counterparty_name, "reference": line.reference}
+
+
+# --------------------------------------------------------------------------------------------- applying
+
+
+async def apply_line(line_id: int, *, now: datetime, actor_id: int | None) -> StatementLine:
+    """Apply a line's proposed matches to the ledger: one payment per lease (idempotent by the line's
+    reference), or the confirmation of a payment already recorded by hand. Never more than the line's amount."""
+    async with in_transaction():
+        line = await StatementLine.select_for_update().get_or_none(id=line_id)
+        if line is None:
+            raise NotFound("statement line not found")
+        if line.status != LineStatus.PROPOSED:
+            raise InvalidTransition("statement line", line.status, LineStatus.MATCHED, [LineStatus.PROPOSED])
+        matches = await ReconciliationMatch.filter(line_id=line.id, status=MatchStatus.PROPOSED).order_by("id")
+        total = sum(m.amount_fen for m in matches)
+        if not matches or total + line.allocated_fen > line.amount_fen:
+            raise ValidationFailed("nothing to apply, or more than the line's amount", code="OVER_ALLOCATED",
+                                   details={"line_id": line.id, "proposed_fen": total, "amount_fen": line.amount_fen})
+        method, source = LEDGER_SOURCE[StatementSource(line.source)]
+        base = f"{REF_PREFIX[StatementSource(line.source)]}:{line.serial or 'line' + str(line.id)}"
+        many = len({m.lease_id for m in matches if m.payment_id is None}) > 1
+        for match in matches:
+            ledger_allocations: list = []
+            if match.payment_id is None:
+                ref = f"{base}/{match.lease_id}" if many else base
+                head = match.receivable_id
+                if head is not None and not await Receivable.filter(
+                        id=head, status__in=list(OPEN_RECEIVABLE_STATUSES)).exists():
+                    head = None
+                result = await record_payment(
+                    lease_id=match.lease_id, amount_fen=match.amount_fen, paid_at=line.booked_at, method=method,
+                    now=now, payer_name=line.counterparty_name, reference=(line.serial or line.reference)[:120],
+                    source=source, external_ref=ref[:120], receivable_id=head, actor_id=actor_id,
+                    note=f"statement line {line.id}: {match.rule}")
+                payment_id = result.payment.id
+                ledger_allocations = [list(a) for a in result.allocations]
+                await ReconciliationMatch.filter(id=match.id).update(payment_id=payment_id)
+            else:
+                payment_id = match.payment_id
+                await _close_paid_without_line(payment_id, line, now)
+            await ReconciliationMatch.filter(id=match.id).update(
+                status=MatchStatus.APPLIED, decided_by_id=actor_id, decided_at=now,
+                details={**match.details, "payment_id": payment_id, "ledger_allocations": ledger_allocations})
+        await StatementLine.filter(id=line.id).update(status=LineStatus.MATCHED,
+                                                      allocated_fen=line.allocated_fen + total)
+    return await StatementLine.get(id=line_id)
+
+
+async def _close_paid_without_line(payment_id: int, line: StatementLine, now: datetime) -> None:
+    await Discrepancy.filter(kind=DiscrepancyKind.PAID_WITHOUT_BANK_LINE, payment_id=payment_id,
+                             status=DiscrepancyStatus.OPEN).update(
+        status=DiscrepancyStatus.CONFIRMED, resolved_at=now,
+        resolution_note=f"{SYSTEM}: statement line {line.id} ({line.serial or line.booked_at.date()}) is this money")
+
+
+async def reject_line(line_id: int, *, reason: str, actor_id: int, now: datetime) -> StatementLine:
+    """A person rejects the proposals: the line is unmatched income again (a discrepancy until decided)."""
+    _need_reason(reason)
+    async with in_transaction():
+        line = await StatementLine.select_for_update().get_or_none(id=line_id)
+        if line is None:
+            raise NotFound("statement line not found")
+        if line.status != LineStatus.PROPOSED:
+            raise InvalidTransition("statement line", line.status, LineStatus.UNMATCHED, [LineStatus.PROPOSED])
+        await ReconciliationMatch.filter(line_id=line.id, status=MatchStatus.PROPOSED).update(
+            status=MatchStatus.REJECTED, decided_by_id=actor_id, decided_at=now,
+            explanation=f"rejected: {reason.strip()}"[:1000])
+        await StatementLine.filter(id=line.id).update(
+            status=LineStatus.UNMATCHED,
+            explanation={**line.explanation, "rejected": {"by": actor_id, "at": now.isoformat(), "why": reason}})
+        await open_discrepancy(Finding(DiscrepancyKind.UNMATCHED_INCOME, line.amount_fen, None,
+                                       f"bank income {fen(line.amount_fen)}: the proposal was rejected ({reason})"),
+                               line=line, now=now)
+    return await StatementLine.get(id=line_id)
+
+
+def _need_reason(reason: str | None) -> str:
+    if not reason or len(reason.strip()) < 2:
+        raise ValidationFailed("a decision needs a reason", code="REASON_REQUIRED")
+    return reason.strip()[:500]
+
+
+# --------------------------------------------------------------------------------------------- discrepancies
+
+
+async def scan_paid_without_line(*, now: datetime, cfg: ReconciliationConfig = DEFAULT_CONFIG) -> int:
+    """Payments recorded by hand as arriving through a channel whose statements cover their date, that no
+    statement line confirms: the seed's 系统里有记录,财务却没收到."""
+    found = 0
+    for source, method in CHANNEL_METHOD.items():
+        coverage = await _coverage(source)
+        if not coverage:
+            continue
+        linked = set(await ReconciliationMatch.filter(status__in=[MatchStatus.APPLIED, MatchStatus.PROPOSED],
+                                                      payment_id__not_isnull=True).values_list("payment_id", flat=True))
+        for building_id, (low, high) in coverage.items():
+            qs = Payment.filter(source__in=list(HAND_SOURCES), method=method, paid_at__gte=low,
+                                paid_at__lte=high - timedelta(days=cfg.paid_check_days))
+            if building_id is not None:
+                qs = qs.filter(building_id=building_id)
+            for payment in await qs:
+                if payment.id in linked:
+                    continue
+                first = await _first_receivable_of(payment.id)
+                finding = Finding(DiscrepancyKind.PAID_WITHOUT_BANK_LINE, payment.amount_fen, None,
+                                  f"payment {payment.id} of {fen(payment.amount_fen)} recorded by hand as "
+                                  f"{method} on {payment.paid_at.date()} (payer {payment.payer_name or '-'}), but no "
+                                  f"{source} statement line between {low.date()} and {high.date()} is that money",
+                                  first, payment.lease_id, payment.building_id)
+                if await open_discrepancy(finding, line=None, payment_id=payment.id, now=now) is not None:
+                    found += 1
+    return found
+
+
+async def _coverage(source: StatementSource) -> dict[int | None, tuple[datetime, datetime]]:
+    """Per building (None: the portfolio's own account, covering every building), the statements' period."""
+    out: dict[int | None, tuple[datetime, datetime]] = {}
+    for building_id in set(await StatementLine.filter(source=source).distinct().values_list("building_id", flat=True)):
+        first = await StatementLine.filter(source=source, building_id=building_id).order_by("booked_at").first()
+        last = await StatementLine.filter(source=source, building_id=building_id).order_by("-booked_at").first()
+        if first and last:
+            out[building_id] = (first.booked_at, last.booked_at)
+    return out
+
+
+async def resolve_discrepancy(discrepancy_id: int, *, action: str, reason: str, actor_id: int, now: datetime,
+                              lease_id: int | None = None, receivable_id: int | None = None,
+                              line_id: int | None = None) -> Discrepancy:
+    """Confirm, dismiss or reassign an open item, with who, when and why. Reassigning applies the item's line to
+    another lease (its receivable first), or ties a hand-recorded payment to the line that is its money."""
+    note = _need_reason(reason)
+    status = {"confirm": DiscrepancyStatus.CONFIRMED, "dismiss": DiscrepancyStatus.DISMISSED,
+              "reassign": DiscrepancyStatus.REASSIGNED}[action]
+    async with in_transaction():
+        item = await Discrepancy.select_for_update().get_or_none(id=discrepancy_id)
+        if item is None:
+            raise NotFound("discrepancy not found")
+        if item.status != DiscrepancyStatus.OPEN:
+            raise InvalidTransition("discrepancy", item.status, status, [DiscrepancyStatus.OPEN])
+        details = dict(item.details)
+        if status == DiscrepancyStatus.REASSIGNED:
+            details["reassigned"] = await _reassign(item, lease_id=lease_id, receivable_id=receivable_id,
+                                                    line_id=line_id, actor_id=actor_id, note=note, now=now)
+        await Discrepancy.filter(id=item.id).update(status=status, resolved_by_id=actor_id, resolved_at=now,
+                                                    resolution_note=note, details=details)
+    return await Discrepancy.get(id=discrepancy_id)
+
+
+async def _reassign(item: Discrepancy, *, lease_id: int | None, receivable_id: int | None, line_id: int | None,
+                    actor_id: int, note: str, now: datetime) -> dict[str, Any]:
+    if item.kind == DiscrepancyKind.PAID_WITHOUT_BANK_LINE:
+        if line_id is None:
+            raise ValidationFailed("name the statement line that is this payment", code="LINE_REQUIRED")
+        line = await StatementLine.get_or_none(id=line_id, direction=Direction.IN)
+        payment = await Payment.get(id=item.payment_id)
+        if line is None or line.status not in (LineStatus.UNMATCHED, LineStatus.PROPOSED):
+            raise ValidationFailed("that line is not open income", code="LINE_NOT_OPEN", details={"line_id": line_id})
+        if line.amount_fen != payment.amount_fen:
+            raise ValidationFailed("the line's amount differs from the payment's", code="AMOUNT_DIFFERS",
+                                   details={"line_fen": line.amount_fen, "payment_fen": payment.amount_fen})
+        await ReconciliationMatch.filter(line_id=line.id, status=MatchStatus.PROPOSED).update(
+            status=MatchStatus.REJECTED, decided_by_id=actor_id, decided_at=now)
+        await ReconciliationMatch.create(line_id=line.id, lease_id=payment.lease_id, building_id=payment.building_id,
+                                         receivable_id=await _first_receivable_of(payment.id),
+                                         amount_fen=line.amount_fen, rule=MatchRule.MANUAL, confidence=100,
+                                         status=MatchStatus.APPLIED, explanation=f"assigned by hand: {note}"[:1000],
+                                         payment_id=payment.id, decided_by_id=actor_id, decided_at=now)
+        await StatementLine.filter(id=line.id).update(status=LineStatus.MATCHED, allocated_fen=line.amount_fen)
+        return {"line_id": line.id, "payment_id": payment.id}
+    if item.line_id is None:
+        raise ValidationFailed("this item has no statement line to reassign", code="NOTHING_TO_REASSIGN")
+    line = await StatementLine.select_for_update().get(id=item.line_id)
+    if line.status not in (LineStatus.UNMATCHED, LineStatus.PROPOSED):
+        raise Conflict("the line is already applied to the ledger: reverse that payment first",
+                       code="LINE_ALREADY_APPLIED", details={"line_id": line.id, "status": line.status})
+    receivable = None
+    if receivable_id is not None:
+        receivable = await Receivable.get_or_none(id=receivable_id)
+        if receivable is None:
+            raise ValidationFailed("unknown receivable", code="RECEIVABLE_NOT_FOUND")
+        lease_id = receivable.lease_id
+    if lease_id is None:
+        raise ValidationFailed("name the lease or receivable the money belongs to", code="TARGET_REQUIRED")
+    lease = await Lease.get_or_none(id=lease_id).select_related("unit")
+    if lease is None:
+        raise ValidationFailed("unknown lease", code="LEASE_NOT_FOUND")
+    await ReconciliationMatch.filter(line_id=line.id, status=MatchStatus.PROPOSED).update(
+        status=MatchStatus.REJECTED, decided_by_id=actor_id, decided_at=now)
+    amount = line.amount_fen - line.allocated_fen
+    match = await ReconciliationMatch.create(
+        line_id=line.id, lease_id=lease.id, building_id=lease.unit.building_id,
+        receivable_id=receivable.id if receivable else None, amount_fen=amount, rule=MatchRule.MANUAL,
+        confidence=100, status=MatchStatus.PROPOSED, explanation=f"assigned by hand: {note}"[:1000],
+        details={"allocations": [{"receivable_id": receivable.id if receivable else None, "amount_fen": amount}]})
+    await StatementLine.filter(id=line.id).update(status=LineStatus.PROPOSED)
+    applied = await apply_line(line.id, now=now, actor_id=actor_id)
+    return {"line_id": applied.id, "lease_id": lease.id, "receivable_id": receivable.id if receivable else None,
+            "match_id": match.id}
+
+
+# --------------------------------------------------------------------------------------------- views
+
+
+def serialize_line(line: StatementLine) -> dict[str, Any]:
+    return {"id": line.id, "import_id": line.statement_import_id, "building_id": line.building_id,
+            "source": line.source, "format": line.format_name, "serial": line.serial, "row": line.row_number,
+            "booked_at": line.booked_at.isoformat(), "direction": line.direction, "amount_fen": line.amount_fen,
+            "balance_fen": line.balance_fen, "counterparty_name": line.counterparty_name,
+            "counterparty_account": line.counterparty_account, "reference": line.reference, "status": line.status,
+            "allocated_fen": line.allocated_fen, "explanation": line.explanation}
+
+
+def serialize_match(match: ReconciliationMatch) -> dict[str, Any]:
+    return {"id": match.id, "line_id": match.line_id, "lease_id": match.lease_id, "building_id": match.building_id,
+            "receivable_id": match.receivable_id, "amount_fen": match.amount_fen, "rule": match.rule,
+            "confidence": match.confidence, "status": match.status, "explanation": match.explanation,
+            "details": match.details, "payment_id": match.payment_id, "decided_by": match.decided_by_id,
+            "decided_at": match.decided_at.isoformat() if match.decided_at else None}
+
+
+def serialize_discrepancy(item: Discrepancy) -> dict[str, Any]:
+    return {"id": item.id, "kind": item.kind, "status": item.status, "building_id": item.building_id,
+            "line_id": item.line_id, "receivable_id": item.receivable_id, "payment_id": item.payment_id,
+            "lease_id": item.lease_id, "amount_fen": item.amount_fen, "expected_fen": item.expected_fen,
+            "explanation": item.explanation, "details": item.details, "detected_at": item.detected_at.isoformat(),
+            "resolved_by": item.resolved_by_id,
+            "resolved_at": item.resolved_at.isoformat() if item.resolved_at else None,
+            "resolution_note": item.resolution_note}
+
+
+def serialize_import(record: StatementImport) -> dict[str, Any]:
+    return {"id": record.id, "format": f"{record.format_name}@{record.format_version}" if record.format_version
+            else record.format_name, "source": record.source, "filename": record.filename,
+            "building_id": record.building_id, "status": record.status, "imported_at": record.imported_at.isoformat(),
+            "imported_by": record.imported_by_id, "lines_read": record.lines_read, "lines_new": record.lines_new,
+            "lines_duplicate": record.lines_duplicate, "error_code": record.error_code or None,
+            "error_details": record.error_details, "summary": record.summary}
+
+
+__all__ = ["ParsedStatement", "ReconciliationConfig", "import_statement", "reconcile", "apply_line", "reject_line",
+           "resolve_discrepancy", "scan_paid_without_line", "feed_status"]
