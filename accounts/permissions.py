@@ -57,6 +57,15 @@ LEDGER_WRITERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN})
 WAIVE_APPROVERS = MANAGERS
 HANDOVER_ROLES = frozenset({R.MANAGER, R.INSPECTOR, R.ADMIN})  # 交付 is done on site
 
+# ---- collections (arrears/): the workbench of finance and the area managers --------------------------------
+COLLECTIONS_READERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN, R.EXECUTIVE})
+#: Contact notes, promises, one-click sends, grace requests on a tenant's behalf.
+COLLECTIONS_WRITERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN})
+#: 宽限期 is approved by the area manager.
+GRACE_APPROVERS = MANAGERS
+#: The lease's 违约金 clause is a contract term; waiving a late fee needs the approving manager.
+LATE_FEE_CLAUSE_WRITERS = MANAGERS
+LATE_FEE_WAIVERS = MANAGERS
 # ---- occupancy figures, flags, the status-consistency audit ----------------------------------------------------
 #: Every staff member reads the figures; scope decides what they cover (一线员工仅见负责楼宇, 高管可见全局).
 OCCUPANCY_READERS = STAFF

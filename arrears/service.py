@@ -408,7 +408,7 @@ async def resolve_settled_tasks(now: datetime) -> int:
 async def received_total(lease_id: int, *, until: datetime | None = None) -> int:
     qs = Payment.filter(lease_id=lease_id).exclude(method=PaymentMethod.CREDIT_NOTE)
     if until is not None:
-        qs = qs.filter(paid_at__lt=until)
+        qs = qs.filter(paid_at__lte=until)
     return sum(await qs.values_list("amount_fen", flat=True))
 
 

@@ -24,5 +24,9 @@ BLUEPRINTS = [health_bp, metrics_bp, auth_bp, units_bp, leases_bp, me_leases_bp,
               inspections_bp, refunds_bp, me_refunds_bp, refund_progress_bp]
 BLUEPRINTS += [alerts_bp, iot_bp]  # IoT (issue 4)
 BLUEPRINTS += [receivables_bp, schedule_failures_bp]  # leasing ledger (issue 13)
+from api.routes.collections import bp as collections_bp  # noqa: E402 - collections (arrears/)
+from api.routes.collections import me_bp as me_collections_bp  # noqa: E402
+
+BLUEPRINTS += [collections_bp, me_collections_bp]
 BLUEPRINTS += [occupancy_bp]  # occupancy truth (docs/occupancy.md)
 BLUEPRINTS += [statements_bp, discrepancies_bp]  # bank reconciliation
