@@ -23,6 +23,7 @@ receivables are open, so a statement's cost grows linearly."""
 
 from __future__ import annotations
 
+import heapq
 import re
 import unicodedata
 from collections import defaultdict
@@ -37,7 +38,7 @@ from reconciliation.codes import codes_in, payment_code
 
 DUE_HORIZON_DAYS = 7  # "what is due": receivables due up to a week after the line (the ledger's notice period)
 RECORDED_WINDOW_DAYS = 7  # a hand-recorded payment this close in time with the same amount is the same money
-COMMON_BIGRAM_POSTINGS = 2000  # bigrams shared by more names than this (有限, 公司 …) do not narrow anything
+COMMON_BIGRAM_POSTINGS = 300  # bigrams shared by more names than this (有限, 公司 …) do not narrow anything
 FUZZY_CANDIDATES = 25
 
 CONF_CODE = 100
@@ -269,7 +270,7 @@ class Index:
                 continue
             for other in postings:
                 shared[other] += 1
-        for other, _ in sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:FUZZY_CANDIDATES]:
+        for other, _ in heapq.nsmallest(FUZZY_CANDIDATES, shared.items(), key=lambda kv: (-kv[1], kv[0])):
             if other == key:
                 continue
             score = round(fuzz.ratio(key, other))
