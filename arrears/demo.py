@@ -37,6 +37,6 @@ async def seed(now: datetime) -> None:
                                  kind=ContactKind.PROMISE, note="电话沟通,承诺三日内付清", at=now,
                                  promised_date=today + timedelta(days=3), promise_status=PromiseStatus.PENDING,
                                  promise_baseline_fen=await received_total(second.id))
-    tiers = sorted({current_tier(r, cfg, today).code for r in rows})  # overdue: always a tier
+    tiers = sorted({tier.code for r in rows if (tier := current_tier(r, cfg, today))})
     print(f"collections: {len(rows)} overdue receivables on {len(lease_ids)} leases, tiers {', '.join(tiers)}")
 

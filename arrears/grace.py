@@ -6,7 +6,7 @@ current (levels passed during the grace are recorded as skipped)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from tortoise.transactions import in_transaction
 
@@ -71,8 +71,9 @@ async def decide_grace(grace_id: int, *, approve: bool, decider: User, cfg: Arre
         grace = await GracePeriod.get(id=grace.id)
         lease = await Lease.get(id=grace.lease_id)
         unit = await Unit.get(id=lease.unit_id)
-        for user_id in await User.filter(tenant_id=grace.tenant_id, role=Role.TENANT, is_active=True).values_list(
-                "id", flat=True):
+        tenants = await User.filter(tenant_id=grace.tenant_id, role=Role.TENANT, is_active=True).values_list(
+            "id", flat=True)
+        for user_id in cast(list[int], tenants):
             await enqueue_notification(
                 user_id=user_id, kind=NotificationKind.GRACE_DECISION,
                 dedupe_key=f"grace:{grace.id}:{target.value.lower()}:{user_id}",
@@ -80,7 +81,8 @@ async def decide_grace(grace_id: int, *, approve: bool, decider: User, cfg: Arre
                          "unit_code": unit.code, "decision": "已批准" if approve else "未批准",
                          "ends_on": grace.ends_on.isoformat() if grace.ends_on else "",
                          "decided_on": today.isoformat(),
-                         "note": f"宽限期至{grace.ends_on.isoformat()}" if approve else (note or "宽限申请未获批准")},
+                         "note": (f"宽限期至{grace.ends_on.isoformat()}" if approve and grace.ends_on
+                                  else (note or "宽限申请未获批准"))},
                 now=now)
     return grace
 

@@ -9,7 +9,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
@@ -125,8 +125,9 @@ async def payments_by_receivable(ids: list[int], tz: ZoneInfo) -> dict[int, list
 
 
 async def active_grace_leases(lease_ids: list[int], today: date) -> set[int]:
-    return set(await GracePeriod.filter(lease_id__in=lease_ids, status=GraceStatus.APPROVED, starts_on__lte=today,
-                                        ends_on__gte=today).values_list("lease_id", flat=True))
+    return set(cast(list[int], await GracePeriod.filter(
+        lease_id__in=lease_ids, status=GraceStatus.APPROVED, starts_on__lte=today,
+        ends_on__gte=today).values_list("lease_id", flat=True)))
 
 
 def outstanding_of(row: Receivable) -> int:
@@ -280,7 +281,7 @@ async def send_tier_message(row: Receivable, tier: Tier, *, days: int, cfg: Arre
     messages = []
     users = await User.filter(tenant_id=tenant.id, role=Role.TENANT, is_active=True).order_by("id").values_list(
         "id", flat=True)
-    for user_id in users:
+    for user_id in cast(list[int], users):
         dedupe = f"{key}:user:{user_id}"
         outbox = await enqueue_notification(user_id=user_id, kind=kind, dedupe_key=dedupe, payload=payload, now=now)
         if outbox is not None:
@@ -409,7 +410,7 @@ async def received_total(lease_id: int, *, until: datetime | None = None) -> int
     qs = Payment.filter(lease_id=lease_id).exclude(method=PaymentMethod.CREDIT_NOTE)
     if until is not None:
         qs = qs.filter(paid_at__lte=until)
-    return sum(await qs.values_list("amount_fen", flat=True))
+    return sum(cast(list[int], await qs.values_list("amount_fen", flat=True)))
 
 
 async def judge_promises(as_of: date, now: datetime, cfg: ArrearsConfig) -> dict[str, int]:
@@ -419,6 +420,8 @@ async def judge_promises(as_of: date, now: datetime, cfg: ArrearsConfig) -> dict
     tz = ZoneInfo(cfg.timezone)
     out = {"kept": 0, "broken": 0}
     for note in await ContactNote.filter(promise_status=PromiseStatus.PENDING):
+        if note.promised_date is None:  # a pending promise always carries its date; nothing to judge otherwise
+            continue
         end_of_day = datetime.combine(note.promised_date + timedelta(days=1), datetime.min.time(), tzinfo=tz)
         paid = await received_total(note.lease_id, until=min(end_of_day, now)) - (note.promise_baseline_fen or 0)
         if note.promised_fen:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field, model_validator
 from tortoise.expressions import F
@@ -149,8 +149,9 @@ async def serialize_overdue(rows: list[Receivable], cfg: ArrearsConfig, as_of: d
     for rid, level in await CollectionStep.filter(receivable_id__in=ids).values_list("receivable_id", "level"):
         steps[rid] = max(level, steps.get(rid, 0))
     graced = await active_grace_leases(lease_ids, as_of)
-    promised = set(await ContactNote.filter(lease_id__in=lease_ids, promise_status=PromiseStatus.PENDING)
-                   .values_list("lease_id", flat=True))
+    promised = set(cast(list[int], await ContactNote.filter(lease_id__in=lease_ids,
+                                                           promise_status=PromiseStatus.PENDING)
+                        .values_list("lease_id", flat=True)))
     out = []
     for row in rows:
         lease = leases[row.lease_id]
@@ -258,7 +259,7 @@ def serialize_message(m: CollectionMessage, *, staff: bool = True) -> dict[str, 
 def serialize_note(n: ContactNote) -> dict[str, Any]:
     return {"id": n.id, "lease_id": n.lease_id, "receivable_id": n.receivable_id, "kind": n.kind, "note": n.note,
             "actor": n.actor_id, "at": n.at.isoformat(),
-            "promise": {"date": n.promised_date.isoformat(), "amount_fen": n.promised_fen,
+            "promise": {"date": n.promised_date.isoformat() if n.promised_date else None, "amount_fen": n.promised_fen,
                         "status": n.promise_status,
                         "evaluated_at": n.evaluated_at.isoformat() if n.evaluated_at else None}
             if n.kind == ContactKind.PROMISE else None}
@@ -322,6 +323,9 @@ async def send_now(row: Receivable, *, cfg: ArrearsConfig, now: datetime, actor_
     if row.lease_id in await active_grace_leases([row.lease_id], as_of):
         raise Conflict("a grace period is running for this lease", code="GRACE_ACTIVE")
     tier = current_tier(row, cfg, as_of)
+    if tier is None:  # overdue always has a tier unless the configured bounds leave a gap
+        raise Conflict("no collections tier covers this receivable's days past due", code="NO_TIER",
+                       details={"receivable_id": row.id, "days_past_due": days_past_due(row.due_date, as_of)})
     key = f"collections:{row.id}:tier:{tier.level}:manual:{as_of.isoformat()}"
     async with in_transaction():
         messages = await send_tier_message(row, tier, days=days_past_due(row.due_date, as_of), cfg=cfg, now=now,

@@ -181,6 +181,11 @@ async def test_every_default_template_renders_its_producers_payload(notify_setti
         NotificationKind.GRACE_DECISION: {"grace_id": 1, "lease_id": 1, "contract_no": "202512001",
                                           "unit_code": "SZ-1", "decision": "已批准", "ends_on": "2026-11-10",
                                           "decided_on": "2026-11-03", "note": "宽限期至2026-11-10"},
+        NotificationKind.OCCUPANCY_INCOMPLETE: {"day": "2026-11-01", "title": "入住率快照不完整",
+                                                "reasons": ["payment feed stale"], "at": now},
+        NotificationKind.STATEMENT_REFUSED: {"import_id": 1, "error_code": "UNKNOWN_STATEMENT_FORMAT",
+                                             "title": "银行流水导入被拒绝", "filename": "x.csv",
+                                             "at": now, "missing": ["交易日期"]},
     }
     assert set(payloads) == set(DEFAULT_TEMPLATES)
     for kind, payload in payloads.items():

@@ -160,7 +160,8 @@ async def waive(request: Request, receivable_id: int):
     approver = await User.get(id=principal_of(request).user_id)
     accrual = await waive_late_fee(row.id, reason=body.reason, approver=approver, now=now_of(request))
     return json({"receivable_id": row.id, "fee_fen": accrual.fee_fen, "waived_reason": accrual.waived_reason,
-                 "waived_by": accrual.waived_by_id, "waived_at": accrual.waived_at.isoformat()})
+                 "waived_by": accrual.waived_by_id,
+                 "waived_at": accrual.waived_at.isoformat() if accrual.waived_at else None})
 
 
 @bp.get("/tasks", name="collections_tasks")
