@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from tortoise.transactions import in_transaction
 
-from config.settings import DEV_PARTY_ID_SALT, Settings
+from config.settings import DEFAULT_TIMEZONE, DEV_PARTY_ID_SALT, Settings
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from core.validation import field_errors
 from leasing.choices import LIVE_LEASE_STATUSES, ChangeKind, LeaseStatus, PaymentFrequency, RentBasis
@@ -38,7 +38,7 @@ class LeasingConfig:
     retry_base_seconds: float = 300.0
     retry_max_seconds: float = 6 * 3600.0
     dry_run_weekday: int = 0
-    business_timezone: str = "Asia/Shanghai"
+    business_timezone: str = DEFAULT_TIMEZONE
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LeasingConfig:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from tortoise import fields
 
 from accounts.choices import StaffDuty
+from config.settings import DEFAULT_TIMEZONE
 from models.base import AppendOnlyModel, TimestampedModel
 from portfolio.choices import PropertyType, StatusSource, UnitStatus
 
@@ -25,7 +26,7 @@ class Building(TimestampedModel):
     lat = fields.FloatField(description="WGS-84 latitude")
     lng = fields.FloatField(description="WGS-84 longitude")
     geofence_radius_m = fields.IntField(default=150)
-    timezone = fields.CharField(max_length=64, default="Asia/Shanghai")
+    timezone = fields.CharField(max_length=64, default=DEFAULT_TIMEZONE)
 
     class Meta:
         table = "buildings"

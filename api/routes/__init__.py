@@ -18,5 +18,5 @@ from api.routes.workorders import bp as workorders_bp
 
 BLUEPRINTS = [health_bp, auth_bp, units_bp, leases_bp, me_leases_bp, workorders_bp, admin_bp, inspections_bp,
               refunds_bp, me_refunds_bp, refund_progress_bp]
-BLUEPRINTS += [alerts_bp, iot_bp]  # IoT (issue 4)
-BLUEPRINTS += [receivables_bp, schedule_failures_bp]  # leasing ledger (issue 13)
+BLUEPRINTS += [alerts_bp, iot_bp]
+BLUEPRINTS += [receivables_bp, schedule_failures_bp]
