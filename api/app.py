@@ -123,7 +123,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     check_route_access(app)
 
     if manage_db:
-        from core.db import close_db, init_db
+        from core.db import close_db
+        from tortoise_config import init_db
 
         @app.before_server_start
         async def _open_db(app_: Sanic) -> None:

@@ -162,11 +162,11 @@ async def seed(db_url: str) -> dict:
     from accounts.tokens import issue_token
     from api.access import ACCESS_TOKEN
     from core.changes import install_change_triggers
-    from core.db import tortoise_config
     from leasing.choices import PaymentFrequency
     from leasing.service import create_lease, sign_lease
     from models.accounts import User
     from models.portfolio import Building, BuildingStaff, City, Unit
+    from tortoise_config import tortoise_config
 
     await Tortoise.init(config=tortoise_config(db_url))
     await Tortoise.generate_schemas()

@@ -78,7 +78,7 @@ async def seed_portfolio(settings) -> None:
     """One building, 1,000 units (10% vacant), a door + electricity + water device each (4 formats)."""
     from tortoise import Tortoise
 
-    from core.db import init_db
+    from tortoise_config import init_db
 
     await init_db(settings)
     await Tortoise.generate_schemas()
@@ -251,9 +251,10 @@ async def drain_consumer(port: int, client_id: str, n: int, base: int,
 
 
 async def measure_lag(port: int, seconds: float, rate: float) -> dict:
-    from core.db import close_db, init_db
+    from core.db import close_db
     from iot.consumer import MqttConsumer
     from iot.ingest import Ingestor
+    from tortoise_config import init_db
 
     settings = settings_for(port, "bench-lag-consumer")
     lags: list[float] = []
@@ -305,8 +306,9 @@ async def measure_lag(port: int, seconds: float, rate: float) -> dict:
 async def detection_bench(units: int, days: int = 30) -> dict:
     from tortoise.connection import get_connection
 
-    from core.db import close_db, init_db
+    from core.db import close_db
     from iot.jobs import run_detection
+    from tortoise_config import init_db
 
     settings = settings_for(1883, "unused")
     await init_db(settings)

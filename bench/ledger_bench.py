@@ -191,7 +191,7 @@ async def main() -> None:
 
     from cli.core_commands import migrate
     from config.settings import Settings
-    from core.db import tortoise_config
+    from tortoise_config import tortoise_config
 
     tmp = tempfile.mkdtemp(prefix="rwbench-ledger-")
     url = f"sqlite://{tmp}/bench.sqlite3" if args.sqlite else await recreate_pg()

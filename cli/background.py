@@ -14,7 +14,8 @@ import signal
 from config.settings import Settings
 from core.broker import embedded_broker_for
 from core.clock import SystemClock
-from core.db import close_db, init_db
+from core.db import close_db
+from tortoise_config import init_db
 
 log = logging.getLogger("rentwatch.background")
 

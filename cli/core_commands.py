@@ -70,7 +70,7 @@ async def migrate(settings: Settings) -> None:
     from tortoise import Tortoise
     from tortoise.migrations.api import migrate as migrate_api
 
-    from core.db import tortoise_config
+    from tortoise_config import tortoise_config
 
     def progress(event: str, app_label: str, name: str) -> None:
         print(f"  {event}: {app_label}.{name}", file=sys.stderr)
@@ -85,7 +85,7 @@ async def makemigrations(settings: Settings, name: str | None, check: bool) -> i
     from tortoise import Tortoise
     from tortoise.migrations.autodetector import MigrationAutodetector
 
-    from core.db import tortoise_config
+    from tortoise_config import tortoise_config
 
     config = tortoise_config(settings)
     await Tortoise.init(config=config, init_connections=False)
@@ -109,7 +109,8 @@ async def makemigrations(settings: Settings, name: str | None, check: bool) -> i
 
 
 async def with_db(settings: Settings, coro_fn):
-    from core.db import close_db, init_db
+    from core.db import close_db
+    from tortoise_config import init_db
 
     await init_db(settings)
     try:

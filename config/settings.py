@@ -17,12 +17,8 @@ PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-sec
 DEV_JWT_SECRET = "dev-secret-not-for-production-0000000000"
 DEV_QR_SECRET = "dev-qr-secret-not-for-production-00000000"
 DEV_PARTY_ID_SALT = "dev-party-id-salt-not-for-production-0"
-
-
-def _iot_default_patterns() -> tuple[str, ...]:  # IoT (issue 4): topic patterns live with the adapters
-    from iot.adapters import DEFAULT_TOPIC_PATTERNS
-
-    return DEFAULT_TOPIC_PATTERNS
+#: The time zone of the portfolio's business days, and of building and device times given without an offset.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
 class SettingsError(RuntimeError):
@@ -71,7 +67,7 @@ class Settings(BaseSettings):
     media_dir: Path | None = None  # default var_dir/media
     binding_code_ttl_hours: int = 72
 
-    # --- field inspection (issue 3: inspections/) ---
+    # --- field inspection (inspections/, docs/inspections.md) ---
     inspection_max_accuracy_m: float = 100.0  # a fix less accurate than this is refused
     inspection_max_speed_kmh: float = 150.0  # faster travel between a user's consecutive fixes is suspicious
     inspection_confirm_window_hours: int = 72  # double confirmation must happen within this window
@@ -88,14 +84,14 @@ class Settings(BaseSettings):
     label_font_path: Path | None = None  # CJK font for labels; default: search the system (fonts-wqy-microhei)
     log_level: str = "INFO"
 
-    # --- deposit refunds, notifications (outbox), lease reminders (issue 5; docs/refunds.md, notifications.md) ---
+    # --- deposit refunds, notifications (outbox), lease reminders (docs/refunds.md, notifications.md) ---
     refund_sla_hours: dict[str, int] = Field(default_factory=lambda: {"INSPECTED": 24, "SETTLED": 48,
                                                                       "APPROVED": 24})
     refund_paid_business_days: int = 1  # PAID is due by the end of the T+n-th working day after approval
     refund_auto_complete_days: int = 7  # PAID → COMPLETED when the tenant has not confirmed within n days
     refund_escalation_hours: int = 48  # a node older than this is flagged red and escalated once
     refund_progress_token_days: int = 30
-    business_timezone: str = "Asia/Shanghai"
+    business_timezone: str = DEFAULT_TIMEZONE
     notify_templates: dict[str, dict] = Field(default_factory=dict)  # kind → {template_id, page, fields}
     notify_lang: str = "zh_CN"
     outbox_max_attempts: int = 6
@@ -107,11 +103,12 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = 300.0
     lease_reminder_rules: dict[str, list[dict]] = Field(default_factory=dict)  # property type → tiers; {} → default
 
-    # --- IoT ingest and detection (issue 4: iot/, docs/iot.md) ---
+    # --- IoT ingest and detection (iot/, docs/iot.md) ---
     mqtt_keepalive_seconds: int = 30
     mqtt_session_expiry_seconds: int = 7 * 86400  # MQTT 5: how long the broker keeps our session offline
-    iot_topic_patterns: list[str] = Field(default_factory=lambda: list(_iot_default_patterns()))
-    iot_timezone: str = "Asia/Shanghai"  # device times without offset, for devices not bound to a building
+    # "<adapter>=<pattern>" lines; None: the adapters' own (iot.adapters.DEFAULT_TOPIC_PATTERNS, which know them)
+    iot_topic_patterns: list[str] | None = None
+    iot_timezone: str = DEFAULT_TIMEZONE  # device times without offset, for devices not bound to a building
     iot_queue_size: int = 20000  # paho → asyncio hand-off; when full the paho thread blocks (back-pressure)
     iot_batch_size: int = 4000  # per transaction: amortizes commit + instant-rule queries (bench: 1000 → 4000 = +50%)
     iot_flush_ms: int = 100
@@ -149,7 +146,7 @@ class Settings(BaseSettings):
     iot_max_lag_messages: int = 10000  # received but unstored messages beyond this degrade /health
     iot_startup_grace_seconds: float = 120.0  # no heartbeat yet within this long of the app's start is "starting"
 
-    # --- operations console (issue 16: console/, docs/console.md) ---
+    # --- operations console (console/, docs/console.md) ---
     console_session_hours: float = 12.0  # a console session ends this long after its last request
     console_cookie_secure: bool = True  # browsers treat http://127.0.0.1 / localhost as secure, so dev works too
     console_lockout_max_failures: int = 5
@@ -164,7 +161,7 @@ class Settings(BaseSettings):
     desk_timeout_seconds: float = 5.0
     workorder_overdue_check: bool = True
 
-    # --- leasing ledger (issue 13: leasing/, docs/leasing.md) ---
+    # --- leasing ledger (leasing/, docs/leasing.md) ---
     party_id_salt: str = DEV_PARTY_ID_SALT  # HMAC key of stored ID-number hashes; never change it once in use
     frequency_aliases: dict[str, Any] = Field(default_factory=dict)  # alias → code or {frequency, deposit_months}
     ledger_notice_days: int = Field(7, ge=0, le=60)  # a receivable is DUE this many days before its due date

@@ -7,7 +7,9 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-DEFAULT_TZ = "Asia/Shanghai"
+from config.settings import DEFAULT_TIMEZONE
+
+DEFAULT_TZ = DEFAULT_TIMEZONE
 
 
 def yuan(fen: int | None, *, blank: str = "—") -> str:

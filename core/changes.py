@@ -49,6 +49,8 @@ class Tracked:
     on_delete: bool = True
 
 
+#: Migration 0002 holds the DDL generated from this table as it was then: a change here needs a new migration
+#: that installs the new statements (``trigger_statements``); test set-ups install from here directly.
 TRACKED: tuple[Tracked, ...] = (
     Tracked("units", UNIT, "id"),
     Tracked("leases", UNIT, "unit_id"),

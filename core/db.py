@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from tortoise import Tortoise
@@ -10,11 +11,8 @@ from tortoise.exceptions import IntegrityError, TransactionManagementError  # no
 from config.settings import Settings
 from core import sqlite_engine
 from core.sql import dialect, is_postgres  # noqa: F401 - re-export: the dialect is decided in core.sql only
-from models import MODEL_MODULES
 
 sqlite_engine.register()  # SQLite row counts exclude rows written by the change-log triggers
-
-MIGRATIONS_MODULE = "models.migrations"
 
 
 def normalize_db_url(url: str) -> str:
@@ -23,24 +21,29 @@ def normalize_db_url(url: str) -> str:
     return url
 
 
-def tortoise_config(settings: Settings | str) -> dict[str, Any]:
+def build_tortoise_config(settings: Settings | str, *, model_modules: Sequence[str],
+                          migrations_module: str | None = None) -> dict[str, Any]:
+    """The Tortoise configuration for one app label "models". Which modules hold the models is the caller's
+    knowledge (tortoise_config.py): core does not import the models."""
     url = settings if isinstance(settings, str) else settings.resolved_database_url
     if url.startswith("sqlite://") and not url.startswith("sqlite://:memory:"):
         from pathlib import Path
 
         Path(url[len("sqlite://"):]).parent.mkdir(parents=True, exist_ok=True)
+    app: dict[str, Any] = {"models": list(model_modules), "default_connection": "default"}
+    if migrations_module:
+        app["migrations"] = migrations_module
     return {
         "connections": {"default": normalize_db_url(url)},
-        "apps": {"models": {"models": MODEL_MODULES, "default_connection": "default",
-                            "migrations": MIGRATIONS_MODULE}},
+        "apps": {"models": app},
         "use_tz": True,
         "timezone": "UTC",
     }
 
 
-async def init_db(settings: Settings) -> None:
+async def connect(config: dict[str, Any]) -> None:
     # Global fallback: the server listener and the request tasks run in different contexts.
-    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    await Tortoise.init(config=config, _enable_global_fallback=True)
 
 
 async def close_db() -> None:

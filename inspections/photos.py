@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
+from config.settings import DEFAULT_TIMEZONE
 from core.errors import AppError, PayloadTooLarge
 
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 THUMB_PX = 320
 EVIDENCE_PX = 1600
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+LOCAL_TZ = ZoneInfo(DEFAULT_TIMEZONE)
 
 
 class BadImage(AppError):

@@ -21,9 +21,10 @@ from datetime import UTC, datetime, tzinfo
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from config.settings import DEFAULT_TIMEZONE
 from iot.choices import DeviceFormat
 
-DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+DEFAULT_TZ = ZoneInfo(DEFAULT_TIMEZONE)
 
 _zones: dict[str, ZoneInfo] = {}
 
@@ -435,8 +436,9 @@ def compile_pattern(spec: str) -> TopicPattern:
 class TopicRouter:
     CACHE_LIMIT = 200_000
 
-    def __init__(self, specs: tuple[str, ...] | list[str] = DEFAULT_TOPIC_PATTERNS):
-        self.patterns = [compile_pattern(spec) for spec in specs]
+    def __init__(self, specs: tuple[str, ...] | list[str] | None = None):
+        """``specs`` None (``settings.iot_topic_patterns`` unset): DEFAULT_TOPIC_PATTERNS."""
+        self.patterns = [compile_pattern(spec) for spec in (DEFAULT_TOPIC_PATTERNS if specs is None else specs)]
         self._cache: dict[str, tuple[str, str] | None] = {}
 
     def match(self, topic: str) -> tuple[str, str] | None:

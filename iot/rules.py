@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from alerts.choices import AlertSeverity
+from config.settings import DEFAULT_TIMEZONE
 from iot.choices import VACANT_STATUSES, DeviceKind, IotAlert, Occupancy
 from iot.occupancy import DayFacts, Thresholds, infer, median, sublet_score
 from leasing.choices import LeaseStatus
@@ -88,7 +89,7 @@ class UnitInfo:
     building_id: int
     status: str
     unit_type: str = ""
-    timezone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    timezone: ZoneInfo = ZoneInfo(DEFAULT_TIMEZONE)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ from typing import Any
 from pydantic import ValidationError
 from tortoise.transactions import in_transaction
 
-from config.settings import DEV_PARTY_ID_SALT, Settings
+from accounts.choices import Role
+from accounts.scope import Principal
+from config.settings import DEFAULT_TIMEZONE, DEV_PARTY_ID_SALT, Settings
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from core.validation import check_bounds, field_errors
 from leasing.choices import LIVE_LEASE_STATUSES, ChangeKind, LeaseStatus, PaymentFrequency, RentBasis
@@ -38,7 +40,7 @@ class LeasingConfig:
     retry_base_seconds: float = 300.0
     retry_max_seconds: float = 6 * 3600.0
     dry_run_weekday: int = 0
-    business_timezone: str = "Asia/Shanghai"
+    business_timezone: str = DEFAULT_TIMEZONE
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LeasingConfig:
@@ -397,3 +399,16 @@ def serialize_change(change: LeaseChange) -> dict:
             "effective_date": change.effective_date.isoformat() if change.effective_date else None,
             "reason": change.reason, "actor_id": change.actor_id, "at": change.at.isoformat(),
             "schedule": change.schedule, "before": change.before, "after": change.after}
+
+
+async def lease_in_scope(principal: Principal, lease_id: int) -> Lease:
+    """A lease the caller may see: staff within building scope, a tenant only their own (else NotFound)."""
+    lease = await Lease.get_or_none(id=lease_id).select_related("unit")
+    if lease is None:
+        raise NotFound("lease not found")
+    if principal.role == Role.TENANT:
+        if lease.tenant_id != principal.tenant_id:
+            raise NotFound("lease not found")
+    else:
+        principal.require_building(lease.unit.building_id, "lease")
+    return lease

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 
 from accounts.choices import StaffDuty
+from config.settings import DEFAULT_TIMEZONE
 from models.base import AppendOnlyModel, TimestampedModel
 from portfolio.choices import PropertyType, StatusSource, UnitStatus
 
@@ -32,7 +33,7 @@ class Building(TimestampedModel):
     lat = fields.FloatField(description="WGS-84 latitude")
     lng = fields.FloatField(description="WGS-84 longitude")
     geofence_radius_m = fields.IntField(default=150)
-    timezone = fields.CharField(max_length=64, default="Asia/Shanghai")
+    timezone = fields.CharField(max_length=64, default=DEFAULT_TIMEZONE)
 
     class Meta:
         table = "buildings"

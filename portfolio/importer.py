@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from tortoise.transactions import in_transaction
 
+from config.settings import DEFAULT_TIMEZONE
 from core.validation import field_errors
 from models.portfolio import Building, City, Unit
 from portfolio.choices import PropertyType, UnitStatus
@@ -31,7 +32,7 @@ class PortfolioRow(BaseModel):
     lat: float = Field(ge=-90, le=90)
     lng: float = Field(ge=-180, le=180)
     geofence_radius_m: int = Field(150, ge=10, le=5000)
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE
     unit_code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9\-_.]*$")
     unit_name: str = Field("", max_length=64)
     property_type: PropertyType

@@ -27,7 +27,8 @@ PURE = {"choices", "adapters", "meter", "occupancy", "rules", "health"}
 IMPURE_ROOTS = {"tortoise", "models", "paho", "asyncpg", "aiosqlite", "socket", "core", "sanic", "amqtt", "alerts",
                 "workorders", "inspections", "refunds", "notifications", "config"}
 #: pure modules may use these domain constants (StrEnums, no I/O)
-PURE_ALLOWED = {"alerts.choices", "portfolio.choices", "leasing.choices", "workorders.choices"}
+PURE_ALLOWED = {"alerts.choices", "portfolio.choices", "leasing.choices", "workorders.choices",
+                "config.settings"}  # config.settings: its constants (DEFAULT_TIMEZONE); no I/O on import
 
 
 def imports_of(path: Path) -> set[str]:

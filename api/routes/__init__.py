@@ -2,6 +2,8 @@
 
 from api.routes.admin import bp as admin_bp
 from api.routes.auth import bp as auth_bp
+from api.routes.collections import bp as collections_bp
+from api.routes.collections import me_bp as me_collections_bp
 from api.routes.health import bp as health_bp
 from api.routes.health import metrics_bp
 from api.routes.inspections import bp as inspections_bp
@@ -22,11 +24,8 @@ from api.routes.workorders import bp as workorders_bp
 
 BLUEPRINTS = [health_bp, metrics_bp, auth_bp, units_bp, leases_bp, me_leases_bp, workorders_bp, admin_bp,
               inspections_bp, refunds_bp, me_refunds_bp, refund_progress_bp]
-BLUEPRINTS += [alerts_bp, iot_bp]  # IoT (issue 4)
-BLUEPRINTS += [receivables_bp, schedule_failures_bp]  # leasing ledger (issue 13)
-from api.routes.collections import bp as collections_bp  # noqa: E402 - collections (arrears/)
-from api.routes.collections import me_bp as me_collections_bp  # noqa: E402
-
-BLUEPRINTS += [collections_bp, me_collections_bp]
+BLUEPRINTS += [alerts_bp, iot_bp]
+BLUEPRINTS += [receivables_bp, schedule_failures_bp]
+BLUEPRINTS += [collections_bp, me_collections_bp]  # collections (arrears/)
 BLUEPRINTS += [occupancy_bp]  # occupancy truth (docs/occupancy.md)
 BLUEPRINTS += [statements_bp, discrepancies_bp]  # bank reconciliation

@@ -16,7 +16,6 @@ from accounts.permissions import (
     TENANTS,
 )
 from api.access import access, principal_of
-from api.routes.leases import lease_for
 from arrears import workbench
 from arrears.choices import RequestedVia, TaskStatus
 from arrears.grace import decide_grace, request_grace, serialize_grace
@@ -25,6 +24,7 @@ from arrears.service import ArrearsConfig, waive_late_fee
 from core.errors import InvalidTransition, NotFound
 from core.pagination import paginate
 from core.validation import parse_body, parse_query
+from leasing.service import lease_in_scope
 from models.accounts import User
 from models.arrears import CollectionMessage, CollectionTask, GracePeriod, LateFeeClauseRecord
 from models.leasing import Receivable
@@ -82,7 +82,7 @@ async def tenant_history(request: Request, tenant_id: int):
 async def add_note(request: Request, tenant_id: int):
     """Record a call, a visit, a promise to pay (with a date) or a note."""
     body = parse_body(workbench.NoteIn, request.body)
-    lease = await lease_for(request, body.lease_id)
+    lease = await lease_in_scope(principal_of(request), body.lease_id)
     note = await workbench.add_note(tenant_id, body, lease=lease, actor_id=principal_of(request).user_id,
                                     cfg=cfg_of(request), now=now_of(request))
     return json(workbench.serialize_note(note), status=201)
@@ -102,7 +102,7 @@ async def send(request: Request, receivable_id: int):
 @access(COLLECTIONS_WRITERS)
 async def staff_grace(request: Request, lease_id: int):
     """Request a grace period on the tenant's behalf (the area manager decides)."""
-    lease = await lease_for(request, lease_id)
+    lease = await lease_in_scope(principal_of(request), lease_id)
     body = parse_body(workbench.GraceIn, request.body)
     grace = await request_grace(lease, via=RequestedVia.STAFF, requested_by=principal_of(request).user_id,
                                 cfg=cfg_of(request), now=now_of(request), days=body.days, reason=body.reason,
@@ -140,7 +140,7 @@ async def reject_grace(request: Request, grace_id: int):
 @access(LATE_FEE_CLAUSE_WRITERS, note="the contract's 违约金 clause; accrual follows it from the next run")
 async def set_clause(request: Request, lease_id: int):
     """Set the lease's late-fee clause: a daily rate with caps, a fixed amount, or none."""
-    lease = await lease_for(request, lease_id)
+    lease = await lease_in_scope(principal_of(request), lease_id)
     clause = parse_body(LateFeeClause, request.body)
     stored = clause.model_dump(mode="json")
     record = await LateFeeClauseRecord.get_or_none(lease_id=lease.id)
@@ -209,7 +209,7 @@ async def my_messages(request: Request):
 @access([Role.TENANT])
 async def my_grace(request: Request, lease_id: int):
     """The tenant asks for a grace period on their own lease (the area manager decides)."""
-    lease = await lease_for(request, lease_id)
+    lease = await lease_in_scope(principal_of(request), lease_id)
     body = parse_body(workbench.GraceIn, request.body or b"{}")
     grace = await request_grace(lease, via=RequestedVia.TENANT, requested_by=principal_of(request).user_id,
                                 cfg=cfg_of(request), now=now_of(request), days=body.days, reason=body.reason,

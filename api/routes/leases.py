@@ -28,6 +28,7 @@ from leasing.service import (
     amend_lease,
     create_lease,
     hand_over_keys,
+    lease_in_scope,
     serialize_change,
     serialize_lease,
     sign_lease,
@@ -70,16 +71,7 @@ def lease_body(lease: Lease) -> dict:
 
 async def lease_for(request: Request, lease_id: int) -> Lease:
     """A lease the caller may see: staff within building scope, a tenant only their own."""
-    principal = principal_of(request)
-    lease = await Lease.get_or_none(id=lease_id).select_related("unit")
-    if lease is None:
-        raise NotFound("lease not found")
-    if principal.role == Role.TENANT:
-        if lease.tenant_id != principal.tenant_id:
-            raise NotFound("lease not found")
-    else:
-        principal.require_building(lease.unit.building_id, "lease")
-    return lease
+    return await lease_in_scope(principal_of(request), lease_id)
 
 
 @bp.post("", name="leases_create")
