@@ -91,6 +91,10 @@ REFUND_MOVERS = REFUND_RETURNERS
 DEVICE_ADMINS = ADMINS
 STAFF_ADMINS = ADMINS
 
+# ---- accounts ----------------------------------------------------------------------------------------------
+#: Deactivate a user (staff or tenant) and revoke every token and console session they hold.
+USER_DEACTIVATORS = ADMINS
+
 
 def table() -> dict[str, frozenset[Role]]:
     """Every named set of this module (for the pinning test and the docs)."""

@@ -168,3 +168,23 @@ async def update_staff(user_id: int, *, role: Role, duties: list[tuple[int, Staf
             await BuildingStaff.create(building_id=building_id, user_id=user.id, duty=duty)
         await User.filter(id=user.id).update(role=role, supervisor_id=supervisor_id)
     return await User.get(id=user_id)
+
+
+async def deactivate_user(user_id: int, *, actor_id: int) -> User:
+    """Deactivate a user and revoke all they hold: the token_version bump invalidates every API token and console
+    session at once; their sessions and unused binding codes are deleted too. The users row change reaches every
+    worker's principal cache through the change log (core.changes) within ``cache_poll_seconds``. Idempotent."""
+    from tortoise.expressions import F
+
+    from models.accounts import ConsoleSession
+
+    if user_id == actor_id:
+        raise ValidationFailed("you cannot deactivate yourself", code="SELF_DEACTIVATION")
+    async with in_transaction():
+        user = await User.get_or_none(id=user_id)
+        if user is None:
+            raise NotFound("user not found")
+        await User.filter(id=user_id).update(is_active=False, token_version=F("token_version") + 1)
+        await ConsoleSession.filter(user_id=user_id).delete()
+        await BindingCode.filter(user_id=user_id, used_at__isnull=True).delete()
+    return await User.get(id=user_id)

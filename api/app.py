@@ -96,6 +96,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     app.ctx.clock = clock or SystemClock()
     app.ctx.started_at = app.ctx.clock.now()  # /health: a consumer not reporting yet is "starting" for a while
     install_caches(app, settings)
+    from api.throttle import new_limiter
+
+    app.ctx.rate_limiter = new_limiter(settings)  # sign-in rate limits (api.throttle), per worker
     _wechat: dict = {}
 
     def wechat_client():

@@ -41,7 +41,10 @@ async def respond(request: Request, status: int, code: str, message: str, detail
 def register_error_handlers(app: Sanic) -> None:
     @app.exception(AppError)
     async def app_error(request: Request, exc: AppError):
-        return await respond(request, exc.status, exc.code, exc.message, exc.details)
+        response = await respond(request, exc.status, exc.code, exc.message, exc.details)
+        if exc.status == 429 and "retry_after_seconds" in exc.details:
+            response.headers["retry-after"] = str(exc.details["retry_after_seconds"])
+        return response
 
     @app.exception(sanic_exc.SanicException)
     async def sanic_error(request: Request, exc: sanic_exc.SanicException):

@@ -200,6 +200,25 @@ class Settings(BaseSettings):
     reconcile_paid_check_days: int = Field(3, ge=0, le=60)  # a bank payment recorded by hand this many days inside
     # the imported statements' period with no line for it is a discrepancy (系统里有记录,财务却没收到)
 
+    # --- rate limits (core.ratelimit, api.throttle): (limit, window seconds) per key, limit 0 turns one off ---
+    # Kept in each worker's memory: with RW_WORKERS=n a client gets up to n × limit (docs/architecture.md).
+    rate_limit_enabled: bool = True
+    rate_login_per_account: tuple[int, float] = (10, 300.0)  # WeChat openid or console login name
+    rate_login_per_address: tuple[int, float] = (60, 300.0)  # an office behind one NAT logs in at 9:00
+    rate_bind_per_token: tuple[int, float] = (5, 900.0)  # binding codes tried by one pending login (15 min)
+    rate_bind_per_address: tuple[int, float] = (30, 900.0)
+    rate_dev_login_per_account: tuple[int, float] = (30, 60.0)
+    rate_dev_login_per_address: tuple[int, float] = (120, 60.0)
+    rate_limit_max_keys: int = Field(50000, ge=100)  # keys kept per worker; expired ones are dropped first
+
+    @field_validator("rate_login_per_account", "rate_login_per_address", "rate_bind_per_token",
+                     "rate_bind_per_address", "rate_dev_login_per_account", "rate_dev_login_per_address")
+    @classmethod
+    def _rate_rule(cls, value: tuple[int, float]) -> tuple[int, float]:
+        if value[0] < 0 or value[1] <= 0:
+            raise ValueError("a rate limit is (limit >= 0, window seconds > 0)")
+        return value
+
     @field_validator("wechat_api_base", "wecom_api_base")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:

@@ -7,7 +7,8 @@ from sanic import Blueprint, Request
 from sanic.response import json
 
 from accounts.choices import BindingPurpose, Role, StaffDuty
-from accounts.service import create_staff, issue_binding_code
+from accounts.permissions import USER_DEACTIVATORS
+from accounts.service import create_staff, deactivate_user, issue_binding_code
 from api.access import ADMINS, access, principal_of
 from api.uploads import refuse_if_rejected, uploaded_file
 from core.errors import BadRequest, NotFound
@@ -84,3 +85,10 @@ async def staff_binding_code(request: Request, user_id: int):
     code = await issue_binding_code(purpose=BindingPurpose.STAFF, now=now, ttl=ttl, user=user,
                                     issued_by=principal_of(request).user_id)
     return json({"binding_code": code, "expires_at": (now + ttl).isoformat()}, status=201)
+
+
+@bp.post("/users/<user_id:int>/deactivate", name="admin_users_deactivate")
+@access(USER_DEACTIVATORS, note="revokes every API token and console session of the user; idempotent")
+async def deactivate(request: Request, user_id: int):
+    user = await deactivate_user(user_id, actor_id=principal_of(request).user_id)
+    return json(serialize_user(user))

@@ -7,6 +7,7 @@ from sanic.response import json
 from accounts.service import redeem_binding_code, remember_wechat_session
 from accounts.tokens import decode_token, issue_token
 from api.access import ACCESS_TOKEN, EVERYONE, PENDING_TOKEN, access, bearer_token, principal_of
+from api.throttle import throttle
 from core.errors import NotFound, ServiceUnavailable, Unauthorized
 from core.validation import parse_body
 from models.accounts import User
@@ -38,11 +39,13 @@ def access_token_for(request: Request, user: User) -> dict:
 @bp.post("/wechat/login", name="auth_wechat_login")
 @access(public=True, note="exchanges a wx.login code; the session_key never leaves the server")
 async def wechat_login(request: Request):
+    throttle(request, "login")
     body = parse_body(WechatLoginIn, request.body)
     session = await code_to_session(request.app.ctx.wechat_client(), body.code)
     openid = session.get("openid")
     if not openid:
         raise ServiceUnavailable("WeChat returned no openid", code="WECHAT_ERROR")
+    throttle(request, "login", f"openid:{openid}")
     await remember_wechat_session(openid, session.get("session_key", ""))
     user = await User.get_or_none(openid=openid, is_active=True)
     if user:
@@ -57,7 +60,9 @@ async def wechat_login(request: Request):
 @access(public=True, note="needs the binding_token from login as bearer and a one-time binding code")
 async def bind(request: Request):
     settings, now = request.app.ctx.settings, request.app.ctx.clock.now()
+    throttle(request, "bind")
     claims = decode_token(bearer_token(request), secret=settings.jwt_secret, now=now, expected_kind=PENDING_TOKEN)
+    throttle(request, "bind", f"openid:{claims['sub']}")  # per pending login, also across re-issued tokens
     body = parse_body(BindIn, request.body)
     user = await redeem_binding_code(body.binding_code, openid=claims["sub"], unionid=claims.get("unionid"),
                                      now=now)
@@ -69,7 +74,9 @@ async def bind(request: Request):
 async def dev_login(request: Request):
     if not request.app.ctx.settings.dev_login_enabled:
         raise NotFound("dev login is disabled", code="DEV_LOGIN_DISABLED")
+    throttle(request, "dev_login")
     body = parse_body(DevLoginIn, request.body)
+    throttle(request, "dev_login", f"user:{body.user_id}")
     user = await User.get_or_none(id=body.user_id, is_active=True)
     if user is None:
         raise Unauthorized("no such active user", code="UNKNOWN_USER")

@@ -10,6 +10,7 @@ from sanic.response import HTTPResponse, file, redirect
 
 from accounts.passwords import LockoutPolicy
 from accounts.service import SignInRefused, check_password_login
+from api.throttle import throttle
 from console.access import PRE_CSRF_COOKIE, console_access
 from console.app import page
 from console.roles import VIEWERS
@@ -60,7 +61,9 @@ async def login_form(request: Request):
 async def login(request: Request):
     """Sign in with a login name and password."""
     settings = settings_of(request)
+    throttle(request, "login")
     body = parse_form(SignInIn, request)
+    throttle(request, "login", f"login:{body.login.strip().lower()}")
     policy = LockoutPolicy(settings.console_lockout_max_failures, settings.console_lockout_minutes)
     try:
         user = await check_password_login(body.login, body.password, now=now_of(request), policy=policy)

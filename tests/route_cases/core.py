@@ -51,4 +51,7 @@ CASES = {
                            "duties": [{"building_id": s.building.id, "duty": "INSPECTOR"}]}),
     "admin.admin_users_binding_code": RouteCase(
         "POST", lambda w, s: f"/api/v1/admin/users/{s.inspector.id}/binding-code", roles=ADMINS, scoped=False),
+    # the target is a user of the other side, whose token no role of this walk uses
+    "admin.admin_users_deactivate": RouteCase(
+        "POST", lambda w, s: f"/api/v1/admin/users/{w.b.manager.id}/deactivate", roles=ADMINS, scoped=False),
 }

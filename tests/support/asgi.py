@@ -14,13 +14,13 @@ BASE_URL = "http://127.0.0.1:1234"
 
 
 class AppClient(httpx.AsyncClient):
-    def __init__(self, app: Sanic):
+    def __init__(self, app: Sanic, client_address: tuple[str, int] = ("127.0.0.1", 1234)):
         Sanic.test_mode = True
         app.__class__.__call__ = app_call_with_return  # type: ignore[method-assign]
         app.asgi = True
         self.sanic_app = app
         self._started = False
-        super().__init__(transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 1234)), base_url=BASE_URL)
+        super().__init__(transport=httpx.ASGITransport(app=app, client=client_address), base_url=BASE_URL)
 
     async def _start(self) -> None:
         if not self._started:
