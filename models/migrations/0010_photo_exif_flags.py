@@ -5,7 +5,7 @@ from json import dumps, loads
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0007_reconciliation')]
+    dependencies = [('models', '0009_reconciliation')]
 
     initial = False
 

@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0006_arrears_collections')]
+    dependencies = [('models', '0008_arrears_collections')]
 
     initial = False
 
