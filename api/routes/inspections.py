@@ -165,6 +165,16 @@ async def unit_label(request: Request, code: str):
                headers={"content-disposition": f'inline; filename="{unit.code}.png"', "x-sticker-url": url})
 
 
+@bp.get("/units/<code:str>/sticker", name="units_sticker")
+@access(MANAGERS, note="the sticker's URL (what its QR code holds) and where its printable label is", read_only=True)
+async def unit_sticker(request: Request, code: str):
+    principal, settings, _ = _ctx(request)
+    unit = await get_unit_for(principal, code)
+    return json({"unit_code": unit.code, "qr_version": unit.qr_version,
+                 "url": build_sticker_url(settings.qr_base_url, settings.qr_secret, unit.code, unit.qr_version),
+                 "label_url": request.app.url_for("inspections.units_label", code=unit.code)})
+
+
 @bp.post("/units/<code:str>/sticker/reissue", name="units_sticker_reissue")
 @access(MANAGERS, note="bumps the sticker version: the old sticker answers REVOKED_QR")
 async def reissue_sticker(request: Request, code: str):

@@ -28,6 +28,8 @@ CASES = {
         "GET", lambda w, s: f"/api/v1/photos/{s.extra['photo'].id}/thumbnail", roles=ALL_STAFF,
         notes="world photos have no files: own building answers 410 PHOTO_FILE_MISSING"),
     "inspections.units_label": RouteCase("GET", lambda w, s: f"/api/v1/units/{s.unit.code}/label", roles=MANAGERS),
+    "inspections.units_sticker": RouteCase("GET", lambda w, s: f"/api/v1/units/{s.unit.code}/sticker",
+                                           roles=MANAGERS),
     "inspections.units_sticker_reissue": RouteCase(
         "POST", lambda w, s: f"/api/v1/units/{s.unit.code}/sticker/reissue", roles=MANAGERS),
     "inspections.units_timeline": RouteCase("GET", lambda w, s: f"/api/v1/units/{s.unit.code}/timeline",
