@@ -161,7 +161,7 @@ async def demo_bank_export(now: datetime, *, building_id: int | None = None) -> 
                                 payer_name=hand.tenant.name, reference="财务手工登记",
                                 source="MANUAL", external_ref=f"demo:hand-entry:{hand.id}",
                                 note="entered by hand: the bank never shows it")
-    plan = [{"serial": "DEMO0001", "expect": "MATCHED", "lease_id": matched.id},
+    plan: list[dict] = [{"serial": "DEMO0001", "expect": "MATCHED", "lease_id": matched.id},
             {"serial": "DEMO0002", "expect": "DUPLICATE_PAYMENT", "lease_id": matched.id},
             {"serial": "DEMO0003", "expect": "AMOUNT_MISMATCH", "lease_id": short.id},
             {"serial": "DEMO0004", "expect": "OVERPAYMENT", "lease_id": over.id},

@@ -15,7 +15,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
@@ -122,8 +122,8 @@ async def import_statement(data: bytes, *, filename: str, now: datetime, cfg: Re
     keys = [dedupe_key_for(parsed.format, line) for line in parsed.lines]
     existing: set[str] = set()
     for start in range(0, len(keys), 1000):
-        existing |= set(await StatementLine.filter(dedupe_key__in=keys[start:start + 1000])
-                        .values_list("dedupe_key", flat=True))
+        existing |= set(cast(list[str], await StatementLine.filter(dedupe_key__in=keys[start:start + 1000])
+                             .values_list("dedupe_key", flat=True)))
     fresh, seen = [], set()
     for line, key in zip(parsed.lines, keys, strict=True):
         if key in existing or key in seen:
@@ -154,7 +154,7 @@ async def import_statement(data: bytes, *, filename: str, now: datetime, cfg: Re
                        "is new)", code="STATEMENT_IMPORT_RACE") from None
     new_ids = await StatementLine.filter(statement_import_id=record.id, direction=Direction.IN).values_list(
         "id", flat=True)
-    result = await reconcile(now=now, cfg=cfg, line_ids=list(new_ids))
+    result = await reconcile(now=now, cfg=cfg, line_ids=list(cast(list[int], new_ids)))
     result["paid_without_bank_line"] = await scan_paid_without_line(now=now, cfg=cfg)
     await StatementImport.filter(id=record.id).update(summary={**record.summary, "reconcile": result})
     return {"import_id": record.id, "format": fmt.key, "source": str(fmt.source), "encoding": parsed.encoding,
@@ -191,7 +191,7 @@ async def _refused(exc: StatementRefused, *, filename: str, digest: str, buildin
 async def _staff_to_tell(building_id: int | None) -> list[int]:
     if building_id:
         return await staff_of(building_id, (StaffDuty.FINANCE, StaffDuty.MANAGER))
-    return sorted(await User.filter(role=Role.ADMIN, is_active=True).values_list("id", flat=True))
+    return sorted(cast(list[int], await User.filter(role=Role.ADMIN, is_active=True).values_list("id", flat=True)))
 
 
 async def _feed_good(building_id: int | None, record: StatementImport, now: datetime) -> None:
@@ -477,7 +477,8 @@ async def scan_paid_without_line(*, now: datetime, cfg: ReconciliationConfig = D
 async def _coverage(source: StatementSource) -> dict[int | None, tuple[datetime, datetime]]:
     """Per building (None: the portfolio's own account, covering every building), the statements' period."""
     out: dict[int | None, tuple[datetime, datetime]] = {}
-    for building_id in set(await StatementLine.filter(source=source).distinct().values_list("building_id", flat=True)):
+    buildings = await StatementLine.filter(source=source).distinct().values_list("building_id", flat=True)
+    for building_id in set(cast(list[int | None], buildings)):
         first = await StatementLine.filter(source=source, building_id=building_id).order_by("booked_at").first()
         last = await StatementLine.filter(source=source, building_id=building_id).order_by("-booked_at").first()
         if first and last:

@@ -208,9 +208,9 @@ async def decide(request: Request, discrepancy_id: int, action: str):
         raise NotFound("discrepancy not found")
     principal = principal_of(request)
     require_visible(principal, item.building_id, "discrepancy")
-    body = parse_body(ReassignIn if action == "reassign" else ReasonIn, request.body)
+    body: ReasonIn = parse_body(ReassignIn if action == "reassign" else ReasonIn, request.body)
     target: dict = {}
-    if action == "reassign":
+    if isinstance(body, ReassignIn):
         if body.receivable_id is not None:
             receivable = await Receivable.get_or_none(id=body.receivable_id)
             if receivable is None:
