@@ -21,13 +21,8 @@ ruff check . || status=1
 echo "==> mypy"
 mypy || status=1
 
-# The two database passes run side by side (2 cores: one pytest each; each pass has its own database and
-# private ports, and the broker tests use their own topic prefixes), so `make test` stays well under 20 minutes.
-# The SQLite pass's output is printed when it ends, after the PostgreSQL pass's live output.
-sqlite_log=$(mktemp)
-echo "==> pytest on SQLite (in the background; its output follows the PostgreSQL pass)"
-RW_TEST_DATABASE_URL="sqlite://:memory:" python -m pytest -q -rs -p no:cacheprovider "$@" >"$sqlite_log" 2>&1 &
-sqlite_pid=$!
+echo "==> pytest on SQLite"
+RW_TEST_DATABASE_URL="sqlite://:memory:" python -m pytest -q -rs -p no:cacheprovider "$@" || status=1
 
 if port_open 5432; then
   echo "==> pytest on PostgreSQL (127.0.0.1:5432)"
@@ -36,11 +31,6 @@ if port_open 5432; then
 else
   skipped+=("PostgreSQL pass (no server on 127.0.0.1:5432 and none could be started)")
 fi
-
-wait "$sqlite_pid" || status=1
-echo "==> pytest on SQLite (output)"
-cat "$sqlite_log"
-rm -f "$sqlite_log"
 
 if [ -f miniprogram/package.json ] || [ -d miniprogram/tests ]; then
   if command -v node >/dev/null 2>&1; then
