@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import socket
 from datetime import UTC, datetime
 
@@ -14,7 +15,7 @@ from core.changes import install_change_triggers
 from core.clock import ManualClock
 from models import MODEL_MODULES
 from tests.support.asgi import AppClient
-from tests.support.db import database_url_for_tests
+from tests.support.db import DATABASE_PASS_ENV, database_url_for_tests, uses_test_database
 from tests.support.fake_wechat import FakeWeChat
 from tests.support.world import JWT_SECRET, build_world
 
@@ -64,6 +65,26 @@ def client(app):
 @pytest_asyncio.fixture
 async def world(db, clock):
     return await build_world(clock.now())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "database: talks to the test database without the db fixture "
+                            "(runs in the second database's pass too)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The second database's pass (scripts/test.sh) runs only what touches the database.
+
+    A test that never reaches the database (pure rules, parsers, the broker, the browser-free pages) gives the same
+    answer on SQLite and PostgreSQL; running it twice only costs time (make test's 20-minute budget).
+    """
+    if not os.environ.get(DATABASE_PASS_ENV):
+        return
+    keep = [item for item in items if uses_test_database(item)]
+    dropped = [item for item in items if not uses_test_database(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 def free_port() -> int:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 import qrcode
@@ -26,7 +27,9 @@ def read_modules(img: Image.Image, n: int) -> list[list[bool]]:
     module = side // n
     offset = (side - n * module) // 2
     px = img.load()
-    return [[px[offset + c * module + module // 2, offset + r * module + module // 2] < 128 for c in range(n)]
+    assert px is not None
+    half = module // 2
+    return [[cast(int, px[offset + c * module + half, offset + r * module + half]) < 128 for c in range(n)]
             for r in range(n)]
 
 

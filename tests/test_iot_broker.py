@@ -9,6 +9,7 @@ import random
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -49,7 +50,7 @@ class Publisher:
 
     def __init__(self, url: str, client_id: str):
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
-        self.client.reconnect_delay_set(0.2, 2)
+        self.client.reconnect_delay_set(0.2, 2)  # type: ignore[arg-type]  # paho takes seconds as a float too
         self.client.max_inflight_messages_set(100)
         host, port = host_port(url)
         self.acked: set[int] = set()
@@ -92,7 +93,7 @@ async def wait_until(predicate, timeout: float = WAIT, what: str = "condition"):
         if value:
             return value
         if asyncio.get_running_loop().time() > deadline:
-            ats = sorted(await MeterSample.all().values_list("at", flat=True))
+            ats = sorted(cast(list[datetime], await MeterSample.all().values_list("at", flat=True)))
             have = {int((a - T0).total_seconds()) for a in ats}
             missing = sorted(set(range(max(have) + 1)) - have) if have else []
             raise AssertionError(f"timed out waiting for {what}: {len(ats)} samples, max {max(have, default=None)}, "

@@ -36,6 +36,7 @@ def rows_for(world):
 def xlsx(rows) -> bytes:
     book = Workbook()
     sheet = book.active
+    assert sheet is not None
     sheet.append(["2026年历史合同导出"])  # a title line before the header row
     sheet.append(HEADER)
     for row in rows:

@@ -12,7 +12,7 @@ from accounts.passwords import LockoutPolicy
 from accounts.service import SignInRefused, check_password_login
 from api.throttle import throttle
 from console.access import PRE_CSRF_COOKIE, console_access
-from console.app import page
+from console.rendering import page
 from console.roles import VIEWERS
 from console.sessions import COOKIE_NAME, end_session, start_session
 from console.static_files import content_type, resolve

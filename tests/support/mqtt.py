@@ -59,6 +59,7 @@ class PrivateMosquitto:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        assert MOSQUITTO_BIN is not None, "mosquitto is not installed"
         self.proc = subprocess.Popen([MOSQUITTO_BIN, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         for _ in range(100):
