@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -60,6 +65,30 @@ def app(settings, clock, db):
 @pytest.fixture
 def client(app):
     return AppClient(app)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite database migrated by the real CLI for the whole run. Tortoise's migration engine takes 10–15 s on
+    a fresh database; the CLI tests start from a copy of this one (their own ``migrate`` is then the no-op it is
+    on a deployed system) and tests/test_migrations.py still applies every migration from scratch."""
+    var_dir = tmp_path_factory.mktemp("migrated")
+    env = {**os.environ, "RW_VAR_DIR": str(var_dir), "RW_LOG_LEVEL": "WARNING"}
+    env.pop("RW_DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "cli.main", "migrate"], env=env, check=True, capture_output=True,
+                   timeout=600)
+    return var_dir / "rentwatch.sqlite3"
+
+
+@pytest.fixture
+def premigrated(migrated_sqlite: Path) -> Callable[[Path], Path]:
+    """``premigrated(var_dir)`` puts a copy of the migrated SQLite database where the CLI looks for it."""
+    def copy_into(var_dir: Path) -> Path:
+        var_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(migrated_sqlite, var_dir / migrated_sqlite.name)
+        return var_dir
+
+    return copy_into
 
 
 @pytest_asyncio.fixture

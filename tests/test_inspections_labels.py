@@ -97,7 +97,8 @@ def run_cli(args, env):
                           cwd=str(ROOT), timeout=120)
 
 
-def test_cli_labels_sheet_and_missing_font(tmp_path):
+def test_cli_labels_sheet_and_missing_font(tmp_path, premigrated):
+    premigrated(tmp_path / "var")
     env = {**os.environ, "RW_VAR_DIR": str(tmp_path / "var"), "RW_LOG_LEVEL": "WARNING"}
     env.pop("RW_DATABASE_URL", None)
     rows = [{"city_code": "SZ", "city_name": "深圳", "building_code": "SZ-T", "building_name": "测试大厦",
