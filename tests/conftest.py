@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -20,7 +21,14 @@ from core.changes import install_change_triggers
 from core.clock import ManualClock
 from models import MODEL_MODULES
 from tests.support.asgi import AppClient
-from tests.support.db import DATABASE_PASS_ENV, database_url_for_tests, uses_test_database
+from tests.support.db import (
+    DATABASE_PASS_ENV,
+    database_url_for_tests,
+    drop_templates,
+    on_postgres,
+    postgres_test_context,
+    uses_test_database,
+)
 from tests.support.fake_wechat import FakeWeChat
 from tests.support.world import JWT_SECRET, build_world
 
@@ -52,7 +60,12 @@ def settings(tmp_path, fake_wechat) -> Settings:
 
 @pytest_asyncio.fixture
 async def db():
-    async with tortoise_test_context(MODEL_MODULES, db_url=database_url_for_tests()) as ctx:
+    url = database_url_for_tests()
+    if on_postgres() and "{}" in url:
+        async with postgres_test_context(MODEL_MODULES, url) as pg:  # the template carries the triggers too
+            yield pg
+        return
+    async with tortoise_test_context(MODEL_MODULES, db_url=url) as ctx:
         await install_change_triggers()  # what migration 0002 does; the test context builds tables directly
         yield ctx
 
@@ -114,6 +127,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    asyncio.run(drop_templates())
 
 
 def free_port() -> int:
