@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +17,8 @@ PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-sec
 DEV_JWT_SECRET = "dev-secret-not-for-production-0000000000"
 DEV_QR_SECRET = "dev-qr-secret-not-for-production-00000000"
 DEV_PARTY_ID_SALT = "dev-party-id-salt-not-for-production-0"
+DEV_MQTT_PASSWORD = "dev-mqtt-consumer-not-for-production-0"
+MQTT_TLS_SCHEMES = frozenset({"mqtts", "ssl", "tls"})
 #: The time zone of the portfolio's business days, and of building and device times given without an offset.
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -35,8 +37,15 @@ class Settings(BaseSettings):
     workers: int = 1
     var_dir: Path = Path("var")
     database_url: str = ""  # empty → sqlite file under var_dir
-    # MQTT: empty → embedded broker (amqtt) on loopback at embedded_mqtt_port.
+    # MQTT: empty → embedded broker (amqtt) on loopback at embedded_mqtt_port. Otherwise
+    # mqtt://[user:password@]host[:1883] or mqtts://[user:password@]host[:8883] (TLS, verified against
+    # mqtt_ca_file, else the system's CAs). Percent-encode ':' '@' '/' in the user or password.
     mqtt_url: str = ""
+    mqtt_ca_file: Path | None = None
+    # The consumer's own account on the embedded broker (an external broker's comes in mqtt_url).
+    mqtt_username: str = "rentwatch-consumer"
+    mqtt_password: str = DEV_MQTT_PASSWORD
+    embedded_mqtt_auth: bool = True  # the embedded broker requires credentials and enforces the ACLs
     embedded_mqtt_host: str = "127.0.0.1"
     embedded_mqtt_port: int = 11883
     mqtt_client_id: str = "rentwatch-consumer"
@@ -247,7 +256,30 @@ class Settings(BaseSettings):
         if self.uses_embedded_broker:
             return self.embedded_mqtt_host, self.embedded_mqtt_port
         parsed = urlparse(self.mqtt_url)
-        return parsed.hostname or "127.0.0.1", parsed.port or 1883
+        return parsed.hostname or "127.0.0.1", parsed.port or (8883 if self.mqtt_tls else 1883)
+
+    @property
+    def mqtt_tls(self) -> bool:
+        return not self.uses_embedded_broker and urlparse(self.mqtt_url).scheme.lower() in MQTT_TLS_SCHEMES
+
+    @property
+    def mqtt_credentials(self) -> tuple[str, str] | None:
+        """(username, password) the consumer connects with: for an external broker the URL's (none: anonymous),
+        for the embedded broker the configured consumer account."""
+        if not self.uses_embedded_broker:
+            parsed = urlparse(self.mqtt_url)
+            return (unquote(parsed.username), unquote(parsed.password or "")) if parsed.username else None
+        return self.mqtt_username, self.mqtt_password
+
+    @property
+    def mqtt_display_url(self) -> str:
+        """The broker address for logs and /health: never the password."""
+        if self.uses_embedded_broker:
+            return f"mqtt://{self.embedded_mqtt_host}:{self.embedded_mqtt_port} (embedded)"
+        host, port = self.mqtt_host_port
+        creds = self.mqtt_credentials
+        user = f"{creds[0]}:***@" if creds else ""
+        return f"{'mqtts' if self.mqtt_tls else 'mqtt'}://{user}{host}:{port}"
 
     @property
     def photo_pixel_limits(self) -> dict[str, int]:
@@ -273,8 +305,24 @@ class Settings(BaseSettings):
             problems.append("RW_WECHAT_APPID is the development placeholder")
         if self.dev_login:
             problems.append("RW_DEV_LOGIN must be off in production")
+        problems += self._mqtt_problems()
         if problems:
             raise SettingsError("refusing to start in production mode: " + "; ".join(problems))
+
+
+    def _mqtt_problems(self) -> list[str]:
+        creds = self.mqtt_credentials
+        if creds is None:
+            return ["RW_MQTT_URL carries no user and password: devices and the consumer must authenticate"]
+        password = creds[1]
+        if password.strip().lower() in PLACEHOLDER_SECRETS or password == DEV_MQTT_PASSWORD \
+                or password.startswith("dev-") or len(password) < 16:
+            where = "RW_MQTT_URL's password" if not self.uses_embedded_broker and \
+                urlparse(self.mqtt_url).username else "RW_MQTT_PASSWORD"
+            return [f"{where} is missing, a placeholder or shorter than 16 characters"]
+        if self.uses_embedded_broker and not self.embedded_mqtt_auth:
+            return ["RW_EMBEDDED_MQTT_AUTH must be on in production"]
+        return []
 
 
 def load_settings(**overrides) -> Settings:

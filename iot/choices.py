@@ -59,3 +59,11 @@ class SampleFlag(StrEnum):
 #: Unit statuses in which nobody should be living (UNEXPECTED_ACTIVITY / DOOR_OPEN_WHILE_VACANT apply).
 VACANT_STATUSES = frozenset({UnitStatus.VACANT, UnitStatus.PENDING_DELIVERY, UnitStatus.OFF_MARKET,
                              UnitStatus.RENOVATION})
+
+
+class CredentialKind(StrEnum):
+    """Who a broker account belongs to (iot.credentials)."""
+
+    DEVICE = "DEVICE"  # one device: publishes its own topics only
+    GATEWAY = "GATEWAY"  # a gateway (Zigbee2MQTT, a Tasmota bridge, wM-Bus receiver): its devices' topics
+    CONSUMER = "CONSUMER"  # rentwatch's consumer: subscribes to everything, publishes nothing

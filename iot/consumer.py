@@ -33,6 +33,7 @@ from paho.mqtt.properties import Properties
 from config.settings import Settings
 from core.clock import Clock, SystemClock
 from core.db import ping
+from core.mqtt_client import configure_client
 from iot.adapters import TopicRouter
 from iot.health import Beat
 from iot.heartbeat import write_beat
@@ -376,8 +377,9 @@ class MqttConsumer:
 
     # -------------------------------------------------------------------------------------- paho thread side
     def _on_connect(self, client, userdata, flags, reason_code, properties):
-        if reason_code.is_failure:
-            log.warning("MQTT connect refused: %s", reason_code)
+        if reason_code.is_failure:  # e.g. "Not authorized": wrong credentials, or the client id is not ours
+            log.warning("MQTT connect to %s refused: %s", self.settings.mqtt_display_url, reason_code)
+            self.last_error = f"MQTT connect refused: {reason_code}"
             return
         self.generation += 1
         session = getattr(flags, "session_present", False)
@@ -450,6 +452,7 @@ class MqttConsumer:
         client.on_subscribe = self._on_subscribe
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.max_inflight_messages_set(1000)
+        configure_client(client, self.settings, self.settings.mqtt_credentials)
         return client
 
     def _connect_kwargs(self) -> dict:
@@ -474,8 +477,9 @@ class MqttConsumer:
                 await asyncio.to_thread(self.client.connect, host, port, self.settings.mqtt_keepalive_seconds,
                                         **self._connect_kwargs())
                 break
-            except OSError as exc:
-                log.warning("MQTT broker %s:%s unreachable (%s); retrying in %.0fs", host, port, exc, delay)
+            except OSError as exc:  # ssl.SSLError is one: a certificate problem is retried and logged too
+                log.warning("MQTT broker %s unreachable (%s); retrying in %.0fs", self.settings.mqtt_display_url,
+                            exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(30.0, delay * 2)
         self.client.loop_start()

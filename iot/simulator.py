@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import random
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,6 +27,7 @@ from zoneinfo import ZoneInfo
 import paho.mqtt.client as mqtt
 
 from config.settings import Settings
+from core.mqtt_client import configure_client
 from iot.choices import DeviceFormat, DeviceKind
 
 log = logging.getLogger("rentwatch.iot.simulator")
@@ -332,26 +334,44 @@ def extras(now: datetime) -> list[tuple[str, bytes]]:
 # ------------------------------------------------------------------------------------------------ publishing
 
 class SimPublisher:
-    def __init__(self, settings: Settings, *, topic_prefix: str = ""):
+    def __init__(self, settings: Settings, *, topic_prefix: str = "", credentials: tuple[str, str] | None = None):
+        """``credentials``: the simulator's broker account (None: anonymous)."""
         self.topic_prefix = topic_prefix  # e.g. "site1/" when the topic patterns carry one
         self.sent = 0
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"rentwatch-simulator-{random.random()}")
         self.client.max_inflight_messages_set(200)
         self.client.max_queued_messages_set(0)
+        configure_client(self.client, settings, credentials)
         self.host, self.port = settings.mqtt_host_port
         self.last: mqtt.MQTTMessageInfo | None = None
 
     async def connect(self) -> None:
+        """Connect and wait for the broker's answer: a refusal (wrong credentials) is an error, not silence."""
+        answered = threading.Event()
+        refused: list[str] = []
+
+        def on_connect(client, userdata, flags, reason_code, properties):
+            if reason_code.is_failure:
+                refused.append(str(reason_code))
+                client.disconnect()
+            answered.set()
+
+        self.client.on_connect = on_connect
         for attempt in range(60):
             try:
                 await asyncio.to_thread(self.client.connect, self.host, self.port, 30)
-                self.client.loop_start()
-                return
+                break
             except OSError:
                 if attempt == 0:
                     print(f"waiting for the MQTT broker at {self.host}:{self.port} …")
                 await asyncio.sleep(1)
-        raise RuntimeError(f"no MQTT broker at {self.host}:{self.port}")
+        else:
+            raise RuntimeError(f"no MQTT broker at {self.host}:{self.port}")
+        self.client.loop_start()
+        if not await asyncio.to_thread(answered.wait, 30) or refused:
+            self.client.loop_stop()
+            raise RuntimeError(f"the MQTT broker at {self.host}:{self.port} refused the simulator: "
+                               f"{refused[0] if refused else 'no answer'}")
 
     async def send(self, messages: list[tuple[str, bytes]]) -> None:
         for n, (topic, payload) in enumerate(messages):
@@ -367,6 +387,13 @@ class SimPublisher:
         self.client.disconnect()
 
 
+async def simulator_credentials(settings: Settings) -> tuple[str, str] | None:
+    """An external broker: the account in RW_MQTT_URL (give it the simulated devices' topics)."""
+    if not settings.uses_embedded_broker:
+        return settings.mqtt_credentials
+    return None
+
+
 async def run_simulation(settings: Settings, *, days: int = 30, live_minutes: float = 10.0, prepare: bool = True,
                          live_interval_s: float = 10.0) -> dict:
     from iot.jobs import run_detection
@@ -380,7 +407,7 @@ async def run_simulation(settings: Settings, *, days: int = 30, live_minutes: fl
         return {}
     roles = sorted({s.role for s in sims})
     print(f"simulating {len(sims)} units ({', '.join(roles)}) with {sum(len(s.devices) for s in sims)} devices")
-    publisher = SimPublisher(settings)
+    publisher = SimPublisher(settings, credentials=await simulator_credentials(settings))
     await publisher.connect()
     try:
         sent = await publish_backfill(publisher, sims, now, days, tz)

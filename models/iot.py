@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 from tortoise import fields
 from tortoise.models import Model
 
-from iot.choices import DeviceFormat, DeviceKind, Occupancy
+from iot.choices import CredentialKind, DeviceFormat, DeviceKind, Occupancy
 from models.base import TimestampedModel
 
 if TYPE_CHECKING:  # the relations' targets, for type checkers only
@@ -173,3 +173,29 @@ class ConsumerHeartbeat(Model):
 
     class Meta:
         table = "iot_consumer_heartbeats"
+
+
+class MqttCredential(Model):
+    """One issued broker account (iot.credentials). Rows are never deleted: a re-issue or a revoke sets
+    ``revoked_at``/``revoked_by`` and a re-issue adds a row, so who was allowed to publish what, and when, stays on
+    record. The password is never stored: an argon2 hash (checked by the embedded broker) and a PBKDF2-SHA512 hash
+    in mosquitto_passwd's ``$7$`` format (exported for Mosquitto) — both of one random 192-bit password."""
+
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=128, db_index=True)
+    kind = fields.CharEnumField(CredentialKind, max_length=10)
+    device_ids: fields.JSONField[list[int]]
+    device_ids = fields.JSONField(default=list, description="devices bound to this account")
+    topics: fields.JSONField[list[str]]
+    topics = fields.JSONField(default=list, description="topics it may publish (MQTT filters)")
+    client_id = fields.CharField(max_length=128, null=True, description="a client id only this account may use")
+    password_hash = fields.CharField(max_length=200)
+    mosquitto_hash = fields.CharField(max_length=200)
+    issued_at = fields.DatetimeField()
+    issued_by = fields.CharField(max_length=128)
+    revoked_at = fields.DatetimeField(null=True)
+    revoked_by = fields.CharField(max_length=128, null=True)
+    note = fields.CharField(max_length=200, default="")
+
+    class Meta:
+        table = "iot_mqtt_credentials"

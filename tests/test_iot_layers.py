@@ -15,15 +15,15 @@ IOT = Path(__file__).resolve().parent.parent / "iot"
 LAYERS: list[set[str]] = [
     {"choices"},
     {"adapters", "meter", "occupancy"},
-    {"rules", "health"},  # health: the judgement over consumers' heartbeats
-    {"actions", "heartbeat"},
+    {"rules", "health", "acl"},  # health: the judgement over consumers' heartbeats; acl: broker access rules
+    {"actions", "heartbeat", "credentials"},  # credentials: broker accounts (database)
     {"ingest"},
     {"detection", "consumer"},
-    {"jobs", "service"},
+    {"jobs", "service", "broker_auth"},  # broker_auth: the embedded broker's auth and topic plugins
     {"simulator"},  # the demo: registers devices, publishes, runs detection
     {"runner"},  # background services: consumer + sweeper, simulator
 ]
-PURE = {"choices", "adapters", "meter", "occupancy", "rules", "health"}
+PURE = {"choices", "adapters", "meter", "occupancy", "rules", "health", "acl"}
 IMPURE_ROOTS = {"tortoise", "models", "paho", "asyncpg", "aiosqlite", "socket", "core", "sanic", "amqtt", "alerts",
                 "workorders", "inspections", "refunds", "notifications", "config"}
 #: pure modules may use these domain constants (StrEnums, no I/O)
