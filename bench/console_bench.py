@@ -99,9 +99,9 @@ async def main(units: int, repeat: int) -> None:
     from sanic import Sanic
     from tortoise.contrib.test import tortoise_test_context
 
+    from accounts.sessions import start_session
     from api.app import create_app
     from config.settings import Settings
-    from console.sessions import start_session
     from core.changes import install_change_triggers
     from core.clock import ManualClock
     from models import MODEL_MODULES
