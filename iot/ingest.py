@@ -285,7 +285,8 @@ class Ingestor:
                         entry[5] = max(entry[5], msg.received_at)
                         entry[6] += 1
                     continue
-                refused = self._foreign(state, reading, result.device, msg.topic)
+                refused = None if reading.device == result.device or not self.bindings else \
+                    self._foreign(state, reading, msg.topic)
                 if refused is not None:
                     stats["foreign_refused"] += 1
                     stats["dead_letters"] += 1
@@ -306,13 +307,13 @@ class Ingestor:
         return Prepared(out, dead, sorted(commissioning.values()), door_rows, sample_rows, late_doors, late_samples,
                         hourly, device_rows, bump)
 
-    def _foreign(self, state: DeviceState, reading: Reading, topic_device: str | None, topic: str) -> str | None:
+    def _foreign(self, state: DeviceState, reading: Reading, topic: str) -> str | None:
         """Why a reading must be refused: its device is named by the payload (a gateway's message: Tasmota
         ZbReceived, a wM-Bus telegram id, a Shelly channel) and is bound to a broker account that may not publish
         on this topic. Publishes on another device's topic are the broker's to refuse (its ACLs): the consumer
-        does not learn who published a message (MQTT 3.1.1 and 5 carry no publisher), only its topic."""
-        if reading.device == topic_device or not self.bindings:
-            return None
+        does not learn who published a message (MQTT 3.1.1 and 5 carry no publisher), only its topic. Called only
+        for a reading whose device differs from the topic's (the common case costs one comparison)."""
+        assert self.bindings is not None  # the caller checked: a payload-named device, bindings loaded
         bound = self.bindings.get(state.id)
         if bound is None or any(topic_matches(f, topic) for f in bound[1]):
             return None
