@@ -12,9 +12,9 @@ import logging
 import signal
 
 from config.settings import Settings
-from core.broker import embedded_broker_for
 from core.clock import SystemClock
 from core.db import close_db
+from iot.broker_auth import embedded_broker_for
 from tortoise_config import init_db
 
 log = logging.getLogger("rentwatch.background")
@@ -40,10 +40,14 @@ async def run_services(settings: Settings, *, with_broker: bool, services: list[
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
+    await init_db(settings)  # before the broker: its auth plugin reads the credentials table
     broker = embedded_broker_for(settings) if with_broker else None
     if broker:
-        await broker.start()
-    await init_db(settings)
+        try:
+            await broker.start()
+        except BaseException:
+            await close_db()
+            raise
     clock = SystemClock()
     tasks = [asyncio.create_task(resolve(entry)(settings, clock, stop), name=entry)
              for entry in (BACKGROUND_SERVICES if services is None else services)]
@@ -61,9 +65,9 @@ async def run_services(settings: Settings, *, with_broker: bool, services: list[
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await close_db()
         if broker:
             await broker.stop()
+        await close_db()
 
 
 def quiet_noisy_loggers() -> None:

@@ -187,6 +187,15 @@ async def authenticate(settings: Settings, username: str | None, password: str |
     return None
 
 
+async def device_bindings() -> dict[int, tuple[str, tuple[str, ...]]]:
+    """Device id → (the active account it is bound to, the topics that account may publish)."""
+    bound: dict[int, tuple[str, tuple[str, ...]]] = {}
+    for row in await MqttCredential.filter(revoked_at__isnull=True).values("username", "device_ids", "topics"):
+        for device_id in row["device_ids"] or []:
+            bound[device_id] = (row["username"], tuple(row["topics"] or ()))
+    return bound
+
+
 # ------------------------------------------------------------------------------------------------ Mosquitto
 
 def _write_atomically(path: Path, text: str, mode: int) -> None:

@@ -28,9 +28,11 @@ from tortoise.transactions import in_transaction
 from config.settings import Settings
 from core import sql
 from core.sql import is_postgres, names
+from iot.acl import topic_matches
 from iot.actions import instant_alerts
 from iot.adapters import ADAPTER_FORMAT, MAX_EXTERNAL_ID_LENGTH, Reading, TopicRouter, parse_message, zone
 from iot.choices import METER_KINDS, DeviceFormat, DeviceKind, SampleFlag
+from iot.credentials import device_bindings
 from iot.meter import meter_step
 from iot.rules import DoorOpened
 from models.iot import CommissioningEntry, DeadLetter, Device, DoorEvent, HourlyRollup, MeterSample
@@ -123,6 +125,8 @@ class Ingestor:
         self.router = TopicRouter(settings.iot_topic_patterns)
         self.cache: dict[tuple[str, str], DeviceState | None] = {}
         self.cache_loaded = time.monotonic()
+        #: device id → (its broker account, the topics that account may publish); None: not loaded
+        self.bindings: dict[int, tuple[str, tuple[str, ...]]] | None = None
         self.stats: Counter = Counter()
         self.run_instant_rules = on_alerts
         self.committing = False
@@ -134,6 +138,7 @@ class Ingestor:
     def forget(self) -> None:
         self.cache.clear()
         self.cache_loaded = time.monotonic()
+        self.bindings = None
 
     # ------------------------------------------------------------------------------------------- device cache
     async def load_devices(self, keys: Iterable[tuple[str, str]]) -> None:
@@ -186,6 +191,8 @@ class Ingestor:
         parsed = [(msg, parse_message(msg.topic, msg.payload, msg.received_at, router=self.router,
                                       tz_for=self.tz_for)) for msg in messages]
         await self.load_devices(self._reading_keys(parsed))
+        if self.bindings is None and any(r.device != res.device for _, res in parsed for r in res.readings):
+            self.bindings = await device_bindings()
         if self.locking:
             return Parsed(parsed)
         return self._build(parsed)
@@ -278,6 +285,15 @@ class Ingestor:
                         entry[5] = max(entry[5], msg.received_at)
                         entry[6] += 1
                     continue
+                refused = None if reading.device == result.device or not self.bindings else \
+                    self._foreign(state, reading, msg.topic)
+                if refused is not None:
+                    stats["foreign_refused"] += 1
+                    stats["dead_letters"] += 1
+                    log.warning("refused a reading on %s: %s", msg.topic[:255], refused)
+                    dead.append([msg.topic[:255], printable_payload(msg.payload, limit), len(msg.payload),
+                                 refused[:300], msg.received_at])
+                    continue
                 touched[state.id] = state
                 if reading.device_time and (self.newest_at is None or reading.at > self.newest_at):
                     self.newest_at = reading.at
@@ -290,6 +306,18 @@ class Ingestor:
         # in key order: two consumers upserting the same unknown devices must not lock them in opposite orders
         return Prepared(out, dead, sorted(commissioning.values()), door_rows, sample_rows, late_doors, late_samples,
                         hourly, device_rows, bump)
+
+    def _foreign(self, state: DeviceState, reading: Reading, topic: str) -> str | None:
+        """Why a reading must be refused: its device is named by the payload (a gateway's message: Tasmota
+        ZbReceived, a wM-Bus telegram id, a Shelly channel) and is bound to a broker account that may not publish
+        on this topic. Publishes on another device's topic are the broker's to refuse (its ACLs): the consumer
+        does not learn who published a message (MQTT 3.1.1 and 5 carry no publisher), only its topic. Called only
+        for a reading whose device differs from the topic's (the common case costs one comparison)."""
+        assert self.bindings is not None  # the caller checked: a payload-named device, bindings loaded
+        bound = self.bindings.get(state.id)
+        if bound is None or any(topic_matches(f, topic) for f in bound[1]):
+            return None
+        return f"device {reading.device} is bound to broker account {bound[0]}, which may not publish on this topic"
 
     async def commit(self, p: Prepared | Parsed) -> BatchOutcome:
         """The database half: everything of one batch in one transaction, the instant alerts included — so a

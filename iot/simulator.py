@@ -387,11 +387,27 @@ class SimPublisher:
         self.client.disconnect()
 
 
-async def simulator_credentials(settings: Settings) -> tuple[str, str] | None:
-    """An external broker: the account in RW_MQTT_URL (give it the simulated devices' topics)."""
-    if not settings.uses_embedded_broker:
-        return settings.mqtt_credentials
-    return None
+SIMULATOR_ACCOUNT = "rentwatch-simulator"
+
+
+async def issue_simulator_credentials(settings: Settings, sims: list[SimUnit], now: datetime, *,
+                                      topic_prefix: str = "") -> tuple[str, str]:
+    """The simulator is a gateway: an account (re-issued each run, the previous one revoked) that may publish its
+    devices' topics and the extras' (unregistered devices and malformed messages, on their own topics)."""
+    from iot.credentials import issue_for_gateway
+
+    devices: list[tuple[str, DeviceFormat | None]] = [(d.ext, d.fmt) for sim in sims for d in sim.devices]
+    issued = await issue_for_gateway(settings, SIMULATOR_ACCOUNT, now=now, by="simulator", devices=devices,
+                                     topics=[topic_prefix + topic for topic, _ in extras(now)])
+    return SIMULATOR_ACCOUNT, issued.password
+
+
+async def simulator_credentials(settings: Settings, sims: list[SimUnit], now: datetime) -> tuple[str, str] | None:
+    """The embedded broker: an account issued for the simulator. An external broker: the account in RW_MQTT_URL
+    (give it the simulated devices' topics)."""
+    if settings.uses_embedded_broker:
+        return await issue_simulator_credentials(settings, sims, now) if settings.embedded_mqtt_auth else None
+    return settings.mqtt_credentials
 
 
 async def run_simulation(settings: Settings, *, days: int = 30, live_minutes: float = 10.0, prepare: bool = True,
@@ -407,7 +423,7 @@ async def run_simulation(settings: Settings, *, days: int = 30, live_minutes: fl
         return {}
     roles = sorted({s.role for s in sims})
     print(f"simulating {len(sims)} units ({', '.join(roles)}) with {sum(len(s.devices) for s in sims)} devices")
-    publisher = SimPublisher(settings, credentials=await simulator_credentials(settings))
+    publisher = SimPublisher(settings, credentials=await simulator_credentials(settings, sims, now))
     await publisher.connect()
     try:
         sent = await publish_backfill(publisher, sims, now, days, tz)

@@ -4,8 +4,10 @@ import socket
 import paho.mqtt.client as mqtt
 import pytest
 
-from core.broker import BrokerPortTaken, EmbeddedBroker, ensure_port_free
+from core.broker import BrokerPortTaken, ensure_port_free
+from iot.broker_auth import embedded_broker_for
 from tests.conftest import free_port
+from tests.support.mqtt import issue_test_accounts
 
 
 def test_taken_port_is_a_clear_error():
@@ -17,15 +19,18 @@ def test_taken_port_is_a_clear_error():
             ensure_port_free("127.0.0.1", port)
 
 
-async def test_embedded_broker_delivers_a_message():
+async def test_embedded_broker_delivers_a_message(db, settings):
+    """With authentication on (the default): the consumer account subscribes, a device account publishes."""
     port = free_port()
-    broker = EmbeddedBroker("127.0.0.1", port)
+    broker = embedded_broker_for(settings, port=port)
     await broker.start()
+    accounts = await issue_test_accounts(settings, ("rw/test",))
     received: list[bytes] = []
     got = asyncio.Event()
     loop = asyncio.get_running_loop()
     try:
         sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="t-sub")
+        sub.username_pw_set(*accounts.consumer)
         sub.on_message = lambda c, u, msg: (received.append(msg.payload), loop.call_soon_threadsafe(got.set))
         subscribed = asyncio.Event()
         sub.on_subscribe = lambda *a: loop.call_soon_threadsafe(subscribed.set)
@@ -34,9 +39,10 @@ async def test_embedded_broker_delivers_a_message():
         sub.loop_start()
         await asyncio.wait_for(subscribed.wait(), 10)
         pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="t-pub")
+        pub.username_pw_set(*accounts.publisher)
         await asyncio.to_thread(pub.connect, "127.0.0.1", port)
         pub.loop_start()
-        pub.publish("rw/test", b"hello", qos=1).wait_for_publish(10)
+        await asyncio.to_thread(pub.publish("rw/test", b"hello", qos=1).wait_for_publish, 10)
         await asyncio.wait_for(got.wait(), 10)
         assert received == [b"hello"]
         pub.loop_stop()
@@ -45,3 +51,12 @@ async def test_embedded_broker_delivers_a_message():
         sub.disconnect()
     finally:
         await broker.stop()
+
+
+async def test_without_auth_only_when_asked(db, settings):
+    """RW_EMBEDDED_MQTT_AUTH=0 (development only; production refuses it) accepts anonymous clients."""
+    from core.broker import ANONYMOUS_PLUGINS
+    from iot.broker_auth import PLUGIN_PATH, broker_plugins
+
+    assert PLUGIN_PATH in broker_plugins(settings)
+    assert broker_plugins(settings.model_copy(update={"embedded_mqtt_auth": False})) == ANONYMOUS_PLUGINS

@@ -14,27 +14,44 @@ from typing import cast
 import paho.mqtt.client as mqtt
 import pytest
 
-from core.broker import EmbeddedBroker
+from iot.broker_auth import embedded_broker_for
 from iot.choices import DeviceFormat, DeviceKind
 from iot.consumer import MqttConsumer
+from iot.credentials import export_mosquitto
 from iot.service import DeviceIn, register_device
 from models.iot import DeadLetter, MeterSample
-from tests.support.mqtt import MOSQUITTO_BIN, PrivateMosquitto, free_port, host_port, shared_mosquitto_url
+from tests.support.mqtt import (
+    BROKER_ACCOUNTS,
+    MOSQUITTO_BIN,
+    PrivateMosquitto,
+    free_port,
+    host_port,
+    issue_test_accounts,
+    publisher_login,
+    shared_mosquitto_url,
+    url_credentials,
+    with_credentials,
+)
 
 T0 = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
 WAIT = 90  # seconds: an upper bound for "eventually", never a performance threshold
 
 
 @pytest.fixture
-async def broker_url():
+async def broker_url(db, settings):
+    """(the consumer's URL, is it Mosquitto). The shared Mosquitto is anonymous; the embedded broker runs with
+    authentication and ACLs on: the URL carries the consumer account, ``publisher_login`` the publisher's."""
     url = shared_mosquitto_url()
     if url:
         yield url, True
         return
     port = free_port()
-    broker = EmbeddedBroker("127.0.0.1", port)
+    broker = embedded_broker_for(settings, port=port)
     await broker.start()
-    yield f"mqtt://127.0.0.1:{port}", False
+    accounts = await issue_test_accounts(settings)
+    BROKER_ACCOUNTS[("127.0.0.1", port)] = accounts
+    yield with_credentials(f"mqtt://127.0.0.1:{port}", accounts.consumer), False
+    BROKER_ACCOUNTS.pop(("127.0.0.1", port), None)
     await broker.stop()
 
 
@@ -50,6 +67,9 @@ class Publisher:
 
     def __init__(self, url: str, client_id: str):
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        login = publisher_login(url)
+        if login:
+            self.client.username_pw_set(*login)
         self.client.reconnect_delay_set(0.2, 2)  # type: ignore[arg-type]  # paho takes seconds as a float too
         self.client.max_inflight_messages_set(100)
         host, port = host_port(url)
@@ -106,9 +126,15 @@ def forget_session(url: str, client_id: str, protocol: str) -> None:
     host, port = host_port(url)
     if protocol == "5":
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        credentials = url_credentials(url)
+        if credentials:
+            client.username_pw_set(*credentials)
         client.connect(host, port, clean_start=True)
     else:
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        login = url_credentials(url)
+        if login:
+            client.username_pw_set(*login)
         client.connect(host, port)
     client.loop(1)
     client.disconnect()
@@ -174,10 +200,13 @@ async def _count_at_least(device_id: int, n: int) -> bool:
 @pytest.mark.skipif(MOSQUITTO_BIN is None, reason="needs the mosquitto binary for a private, restartable broker")
 @pytest.mark.parametrize("protocol", ["3.1.1", "5"])
 async def test_broker_restart_mid_stream_stores_each_message_once(db, settings, tmp_path, protocol):
-    broker = PrivateMosquitto(tmp_path)
+    accounts = await issue_test_accounts(settings)  # Mosquitto with the exported password_file and acl_file
+    await export_mosquitto(tmp_path / "passwd", tmp_path / "acl")
+    broker = PrivateMosquitto(tmp_path, password_file=tmp_path / "passwd", acl_file=tmp_path / "acl")
     broker.start()
+    BROKER_ACCOUNTS[("127.0.0.1", broker.port)] = accounts
     prefix = uuid.uuid4().hex[:10]
-    s = iot_settings(settings, broker.url, prefix, protocol)
+    s = iot_settings(settings, broker.url_for(*accounts.consumer), prefix, protocol)
     device, _ = await register_device(DeviceIn(external_id="m1", format=DeviceFormat.GENERIC,
                                                kind=DeviceKind.ELECTRICITY), None)
     total = 1200
@@ -203,6 +232,7 @@ async def test_broker_restart_mid_stream_stores_each_message_once(db, settings, 
         await asyncio.gather(task, return_exceptions=True)
         publisher.close()
         broker.stop()
+        BROKER_ACCOUNTS.pop(("127.0.0.1", broker.port), None)
 
 
 def malformed_payloads(n: int, seed: int = 4) -> list[bytes]:
@@ -326,6 +356,8 @@ async def test_every_kind_of_publish_is_stored(db, settings, broker_url, protoco
     v5 = protocol == "5"
     publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"rw-test-pub-{prefix}",
                             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311)
+    if publisher_login(url):
+        publisher.username_pw_set(*publisher_login(url))
     host, port = host_port(url)
     publisher.connect(host, port)
     publisher.loop_start()

@@ -20,12 +20,19 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from cli.demo import seed_demo
-from core.broker import EmbeddedBroker
 from iot.adapters import DEFAULT_TOPIC_PATTERNS
+from iot.broker_auth import embedded_broker_for
 from iot.choices import DeviceKind, IotAlert
 from iot.consumer import MqttConsumer
 from iot.jobs import run_detection, sweep
-from iot.simulator import SimPublisher, extras, live_messages, prepare_scenarios, publish_backfill
+from iot.simulator import (
+    SimPublisher,
+    extras,
+    issue_simulator_credentials,
+    live_messages,
+    prepare_scenarios,
+    publish_backfill,
+)
 from models.alerts import Alert
 from models.iot import CommissioningEntry, DeadLetter, Device
 from models.portfolio import Unit
@@ -54,7 +61,7 @@ async def sim_settings(settings):
                                     "iot_topic_patterns": patterns, "mqtt_session_expiry_seconds": 300})
     broker = None
     if not url:
-        broker = EmbeddedBroker("127.0.0.1", s.embedded_mqtt_port)
+        broker = embedded_broker_for(s)  # credentials and ACLs on, as `make run` has them
         await broker.start()
     try:
         yield s, prefix
@@ -108,7 +115,8 @@ async def test_the_simulator_makes_every_alert_type_appear(db, sim_settings):
     consumer = MqttConsumer(s)
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
-    publisher = SimPublisher(s, topic_prefix=f"{prefix}/")
+    credentials = None if s.mqtt_url else await issue_simulator_credentials(s, sims, NOW, topic_prefix=f"{prefix}/")
+    publisher = SimPublisher(s, topic_prefix=f"{prefix}/", credentials=credentials)
     try:
         await wait_until(consumer.subscribed.is_set, "the consumer's subscription")
         await publisher.connect()

@@ -230,3 +230,34 @@ def test_cli_issues_lists_revokes_and_exports_what_mosquitto_accepts(tmp_path):
         assert connect_result(broker.port, "zigbee2mqtt-door_9", account["password"], "d9") != "Success"
     finally:
         broker.stop()
+
+
+# ------------------------------------------------------------------------------------------------ ingest
+
+def zb_message(gateway: str, name: str, minute: int):
+    from iot.ingest import RawMessage
+
+    payload = json.dumps({"Time": f"2026-11-02T10:{minute:02d}:00",
+                          "ZbReceived": {"0x1A2B": {"Name": name, "Contact": 1, "BatteryPercentage": 80}}}).encode()
+    return RawMessage(f"tele/{gateway}/SENSOR", payload, T0, 0, 0)
+
+
+async def test_a_reading_for_a_device_bound_to_another_account_is_refused_and_counted(db, settings):
+    """A gateway's payload names the device (Tasmota ZbReceived): the broker checked only the topic, so the
+    consumer checks that the named device's account may publish there."""
+    from iot.ingest import Ingestor
+    from models.iot import DeadLetter, DoorEvent
+
+    await _device("zb_door", DeviceFormat.TASMOTA, DeviceKind.DOOR)
+    await _device("zb_free", DeviceFormat.TASMOTA, DeviceKind.DOOR)
+    await credentials.issue_for_gateway(settings, "gw-a", now=T0, by="ops", devices=[("zb_door", None)],
+                                        topics=["tele/gw_a/#"])
+    ingestor = Ingestor(settings, on_alerts=False)
+    await ingestor.process([zb_message("gw_b", "zb_door", 1), zb_message("gw_a", "zb_door", 2),
+                            zb_message("gw_b", "zb_free", 3)])
+    assert ingestor.stats["foreign_refused"] == 1
+    stored = await DoorEvent.all().values_list("device__external_id", "at")
+    assert sorted(ext for ext, _ in stored) == ["zb_door", "zb_free"]  # gw_a's reading, and an unbound device
+    dead = await DeadLetter.all().values_list("topic", "reason")
+    assert dead == [("tele/gw_b/SENSOR", "device zb_door is bound to broker account gw-a, which may not publish on "
+                                         "this topic")]

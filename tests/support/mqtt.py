@@ -9,8 +9,9 @@ import signal
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 MOSQUITTO_BIN = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
 
@@ -111,6 +112,8 @@ def host_port(url: str) -> tuple[str, int]:
 class TestCA:
     """A throw-away CA and a server certificate for 127.0.0.1/localhost, made with ``cryptography``."""
 
+    __test__ = False  # not a test class
+
     def __init__(self, workdir: Path):
         import datetime as dt
         import ipaddress
@@ -150,3 +153,50 @@ class TestCA:
         self.key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
                                                     serialization.PrivateFormat.TraditionalOpenSSL,
                                                     serialization.NoEncryption()))
+
+
+# ------------------------------------------------------------------------------ accounts on test brokers
+
+@dataclass(frozen=True)
+class Accounts:
+    """The broker accounts a test uses on a broker with authentication on (issued in the test's database)."""
+
+    consumer: tuple[str, str]
+    publisher: tuple[str, str]
+
+
+#: (host, port) of a test broker with authentication on → its accounts; the shared Mosquitto (anonymous) has none
+BROKER_ACCOUNTS: dict[tuple[str, int], Accounts] = {}
+
+
+async def issue_test_accounts(settings, topics: tuple[str, ...] = ("rwtest/#",), *,
+                              client_id: str | None = None) -> Accounts:
+    """A consumer account and a gateway account publishing ``topics``, issued as the CLI would."""
+    from datetime import UTC, datetime
+
+    from iot.credentials import issue_for_consumer, issue_for_gateway
+
+    now = datetime.now(UTC)
+    consumer = await issue_for_consumer("rw-test-consumer", client_id=client_id or "rw-test-consumer", now=now,
+                                        by="tests")
+    publisher = await issue_for_gateway(settings, "rw-test-publisher", now=now, by="tests", topics=list(topics))
+    return Accounts(("rw-test-consumer", consumer.password), ("rw-test-publisher", publisher.password))
+
+
+def with_credentials(url: str, credentials: tuple[str, str] | None) -> str:
+    if credentials is None:
+        return url
+    parsed = urlparse(url)
+    netloc = f"{quote(credentials[0], safe='')}:{quote(credentials[1], safe='')}@{parsed.hostname}:{parsed.port}"
+    return parsed._replace(netloc=netloc).geturl()
+
+
+def url_credentials(url: str) -> tuple[str, str] | None:
+    parsed = urlparse(url)
+    return (unquote(parsed.username), unquote(parsed.password or "")) if parsed.username else None
+
+
+def publisher_login(url: str) -> tuple[str, str] | None:
+    """The publishing account of the test broker at ``url`` (None: an anonymous broker)."""
+    accounts = BROKER_ACCOUNTS.get(host_port(url))
+    return accounts.publisher if accounts else None
