@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any
 from tortoise import fields
 
 from models.base import TimestampedModel
-from payments.choices import NoticeOutcome, OrderStatus, PaySource
+from payments.choices import BillStatus, NoticeOutcome, OrderStatus, PaySource
 
 if TYPE_CHECKING:
     from models.accounts import User
     from models.leasing import Tenant
+    from models.reconciliation import StatementImport
 
 
 class WechatPayOrder(TimestampedModel):
@@ -78,3 +79,27 @@ class WechatPayNotice(TimestampedModel):
     class Meta:
         table = "wechatpay_notices"
         indexes = (("out_trade_no",), ("outcome", "received_at"))
+
+
+class WechatPayBill(TimestampedModel):
+    """One day's trade bill (交易账单): fetched once, hash verified, imported as a statement. A day that fails is
+    retried (``next_attempt_at``) and alerted, never taken as a day without payments."""
+
+    id = fields.IntField(primary_key=True)
+    bill_date = fields.DateField(unique=True)
+    status = fields.CharEnumField(BillStatus, max_length=8)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    last_attempt_at = fields.DatetimeField(null=True)
+    last_error = fields.CharField(max_length=300, default="")
+    hash_type = fields.CharField(max_length=10, default="")
+    hash_value = fields.CharField(max_length=64, default="")
+    statement_import: fields.ForeignKeyNullableRelation[StatementImport]
+    statement_import = fields.ForeignKeyField("models.StatementImport", related_name="wechatpay_bills", null=True,
+                                              on_delete=fields.SET_NULL)
+    statement_import_id: int | None
+    summary: fields.JSONField[dict[str, Any]]
+    summary = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "wechatpay_bills"

@@ -40,6 +40,13 @@ class NoticeOutcome(StrEnum):
 class PaySource(StrEnum):
     NOTIFICATION = "NOTIFICATION"
     QUERY = "QUERY"
+    BILL = "BILL"  # the daily trade bill showed a payment neither a notification nor a query had brought
+
+
+class BillStatus(StrEnum):
+    FAILED = "FAILED"  # not fetched, not verified or refused: retried with backoff, alerted
+    IMPORTED = "IMPORTED"  # downloaded, hash verified, fed to the reconciliation
+    EMPTY = "EMPTY"  # WeChat Pay has no bill (NO_STATEMENT_EXIST) and we recorded no payment that day
 
 
 class PaymentsError(StrEnum):
@@ -55,3 +62,5 @@ class PaymentsError(StrEnum):
 
 #: alert raised when a notification fails the platform signature (someone is posting forged payments)
 ALERT_FORGED_NOTIFICATION = "WECHAT_PAY_FORGED_NOTIFICATION"
+#: alert raised while a day's trade bill cannot be fetched, verified or read (cleared once it is imported)
+ALERT_BILL_FAILED = "WECHAT_PAY_BILL_FAILED"

@@ -16,3 +16,15 @@ async def query_unnotified_orders(settings: Settings, now: datetime) -> dict[str
     if cfg is None:
         return {"wechatpay": "disabled"}
     return {"wechatpay_orders": await query_unnotified(now=now, cfg=cfg, client=pay_client(cfg))}
+
+
+async def fetch_trade_bills(settings: Settings, now: datetime) -> dict[str, Any]:
+    """The daily trade bills of the past days, each fetched until imported (retried with backoff, alerted)."""
+    from payments.bills import fetch_due_bills
+    from reconciliation.service import ReconciliationConfig
+
+    cfg = PayConfig.from_settings(settings)
+    if cfg is None:
+        return {"wechatpay": "disabled"}
+    return {"wechatpay_bills": await fetch_due_bills(now=now, cfg=cfg, client=pay_client(cfg),
+                                                     rcfg=ReconciliationConfig.from_settings(settings))}

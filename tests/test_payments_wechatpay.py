@@ -219,3 +219,94 @@ async def test_a_new_order_closes_the_overlapping_open_one(client, world, fake_p
     assert fake_pay.orders[first].state == "CLOSED"
     assert (await WechatPayOrder.get(out_trade_no=first)).status == OrderStatus.CLOSED
     assert not fake_pay.refused  # every request carried a valid merchant signature
+
+
+# --------------------------------------------------------------------------------------------- the daily bill
+
+NEXT_DAY = timedelta(days=1, minutes=30)  # START is 10:00 in Shanghai: the next day's 10:30, the bill exists
+
+
+async def pay_without_notice(client, world, fake, clock, user, ids):
+    no = (await order(client, world, user, ids)).json["order"]["out_trade_no"]
+    return no, fake.pay(no, at=clock.now())
+
+
+async def test_the_bill_import_matches_the_days_payments(client, world, fake_pay, clock, settings):
+    from models.payments import WechatPayBill
+    from models.reconciliation import StatementLine
+    from payments.jobs import fetch_trade_bills
+
+    user = await tenant_a(world)
+    r1, r2 = await first_rents(world)
+    notified, resource = await pay_without_notice(client, world, fake_pay, clock, user, [r1.id])
+    assert (await deliver(client, fake_pay, clock, resource)).status == 204
+    silent, _ = await pay_without_notice(client, world, fake_pay, clock, user, [r2.id])  # no notification, no query
+    clock.advance(NEXT_DAY)
+    result = (await fetch_trade_bills(settings, clock.now()))["wechatpay_bills"]
+    assert result["imported"] == 1 and result["failed"] == 0  # the other days of the window: no bill, no payment
+    bill = await WechatPayBill.get(bill_date=(clock.now() - timedelta(days=1)).date())
+    assert bill.status == "IMPORTED" and bill.hash_type == "SHA1" and bill.summary["applied_from_bill"] == 1
+    lines = await StatementLine.filter(statement_import_id=bill.statement_import_id).order_by("id")
+    assert [line.status for line in lines] == ["MATCHED", "MATCHED"]  # both confirm the ledger's payments
+    assert all(line.explanation["rule"] == "EXISTING_PAYMENT" for line in lines)
+    assert (await Receivable.get(id=r2.id)).status == "PAID"  # the bill brought the payment nothing reported
+    assert (await WechatPayOrder.get(out_trade_no=silent)).paid_via == PaySource.BILL
+    payments = await Payment.filter(lease_id=world.a.lease.id, source="WECHAT_PAY")
+    assert sorted(p.amount_fen for p in payments) == sorted([r1.amount_fen, r2.amount_fen])  # none twice
+    assert not await Discrepancy.filter(status="OPEN", detected_at__gt=world.now).exists()  # the world has its own
+    again = (await fetch_trade_bills(settings, clock.now()))["wechatpay_bills"]
+    assert again == {"imported": 0, "empty": 0, "failed": 0, "waiting": 0}
+    assert notified != silent
+
+
+async def test_a_day_that_cannot_be_fetched_is_retried_and_alerted(client, world, fake_pay, clock, settings):
+    from models.payments import WechatPayBill
+    from payments.choices import ALERT_BILL_FAILED
+    from payments.jobs import fetch_trade_bills
+
+    user = await tenant_a(world)
+    (r1,) = await first_rents(world, 1)
+    _, resource = await pay_without_notice(client, world, fake_pay, clock, user, [r1.id])
+    assert (await deliver(client, fake_pay, clock, resource)).status == 204
+    day = clock.now().date()
+    fake_pay.bill_failures[day.isoformat()] = 1
+    clock.advance(NEXT_DAY)
+    first = (await fetch_trade_bills(settings, clock.now()))["wechatpay_bills"]
+    assert first["failed"] == 1
+    bill = await WechatPayBill.get(bill_date=day)
+    assert bill.status == "FAILED" and "SYSTEM_ERROR" in bill.last_error
+    assert await Alert.filter(type=ALERT_BILL_FAILED, status="ACTIVE").exists()
+    assert (await fetch_trade_bills(settings, clock.now()))["wechatpay_bills"]["waiting"] == 1  # backoff
+    fake_pay.tamper_bills = True
+    clock.advance(minutes=settings.wechatpay_bill_retry_minutes + 1)
+    tampered = (await fetch_trade_bills(settings, clock.now()))["wechatpay_bills"]
+    assert tampered["failed"] == 1 and "does not match" in (await WechatPayBill.get(bill_date=day)).last_error
+    fake_pay.tamper_bills = False
+    clock.advance(minutes=2 * settings.wechatpay_bill_retry_minutes + 1)
+    assert (await fetch_trade_bills(settings, clock.now()))["wechatpay_bills"]["imported"] == 1
+    assert not await Alert.filter(type=ALERT_BILL_FAILED, status="ACTIVE").exists()
+    assert (await WechatPayBill.get(bill_date=day)).attempts == 3
+
+
+async def test_a_bill_missing_our_payment_is_never_read_as_empty(client, world, fake_pay, clock, settings):
+    from models.payments import WechatPayBill
+    from payments.jobs import fetch_trade_bills
+
+    user = await tenant_a(world)
+    r1, r2 = await first_rents(world)
+    kept, first = await pay_without_notice(client, world, fake_pay, clock, user, [r1.id])
+    dropped, second = await pay_without_notice(client, world, fake_pay, clock, user, [r2.id])
+    for resource in (first, second):
+        assert (await deliver(client, fake_pay, clock, resource)).status == 204
+    day = clock.now().date()
+    fake_pay.bill_rows_dropped = {kept, dropped}  # WeChat Pay's bill has nothing for the day
+    clock.advance(NEXT_DAY)
+    await fetch_trade_bills(settings, clock.now())
+    bill = await WechatPayBill.get(bill_date=day)
+    assert bill.status == "FAILED" and "we recorded 2 payment(s)" in bill.last_error
+    fake_pay.bill_rows_dropped = {dropped}  # the bill comes, without one of them
+    clock.advance(hours=2)
+    await fetch_trade_bills(settings, clock.now())
+    assert (await WechatPayBill.get(bill_date=day)).status == "IMPORTED"
+    item = await Discrepancy.get(kind=DiscrepancyKind.PAID_WITHOUT_BANK_LINE)
+    assert second["transaction_id"] in item.explanation and item.status == "OPEN"

@@ -11,6 +11,8 @@ signed notification of a transaction, ``fake.orders`` is the state."""
 from __future__ import annotations
 
 import base64
+import gzip
+import hashlib
 import json
 import re
 import secrets
@@ -87,6 +89,10 @@ class FakeWeChatPay:
         self.requests: list[dict] = []
         self.refused: list[dict] = []
         self.sign_responses = True
+        self.bill_failures: dict[str, int] = {}  # bill date → how many more applications answer SYSTEM_ERROR
+        self.tamper_bills = False  # serve a bill whose content does not match the announced hash
+        self.bill_rows_dropped: set[str] = set()  # out_trade_nos left out of the bill (a payment WeChat never saw)
+        self._bills: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._serial = 0
         fake = self
@@ -99,6 +105,13 @@ class FakeWeChatPay:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode() if length else ""
                 status, payload = fake.handle(method, self.path, raw, self.headers.get("Authorization", ""))
+                if isinstance(payload, bytes):  # a bill file: not signed, not JSON (as WeChat Pay serves it)
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 body = json.dumps(payload, ensure_ascii=False) if payload is not None else ""
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -173,7 +186,7 @@ class FakeWeChatPay:
 
     # ------------------------------------------------------------------------------------------ the API
 
-    def handle(self, method: str, path: str, raw: str, authorization: str) -> tuple[int, dict | None]:
+    def handle(self, method: str, path: str, raw: str, authorization: str) -> tuple[int, dict | bytes | None]:
         with self._lock:
             self.requests.append({"method": method, "path": path, "body": raw})
         if not self.merchant_signed(method, path, raw, authorization):
@@ -182,6 +195,11 @@ class FakeWeChatPay:
         url = urlparse(path)
         if method == "POST" and url.path == "/v3/pay/transactions/jsapi":
             return self._jsapi(json.loads(raw or "{}"))
+        if method == "GET" and url.path == "/v3/bill/tradebill":
+            return self._tradebill(parse_qs(url.query))
+        if method == "GET" and url.path == "/v3/billdownload/file":
+            token = parse_qs(url.query).get("token", [""])[0]
+            return (200, self._bills[token]) if token in self._bills else (404, {"code": "NOT_FOUND", "message": "x"})
         found = re.fullmatch(r"/v3/pay/transactions/out-trade-no/([^/]+)(/close)?", url.path)
         if found and method == "GET" and not found.group(2):
             if parse_qs(url.query).get("mchid") != [self.mchid]:
@@ -225,6 +243,49 @@ class FakeWeChatPay:
                           prepay_id="wx" + secrets.token_hex(15), body=body)
         self.orders[order.out_trade_no] = order
         return 200, {"prepay_id": order.prepay_id}
+
+    def _tradebill(self, query: dict) -> tuple[int, dict]:
+        day = query.get("bill_date", [""])[0]
+        if query.get("bill_type") != ["ALL"] or query.get("tar_type") != ["GZIP"]:
+            return 400, {"code": "PARAM_ERROR", "message": "bill_type/tar_type"}
+        if self.bill_failures.get(day, 0) > 0:
+            self.bill_failures[day] -= 1
+            return 500, {"code": "SYSTEM_ERROR", "message": "系统繁忙"}
+        text = self.bill_text(day)
+        if text is None:
+            return 400, {"code": "NO_STATEMENT_EXIST", "message": "账单文件不存在"}
+        data = text.encode("utf-8")
+        digest = hashlib.sha1(data).hexdigest()  # of the un-gzipped bill, as WeChat Pay documents
+        if self.tamper_bills:
+            data = data.replace(b"SUCCESS", b"SUCCESS ", 1)
+        token = secrets.token_hex(8)
+        self._bills[token] = gzip.compress(data)
+        return 200, {"hash_type": "SHA1", "hash_value": digest,
+                     "download_url": f"{self.base_url}/v3/billdownload/file?token={token}"}
+
+    BILL_HEADER = ("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,"
+                   "付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,"
+                   "商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注")
+
+    def bill_text(self, day: str) -> str | None:
+        """The day's 交易账单 (ALL) as WeChat Pay writes it: backtick-prefixed values, a totals footer."""
+        paid = [o for o in self.orders.values()
+                if o.state == "SUCCESS" and o.success_time.startswith(day) and o.out_trade_no not in
+                self.bill_rows_dropped]
+        if not paid:
+            return None
+        rows = [self.BILL_HEADER]
+        for o in paid:
+            yuan = f"{o.paid_amount / 100:.2f}"
+            when = o.success_time[:19].replace("T", " ")
+            cells = [when, o.appid, o.mchid, "0", "", o.transaction_id, o.out_trade_no, o.openid, "JSAPI", "SUCCESS",
+                     "OTHERS", "CNY", yuan, "0.00", "0", "0", "0.00", "0.00", "", "", o.description, "",
+                     "0.00", "0.60%", yuan, "0.00", ""]
+            rows.append(",".join("`" + c for c in cells))
+        total = sum(o.paid_amount for o in paid) / 100
+        rows.append("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额")
+        rows.append(f"`{len(paid)},`{total:.2f},`0.00,`0.00,`0.00,`{total:.2f},`0.00")
+        return "\r\n".join(rows) + "\r\n"
 
     # ------------------------------------------------------------------------------------------ scripting
 
