@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from accounts.choices import Role
 from models.accounts import User
 from models.alerts import Alert
 from models.leasing import Payment, PaymentAllocation, Receivable
@@ -310,3 +311,94 @@ async def test_a_bill_missing_our_payment_is_never_read_as_empty(client, world, 
     assert (await WechatPayBill.get(bill_date=day)).status == "IMPORTED"
     item = await Discrepancy.get(kind=DiscrepancyKind.PAID_WITHOUT_BANK_LINE)
     assert second["transaction_id"] in item.explanation and item.status == "OPEN"
+
+
+# --------------------------------------------------------------------------------------------- deposit and refund
+
+
+async def test_deposit_paid_by_wechat_pay_and_refunded_through_it(client, world, fake_pay, clock, settings):
+    from datetime import date
+
+    from leasing.choices import PaymentFrequency
+    from leasing.service import create_lease, sign_lease
+    from models.leasing import DepositLiability
+    from models.payments import WechatPayRefund
+    from models.refunds import DepositRefund
+    from portfolio.choices import StatusSource, UnitStatus
+    from portfolio.service import change_unit_status
+    from tests.support.refund_helpers import PAYEE, post, refund_inspection_report, upload_photo
+
+    a = world.a
+    unit = a.units[3]
+    lease = await create_lease(unit=unit, tenant_name="微信押金租户", tenant_phone="13900000001",
+                               start_date=date(2026, 1, 1), end_date=date(2027, 6, 30), monthly_rent_fen=450000,
+                               deposit_fen=900000, payment_frequency=PaymentFrequency.MONTHLY)
+    lease, _ = await sign_lease(lease.id, now=clock.now(), actor_id=a.manager.id)
+    await change_unit_status(unit.id, UnitStatus.OCCUPIED, source=StatusSource.LEASE, now=clock.now(), reason="in")
+    tenant = await User.create(name="微信押金租户", role=Role.TENANT, tenant_id=lease.tenant_id, openid="o-deposit")
+    deposit = await Receivable.get(lease_id=lease.id, charge="DEPOSIT")
+
+    # the deposit is paid the same way as rent
+    no = (await order(client, world, tenant, [deposit.id])).json["order"]["out_trade_no"]
+    assert fake_pay.orders[no].amount == 900000
+    assert (await deliver(client, fake_pay, clock, fake_pay.pay(no, at=clock.now()))).status == 204
+    assert (await DepositLiability.get(lease_id=lease.id)).held_fen == 900000
+
+    def auth(user):
+        return world.auth(user)
+
+    resp = await post(client, "/api/v1/me/deposit-refunds", {"lease_id": lease.id, "reason": "到期退租",
+                                                             "move_out_date": "2026-11-10", **PAYEE}, auth(tenant))
+    assert resp.status == 201, resp.json
+    refund_id = resp.json["id"]
+    payout_path = f"/api/v1/refunds/{refund_id}/wechat-payout"
+    assert (await post(client, payout_path, {}, auth(a.finance))).status == 409  # not approved yet
+    photo = await upload_photo(client, auth, a, unit)
+    report_id = await refund_inspection_report(client, auth, a, unit, clock.now(), [photo])
+    for path, body, user in ((f"/api/v1/refunds/{refund_id}/inspect", {"inspection_report_id": report_id},
+                              a.inspector),
+                             (f"/api/v1/refunds/{refund_id}/settle", {"deduction_ids": []}, a.finance),
+                             (f"/api/v1/refunds/{refund_id}/approve", {"approved_amount_fen": 900000}, a.manager)):
+        step = await post(client, path, body, auth(user))
+        assert step.status == 200, step.json
+
+    started = await post(client, payout_path, {}, auth(a.finance))
+    assert started.status == 202 and started.json["status"] == "PROCESSING", started.json
+    again = await post(client, payout_path, {}, auth(a.finance))  # asking twice makes one WeChat Pay refund
+    assert again.json["id"] == started.json["id"] and len(fake_pay.refunds) == 1
+    (wechat_refund,) = fake_pay.refunds.values()
+    assert wechat_refund["transaction_id"] == (await WechatPayOrder.get(out_trade_no=no)).transaction_id
+    assert wechat_refund["amount"]["refund"] == 900000
+    assert (await DepositRefund.get(id=refund_id)).step == "APPROVED"  # until WeChat Pay confirms
+
+    resource = fake_pay.finish_refund(started.json["out_refund_no"])
+    headers, body = fake_pay.notification(resource, timestamp=int(clock.now().timestamp()),
+                                          event_type="REFUND.SUCCESS")
+    for _ in range(2):  # repeated: nothing more happens
+        _, notified = await client.post("/api/v1/payments/wechat/refund-notify", headers=headers, content=body)
+        assert notified.status == 204, notified.text
+    refund = await DepositRefund.get(id=refund_id)
+    assert refund.step == "PAID" and refund.bank_receipt_ref == f"wechatpay-refund:{wechat_refund['refund_id']}"
+    assert refund.receipt_document_id is None  # the payment record replaces the bank receipt
+    liability = await DepositLiability.get(lease_id=lease.id)
+    assert liability.settled_at is not None and liability.refunded_fen == 900000
+    assert (await WechatPayRefund.get(id=started.json["id"])).status == "SUCCESS"
+    forged_headers, forged_body = fake_pay.notification(resource, timestamp=int(clock.now().timestamp()),
+                                                        event_type="REFUND.SUCCESS", key=new_key())
+    _, forged = await client.post("/api/v1/payments/wechat/refund-notify", headers=forged_headers,
+                                  content=forged_body)
+    assert forged.status == 401
+
+    done = await post(client, f"/api/v1/me/deposit-refunds/{refund_id}/confirm-receipt", {}, auth(tenant))
+    assert done.status == 200, done.json
+    assert (await DepositRefund.get(id=refund_id)).step == "COMPLETED"
+
+
+async def test_a_bank_paid_deposit_is_not_refunded_through_wechat_pay(client, world, fake_pay, clock):
+    refund = world.a.extra["refund"]
+    from models.refunds import DepositRefund
+
+    await DepositRefund.filter(id=refund.id).update(step="APPROVED", approved_amount_fen=100)
+    _, resp = await client.post(f"/api/v1/refunds/{refund.id}/wechat-payout", headers=world.auth(world.a.finance))
+    assert resp.status == 409 and resp.json["error"]["code"] == "NO_WECHAT_DEPOSIT_PAYMENT"
+    assert not fake_pay.refunds

@@ -2,7 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from payments.choices import BillStatus, NoticeOutcome, OrderStatus, PaySource
+from payments.choices import BillStatus, NoticeOutcome, OrderStatus, PaySource, PayoutStatus
 from reconciliation.choices import DiscrepancyKind
 from tortoise.fields.base import OnDelete
 from tortoise import fields
@@ -85,6 +85,29 @@ class Migration(migrations.Migration):
                 ('order', fields.ForeignKeyField('models.WechatPayOrder', source_field='order_id', null=True, db_constraint=True, to_field='id', related_name='notices', on_delete=OnDelete.SET_NULL)),
             ],
             options={'table': 'wechatpay_notices', 'app': 'models', 'indexes': [Index(fields=['out_trade_no']), Index(fields=['outcome', 'received_at'])], 'pk_attr': 'id', 'table_description': 'Every notification received and every order query that found money, with what it did. A forged one is'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='WechatPayRefund',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('out_refund_no', fields.CharField(unique=True, max_length=64)),
+                ('refund', fields.ForeignKeyField('models.DepositRefund', source_field='refund_id', db_constraint=True, to_field='id', related_name='wechatpay_payouts', on_delete=OnDelete.RESTRICT)),
+                ('attempt', fields.IntField(default=1)),
+                ('order', fields.ForeignKeyField('models.WechatPayOrder', source_field='order_id', db_constraint=True, to_field='id', related_name='payouts', on_delete=OnDelete.RESTRICT)),
+                ('transaction_id', fields.CharField(max_length=32)),
+                ('amount_fen', fields.BigIntField()),
+                ('total_fen', fields.BigIntField(description="the original transaction's amount")),
+                ('status', fields.CharEnumField(description='PROCESSING: PROCESSING\nSUCCESS: SUCCESS\nCLOSED: CLOSED\nABNORMAL: ABNORMAL', enum_type=PayoutStatus, max_length=10)),
+                ('wechat_refund_id', fields.CharField(default='', max_length=64)),
+                ('requested_by', fields.ForeignKeyField('models.User', source_field='requested_by_id', null=True, db_constraint=True, to_field='id', related_name='wechatpay_payouts', on_delete=OnDelete.SET_NULL)),
+                ('requested_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('succeeded_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('last_error', fields.CharField(default='', max_length=300)),
+            ],
+            options={'table': 'wechatpay_refunds', 'app': 'models', 'unique_together': (('refund', 'attempt'),), 'pk_attr': 'id', 'table_description': "A deposit refund paid back to the tenant's original WeChat Pay payment (申请退款). ``out_refund_no`` is"},
             bases=['TimestampedModel'],
         ),
         ops.AlterField(

@@ -93,6 +93,7 @@ class FakeWeChatPay:
         self.tamper_bills = False  # serve a bill whose content does not match the announced hash
         self.bill_rows_dropped: set[str] = set()  # out_trade_nos left out of the bill (a payment WeChat never saw)
         self._bills: dict[str, bytes] = {}
+        self.refunds: dict[str, dict] = {}  # out_refund_no → the refund as WeChat Pay keeps it
         self._lock = threading.Lock()
         self._serial = 0
         fake = self
@@ -195,6 +196,8 @@ class FakeWeChatPay:
         url = urlparse(path)
         if method == "POST" and url.path == "/v3/pay/transactions/jsapi":
             return self._jsapi(json.loads(raw or "{}"))
+        if method == "POST" and url.path == "/v3/refund/domestic/refunds":
+            return self._refund(json.loads(raw or "{}"))
         if method == "GET" and url.path == "/v3/bill/tradebill":
             return self._tradebill(parse_qs(url.query))
         if method == "GET" and url.path == "/v3/billdownload/file":
@@ -243,6 +246,41 @@ class FakeWeChatPay:
                           prepay_id="wx" + secrets.token_hex(15), body=body)
         self.orders[order.out_trade_no] = order
         return 200, {"prepay_id": order.prepay_id}
+
+    def _refund(self, body: dict) -> tuple[int, dict]:
+        """申请退款: to a paid transaction, at most what is left of it; the same out_refund_no is the same refund."""
+        no = body.get("out_refund_no", "")
+        if no in self.refunds:
+            return 200, self.refunds[no]
+        order = next((o for o in self.orders.values() if o.transaction_id and
+                      o.transaction_id == body.get("transaction_id")), None)
+        amount = body.get("amount") or {}
+        if order is None or order.state not in ("SUCCESS", "REFUND"):
+            return 404, {"code": "RESOURCE_NOT_EXISTS", "message": "订单不存在"}
+        refunded = sum(r["amount"]["refund"] for r in self.refunds.values()
+                       if r["transaction_id"] == order.transaction_id)
+        if amount.get("total") != order.paid_amount or not isinstance(amount.get("refund"), int) \
+                or not 0 < amount["refund"] <= order.paid_amount - refunded or not body.get("notify_url"):
+            return 400, {"code": "INVALID_REQUEST", "message": "退款金额或订单金额不正确"}
+        self.refunds[no] = {"refund_id": "5030" + secrets.token_hex(12), "out_refund_no": no,
+                            "transaction_id": order.transaction_id, "out_trade_no": order.out_trade_no,
+                            "channel": "ORIGINAL", "user_received_account": "支付用户零钱", "status": "PROCESSING",
+                            "create_time": datetime.now(UTC).isoformat(), "notify_url": body["notify_url"],
+                            "amount": {"total": amount["total"], "refund": amount["refund"],
+                                       "payer_total": amount["total"], "payer_refund": amount["refund"],
+                                       "currency": "CNY"}}
+        order.state = "REFUND"
+        return 200, {k: v for k, v in self.refunds[no].items() if k != "notify_url"}
+
+    def finish_refund(self, out_refund_no: str, status: str = "SUCCESS") -> dict:
+        """The refund reaches the tenant (or fails): the 退款结果通知 resource."""
+        refund = self.refunds[out_refund_no]
+        refund["status"] = status
+        return {"mchid": self.mchid, "out_trade_no": refund["out_trade_no"],
+                "transaction_id": refund["transaction_id"], "out_refund_no": out_refund_no,
+                "refund_id": refund["refund_id"], "refund_status": status,
+                "success_time": datetime.now(UTC).isoformat(), "user_received_account": "支付用户零钱",
+                "amount": {k: refund["amount"][k] for k in ("total", "refund", "payer_total", "payer_refund")}}
 
     def _tradebill(self, query: dict) -> tuple[int, dict]:
         day = query.get("bill_date", [""])[0]
@@ -313,16 +351,17 @@ class FakeWeChatPay:
         return data
 
     def notification(self, resource: dict, *, timestamp: int, key: rsa.RSAPrivateKey | None = None,
-                     apiv3_key: str | None = None, serial: str | None = None) -> tuple[dict[str, str], bytes]:
-        """支付成功通知 as WeChat Pay POSTs it: (headers, body)."""
+                     apiv3_key: str | None = None, serial: str | None = None,
+                     event_type: str = "TRANSACTION.SUCCESS") -> tuple[dict[str, str], bytes]:
+        """支付成功通知 (or 退款结果通知 with event_type REFUND.*) as WeChat Pay POSTs it: (headers, body)."""
         nonce = secrets.token_hex(6)  # 12 bytes for AES-GCM
-        associated = "transaction"
+        associated = "transaction" if event_type.startswith("TRANSACTION") else "refund"
         ciphertext = AESGCM((apiv3_key or self.apiv3_key).encode()).encrypt(
             nonce.encode(), json.dumps(resource, ensure_ascii=False).encode(), associated.encode())
         body = json.dumps({
             "id": secrets.token_hex(18), "create_time": resource.get("success_time", ""),
-            "resource_type": "encrypt-resource", "event_type": "TRANSACTION.SUCCESS", "summary": "支付成功",
-            "resource": {"original_type": "transaction", "algorithm": "AEAD_AES_256_GCM",
+            "resource_type": "encrypt-resource", "event_type": event_type, "summary": "支付成功",
+            "resource": {"original_type": associated, "algorithm": "AEAD_AES_256_GCM",
                          "ciphertext": base64.b64encode(ciphertext).decode(), "associated_data": associated,
                          "nonce": nonce}}, ensure_ascii=False)
         headers = self.signature_headers(body, key=key or self.platform_key, timestamp=timestamp, serial=serial)
