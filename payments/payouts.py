@@ -7,7 +7,7 @@ that did not come by WeChat Pay is refused here (商家转账 to the tenant's ba
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -143,6 +143,31 @@ async def handle_refund_notification(headers: Any, body: bytes, *, now: datetime
     payout = await settle_payout(out_refund_no, str(resource.get("refund_status") or ""), now=now,
                                  refund_cfg=refund_cfg, wechat_refund_id=str(resource.get("refund_id") or ""))
     return payout.status
+
+
+async def query_processing_payouts(*, now: datetime, cfg: PayConfig, client: Any, refund_cfg: RefundConfig,
+                                   limit: int = 100) -> dict[str, int]:
+    """Payouts still PROCESSING this long after they were asked for (no refund notification came): ask WeChat
+    Pay (查询单笔退款) and settle what it says."""
+    cutoff = now - timedelta(minutes=cfg.query_after_minutes)
+    counts = {"queried": 0, "succeeded": 0, "failed": 0, "unanswered": 0}
+    for payout in await WechatPayRefund.filter(status=PayoutStatus.PROCESSING, requested_at__lte=cutoff) \
+            .order_by("requested_at").limit(limit):
+        out_refund_no = payout.out_refund_no
+        try:
+            response = await call_pay(lambda: client.query_refund(out_refund_no=out_refund_no))  # noqa: B023
+        except ServiceUnavailable:
+            counts["unanswered"] += 1
+            continue
+        if not response.ok:
+            counts["unanswered"] += 1
+            continue
+        counts["queried"] += 1
+        after = await settle_payout(payout.out_refund_no, str(response.data.get("status", "")), now=now,
+                                    refund_cfg=refund_cfg, wechat_refund_id=str(response.data.get("refund_id", "")))
+        counts["succeeded"] += int(after.status == PayoutStatus.SUCCESS)
+        counts["failed"] += int(after.status in (PayoutStatus.CLOSED, PayoutStatus.ABNORMAL))
+    return counts
 
 
 def serialize_payout(payout: WechatPayRefund) -> dict[str, Any]:

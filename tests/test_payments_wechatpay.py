@@ -316,7 +316,13 @@ async def test_a_bill_missing_our_payment_is_never_read_as_empty(client, world, 
 # --------------------------------------------------------------------------------------------- deposit and refund
 
 
-async def test_deposit_paid_by_wechat_pay_and_refunded_through_it(client, world, fake_pay, clock, settings):
+@pytest.fixture(params=["notification", "query"])
+def confirmed_by(request):
+    return request.param
+
+
+async def test_deposit_paid_by_wechat_pay_and_refunded_through_it(client, world, fake_pay, clock, settings,
+                                                                   confirmed_by):
     from datetime import date
 
     from leasing.choices import PaymentFrequency
@@ -372,6 +378,11 @@ async def test_deposit_paid_by_wechat_pay_and_refunded_through_it(client, world,
     assert (await DepositRefund.get(id=refund_id)).step == "APPROVED"  # until WeChat Pay confirms
 
     resource = fake_pay.finish_refund(started.json["out_refund_no"])
+    if confirmed_by == "query":  # the refund notification never comes: the job asks WeChat Pay
+        assert (await query_unnotified_orders(settings, clock.now()))["wechatpay_payouts"]["queried"] == 0
+        clock.advance(minutes=settings.wechatpay_query_after_minutes + 1)
+        result = await query_unnotified_orders(settings, clock.now())
+        assert result["wechatpay_payouts"]["succeeded"] == 1
     headers, body = fake_pay.notification(resource, timestamp=int(clock.now().timestamp()),
                                           event_type="REFUND.SUCCESS")
     for _ in range(2):  # repeated: nothing more happens

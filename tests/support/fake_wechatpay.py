@@ -196,6 +196,12 @@ class FakeWeChatPay:
         url = urlparse(path)
         if method == "POST" and url.path == "/v3/pay/transactions/jsapi":
             return self._jsapi(json.loads(raw or "{}"))
+        refund_query = re.fullmatch(r"/v3/refund/domestic/refunds/([^/]+)", url.path)
+        if method == "GET" and refund_query:
+            found_refund = self.refunds.get(refund_query.group(1))
+            if found_refund is None:
+                return 404, {"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}
+            return 200, {k: v for k, v in found_refund.items() if k != "notify_url"}
         if method == "POST" and url.path == "/v3/refund/domestic/refunds":
             return self._refund(json.loads(raw or "{}"))
         if method == "GET" and url.path == "/v3/bill/tradebill":
