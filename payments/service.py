@@ -77,7 +77,7 @@ async def create_order(*, user_id: int, tenant_id: int, receivable_ids: list[int
     user = await User.get(id=user_id)
     if not user.openid:
         raise Conflict("this account is not bound to WeChat", code=PaymentsError.WECHAT_NOT_BOUND)
-    key = rules.order_key(tenant_id, items)
+    key = rules.order_key(tenant_id, items, user.openid)
     order = await _order_for(key, items, user, now=now, cfg=cfg)
     if order.prepay_id is None:
         order = await _place(order, cfg=cfg, client=client, now=now)

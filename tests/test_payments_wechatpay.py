@@ -413,3 +413,13 @@ async def test_a_bank_paid_deposit_is_not_refunded_through_wechat_pay(client, wo
     _, resp = await client.post(f"/api/v1/refunds/{refund.id}/wechat-payout", headers=world.auth(world.a.finance))
     assert resp.status == 409 and resp.json["error"]["code"] == "NO_WECHAT_DEPOSIT_PAYMENT"
     assert not fake_pay.refunds
+
+
+async def test_two_contacts_of_a_company_tenant_get_their_own_orders(client, world, fake_pay):
+    first = await tenant_a(world)
+    second = await User.create(name="财务联系人", role=Role.TENANT, tenant_id=first.tenant_id, openid="o-contact-2")
+    (r1,) = await first_rents(world, 1)
+    mine = (await order(client, world, first, [r1.id])).json["order"]["out_trade_no"]
+    theirs = (await order(client, world, second, [r1.id])).json["order"]["out_trade_no"]
+    assert mine != theirs and fake_pay.orders[theirs].openid == "o-contact-2"  # WeChat binds the payer
+    assert fake_pay.orders[mine].state == "CLOSED"  # one receivable, one payable order at a time
