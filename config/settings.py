@@ -224,6 +224,9 @@ class Settings(BaseSettings):
     wechatpay_order_expiry_minutes: int = Field(30, ge=5, le=120)  # time_expire of a JSAPI order (prepay_id: 2 h)
     wechatpay_query_after_minutes: int = Field(10, ge=1, le=1440)  # no notification this long → ask WeChat Pay
     wechatpay_notify_max_skew_seconds: int = Field(300, ge=30, le=3600)  # Wechatpay-Timestamp vs our clock
+    wechatpay_bill_ready_hour: int = Field(10, ge=0, le=23)  # a day's trade bill exists from this local hour next day
+    wechatpay_bill_lookback_days: int = Field(7, ge=1, le=90)  # days checked for a missing bill (WeChat keeps 3 months)
+    wechatpay_bill_retry_minutes: int = Field(60, ge=1, le=1440)  # backoff base of a failed day (doubling, ≤ 24 h)
 
     # --- rate limits (core.ratelimit, api.throttle): (limit, window seconds) per key, limit 0 turns one off ---
     # Kept in each worker's memory: with RW_WORKERS=n a client gets up to n × limit (docs/architecture.md).

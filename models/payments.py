@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 from tortoise import fields
 
 from models.base import TimestampedModel
-from payments.choices import NoticeOutcome, OrderStatus, PaySource
+from payments.choices import BillStatus, NoticeOutcome, OrderStatus, PayoutStatus, PaySource
 
 if TYPE_CHECKING:
     from models.accounts import User
     from models.leasing import Tenant
+    from models.reconciliation import StatementImport
+    from models.refunds import DepositRefund
 
 
 class WechatPayOrder(TimestampedModel):
@@ -78,3 +80,59 @@ class WechatPayNotice(TimestampedModel):
     class Meta:
         table = "wechatpay_notices"
         indexes = (("out_trade_no",), ("outcome", "received_at"))
+
+
+class WechatPayBill(TimestampedModel):
+    """One day's trade bill (交易账单): fetched once, hash verified, imported as a statement. A day that fails is
+    retried (``next_attempt_at``) and alerted, never taken as a day without payments."""
+
+    id = fields.IntField(primary_key=True)
+    bill_date = fields.DateField(unique=True)
+    status = fields.CharEnumField(BillStatus, max_length=8)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    last_attempt_at = fields.DatetimeField(null=True)
+    last_error = fields.CharField(max_length=300, default="")
+    hash_type = fields.CharField(max_length=10, default="")
+    hash_value = fields.CharField(max_length=64, default="")
+    statement_import: fields.ForeignKeyNullableRelation[StatementImport]
+    statement_import = fields.ForeignKeyField("models.StatementImport", related_name="wechatpay_bills", null=True,
+                                              on_delete=fields.SET_NULL)
+    statement_import_id: int | None
+    summary: fields.JSONField[dict[str, Any]]
+    summary = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "wechatpay_bills"
+
+
+class WechatPayRefund(TimestampedModel):
+    """A deposit refund paid back to the tenant's original WeChat Pay payment (申请退款). ``out_refund_no`` is
+    derived from the refund and the attempt, so asking twice makes one WeChat Pay refund."""
+
+    id = fields.IntField(primary_key=True)
+    out_refund_no = fields.CharField(max_length=64, unique=True)
+    refund: fields.ForeignKeyRelation[DepositRefund]
+    refund = fields.ForeignKeyField("models.DepositRefund", related_name="wechatpay_payouts",
+                                    on_delete=fields.RESTRICT)
+    refund_id: int
+    attempt = fields.IntField(default=1)
+    order: fields.ForeignKeyRelation[WechatPayOrder]
+    order = fields.ForeignKeyField("models.WechatPayOrder", related_name="payouts", on_delete=fields.RESTRICT)
+    order_id: int
+    transaction_id = fields.CharField(max_length=32)
+    amount_fen = fields.BigIntField()
+    total_fen = fields.BigIntField(description="the original transaction's amount")
+    status = fields.CharEnumField(PayoutStatus, max_length=10)
+    wechat_refund_id = fields.CharField(max_length=64, default="")
+    requested_by: fields.ForeignKeyNullableRelation[User]
+    requested_by = fields.ForeignKeyField("models.User", related_name="wechatpay_payouts", null=True,
+                                          on_delete=fields.SET_NULL)
+    requested_by_id: int | None
+    requested_at = fields.DatetimeField()
+    succeeded_at = fields.DatetimeField(null=True)
+    last_error = fields.CharField(max_length=300, default="")
+
+    class Meta:
+        table = "wechatpay_refunds"
+        unique_together = (("refund", "attempt"),)

@@ -40,6 +40,25 @@ class NoticeOutcome(StrEnum):
 class PaySource(StrEnum):
     NOTIFICATION = "NOTIFICATION"
     QUERY = "QUERY"
+    BILL = "BILL"  # the daily trade bill showed a payment neither a notification nor a query had brought
+
+
+class PayoutStatus(StrEnum):
+    """A deposit refund paid back through WeChat Pay (退款 to the original payment)."""
+
+    PROCESSING = "PROCESSING"  # accepted by WeChat Pay, the money is on its way
+    SUCCESS = "SUCCESS"  # the refund reached the tenant: the refund's 款项发放 step is done
+    CLOSED = "CLOSED"  # WeChat Pay closed it: finance pays another way
+    ABNORMAL = "ABNORMAL"  # the tenant's card or balance refused it: finance pays another way
+
+
+OPEN_PAYOUT_STATUSES = frozenset({PayoutStatus.PROCESSING, PayoutStatus.SUCCESS})
+
+
+class BillStatus(StrEnum):
+    FAILED = "FAILED"  # not fetched, not verified or refused: retried with backoff, alerted
+    IMPORTED = "IMPORTED"  # downloaded, hash verified, fed to the reconciliation
+    EMPTY = "EMPTY"  # WeChat Pay has no bill (NO_STATEMENT_EXIST) and we recorded no payment that day
 
 
 class PaymentsError(StrEnum):
@@ -51,7 +70,13 @@ class PaymentsError(StrEnum):
     RECEIVABLE_NOT_OPEN = "RECEIVABLE_NOT_OPEN"
     ORDER_ALREADY_PAID = "ORDER_ALREADY_PAID"
     NOTIFICATION_REFUSED = "NOTIFICATION_REFUSED"
+    NO_WECHAT_DEPOSIT_PAYMENT = "NO_WECHAT_DEPOSIT_PAYMENT"
+    NOTHING_TO_PAY_BACK = "NOTHING_TO_PAY_BACK"
 
 
 #: alert raised when a notification fails the platform signature (someone is posting forged payments)
 ALERT_FORGED_NOTIFICATION = "WECHAT_PAY_FORGED_NOTIFICATION"
+#: alert raised while a day's trade bill cannot be fetched, verified or read (cleared once it is imported)
+ALERT_BILL_FAILED = "WECHAT_PAY_BILL_FAILED"
+#: alert raised when WeChat Pay closes or cannot complete a deposit refund (finance pays it another way)
+ALERT_PAYOUT_FAILED = "WECHAT_PAY_REFUND_FAILED"

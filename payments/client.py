@@ -36,6 +36,10 @@ class PayConfig:
     order_expiry_minutes: int
     query_after_minutes: int
     notify_max_skew_seconds: int
+    bill_ready_hour: int = 10
+    bill_lookback_days: int = 7
+    bill_retry_minutes: int = 60
+    timezone: str = "Asia/Shanghai"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PayConfig | None:
@@ -53,7 +57,10 @@ class PayConfig:
                    timeout_seconds=settings.wechatpay_timeout_seconds,
                    order_expiry_minutes=settings.wechatpay_order_expiry_minutes,
                    query_after_minutes=settings.wechatpay_query_after_minutes,
-                   notify_max_skew_seconds=settings.wechatpay_notify_max_skew_seconds)
+                   notify_max_skew_seconds=settings.wechatpay_notify_max_skew_seconds,
+                   bill_ready_hour=settings.wechatpay_bill_ready_hour,
+                   bill_lookback_days=settings.wechatpay_bill_lookback_days,
+                   bill_retry_minutes=settings.wechatpay_bill_retry_minutes, timezone=settings.business_timezone)
 
 
 _CLIENTS: dict[PayConfig, WeChatPay] = {}

@@ -67,10 +67,11 @@ def order_items(rows: Sequence[OpenRow], wanted: Sequence[int], tenant_id: int, 
                  amount_fen=r.amount_fen - r.paid_fen, label=r.label) for r in (by_id[i] for i in ids)]
 
 
-def order_key(tenant_id: int, items: Sequence[Item]) -> str:
-    """Derived from the tenant, the receivables and what each still needs: the same request again gives the
-    same key (a retry reuses the order); a changed amount (a partial payment came meanwhile) gives another."""
-    text = f"{tenant_id}|" + ",".join(f"{i.receivable_id}:{i.amount_fen}" for i in sorted(
+def order_key(tenant_id: int, items: Sequence[Item], payer_openid: str = "") -> str:
+    """Derived from the tenant, the payer, the receivables and what each still needs: the same request again
+    gives the same key (a retry reuses the order); a changed amount (a partial payment came meanwhile) gives
+    another, and so does another contact of a company tenant (WeChat Pay binds an order to its payer's openid)."""
+    text = f"{tenant_id}|{payer_openid}|" + ",".join(f"{i.receivable_id}:{i.amount_fen}" for i in sorted(
         items, key=lambda i: i.receivable_id))
     return "RW" + hashlib.sha256(text.encode()).hexdigest()[:25]
 

@@ -77,7 +77,7 @@ async def create_order(*, user_id: int, tenant_id: int, receivable_ids: list[int
     user = await User.get(id=user_id)
     if not user.openid:
         raise Conflict("this account is not bound to WeChat", code=PaymentsError.WECHAT_NOT_BOUND)
-    key = rules.order_key(tenant_id, items)
+    key = rules.order_key(tenant_id, items, user.openid)
     order = await _order_for(key, items, user, now=now, cfg=cfg)
     if order.prepay_id is None:
         order = await _place(order, cfg=cfg, client=client, now=now)
@@ -200,10 +200,11 @@ def _header(headers: Any, name: str) -> str:
     return str(headers.get(name) or headers.get(name.lower()) or "")
 
 
-async def handle_notification(headers: Any, body: bytes, *, now: datetime, cfg: PayConfig, client: Any,
-                              remote_addr: str = "") -> NoticeOutcome:
-    """A payment notification: the platform's signature verified (and its timestamp near our clock), the
-    resource decrypted with the APIv3 key, then applied once. Refused (and logged, kept, alerted) when forged."""
+async def verify_notification(headers: Any, body: bytes, *, now: datetime, cfg: PayConfig, client: Any,
+                              remote_addr: str = "") -> tuple[dict[str, Any], str]:
+    """The platform's signature verified (and its timestamp near our clock), the resource decrypted with the
+    APIv3 key: (the notification with its resource as a dict, the serial). Refused (and logged, kept, alerted)
+    when forged: Unauthorized."""
     text = body.decode("utf-8", errors="replace")
     serial = _header(headers, "Wechatpay-Serial")
     reason = _refusal(headers, serial, now=now, cfg=cfg)
@@ -222,8 +223,16 @@ async def handle_notification(headers: Any, body: bytes, *, now: datetime, cfg: 
         await _forged(text, serial, reason or "refused", now=now, remote_addr=remote_addr)
         raise Unauthorized("notification refused", code=PaymentsError.NOTIFICATION_REFUSED)
     raw = data.get("resource")
-    resource: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    return await apply_transaction(resource, via=PaySource.NOTIFICATION, now=now, cfg=cfg,
+    data["resource"] = raw if isinstance(raw, dict) else {}
+    return data, serial
+
+
+async def handle_notification(headers: Any, body: bytes, *, now: datetime, cfg: PayConfig, client: Any,
+                              remote_addr: str = "") -> NoticeOutcome:
+    """A payment notification (支付成功通知): verified, then applied once."""
+    data, serial = await verify_notification(headers, body, now=now, cfg=cfg, client=client,
+                                             remote_addr=remote_addr)
+    return await apply_transaction(data["resource"], via=PaySource.NOTIFICATION, now=now, cfg=cfg,
                                    event_id=str(data.get("id", ""))[:64],
                                    event_type=str(data.get("event_type", ""))[:40], remote_addr=remote_addr,
                                    serial=serial)

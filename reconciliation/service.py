@@ -270,8 +270,9 @@ async def reconcile(*, now: datetime, cfg: ReconciliationConfig = DEFAULT_CONFIG
             return {"decided": 0, "applied": 0, "proposed": 0, "unmatched": 0}
         qs = qs.filter(id__in=line_ids)
     lines = await qs.order_by("booked_at", "id")
+    confirmed, lines = await confirm_channel_payments(lines, now=now)
     if not lines:
-        return {"decided": 0, "applied": 0, "proposed": 0, "unmatched": 0}
+        return {"decided": 0, "applied": 0, "proposed": 0, "unmatched": 0, "confirmed": confirmed}
     index = await build_index(lines)
     matcher = Matcher(index, min_name_score=cfg.min_name_score)
     by_id = {line.id: line for line in lines}
@@ -280,12 +281,67 @@ async def reconcile(*, now: datetime, cfg: ReconciliationConfig = DEFAULT_CONFIG
                                             booked_on=line.booked_at.astimezone(tz).date(),
                                             counterparty_name=line.counterparty_name, reference=line.reference)
                                    for line in lines)
-    counts = {"decided": len(decisions), "applied": 0, "proposed": 0, "unmatched": 0, "skipped": 0}
+    counts = {"decided": len(decisions), "applied": 0, "proposed": 0, "unmatched": 0, "skipped": 0,
+              "confirmed": confirmed}
     for decision in decisions:
         line = by_id[decision.line_id]
         outcome = await store_decision(line, decision, now=now, cfg=cfg)
         counts[outcome] += 1
     return counts
+
+
+async def confirm_channel_payments(lines: list[StatementLine], *, now: datetime
+                                   ) -> tuple[int, list[StatementLine]]:
+    """Lines of a payment channel's bill (WeChat Pay, Alipay) whose 商户订单号 is money the channel's own
+    notification already put in the ledger (payments of that source with that order number as reference): the
+    line confirms them — MATCHED, no second payment. A different amount is an AMOUNT_MISMATCH and the line waits
+    for a person (never matched again by party or amount, which would pay it twice). Returns (confirmed, the
+    lines left to match)."""
+    refs = {line.id: line.reference.split()[0] for line in lines
+            if line.source != StatementSource.BANK and line.reference.strip()}
+    if not refs:
+        return 0, lines
+    sources = {str(LEDGER_SOURCE[s][1]) for s in (StatementSource.WECHAT_PAY, StatementSource.ALIPAY)}
+    found: dict[tuple[str, str], list[Payment]] = defaultdict(list)
+    for payment in await Payment.filter(source__in=list(sources), reference__in=sorted(set(refs.values())))\
+            .order_by("id"):
+        found[(str(payment.source), payment.reference)].append(payment)
+    left, confirmed = [], 0
+    for line in lines:
+        ref = refs.get(line.id)
+        payments = found.get((str(LEDGER_SOURCE[StatementSource(line.source)][1]), ref or ""), [])
+        if not payments:
+            left.append(line)
+            continue
+        total = sum(p.amount_fen for p in payments)
+        text = (f"{line.source} order {ref}: the ledger has {len(payments)} payment(s) of {fen(total)} from the "
+                f"channel's notification")
+        matched = total == line.amount_fen
+        explanation = {"rule": str(MatchRule.EXISTING_PAYMENT) if matched else None, "confidence": 100 if matched
+                       else 0, "explanation": text + ("; this line confirms them" if matched else
+                                                      f"; the bill says {fen(line.amount_fen)}"),
+                       "allocations": [], "recorded_payment_id": payments[0].id, "findings": [], "candidates": []}
+        async with in_transaction():
+            claimed = await StatementLine.filter(id=line.id, status=LineStatus.UNMATCHED).update(
+                status=LineStatus.MATCHED if matched else LineStatus.PROPOSED, explanation=explanation,
+                allocated_fen=line.amount_fen if matched else 0)
+            if not claimed:
+                continue
+            if not matched:
+                await open_discrepancy(Finding(DiscrepancyKind.AMOUNT_MISMATCH, line.amount_fen, total,
+                                               explanation["explanation"], lease_id=payments[0].lease_id,
+                                               building_id=payments[0].building_id), line=line, now=now,
+                                       payment_id=payments[0].id)
+                continue
+            for payment in payments:
+                await ReconciliationMatch.create(
+                    line_id=line.id, lease_id=payment.lease_id, building_id=payment.building_id,
+                    receivable_id=await _first_receivable_of(payment.id), amount_fen=payment.amount_fen,
+                    rule=MatchRule.EXISTING_PAYMENT, confidence=100, status=MatchStatus.APPLIED,
+                    explanation=text[:1000], details={"recorded_payment_id": payment.id}, payment_id=payment.id,
+                    decided_at=now)
+            confirmed += 1
+    return confirmed, left
 
 
 async def store_decision(line: StatementLine, decision: Decision, *, now: datetime,

@@ -348,11 +348,15 @@ async def approve(refund_id: int, *, actor: User, now: datetime, cfg: RefundConf
 
 
 async def pay(refund_id: int, *, actor: User, now: datetime, cfg: RefundConfig, bank_receipt_ref: str | None,
-              receipt_document_id: int | None) -> DepositRefund:
+              receipt_document_id: int | None, payment_record: str | None = None) -> DepositRefund:
+    """款项发放. ``payment_record`` (e.g. "wechatpay-refund:<id>", set by payments/ once WeChat Pay confirmed the
+    refund) replaces the bank receipt and its document as the deliverable."""
+    if payment_record:
+        bank_receipt_ref = payment_record
     async with in_transaction():
         refund = await _locked(refund_id)
         _require_step(refund, S.APPROVED, S.PAID)
-        if (refund.approved_amount_fen or 0) > 0:
+        if (refund.approved_amount_fen or 0) > 0 and not payment_record:
             absent = [name for name, value in (("bank_receipt_ref", bank_receipt_ref),
                                                 ("receipt_document_id", receipt_document_id)) if not value]
             if absent:

@@ -37,6 +37,7 @@ JOBS: dict[str, str] = {
     "occupancy": "occupancy.jobs:occupancy_jobs",
     "reconciliation": "reconciliation.jobs:run_reconciliation_jobs",
     "wechatpay_query": "payments.jobs:query_unnotified_orders",
+    "wechatpay_bills": "payments.jobs:fetch_trade_bills",
 }
 
 

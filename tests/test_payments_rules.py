@@ -50,6 +50,7 @@ def test_out_trade_no_is_derived_and_changes_with_the_amounts():
     partial = rules.order_items([row(1, status="PARTIAL", paid=1), row(2)], [1, 2], 1, OPEN)
     assert rules.order_key(1, a) == rules.order_key(1, b)
     assert rules.order_key(1, a) != rules.order_key(1, partial) != rules.order_key(2, a)
+    assert rules.order_key(1, a, "o-contact-1") != rules.order_key(1, a, "o-contact-2")
     no = rules.out_trade_no(rules.order_key(1, a), 999)
     assert len(no) <= 32 and no.replace("-", "").isalnum()
 

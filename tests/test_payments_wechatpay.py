@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from accounts.choices import Role
 from models.accounts import User
 from models.alerts import Alert
 from models.leasing import Payment, PaymentAllocation, Receivable
@@ -219,3 +220,206 @@ async def test_a_new_order_closes_the_overlapping_open_one(client, world, fake_p
     assert fake_pay.orders[first].state == "CLOSED"
     assert (await WechatPayOrder.get(out_trade_no=first)).status == OrderStatus.CLOSED
     assert not fake_pay.refused  # every request carried a valid merchant signature
+
+
+# --------------------------------------------------------------------------------------------- the daily bill
+
+NEXT_DAY = timedelta(days=1, minutes=30)  # START is 10:00 in Shanghai: the next day's 10:30, the bill exists
+
+
+async def pay_without_notice(client, world, fake, clock, user, ids):
+    no = (await order(client, world, user, ids)).json["order"]["out_trade_no"]
+    return no, fake.pay(no, at=clock.now())
+
+
+async def test_the_bill_import_matches_the_days_payments(client, world, fake_pay, clock, settings):
+    from models.payments import WechatPayBill
+    from models.reconciliation import StatementLine
+    from payments.jobs import fetch_trade_bills
+
+    user = await tenant_a(world)
+    r1, r2 = await first_rents(world)
+    notified, resource = await pay_without_notice(client, world, fake_pay, clock, user, [r1.id])
+    assert (await deliver(client, fake_pay, clock, resource)).status == 204
+    silent, _ = await pay_without_notice(client, world, fake_pay, clock, user, [r2.id])  # no notification, no query
+    clock.advance(NEXT_DAY)
+    result = (await fetch_trade_bills(settings, clock.now()))["wechatpay_bills"]
+    assert result["imported"] == 1 and result["failed"] == 0  # the other days of the window: no bill, no payment
+    bill = await WechatPayBill.get(bill_date=(clock.now() - timedelta(days=1)).date())
+    assert bill.status == "IMPORTED" and bill.hash_type == "SHA1" and bill.summary["applied_from_bill"] == 1
+    lines = await StatementLine.filter(statement_import_id=bill.statement_import_id).order_by("id")
+    assert [line.status for line in lines] == ["MATCHED", "MATCHED"]  # both confirm the ledger's payments
+    assert all(line.explanation["rule"] == "EXISTING_PAYMENT" for line in lines)
+    assert (await Receivable.get(id=r2.id)).status == "PAID"  # the bill brought the payment nothing reported
+    assert (await WechatPayOrder.get(out_trade_no=silent)).paid_via == PaySource.BILL
+    payments = await Payment.filter(lease_id=world.a.lease.id, source="WECHAT_PAY")
+    assert sorted(p.amount_fen for p in payments) == sorted([r1.amount_fen, r2.amount_fen])  # none twice
+    assert not await Discrepancy.filter(status="OPEN", detected_at__gt=world.now).exists()  # the world has its own
+    again = (await fetch_trade_bills(settings, clock.now()))["wechatpay_bills"]
+    assert again == {"imported": 0, "empty": 0, "failed": 0, "waiting": 0}
+    assert notified != silent
+
+
+async def test_a_day_that_cannot_be_fetched_is_retried_and_alerted(client, world, fake_pay, clock, settings):
+    from models.payments import WechatPayBill
+    from payments.choices import ALERT_BILL_FAILED
+    from payments.jobs import fetch_trade_bills
+
+    user = await tenant_a(world)
+    (r1,) = await first_rents(world, 1)
+    _, resource = await pay_without_notice(client, world, fake_pay, clock, user, [r1.id])
+    assert (await deliver(client, fake_pay, clock, resource)).status == 204
+    day = clock.now().date()
+    fake_pay.bill_failures[day.isoformat()] = 1
+    clock.advance(NEXT_DAY)
+    first = (await fetch_trade_bills(settings, clock.now()))["wechatpay_bills"]
+    assert first["failed"] == 1
+    bill = await WechatPayBill.get(bill_date=day)
+    assert bill.status == "FAILED" and "SYSTEM_ERROR" in bill.last_error
+    assert await Alert.filter(type=ALERT_BILL_FAILED, status="ACTIVE").exists()
+    assert (await fetch_trade_bills(settings, clock.now()))["wechatpay_bills"]["waiting"] == 1  # backoff
+    fake_pay.tamper_bills = True
+    clock.advance(minutes=settings.wechatpay_bill_retry_minutes + 1)
+    tampered = (await fetch_trade_bills(settings, clock.now()))["wechatpay_bills"]
+    assert tampered["failed"] == 1 and "does not match" in (await WechatPayBill.get(bill_date=day)).last_error
+    fake_pay.tamper_bills = False
+    clock.advance(minutes=2 * settings.wechatpay_bill_retry_minutes + 1)
+    assert (await fetch_trade_bills(settings, clock.now()))["wechatpay_bills"]["imported"] == 1
+    assert not await Alert.filter(type=ALERT_BILL_FAILED, status="ACTIVE").exists()
+    assert (await WechatPayBill.get(bill_date=day)).attempts == 3
+
+
+async def test_a_bill_missing_our_payment_is_never_read_as_empty(client, world, fake_pay, clock, settings):
+    from models.payments import WechatPayBill
+    from payments.jobs import fetch_trade_bills
+
+    user = await tenant_a(world)
+    r1, r2 = await first_rents(world)
+    kept, first = await pay_without_notice(client, world, fake_pay, clock, user, [r1.id])
+    dropped, second = await pay_without_notice(client, world, fake_pay, clock, user, [r2.id])
+    for resource in (first, second):
+        assert (await deliver(client, fake_pay, clock, resource)).status == 204
+    day = clock.now().date()
+    fake_pay.bill_rows_dropped = {kept, dropped}  # WeChat Pay's bill has nothing for the day
+    clock.advance(NEXT_DAY)
+    await fetch_trade_bills(settings, clock.now())
+    bill = await WechatPayBill.get(bill_date=day)
+    assert bill.status == "FAILED" and "we recorded 2 payment(s)" in bill.last_error
+    fake_pay.bill_rows_dropped = {dropped}  # the bill comes, without one of them
+    clock.advance(hours=2)
+    await fetch_trade_bills(settings, clock.now())
+    assert (await WechatPayBill.get(bill_date=day)).status == "IMPORTED"
+    item = await Discrepancy.get(kind=DiscrepancyKind.PAID_WITHOUT_BANK_LINE)
+    assert second["transaction_id"] in item.explanation and item.status == "OPEN"
+
+
+# --------------------------------------------------------------------------------------------- deposit and refund
+
+
+@pytest.fixture(params=["notification", "query"])
+def confirmed_by(request):
+    return request.param
+
+
+async def test_deposit_paid_by_wechat_pay_and_refunded_through_it(client, world, fake_pay, clock, settings,
+                                                                   confirmed_by):
+    from datetime import date
+
+    from leasing.choices import PaymentFrequency
+    from leasing.service import create_lease, sign_lease
+    from models.leasing import DepositLiability
+    from models.payments import WechatPayRefund
+    from models.refunds import DepositRefund
+    from portfolio.choices import StatusSource, UnitStatus
+    from portfolio.service import change_unit_status
+    from tests.support.refund_helpers import PAYEE, post, refund_inspection_report, upload_photo
+
+    a = world.a
+    unit = a.units[3]
+    lease = await create_lease(unit=unit, tenant_name="微信押金租户", tenant_phone="13900000001",
+                               start_date=date(2026, 1, 1), end_date=date(2027, 6, 30), monthly_rent_fen=450000,
+                               deposit_fen=900000, payment_frequency=PaymentFrequency.MONTHLY)
+    lease, _ = await sign_lease(lease.id, now=clock.now(), actor_id=a.manager.id)
+    await change_unit_status(unit.id, UnitStatus.OCCUPIED, source=StatusSource.LEASE, now=clock.now(), reason="in")
+    tenant = await User.create(name="微信押金租户", role=Role.TENANT, tenant_id=lease.tenant_id, openid="o-deposit")
+    deposit = await Receivable.get(lease_id=lease.id, charge="DEPOSIT")
+
+    # the deposit is paid the same way as rent
+    no = (await order(client, world, tenant, [deposit.id])).json["order"]["out_trade_no"]
+    assert fake_pay.orders[no].amount == 900000
+    assert (await deliver(client, fake_pay, clock, fake_pay.pay(no, at=clock.now()))).status == 204
+    assert (await DepositLiability.get(lease_id=lease.id)).held_fen == 900000
+
+    def auth(user):
+        return world.auth(user)
+
+    resp = await post(client, "/api/v1/me/deposit-refunds", {"lease_id": lease.id, "reason": "到期退租",
+                                                             "move_out_date": "2026-11-10", **PAYEE}, auth(tenant))
+    assert resp.status == 201, resp.json
+    refund_id = resp.json["id"]
+    payout_path = f"/api/v1/refunds/{refund_id}/wechat-payout"
+    assert (await post(client, payout_path, {}, auth(a.finance))).status == 409  # not approved yet
+    photo = await upload_photo(client, auth, a, unit)
+    report_id = await refund_inspection_report(client, auth, a, unit, clock.now(), [photo])
+    for path, body, user in ((f"/api/v1/refunds/{refund_id}/inspect", {"inspection_report_id": report_id},
+                              a.inspector),
+                             (f"/api/v1/refunds/{refund_id}/settle", {"deduction_ids": []}, a.finance),
+                             (f"/api/v1/refunds/{refund_id}/approve", {"approved_amount_fen": 900000}, a.manager)):
+        step = await post(client, path, body, auth(user))
+        assert step.status == 200, step.json
+
+    started = await post(client, payout_path, {}, auth(a.finance))
+    assert started.status == 202 and started.json["status"] == "PROCESSING", started.json
+    again = await post(client, payout_path, {}, auth(a.finance))  # asking twice makes one WeChat Pay refund
+    assert again.json["id"] == started.json["id"] and len(fake_pay.refunds) == 1
+    (wechat_refund,) = fake_pay.refunds.values()
+    assert wechat_refund["transaction_id"] == (await WechatPayOrder.get(out_trade_no=no)).transaction_id
+    assert wechat_refund["amount"]["refund"] == 900000
+    assert (await DepositRefund.get(id=refund_id)).step == "APPROVED"  # until WeChat Pay confirms
+
+    resource = fake_pay.finish_refund(started.json["out_refund_no"])
+    if confirmed_by == "query":  # the refund notification never comes: the job asks WeChat Pay
+        assert (await query_unnotified_orders(settings, clock.now()))["wechatpay_payouts"]["queried"] == 0
+        clock.advance(minutes=settings.wechatpay_query_after_minutes + 1)
+        result = await query_unnotified_orders(settings, clock.now())
+        assert result["wechatpay_payouts"]["succeeded"] == 1
+    headers, body = fake_pay.notification(resource, timestamp=int(clock.now().timestamp()),
+                                          event_type="REFUND.SUCCESS")
+    for _ in range(2):  # repeated: nothing more happens
+        _, notified = await client.post("/api/v1/payments/wechat/refund-notify", headers=headers, content=body)
+        assert notified.status == 204, notified.text
+    refund = await DepositRefund.get(id=refund_id)
+    assert refund.step == "PAID" and refund.bank_receipt_ref == f"wechatpay-refund:{wechat_refund['refund_id']}"
+    assert refund.receipt_document_id is None  # the payment record replaces the bank receipt
+    liability = await DepositLiability.get(lease_id=lease.id)
+    assert liability.settled_at is not None and liability.refunded_fen == 900000
+    assert (await WechatPayRefund.get(id=started.json["id"])).status == "SUCCESS"
+    forged_headers, forged_body = fake_pay.notification(resource, timestamp=int(clock.now().timestamp()),
+                                                        event_type="REFUND.SUCCESS", key=new_key())
+    _, forged = await client.post("/api/v1/payments/wechat/refund-notify", headers=forged_headers,
+                                  content=forged_body)
+    assert forged.status == 401
+
+    done = await post(client, f"/api/v1/me/deposit-refunds/{refund_id}/confirm-receipt", {}, auth(tenant))
+    assert done.status == 200, done.json
+    assert (await DepositRefund.get(id=refund_id)).step == "COMPLETED"
+
+
+async def test_a_bank_paid_deposit_is_not_refunded_through_wechat_pay(client, world, fake_pay, clock):
+    refund = world.a.extra["refund"]
+    from models.refunds import DepositRefund
+
+    await DepositRefund.filter(id=refund.id).update(step="APPROVED", approved_amount_fen=100)
+    _, resp = await client.post(f"/api/v1/refunds/{refund.id}/wechat-payout", headers=world.auth(world.a.finance))
+    assert resp.status == 409 and resp.json["error"]["code"] == "NO_WECHAT_DEPOSIT_PAYMENT"
+    assert not fake_pay.refunds
+
+
+async def test_two_contacts_of_a_company_tenant_get_their_own_orders(client, world, fake_pay):
+    first = await tenant_a(world)
+    second = await User.create(name="财务联系人", role=Role.TENANT, tenant_id=first.tenant_id, openid="o-contact-2")
+    (r1,) = await first_rents(world, 1)
+    mine = (await order(client, world, first, [r1.id])).json["order"]["out_trade_no"]
+    theirs = (await order(client, world, second, [r1.id])).json["order"]["out_trade_no"]
+    assert mine != theirs and fake_pay.orders[theirs].openid == "o-contact-2"  # WeChat binds the payer
+    assert fake_pay.orders[mine].state == "CLOSED"  # one receivable, one payable order at a time

@@ -6,15 +6,20 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import empty, json
 
-from accounts.permissions import WECHAT_PAYERS
+from accounts.permissions import REFUND_PAYERS, WECHAT_PAYERS
 from api.access import access, principal_of
+from core.errors import NotFound
 from core.validation import parse_body
-from payments import service
+from models.accounts import User
+from models.refunds import DepositRefund
+from payments import payouts, service
 from payments.client import configured
 from payments.schemas import OrderIn
+from refunds.service import RefundConfig
 
 me_bp = Blueprint("me_payments", url_prefix="/me/payments")
 notify_bp = Blueprint("wechatpay_notify", url_prefix="/payments/wechat")
+payout_bp = Blueprint("wechatpay_payouts", url_prefix="/refunds")
 
 
 @me_bp.post("/orders", name="me_payments_order")
@@ -47,3 +52,31 @@ async def notify(request: Request):
     await service.handle_notification(request.headers, request.body or b"", now=request.app.ctx.clock.now(),
                                       cfg=cfg, client=client, remote_addr=request.remote_addr or request.ip or "")
     return empty(status=204)
+
+
+@notify_bp.post("/refund-notify", name="wechatpay_refund_notify")
+@access(public=True, note="verified by the WeChat Pay platform signature; forged ones refused and logged")
+async def refund_notify(request: Request):
+    """退款结果通知: a deposit refund paid back through WeChat Pay reached the tenant (or failed)."""
+    cfg, client = configured(request.app.ctx.settings)
+    await payouts.handle_refund_notification(
+        request.headers, request.body or b"", now=request.app.ctx.clock.now(), cfg=cfg, client=client,
+        refund_cfg=RefundConfig.from_settings(request.app.ctx.settings),
+        remote_addr=request.remote_addr or request.ip or "")
+    return empty(status=204)
+
+
+@payout_bp.post("/<refund_id:int>/wechat-payout", name="refund_wechat_payout")
+@access(REFUND_PAYERS, note="款项发放 through WeChat Pay: refund to the deposit's original payment; the refund "
+                            "moves to PAID when WeChat Pay confirms, with that record instead of a bank receipt")
+async def wechat_payout(request: Request, refund_id: int):
+    """Pay an approved deposit refund back through WeChat Pay (202 while WeChat Pay processes it)."""
+    refund = await DepositRefund.get_or_none(id=refund_id)
+    if refund is None:
+        raise NotFound("deposit refund not found")
+    principal_of(request).require_building(refund.building_id, "deposit refund")
+    cfg, client = configured(request.app.ctx.settings)
+    payout = await payouts.start_payout(refund.id, actor=await User.get(id=principal_of(request).user_id),
+                                        now=request.app.ctx.clock.now(), cfg=cfg, client=client,
+                                        refund_cfg=RefundConfig.from_settings(request.app.ctx.settings))
+    return json(payouts.serialize_payout(payout), status=200 if payout.status == "SUCCESS" else 202)

@@ -2,7 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from payments.choices import NoticeOutcome, OrderStatus, PaySource
+from payments.choices import BillStatus, NoticeOutcome, OrderStatus, PaySource, PayoutStatus
 from reconciliation.choices import DiscrepancyKind
 from tortoise.fields.base import OnDelete
 from tortoise import fields
@@ -14,6 +14,26 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.CreateModel(
+            name='WechatPayBill',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('bill_date', fields.DateField(unique=True)),
+                ('status', fields.CharEnumField(description='FAILED: FAILED\nIMPORTED: IMPORTED\nEMPTY: EMPTY', enum_type=BillStatus, max_length=8)),
+                ('attempts', fields.IntField(default=0)),
+                ('next_attempt_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('last_attempt_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('last_error', fields.CharField(default='', max_length=300)),
+                ('hash_type', fields.CharField(default='', max_length=10)),
+                ('hash_value', fields.CharField(default='', max_length=64)),
+                ('statement_import', fields.ForeignKeyField('models.StatementImport', source_field='statement_import_id', null=True, db_constraint=True, to_field='id', related_name='wechatpay_bills', on_delete=OnDelete.SET_NULL)),
+                ('summary', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+            ],
+            options={'table': 'wechatpay_bills', 'app': 'models', 'pk_attr': 'id', 'table_description': "One day's trade bill (交易账单): fetched once, hash verified, imported as a statement. A day that fails is"},
+            bases=['TimestampedModel'],
+        ),
         ops.CreateModel(
             name='WechatPayOrder',
             fields=[
@@ -36,7 +56,7 @@ class Migration(migrations.Migration):
                 ('transaction_id', fields.CharField(null=True, unique=True, description='微信支付订单号', max_length=32)),
                 ('paid_fen', fields.BigIntField(null=True)),
                 ('paid_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
-                ('paid_via', fields.CharEnumField(null=True, description='NOTIFICATION: NOTIFICATION\nQUERY: QUERY', enum_type=PaySource, max_length=12)),
+                ('paid_via', fields.CharEnumField(null=True, description='NOTIFICATION: NOTIFICATION\nQUERY: QUERY\nBILL: BILL', enum_type=PaySource, max_length=12)),
                 ('closed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('last_queried_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('last_trade_state', fields.CharField(default='', max_length=16)),
@@ -50,7 +70,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('via', fields.CharEnumField(description='NOTIFICATION: NOTIFICATION\nQUERY: QUERY', enum_type=PaySource, max_length=12)),
+                ('via', fields.CharEnumField(description='NOTIFICATION: NOTIFICATION\nQUERY: QUERY\nBILL: BILL', enum_type=PaySource, max_length=12)),
                 ('event_id', fields.CharField(default='', max_length=64)),
                 ('event_type', fields.CharField(default='', max_length=40)),
                 ('out_trade_no', fields.CharField(default='', max_length=32)),
@@ -65,6 +85,29 @@ class Migration(migrations.Migration):
                 ('order', fields.ForeignKeyField('models.WechatPayOrder', source_field='order_id', null=True, db_constraint=True, to_field='id', related_name='notices', on_delete=OnDelete.SET_NULL)),
             ],
             options={'table': 'wechatpay_notices', 'app': 'models', 'indexes': [Index(fields=['out_trade_no']), Index(fields=['outcome', 'received_at'])], 'pk_attr': 'id', 'table_description': 'Every notification received and every order query that found money, with what it did. A forged one is'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='WechatPayRefund',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('out_refund_no', fields.CharField(unique=True, max_length=64)),
+                ('refund', fields.ForeignKeyField('models.DepositRefund', source_field='refund_id', db_constraint=True, to_field='id', related_name='wechatpay_payouts', on_delete=OnDelete.RESTRICT)),
+                ('attempt', fields.IntField(default=1)),
+                ('order', fields.ForeignKeyField('models.WechatPayOrder', source_field='order_id', db_constraint=True, to_field='id', related_name='payouts', on_delete=OnDelete.RESTRICT)),
+                ('transaction_id', fields.CharField(max_length=32)),
+                ('amount_fen', fields.BigIntField()),
+                ('total_fen', fields.BigIntField(description="the original transaction's amount")),
+                ('status', fields.CharEnumField(description='PROCESSING: PROCESSING\nSUCCESS: SUCCESS\nCLOSED: CLOSED\nABNORMAL: ABNORMAL', enum_type=PayoutStatus, max_length=10)),
+                ('wechat_refund_id', fields.CharField(default='', max_length=64)),
+                ('requested_by', fields.ForeignKeyField('models.User', source_field='requested_by_id', null=True, db_constraint=True, to_field='id', related_name='wechatpay_payouts', on_delete=OnDelete.SET_NULL)),
+                ('requested_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('succeeded_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('last_error', fields.CharField(default='', max_length=300)),
+            ],
+            options={'table': 'wechatpay_refunds', 'app': 'models', 'unique_together': (('refund', 'attempt'),), 'pk_attr': 'id', 'table_description': "A deposit refund paid back to the tenant's original WeChat Pay payment (申请退款). ``out_refund_no`` is"},
             bases=['TimestampedModel'],
         ),
         ops.AlterField(

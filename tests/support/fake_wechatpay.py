@@ -11,6 +11,8 @@ signed notification of a transaction, ``fake.orders`` is the state."""
 from __future__ import annotations
 
 import base64
+import gzip
+import hashlib
 import json
 import re
 import secrets
@@ -87,6 +89,11 @@ class FakeWeChatPay:
         self.requests: list[dict] = []
         self.refused: list[dict] = []
         self.sign_responses = True
+        self.bill_failures: dict[str, int] = {}  # bill date → how many more applications answer SYSTEM_ERROR
+        self.tamper_bills = False  # serve a bill whose content does not match the announced hash
+        self.bill_rows_dropped: set[str] = set()  # out_trade_nos left out of the bill (a payment WeChat never saw)
+        self._bills: dict[str, bytes] = {}
+        self.refunds: dict[str, dict] = {}  # out_refund_no → the refund as WeChat Pay keeps it
         self._lock = threading.Lock()
         self._serial = 0
         fake = self
@@ -99,6 +106,13 @@ class FakeWeChatPay:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode() if length else ""
                 status, payload = fake.handle(method, self.path, raw, self.headers.get("Authorization", ""))
+                if isinstance(payload, bytes):  # a bill file: not signed, not JSON (as WeChat Pay serves it)
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 body = json.dumps(payload, ensure_ascii=False) if payload is not None else ""
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -173,7 +187,7 @@ class FakeWeChatPay:
 
     # ------------------------------------------------------------------------------------------ the API
 
-    def handle(self, method: str, path: str, raw: str, authorization: str) -> tuple[int, dict | None]:
+    def handle(self, method: str, path: str, raw: str, authorization: str) -> tuple[int, dict | bytes | None]:
         with self._lock:
             self.requests.append({"method": method, "path": path, "body": raw})
         if not self.merchant_signed(method, path, raw, authorization):
@@ -182,6 +196,19 @@ class FakeWeChatPay:
         url = urlparse(path)
         if method == "POST" and url.path == "/v3/pay/transactions/jsapi":
             return self._jsapi(json.loads(raw or "{}"))
+        refund_query = re.fullmatch(r"/v3/refund/domestic/refunds/([^/]+)", url.path)
+        if method == "GET" and refund_query:
+            found_refund = self.refunds.get(refund_query.group(1))
+            if found_refund is None:
+                return 404, {"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}
+            return 200, {k: v for k, v in found_refund.items() if k != "notify_url"}
+        if method == "POST" and url.path == "/v3/refund/domestic/refunds":
+            return self._refund(json.loads(raw or "{}"))
+        if method == "GET" and url.path == "/v3/bill/tradebill":
+            return self._tradebill(parse_qs(url.query))
+        if method == "GET" and url.path == "/v3/billdownload/file":
+            token = parse_qs(url.query).get("token", [""])[0]
+            return (200, self._bills[token]) if token in self._bills else (404, {"code": "NOT_FOUND", "message": "x"})
         found = re.fullmatch(r"/v3/pay/transactions/out-trade-no/([^/]+)(/close)?", url.path)
         if found and method == "GET" and not found.group(2):
             if parse_qs(url.query).get("mchid") != [self.mchid]:
@@ -226,6 +253,84 @@ class FakeWeChatPay:
         self.orders[order.out_trade_no] = order
         return 200, {"prepay_id": order.prepay_id}
 
+    def _refund(self, body: dict) -> tuple[int, dict]:
+        """申请退款: to a paid transaction, at most what is left of it; the same out_refund_no is the same refund."""
+        no = body.get("out_refund_no", "")
+        if no in self.refunds:
+            return 200, self.refunds[no]
+        order = next((o for o in self.orders.values() if o.transaction_id and
+                      o.transaction_id == body.get("transaction_id")), None)
+        amount = body.get("amount") or {}
+        if order is None or order.state not in ("SUCCESS", "REFUND"):
+            return 404, {"code": "RESOURCE_NOT_EXISTS", "message": "订单不存在"}
+        refunded = sum(r["amount"]["refund"] for r in self.refunds.values()
+                       if r["transaction_id"] == order.transaction_id)
+        if amount.get("total") != order.paid_amount or not isinstance(amount.get("refund"), int) \
+                or not 0 < amount["refund"] <= order.paid_amount - refunded or not body.get("notify_url"):
+            return 400, {"code": "INVALID_REQUEST", "message": "退款金额或订单金额不正确"}
+        self.refunds[no] = {"refund_id": "5030" + secrets.token_hex(12), "out_refund_no": no,
+                            "transaction_id": order.transaction_id, "out_trade_no": order.out_trade_no,
+                            "channel": "ORIGINAL", "user_received_account": "支付用户零钱", "status": "PROCESSING",
+                            "create_time": datetime.now(UTC).isoformat(), "notify_url": body["notify_url"],
+                            "amount": {"total": amount["total"], "refund": amount["refund"],
+                                       "payer_total": amount["total"], "payer_refund": amount["refund"],
+                                       "currency": "CNY"}}
+        order.state = "REFUND"
+        return 200, {k: v for k, v in self.refunds[no].items() if k != "notify_url"}
+
+    def finish_refund(self, out_refund_no: str, status: str = "SUCCESS") -> dict:
+        """The refund reaches the tenant (or fails): the 退款结果通知 resource."""
+        refund = self.refunds[out_refund_no]
+        refund["status"] = status
+        return {"mchid": self.mchid, "out_trade_no": refund["out_trade_no"],
+                "transaction_id": refund["transaction_id"], "out_refund_no": out_refund_no,
+                "refund_id": refund["refund_id"], "refund_status": status,
+                "success_time": datetime.now(UTC).isoformat(), "user_received_account": "支付用户零钱",
+                "amount": {k: refund["amount"][k] for k in ("total", "refund", "payer_total", "payer_refund")}}
+
+    def _tradebill(self, query: dict) -> tuple[int, dict]:
+        day = query.get("bill_date", [""])[0]
+        if query.get("bill_type") != ["ALL"] or query.get("tar_type") != ["GZIP"]:
+            return 400, {"code": "PARAM_ERROR", "message": "bill_type/tar_type"}
+        if self.bill_failures.get(day, 0) > 0:
+            self.bill_failures[day] -= 1
+            return 500, {"code": "SYSTEM_ERROR", "message": "系统繁忙"}
+        text = self.bill_text(day)
+        if text is None:
+            return 400, {"code": "NO_STATEMENT_EXIST", "message": "账单文件不存在"}
+        data = text.encode("utf-8")
+        digest = hashlib.sha1(data).hexdigest()  # of the un-gzipped bill, as WeChat Pay documents
+        if self.tamper_bills:
+            data = data.replace(b"SUCCESS", b"SUCCESS ", 1)
+        token = secrets.token_hex(8)
+        self._bills[token] = gzip.compress(data)
+        return 200, {"hash_type": "SHA1", "hash_value": digest,
+                     "download_url": f"{self.base_url}/v3/billdownload/file?token={token}"}
+
+    BILL_HEADER = ("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,"
+                   "付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,"
+                   "商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注")
+
+    def bill_text(self, day: str) -> str | None:
+        """The day's 交易账单 (ALL) as WeChat Pay writes it: backtick-prefixed values, a totals footer."""
+        paid = [o for o in self.orders.values()
+                if o.state == "SUCCESS" and o.success_time.startswith(day) and o.out_trade_no not in
+                self.bill_rows_dropped]
+        if not paid:
+            return None
+        rows = [self.BILL_HEADER]
+        for o in paid:
+            yuan = f"{o.paid_amount / 100:.2f}"
+            when = o.success_time[:19].replace("T", " ")
+            cells = [when, o.appid, o.mchid, "0", "", o.transaction_id, o.out_trade_no, o.openid, "JSAPI", "SUCCESS",
+                     "OTHERS", "CNY", yuan, "0.00", "0", "0", "0.00", "0.00", "", "", o.description, "",
+                     "0.00", "0.60%", yuan, "0.00", ""]
+            rows.append(",".join("`" + c for c in cells))
+        total = sum(o.paid_amount for o in paid) / 100
+        rows.append("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额")
+        rows.append(f"`{len(paid)},`{total:.2f},`0.00,`0.00,`0.00,`{total:.2f},`0.00")
+        return "\r\n".join(rows) + "\r\n"
+
     # ------------------------------------------------------------------------------------------ scripting
 
     def pay(self, out_trade_no: str, *, amount: int | None = None, at: datetime | None = None) -> dict:
@@ -252,16 +357,17 @@ class FakeWeChatPay:
         return data
 
     def notification(self, resource: dict, *, timestamp: int, key: rsa.RSAPrivateKey | None = None,
-                     apiv3_key: str | None = None, serial: str | None = None) -> tuple[dict[str, str], bytes]:
-        """支付成功通知 as WeChat Pay POSTs it: (headers, body)."""
+                     apiv3_key: str | None = None, serial: str | None = None,
+                     event_type: str = "TRANSACTION.SUCCESS") -> tuple[dict[str, str], bytes]:
+        """支付成功通知 (or 退款结果通知 with event_type REFUND.*) as WeChat Pay POSTs it: (headers, body)."""
         nonce = secrets.token_hex(6)  # 12 bytes for AES-GCM
-        associated = "transaction"
+        associated = "transaction" if event_type.startswith("TRANSACTION") else "refund"
         ciphertext = AESGCM((apiv3_key or self.apiv3_key).encode()).encrypt(
             nonce.encode(), json.dumps(resource, ensure_ascii=False).encode(), associated.encode())
         body = json.dumps({
             "id": secrets.token_hex(18), "create_time": resource.get("success_time", ""),
-            "resource_type": "encrypt-resource", "event_type": "TRANSACTION.SUCCESS", "summary": "支付成功",
-            "resource": {"original_type": "transaction", "algorithm": "AEAD_AES_256_GCM",
+            "resource_type": "encrypt-resource", "event_type": event_type, "summary": "支付成功",
+            "resource": {"original_type": associated, "algorithm": "AEAD_AES_256_GCM",
                          "ciphertext": base64.b64encode(ciphertext).decode(), "associated_data": associated,
                          "nonce": nonce}}, ensure_ascii=False)
         headers = self.signature_headers(body, key=key or self.platform_key, timestamp=timestamp, serial=serial)
