@@ -80,6 +80,12 @@ RECONCILIATION_READERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN, R.EXECUTIVE})
 #: Import statements, confirm or reject matches, decide discrepancies (the decider is recorded).
 RECONCILIATION_WRITERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN})
 
+# ---- contract intake (contracts/): paper leases scanned or photographed, read, reviewed ------------------------
+#: Upload contracts, read their drafts, confirm or correct the fields (finance types contracts in; managers too).
+CONTRACT_INTAKE = frozenset({R.FINANCE, R.MANAGER, R.ADMIN})
+#: Create the real lease from a reviewed draft: the same rule as creating a lease by hand (leases_create).
+CONTRACT_LEASE_CREATORS = MANAGERS
+
 # ---- console (tenants never reach it) ------------------------------------------------------------------------
 CONSOLE_VIEWERS = STAFF
 #: Desk users: everything but the read-only inspector.
