@@ -33,4 +33,12 @@ CASES = {
     "contracts.contracts_create_lease": RouteCase(
         "POST", lambda w, s: f"/api/v1/contracts/drafts/{draft(s)}/lease", roles=CONTRACT_LEASE_CREATORS,
         notes="the world's draft is empty: own building answers 422 DRAFT_NOT_READY"),
+    "console_contracts.contract_draft": RouteCase("GET", lambda w, s: f"/console/contracts/drafts/{draft(s)}",
+                                                  roles=CONTRACT_INTAKE),
+    "console_contracts.contract_page_image": RouteCase(
+        "GET", lambda w, s: f"/console/contracts/documents/{doc(s)}/pages/1/image", roles=CONTRACT_INTAKE,
+        notes="world documents have no files: own building answers 410 PAGE_IMAGE_MISSING"),
+    "console_contracts.contract_confirm": RouteCase(
+        "POST", lambda w, s: f"/console/contracts/drafts/{draft(s)}/confirm", roles=CONTRACT_INTAKE,
+        form=lambda w, s: {"data": {"field": ""}}, notes="nothing to confirm: redirected back (303)"),
 }
