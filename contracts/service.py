@@ -179,14 +179,6 @@ async def read_document(doc_id: int, *, pool: OcrPool, settings: Settings, stora
     return await ContractDocument.get(id=doc_id)
 
 
-async def read_received(*, pool: OcrPool, settings: Settings, storage: PhotoStorage, limit: int = 20) -> list[int]:
-    """Read documents still RECEIVED (an upload whose reading a restart interrupted before it began)."""
-    ids = [d.id for d in await ContractDocument.filter(status=DocumentStatus.RECEIVED).order_by("id").limit(limit)]
-    for doc_id in ids:
-        await read_document(doc_id, pool=pool, settings=settings, storage=storage)
-    return ids
-
-
 # --------------------------------------------------------------------------------------------- review
 
 

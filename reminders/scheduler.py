@@ -36,6 +36,7 @@ JOBS: dict[str, str] = {
     "collections": "arrears.jobs:collections_daily",
     "occupancy": "occupancy.jobs:occupancy_jobs",
     "reconciliation": "reconciliation.jobs:run_reconciliation_jobs",
+    "contracts": "contracts.jobs:resume_contract_reading",
 }
 
 

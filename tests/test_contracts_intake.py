@@ -190,3 +190,23 @@ async def test_flags_block_the_lease_until_fixed_then_the_ledger_creates_it(app,
     assert signed.status == 200, signed.json
     rents = await Receivable.filter(lease_id=lease.id, charge="RENT").order_by("period_start")
     assert len(rents) == 6 and rents[0].amount_fen == 960000
+
+
+async def test_a_document_left_unread_is_read_by_the_job_once(app, world):
+    from datetime import UTC, datetime, timedelta
+
+    from accounts.scope import load_principal
+    from contracts import service
+    from contracts.intake import Upload
+    from contracts.jobs import resume_contract_reading
+    from inspections.storage import storage_for
+
+    settings = app.ctx.settings
+    doc, _ = await service.ingest(await load_principal(world.a.finance), [Upload(digital_pdf([CONTRACT]), "x.pdf")],
+                                  building_id=world.a.building.id, settings=settings, storage=storage_for(settings))
+    moment = datetime.now(UTC)
+    assert (await resume_contract_reading(settings, moment))["contracts_resumed"] == 0  # its own reading may come
+    later = moment + timedelta(minutes=10)
+    assert (await resume_contract_reading(settings, later))["contracts_resumed"] == 1
+    assert (await ContractDocument.get(id=doc.id)).status == "REVIEW"
+    assert (await resume_contract_reading(settings, later))["contracts_resumed"] == 0
