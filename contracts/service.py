@@ -117,7 +117,8 @@ async def _prepare(doc: ContractDocument, settings: Settings, storage: PhotoStor
 async def _read_page(doc_id: int, page: PreparedPage, pool: OcrPool, storage: PhotoStorage) -> dict[str, Any]:
     key = f"contracts/pages/{doc_id}/{page.index}.png"
     entry: dict[str, Any] = {"index": page.index, "width": page.width, "height": page.height, "rotation": 0,
-                             "skew": 0.0, "image_key": key, "lines": [], "problem": "", "seconds": 0.0}
+                             "skew": 0.0, "image_key": key, "image_type": "image/png", "lines": [], "problem": "",
+                             "seconds": 0.0}
     if page.text_lines is not None:
         entry["source"] = PageSource.TEXT_LAYER.value
         entry["lines"] = [{"text": text, "score": 1.0, "box": list(box)} for text, box in page.text_lines]
@@ -136,7 +137,10 @@ async def _read_page(doc_id: int, page: PreparedPage, pool: OcrPool, storage: Ph
                      lines=data["lines"], seconds=data["seconds"])
         await asyncio.to_thread(storage.put, key, text.image_png)
         return entry
-    await asyncio.to_thread(storage.put, key, page.image)  # unread: the reviewer still sees the page
+    # unread: the reviewer still sees the page as it came (a photo keeps its own type)
+    entry.update(image_key=f"contracts/pages/{doc_id}/{page.index}.{page.content_type.rsplit('/', 1)[-1]}",
+                 image_type=page.content_type)
+    await asyncio.to_thread(storage.put, entry["image_key"], page.image)
     return entry
 
 

@@ -210,3 +210,27 @@ async def test_a_document_left_unread_is_read_by_the_job_once(app, world):
     assert (await resume_contract_reading(settings, later))["contracts_resumed"] == 1
     assert (await ContractDocument.get(id=doc.id)).status == "REVIEW"
     assert (await resume_contract_reading(settings, later))["contracts_resumed"] == 0
+
+
+async def test_a_page_over_the_time_limit_is_recorded_and_the_draft_says_what_is_missing(app, world):
+    from accounts.scope import load_principal
+    from contracts import service
+    from contracts.intake import Upload
+    from contracts.pool import OcrPool
+    from inspections.storage import storage_for
+    from models.contracts import ContractDraft
+
+    settings, storage = app.ctx.settings, storage_for(app.ctx.settings)
+    photo = degrade(render(make_spec(3), dpi=150)[0], "photo", 3)
+    doc, _ = await service.ingest(await load_principal(world.a.manager), [Upload(photo, "p1.jpg")],
+                                  building_id=world.a.building.id, settings=settings, storage=storage)
+    pool = OcrPool(workers=1, page_timeout=0.001)  # no page can be read this fast
+    try:
+        doc = await service.read_document(doc.id, pool=pool, settings=settings, storage=storage)
+    finally:
+        pool.close()
+    assert doc.status == "REVIEW" and doc.pages[0]["problem"] == "OCR_PAGE_TIMEOUT"
+    assert storage.get(doc.pages[0]["image_key"]) == photo and doc.pages[0]["image_type"] == "image/jpeg"
+    draft = await ContractDraft.get(document_id=doc.id)
+    missing = {b["field"] for b in service.draft_blockers(draft) if b["code"] == "MISSING_FIELD"}
+    assert missing >= {"tenant", "start_date", "end_date", "payment_frequency", "monthly_rent_fen"}

@@ -117,7 +117,8 @@ async def page_image(request: Request, doc_id: int, index: int):
     data = storage_for(request.app.ctx.settings).get(page["image_key"])
     if data is None:
         raise AppError("the page image is missing from storage", code="PAGE_IMAGE_MISSING", status=410)
-    return raw(data, content_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+    return raw(data, content_type=page.get("image_type", "image/png"),
+               headers={"Cache-Control": "private, max-age=3600"})
 
 
 @bp.get("/drafts/<draft_id:int>", name="contracts_draft")

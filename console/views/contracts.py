@@ -40,7 +40,8 @@ async def contract_page_image(request: Request, doc_id: int, index: int):
     data = storage_for(settings_of(request)).get(found["image_key"])
     if data is None:
         raise AppError("the page image is missing from storage", code="PAGE_IMAGE_MISSING", status=410)
-    return raw(data, content_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+    return raw(data, content_type=found.get("image_type", "image/png"),
+               headers={"Cache-Control": "private, max-age=3600"})
 
 
 @bp.post("/contracts/drafts/<draft_id:int>/confirm", name="contract_confirm")
