@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,8 @@ from leasing.service import LeasingConfig, create_lease, serialize_lease, valida
 from models.contracts import ContractDocument, ContractDraft
 from models.leasing import Lease
 from models.portfolio import Building, Unit
+
+log = logging.getLogger(__name__)
 
 MAX_CANDIDATE_UNITS = 5000  # units scored for a document without a building (portfolio-wide roles)
 
@@ -159,13 +162,23 @@ async def read_document(doc_id: int, *, pool: OcrPool, settings: Settings, stora
     doc = await ContractDocument.get(id=doc_id)
     if not claimed:
         return doc
-    started = time.perf_counter()
     try:
-        pages = await _prepare(doc, settings, storage)
+        return await _read_claimed(doc, pool=pool, settings=settings, storage=storage)
     except BadContractFile as exc:
-        await ContractDocument.filter(id=doc_id).update(status=DocumentStatus.FAILED, error_code=exc.code,
-                                                        error_message=exc.message[:300])
-        return await ContractDocument.get(id=doc_id)
+        code, message = exc.code, exc.message
+    except Exception as exc:  # noqa: BLE001 - a background reading must end in a state a person can see
+        log.exception("reading contract document %s failed", doc_id)
+        code, message = "READ_ERROR", f"{type(exc).__name__}: {exc}"
+    await ContractDocument.filter(id=doc_id).update(status=DocumentStatus.FAILED, error_code=code,
+                                                    error_message=message[:300])
+    return await ContractDocument.get(id=doc_id)
+
+
+async def _read_claimed(doc: ContractDocument, *, pool: OcrPool, settings: Settings,
+                        storage: PhotoStorage) -> ContractDocument:
+    doc_id = doc.id
+    started = time.perf_counter()
+    pages = await _prepare(doc, settings, storage)
     read = await asyncio.gather(*(_read_page(doc_id, page, pool, storage) for page in pages))
     lines = [TextLine(p["index"], ln["text"], float(ln["score"]), tuple(ln["box"]))
              for p in read for ln in p["lines"]]
