@@ -82,6 +82,11 @@ RECONCILIATION_WRITERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN})
 
 # ---- WeChat Pay (payments/): a tenant pays their own receivables ------------------------------------------
 WECHAT_PAYERS = TENANTS
+# ---- contract intake (contracts/): paper leases scanned or photographed, read, reviewed ------------------------
+#: Upload contracts, read their drafts, confirm or correct the fields (finance types contracts in; managers too).
+CONTRACT_INTAKE = frozenset({R.FINANCE, R.MANAGER, R.ADMIN})
+#: Create the real lease from a reviewed draft: the same rule as creating a lease by hand (leases_create).
+CONTRACT_LEASE_CREATORS = MANAGERS
 
 # ---- console (tenants never reach it) ------------------------------------------------------------------------
 CONSOLE_VIEWERS = STAFF

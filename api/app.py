@@ -115,6 +115,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
         return await (probe() if probe else probe_broker(settings))
 
     app.ctx.broker_status = broker_status
+    from contracts.pool import OcrPool
+
+    app.ctx.ocr_pool = OcrPool.from_settings(settings)  # contract OCR workers, started on the first scanned page
+
+    @app.before_server_stop
+    async def _stop_ocr(app_: Sanic) -> None:
+        app_.ctx.ocr_pool.close()
 
     from sanic import Blueprint
 

@@ -202,6 +202,14 @@ class Settings(BaseSettings):
     occupancy_pending_delivery_max_days: int = Field(30, ge=1)  # audit: PENDING_DELIVERY longer than this
     occupancy_vacant_occupied_like_days: int = Field(3, ge=1)  # audit: VACANT but OCCUPIED_LIKE this many days
 
+    # --- contract intake (contracts/, docs/contracts.md) ---
+    contracts_ocr_workers: int = Field(1, ge=1, le=32)  # OCR worker processes (each one ONNX thread: one core)
+    contracts_ocr_page_timeout_seconds: float = Field(120.0, gt=0, le=3600)  # a page longer than this is skipped
+    contracts_max_bytes: int = Field(40 * 1024 * 1024, ge=1024)  # one uploaded PDF, or all the photos together
+    contracts_max_pages: int = Field(60, ge=1, le=500)
+    contracts_render_dpi: int = Field(150, ge=72, le=300)  # scanned PDF pages are rendered at this resolution
+    contracts_max_page_pixels: int = Field(40_000_000, ge=1_000_000)  # a photo larger than this is refused
+
     # --- bank reconciliation (reconciliation/, docs/reconciliation.md) ---
     statement_formats: list[dict[str, Any]] = Field(default_factory=list)  # extra layouts, as in reconciliation.formats
     reconcile_auto_apply_confidence: int = Field(90, ge=50, le=100)  # decisions below this wait for a person

@@ -290,3 +290,33 @@ def page_texts(spec: ContractSpec, pages: int = 1) -> list[list[str]]:
     per_page = -(-len(spec.paragraphs) // pages)
     return [["".join(text for text, _ in para) for para in spec.paragraphs[p * per_page:(p + 1) * per_page]]
             for p in range(pages)]
+
+
+def digital_pdf(pages: list[list[str]], *, font_size: float = 11.0) -> bytes:
+    """A PDF with a real text layer (what a word processor exports): one line of text per paragraph, in the
+    labels' CJK font embedded, on A4 — for the text-layer path (no OCR)."""
+    import ctypes
+
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    with open(cjk_font(12).path, "rb") as fh:
+        font_data = fh.read()
+    pdf = pdfium.PdfDocument.new()
+    buffer = (ctypes.c_uint8 * len(font_data)).from_buffer_copy(font_data)
+    font = pdfium_c.FPDFText_LoadFont(pdf, buffer, len(font_data), pdfium_c.FPDF_FONT_TRUETYPE, True)
+    width, height = A4_INCHES[0] * 72, A4_INCHES[1] * 72
+    for lines in pages:
+        page = pdf.new_page(width, height)
+        for i, line in enumerate(lines):
+            obj = pdfium_c.FPDFPageObj_CreateTextObj(pdf, font, font_size)
+            text = ctypes.create_string_buffer((line + "\0").encode("utf-16-le"))
+            pdfium_c.FPDFText_SetText(obj, ctypes.cast(text, ctypes.POINTER(pdfium_c.FPDF_WCHAR)))
+            pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, 60, height - 70 - i * font_size * 2.2)
+            pdfium_c.FPDFPage_InsertObject(page, obj)
+        page.gen_content()
+        page.close()
+    out = io.BytesIO()
+    pdf.save(out)
+    pdf.close()
+    return out.getvalue()

@@ -87,10 +87,11 @@ class Extraction:
 
 
 def normalise(text: str) -> str:
-    """NFKC (full-width → half-width, ㎡ → m2) and the OCR's usual look-alikes inside numbers."""
+    """NFKC (full-width → half-width, ㎡ → m2) and the OCR's usual look-alikes (inside numbers; 申 for 甲)."""
     value = unicodedata.normalize("NFKC", text)
     value = value.replace("m²", "m2").replace("M2", "m2").replace("平方米", "m2").replace("平米", "m2")
     value = re.sub(r"(?<=\d)[oO](?=\d)", "0", value)
+    value = value.replace("申方", "甲方").replace("申乙", "甲乙")  # OCR's usual misreading of 甲 (no such word)
     value = re.sub(r"(?<=\d)\s*[,，]\s*(?=\d{3}\b)", ",", value)
     return value
 

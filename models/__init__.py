@@ -19,4 +19,5 @@ MODEL_MODULES: list[str] = [
     "models.arrears",
     "models.reconciliation",
     "models.payments",
+    "models.contracts",
 ]

@@ -38,6 +38,7 @@ JOBS: dict[str, str] = {
     "reconciliation": "reconciliation.jobs:run_reconciliation_jobs",
     "wechatpay_query": "payments.jobs:query_unnotified_orders",
     "wechatpay_bills": "payments.jobs:fetch_trade_bills",
+    "contracts": "contracts.jobs:resume_contract_reading",
 }
 
 

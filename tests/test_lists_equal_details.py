@@ -13,6 +13,7 @@ RESOURCES = [
     ("/api/v1/status-reports", "/api/v1/status-reports/{id}", "id", "admin", set()),
     ("/api/v1/work-orders", "/api/v1/work-orders/{id}", "id", "admin", {"history"}),
     ("/api/v1/refunds", "/api/v1/refunds/{id}", "id", "admin", {"documents", "deductions", "timeline"}),
+    ("/api/v1/contracts/documents", "/api/v1/contracts/documents/{id}", "id", "admin", set()),
     ("/api/v1/me/deposit-refunds", "/api/v1/me/deposit-refunds/{id}", "id", "tenant",
      {"documents", "deductions", "timeline"}),
 ]

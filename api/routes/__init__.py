@@ -4,6 +4,7 @@ from api.routes.admin import bp as admin_bp
 from api.routes.auth import bp as auth_bp
 from api.routes.collections import bp as collections_bp
 from api.routes.collections import me_bp as me_collections_bp
+from api.routes.contracts import bp as contracts_bp
 from api.routes.health import bp as health_bp
 from api.routes.health import metrics_bp
 from api.routes.inspections import bp as inspections_bp
@@ -33,3 +34,4 @@ BLUEPRINTS += [collections_bp, me_collections_bp]  # collections (arrears/)
 BLUEPRINTS += [occupancy_bp]  # occupancy truth (docs/occupancy.md)
 BLUEPRINTS += [statements_bp, discrepancies_bp]  # bank reconciliation
 BLUEPRINTS += [me_payments_bp, wechatpay_notify_bp, wechatpay_payouts_bp]  # WeChat Pay (payments/)
+BLUEPRINTS += [contracts_bp]  # paper contracts in (docs/contracts.md)

@@ -25,7 +25,8 @@ JWT_SECRET = "test-jwt-secret-0123456789abcdef"
 #: Modules (under tests.support) exposing ``async def extend_world(world, side, now)``.
 WORLD_EXTENSIONS: list[str] = ["world_core", "world_inspections", "world_refunds", "world_iot", "world_console",
                                "world_ledger", "world_occupancy", "world_reconciliation", "world_arrears",
-                               "world_payments"]
+                               "world_payments",
+                               "world_contracts"]
 
 # Shenzhen Nanshan (A) and Hangzhou Binjiang (B), WGS-84.
 SITES: dict[str, dict[str, Any]] = {
