@@ -80,6 +80,9 @@ RECONCILIATION_READERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN, R.EXECUTIVE})
 #: Import statements, confirm or reject matches, decide discrepancies (the decider is recorded).
 RECONCILIATION_WRITERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN})
 
+# ---- WeChat Pay (payments/): a tenant pays their own receivables ------------------------------------------
+WECHAT_PAYERS = TENANTS
+
 # ---- console (tenants never reach it) ------------------------------------------------------------------------
 CONSOLE_VIEWERS = STAFF
 #: Desk users: everything but the read-only inspector.

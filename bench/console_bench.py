@@ -27,7 +27,7 @@ NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 
 
 async def seed(units: int):
-    from accounts.choices import Role
+    from accounts.choices import Role, StaffDuty
     from accounts.service import create_staff
     from leasing.choices import PaymentFrequency
     from leasing.service import create_lease, sign_lease
@@ -48,7 +48,7 @@ async def seed(units: int):
     lease = await create_lease(unit=unit, tenant_name="基准租户", tenant_phone="", start_date=date(2026, 1, 1),
                                end_date=date(2026, 12, 31), monthly_rent_fen=450000, deposit_fen=900000,
                                payment_frequency=PaymentFrequency.MONTHLY)
-    manager = await create_staff(name="基准经理", role=Role.MANAGER, duties=[(building.id, "MANAGER")])
+    manager = await create_staff(name="基准经理", role=Role.MANAGER, duties=[(building.id, StaffDuty.MANAGER)])
     await sign_lease(lease.id, now=NOW, actor_id=manager.id)
     return building, unit, manager
 
@@ -99,9 +99,9 @@ async def main(units: int, repeat: int) -> None:
     from sanic import Sanic
     from tortoise.contrib.test import tortoise_test_context
 
+    from accounts.sessions import start_session
     from api.app import create_app
     from config.settings import Settings
-    from console.sessions import start_session
     from core.changes import install_change_triggers
     from core.clock import ManualClock
     from models import MODEL_MODULES

@@ -222,8 +222,8 @@ def ten_mb_jpeg() -> bytes:
 
     def make(w: int, h: int) -> bytes:
         noise = Image.effect_noise((w, h), 60)
-        img = Image.merge("RGB", (noise, noise.transpose(Image.FLIP_LEFT_RIGHT),
-                                  noise.transpose(Image.FLIP_TOP_BOTTOM)))
+        img = Image.merge("RGB", (noise, noise.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+                                  noise.transpose(Image.Transpose.FLIP_TOP_BOTTOM)))
         buf = io.BytesIO()
         img.save(buf, "JPEG", quality=96)
         return buf.getvalue()

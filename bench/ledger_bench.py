@@ -22,6 +22,7 @@ import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,7 +50,7 @@ async def drop_pg() -> None:
     await conn.close()
 
 
-async def seed(n: int, years: int) -> list:
+async def seed(n: int, years: int) -> Any:
     from accounts.choices import Role, StaffDuty
     from leasing.terms import LeaseTerms
     from models.accounts import User
@@ -83,9 +84,10 @@ async def seed(n: int, years: int) -> list:
 
 
 async def bench_generation(n: int) -> dict:
+    from leasing.config import DEFAULT_CONFIG
     from leasing.ledger import generate_batch
     from leasing.schedule import generate_schedule
-    from leasing.service import DEFAULT_CONFIG, lease_terms
+    from leasing.terms import lease_terms
     from models.leasing import Lease, Receivable
 
     leases = await Lease.all().order_by("id")
@@ -110,7 +112,7 @@ async def bare_insert(leases) -> float:
     from core import sql
     from leasing.ledger import RECEIVABLE_COLUMNS, _insert_rows
     from leasing.schedule import generate_schedule
-    from leasing.service import lease_terms
+    from leasing.terms import lease_terms
     from models.portfolio import Unit
 
     units = dict(await Unit.all().values_list("id", "building_id"))
@@ -129,8 +131,8 @@ async def bare_insert(leases) -> float:
 
 
 async def bench_dry_run() -> dict:
+    from leasing.config import DEFAULT_CONFIG
     from leasing.jobs import dry_run
-    from leasing.service import DEFAULT_CONFIG
 
     t0 = time.perf_counter()
     report = await dry_run(DEFAULT_CONFIG)
@@ -168,7 +170,9 @@ async def bench_reads(finance) -> dict:
     headers = {"Authorization": f"Bearer {token}"}
     building_id = (await finance.duties.all())[0].building_id
     lease = await Lease.filter(unit__building_id=building_id).order_by("id").first()
+    assert lease is not None, "the seed made no lease"
     row = await Receivable.filter(lease_id=lease.id).first()
+    assert row is not None, "the seed made no receivable"
     building = row.building_id
     await median_ms(client, f"/api/v1/leases/{lease.id}/statement", headers, rounds=5)  # warm up
     return {

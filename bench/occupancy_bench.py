@@ -54,7 +54,7 @@ async def seed(n: int) -> list[int]:
 
     rng = random.Random(15)
     cities = [await City.create(code=f"C{c}", name=f"城市{c}") for c in range(4)]
-    buildings = await Building.bulk_create([
+    await Building.bulk_create([
         Building(city=cities[b % 4], code=f"B{b:04d}", name=f"楼{b}", lat=22.5, lng=113.9)
         for b in range(max(1, n // UNITS_PER_BUILDING))])
     buildings = await Building.all().order_by("id")
@@ -140,10 +140,10 @@ async def main(args: argparse.Namespace) -> None:
 
     from config.settings import Settings
     from core import sql
-    from core.db import tortoise_config
     from models.portfolio import Unit
     from occupancy import reports
     from occupancy.snapshot import gather, snapshot_day
+    from tortoise_config import tortoise_config
 
     await admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
     await admin(f"CREATE DATABASE {DB_NAME}")

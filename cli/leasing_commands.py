@@ -49,8 +49,8 @@ async def import_file(settings: Settings, args: argparse.Namespace) -> int:
     from accounts.scope import Principal
     from cli.core_commands import with_db
     from core.errors import AppError
+    from leasing.config import LeasingConfig
     from leasing.importer import ImportOptions, import_leases
-    from leasing.service import LeasingConfig
 
     try:
         data = args.file.read_bytes()
@@ -81,8 +81,8 @@ async def import_file(settings: Settings, args: argparse.Namespace) -> int:
 
 async def dry_run(settings: Settings, args: argparse.Namespace) -> int:
     from cli.core_commands import with_db
+    from leasing.config import LeasingConfig
     from leasing.jobs import dry_run as run
-    from leasing.service import LeasingConfig
 
     report = await with_db(settings, lambda: run(LeasingConfig.from_settings(settings), lease_ids=args.lease))
     print(json.dumps(report, ensure_ascii=False, indent=1))

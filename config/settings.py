@@ -209,6 +209,22 @@ class Settings(BaseSettings):
     reconcile_paid_check_days: int = Field(3, ge=0, le=60)  # a bank payment recorded by hand this many days inside
     # the imported statements' period with no line for it is a discrepancy (系统里有记录,财务却没收到)
 
+    # --- WeChat Pay API v3 (payments/, docs/payments.md): empty mchid → payments off ---
+    wechatpay_mchid: str = ""  # 直连商户号
+    wechatpay_appid: str = ""  # the mini program's appid bound to the merchant; empty → wechat_appid
+    wechatpay_cert_serial_no: str = ""  # 商户API证书序列号
+    wechatpay_private_key: str = ""  # 商户API私钥 (PEM text), or …
+    wechatpay_private_key_path: Path | None = None  # … the PEM file (apiclient_key.pem)
+    wechatpay_apiv3_key: str = ""  # APIv3密钥: 32 characters, decrypts notifications (AES-256-GCM)
+    wechatpay_public_key: str = ""  # 微信支付公钥 (PEM text) that verifies the platform's signatures
+    wechatpay_public_key_id: str = ""  # PUB_KEY_ID_…: the Wechatpay-Serial of the platform's signatures
+    wechatpay_api_base: str = "https://api.mch.weixin.qq.com"
+    wechatpay_notify_url: str = ""  # empty → public_base_url + /api/v1/payments/wechat/notify
+    wechatpay_timeout_seconds: float = Field(10.0, gt=0, le=60)
+    wechatpay_order_expiry_minutes: int = Field(30, ge=5, le=120)  # time_expire of a JSAPI order (prepay_id: 2 h)
+    wechatpay_query_after_minutes: int = Field(10, ge=1, le=1440)  # no notification this long → ask WeChat Pay
+    wechatpay_notify_max_skew_seconds: int = Field(300, ge=30, le=3600)  # Wechatpay-Timestamp vs our clock
+
     # --- rate limits (core.ratelimit, api.throttle): (limit, window seconds) per key, limit 0 turns one off ---
     # Kept in each worker's memory: with RW_WORKERS=n a client gets up to n × limit (docs/architecture.md).
     rate_limit_enabled: bool = True
@@ -306,8 +322,38 @@ class Settings(BaseSettings):
         if self.dev_login:
             problems.append("RW_DEV_LOGIN must be off in production")
         problems += self._mqtt_problems()
+        problems += self._wechatpay_problems()
         if problems:
             raise SettingsError("refusing to start in production mode: " + "; ".join(problems))
+
+    def _wechatpay_problems(self) -> list[str]:
+        """WeChat Pay is off without a merchant id; once on, every key must be real."""
+        if not self.wechatpay_mchid:
+            return []
+        problems = []
+        if not self.wechatpay_mchid.isdigit():
+            problems.append("RW_WECHATPAY_MCHID must be the merchant's number")
+        key = self.wechatpay_apiv3_key
+        if len(key) != 32 or key.lower() in PLACEHOLDER_SECRETS or key.startswith("dev-") or len(set(key)) < 8:
+            problems.append("RW_WECHATPAY_APIV3_KEY is missing, a placeholder or not 32 characters")
+        serial = self.wechatpay_cert_serial_no
+        if len(serial) < 16 or serial.lower() in PLACEHOLDER_SECRETS or serial.startswith("dev-"):
+            problems.append("RW_WECHATPAY_CERT_SERIAL_NO is missing or a placeholder")
+        if not (self.wechatpay_private_key.strip() or self.wechatpay_private_key_path):
+            problems.append("RW_WECHATPAY_PRIVATE_KEY (or _PATH) is missing")
+        if not self.wechatpay_public_key.strip() or not self.wechatpay_public_key_id.startswith("PUB_KEY_ID_"):
+            problems.append("RW_WECHATPAY_PUBLIC_KEY and RW_WECHATPAY_PUBLIC_KEY_ID (PUB_KEY_ID_…) are required")
+        if not self.wechatpay_api_base.startswith("https://"):
+            problems.append("RW_WECHATPAY_API_BASE must be https in production")
+        return problems
+
+    @property
+    def wechatpay_enabled(self) -> bool:
+        return bool(self.wechatpay_mchid)
+
+    @property
+    def resolved_wechatpay_notify_url(self) -> str:
+        return self.wechatpay_notify_url or self.public_base_url.rstrip("/") + "/api/v1/payments/wechat/notify"
 
 
     def _mqtt_problems(self) -> list[str]:

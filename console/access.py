@@ -11,8 +11,9 @@ from urllib.parse import urlparse
 from sanic import Request
 
 from accounts.choices import Role
+from accounts.sessions import ConsoleIdentity, resume_session
 from api.access import AccessRule
-from console.sessions import COOKIE_NAME, CSRF_FIELD, CSRF_HEADER, ConsoleIdentity, csrf_matches, resume_session
+from console.sessions import COOKIE_NAME, CSRF_FIELD, CSRF_HEADER, csrf_matches
 from core.errors import Forbidden, Unauthorized
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

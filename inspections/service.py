@@ -89,6 +89,13 @@ async def resolve_sticker(principal: Principal, qr: str, settings: Settings,
     return site
 
 
+async def reissue_sticker_of(unit: Unit) -> Unit:
+    """A new sticker version for ``unit``: the printed one answers REVOKED_QR from now on. Compare-and-set on the
+    version the caller read: two reissues from the same read bump it once."""
+    await Unit.filter(id=unit.id, qr_version=unit.qr_version).update(qr_version=unit.qr_version + 1)
+    return await Unit.get(id=unit.id)
+
+
 async def load_site(unit_code: str) -> Site:
     unit = await Unit.get_or_none(code=unit_code).select_related("building")
     if unit is None:

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from config.settings import Settings
 from core.clock import Clock
@@ -125,5 +124,3 @@ async def run_sweeper(settings: Settings, clock: Clock, stop: asyncio.Event) -> 
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.iot_sweep_seconds)
 
-
-JOBS: dict[str, Any] = {"iot_sweep": sweep, "iot_purge_raw": purge_raw, "iot_daily_detection": daily_detection}

@@ -24,11 +24,12 @@ from accounts.scope import Principal
 from core.errors import AppError, BadRequest
 from core.validation import field_errors
 from leasing.choices import EscalationKind, LeaseStatus, PartyKind, RentBasis, TimingKind
+from leasing.config import LeasingConfig
 from leasing.money import yuan_to_fen
 from leasing.party_service import party_errors
 from leasing.schedule import generate_schedule
 from leasing.schemas import LeaseIn, conditional_required
-from leasing.service import LeasingConfig, create_lease, schedule_error, sign_lease, terms_from_draft
+from leasing.service import create_lease, schedule_error, sign_lease, terms_from_draft
 from leasing.terms import ScheduleError
 from models.leasing import Lease
 from models.portfolio import Unit

@@ -23,10 +23,10 @@ from config.settings import Settings
 from core import sql
 from core.sql import names
 from leasing.choices import ALERT_SCHEDULE_DRY_RUN, LIVE_LEASE_STATUSES
+from leasing.config import LeasingConfig
 from leasing.ledger import SCHEDULED_TYPES, local_date, retry_due_generations
 from leasing.rules import StoredRow, plan_regeneration
 from leasing.schedule import generate_schedule
-from leasing.service import LeasingConfig
 from leasing.terms import ScheduleError, parse_terms
 from models.leasing import Lease, LedgerJobRun, Payment, Receivable
 

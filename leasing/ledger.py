@@ -40,10 +40,10 @@ from leasing.choices import (
     ReceivableStatus,
     TermError,
 )
+from leasing.config import DEFAULT_CONFIG, LeasingConfig
 from leasing.rules import OpenItem, StoredRow, allocate, plan_regeneration, receivable_state, stored_status
 from leasing.schedule import Line, Schedule, generate_schedule
-from leasing.service import DEFAULT_CONFIG, LeasingConfig, lease_terms
-from leasing.terms import ScheduleError
+from leasing.terms import ScheduleError, lease_terms
 from models.accounts import User
 from models.alerts import Alert
 from models.leasing import (

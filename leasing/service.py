@@ -15,44 +15,29 @@ from tortoise.transactions import in_transaction
 
 from accounts.choices import Role
 from accounts.scope import Principal
-from config.settings import DEFAULT_TIMEZONE, DEV_PARTY_ID_SALT, Settings
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from core.validation import check_bounds, field_errors
 from leasing.choices import LIVE_LEASE_STATUSES, ChangeKind, LeaseStatus, PaymentFrequency, RentBasis
-from leasing.frequency import DEFAULT_TABLE, AliasTable, alias_table
+from leasing.config import DEFAULT_CONFIG, LeasingConfig
+from leasing.frequency import AliasTable
+from leasing.ledger import (
+    apply_schedule,
+    attempt_generation,
+    local_date,
+    record_amended_generation,
+    request_generation,
+)
+from leasing.party_service import find_or_create_party
 from leasing.schedule import Schedule, generate_schedule
 from leasing.schemas import LeaseIn, TermsPatch, conditional_required
-from leasing.terms import LeaseTerms, RentStep, ScheduleError
+from leasing.terms import LeaseTerms, RentStep, ScheduleError, lease_terms
 from models.leasing import Lease, LeaseChange, LeaseContact
 from models.portfolio import Unit
+from models.workorders import WorkOrder
 from portfolio.choices import StatusSource, UnitStatus
 from portfolio.service import change_unit_status
 from workorders.choices import TriggerSource, WorkOrderStatus, WorkOrderType
 from workorders.service import open_work_order
-
-
-@dataclass(frozen=True)
-class LeasingConfig:
-    aliases: AliasTable
-    salt: str
-    notice_days: int = 7
-    retry_max_attempts: int = 6
-    retry_base_seconds: float = 300.0
-    retry_max_seconds: float = 6 * 3600.0
-    dry_run_weekday: int = 0
-    business_timezone: str = DEFAULT_TIMEZONE
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> LeasingConfig:
-        return cls(aliases=alias_table(settings), salt=settings.party_id_salt, notice_days=settings.ledger_notice_days,
-                   retry_max_attempts=settings.schedule_retry_max_attempts,
-                   retry_base_seconds=settings.schedule_retry_base_seconds,
-                   retry_max_seconds=settings.schedule_retry_max_seconds,
-                   dry_run_weekday=settings.schedule_dry_run_weekday, business_timezone=settings.business_timezone)
-
-
-DEFAULT_CONFIG = LeasingConfig(aliases=DEFAULT_TABLE, salt=DEV_PARTY_ID_SALT)
-
 
 # --------------------------------------------------------------------------------------------- terms
 
@@ -97,13 +82,6 @@ def summary_columns(terms: LeaseTerms, schedule: Schedule | None) -> dict[str, A
             "terms": terms.to_json()}
 
 
-def lease_terms(lease: Lease) -> LeaseTerms:
-    """The lease's stored terms (ScheduleError when they are not usable)."""
-    from leasing.terms import parse_terms
-
-    return parse_terms(lease.terms or {})
-
-
 def validate_draft(raw: dict[str, Any]) -> LeaseIn:
     """Parse a lease body: pydantic's bounds plus the fields other fields make required, in one 422."""
     errors = conditional_required(raw)
@@ -128,8 +106,6 @@ async def create_lease(*, unit: Unit, draft: LeaseIn | None = None, cfg: Leasing
     ``draft`` is a LeaseIn; keyword fields (tenant_name=…, monthly_rent_fen=…) build one. ``allow_incomplete``
     (OCR and imported drafts) stores terms a person still has to complete: signing such a lease makes the
     schedule generation fail loudly (MISSING_TERM) instead of guessing. The frequency is always checked."""
-    from leasing.party_service import find_or_create_party
-
     if draft is None:
         flat = {k: (v.value if isinstance(v, PaymentFrequency) else v) for k, v in flat.items()}
         draft = validate_draft({"unit_code": unit.code, **flat}) if not allow_incomplete else \
@@ -180,8 +156,6 @@ async def sign_lease(lease_id: int, *, now: datetime, actor_id: int | None,
     keyed by the lease and the schedule generation by (lease, terms version), so even a retry after a crash
     opens one order and generates one schedule. Generation runs as a job (leasing.ledger): a failure is
     recorded, alerted and retried, never lost — and never undoes the signature."""
-    from leasing.ledger import attempt_generation, request_generation
-
     async with in_transaction():
         lease = await Lease.get_or_none(id=lease_id)
         if lease is None:
@@ -210,8 +184,6 @@ async def activate_in_force(lease_id: int, *, now: datetime, actor_id: int | Non
                             cfg: LeasingConfig = DEFAULT_CONFIG) -> Lease:
     """An imported tenancy already in force: signed (schedule generated) and ACTIVE at once — the tenant lives
     there, so no pre-delivery cleaning is opened and the unit goes straight to OCCUPIED."""
-    from leasing.ledger import attempt_generation, local_date, request_generation
-
     draft = await Lease.get_or_none(id=lease_id)
     if draft is None:
         raise NotFound(f"lease {lease_id} not found")
@@ -265,8 +237,6 @@ async def hand_over_keys(lease_id: int, *, now: datetime, actor_id: int | None, 
     """交付: a SIGNED lease becomes ACTIVE and its unit OCCUPIED, once the pre-delivery cleaning is done and the
     handover is confirmed on site. Paying rent is a separate ledger fact (first_rent_paid_at); this step does not
     need it. Returns (lease, handed_over_now); handing over again is a no-op."""
-    from models.workorders import WorkOrder
-
     if not on_site.inside:
         raise ValidationFailed("the handover must be confirmed at the unit", code="OUTSIDE_GEOFENCE",
                                details=on_site.as_dict())
@@ -336,8 +306,6 @@ async def amend_lease(lease_id: int, patch: TermsPatch, *, now: datetime, actor_
                       cfg: LeasingConfig = DEFAULT_CONFIG) -> tuple[Lease, LeaseChange]:
     """合同变更 of a signed lease: new terms version, the unpaid future regenerated (paid rows kept, differences
     settled by adjustments), recorded with who/when/why. A DRAFT lease's terms are simply replaced."""
-    from leasing.ledger import apply_schedule, record_amended_generation
-
     async with in_transaction():
         lease = await Lease.select_for_update().get_or_none(id=lease_id)
         if lease is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -135,3 +135,12 @@ def charge_key(code: str) -> str:
 
 __all__ = ["LeaseTerms", "FreePeriod", "Escalation", "RentStep", "OtherCharge", "ScheduleError", "parse_terms",
            "PaymentFrequency", "charge_key", "RENT_CHARGE", "DEPOSIT_CHARGE"]
+
+
+class HasTerms(Protocol):
+    terms: Any
+
+
+def lease_terms(lease: HasTerms) -> LeaseTerms:
+    """A lease's stored terms (ScheduleError when they are not usable)."""
+    return parse_terms(lease.terms or {})

@@ -14,47 +14,26 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 from wechatpy.exceptions import WeChatClientException
 
-from alerts.choices import AlertSeverity
-from alerts.service import raise_alert
 from config.settings import Settings
 from core.clock import Clock
 from models.accounts import User
 from models.notifications import OutboxMessage
-from notifications.choices import OUTBOX_ALERT_TYPE, SMS_CHANNEL_PREFIX, OutboxStatus
+from notifications.attempts import SendReport, finish_claimed, record_failure
+from notifications.choices import SMS_CHANNEL_PREFIX, OutboxStatus
 from notifications.fit import render_data
+from notifications.sms import send_sms_one
 from notifications.templates import render_page, template_for
 from wechat.client import ConfiguredWeChatClient, build_client, call_wechat, send_subscribe_message
 
 log = logging.getLogger("rentwatch.outbox")
 
 NOT_SUBSCRIBED = 43101
-
-
-@dataclass
-class SendReport:
-    sent: int = 0
-    undeliverable: int = 0
-    retrying: int = 0
-    failed: int = 0
-    ids: list[int] = field(default_factory=list)
-
-    @property
-    def handled(self) -> int:
-        return self.sent + self.undeliverable + self.retrying + self.failed
-
-
-def backoff_delay(attempts: int, *, base_seconds: float, max_seconds: float) -> timedelta:
-    """Delay before the next attempt after ``attempts`` failed ones (1 → base, 2 → 2·base, …, capped)."""
-    if attempts < 1:
-        return timedelta(0)
-    return timedelta(seconds=min(max_seconds, base_seconds * (2 ** (attempts - 1))))
 
 
 async def claim_due(now: datetime, *, limit: int, claim_seconds: int) -> list[tuple[OutboxMessage, str]]:
@@ -72,16 +51,9 @@ async def claim_due(now: datetime, *, limit: int, claim_seconds: int) -> list[tu
     return claimed
 
 
-async def _finish(message: OutboxMessage, token: str, **changes) -> bool:
-    changes.setdefault("claimed_until", None)
-    return await OutboxMessage.filter(id=message.id, claim_token=token).update(**changes) == 1
-
-
 async def send_one(settings: Settings, client: ConfiguredWeChatClient, message: OutboxMessage, token: str,
                    now: datetime, report: SendReport) -> None:
     if message.channel.startswith(SMS_CHANNEL_PREFIX):
-        from notifications.sms import send_sms_one
-
         await send_sms_one(settings, message, token, now, report)
         return
     if message.channel:
@@ -95,7 +67,7 @@ async def send_one(settings: Settings, client: ConfiguredWeChatClient, message: 
     elif not template or not template.get("template_id"):
         problem = f"no template configured for {message.kind}"
     if problem:
-        await _finish(message, token, status=OutboxStatus.UNDELIVERABLE, last_error=problem[:500])
+        await finish_claimed(message, token, status=OutboxStatus.UNDELIVERABLE, last_error=problem[:500])
         report.undeliverable += 1
         return
     assert user is not None and user.openid and template  # each checked above
@@ -104,7 +76,7 @@ async def send_one(settings: Settings, client: ConfiguredWeChatClient, message: 
     try:
         data = render_data(template.get("fields", {}), message.payload, tz)
     except (ValueError, TypeError) as exc:
-        await _finish(message, token, status=OutboxStatus.UNDELIVERABLE, attempts=message.attempts + 1,
+        await finish_claimed(message, token, status=OutboxStatus.UNDELIVERABLE, attempts=message.attempts + 1,
                       last_error=f"cannot render: {exc}"[:500])
         report.undeliverable += 1
         return
@@ -120,38 +92,16 @@ async def send_one(settings: Settings, client: ConfiguredWeChatClient, message: 
     except Exception as exc:  # noqa: BLE001 - network and transport errors are retried
         error = f"{type(exc).__name__}: {exc}"
     else:
-        await _finish(message, token, status=OutboxStatus.SENT, attempts=message.attempts + 1, sent_at=now,
+        await finish_claimed(message, token, status=OutboxStatus.SENT, attempts=message.attempts + 1, sent_at=now,
                       last_errcode=None, last_error="")
         report.sent += 1
         return
     if errcode == NOT_SUBSCRIBED:
-        await _finish(message, token, status=OutboxStatus.UNDELIVERABLE, attempts=message.attempts + 1,
+        await finish_claimed(message, token, status=OutboxStatus.UNDELIVERABLE, attempts=message.attempts + 1,
                       last_errcode=errcode, last_error=error[:500])
         report.undeliverable += 1
         return
     await record_failure(settings, message, token, now, report, errcode=errcode, error=error)
-
-
-async def record_failure(settings: Settings, message: OutboxMessage, token: str, now: datetime, report: SendReport,
-                         *, errcode: int | None, error: str, permanent: bool = False) -> None:
-    """A failed attempt: retried with backoff, or FAILED (plus one operator alert per kind) after the last one."""
-    attempts = message.attempts + 1
-    if permanent or attempts >= settings.outbox_max_attempts:
-        if await _finish(message, token, status=OutboxStatus.FAILED, attempts=attempts, last_errcode=errcode,
-                         last_error=error[:500]):
-            await raise_alert(alert_type=OUTBOX_ALERT_TYPE, now=now, subject=f"outbox:{message.kind}"[:100],
-                              severity=AlertSeverity.WARNING,
-                              explanation=f"a {message.kind} notification failed {attempts} times: {error}"[:2000],
-                              evidence={"message_id": message.id, "user_id": message.user_id, "errcode": errcode,
-                                        "error": error[:500], "attempts": attempts, "channel": message.channel})
-        report.failed += 1
-        log.warning("outbox message %s failed for good after %s attempts: %s", message.id, attempts, error)
-        return
-    delay = backoff_delay(attempts, base_seconds=settings.outbox_backoff_base_seconds,
-                          max_seconds=settings.outbox_backoff_max_seconds)
-    await _finish(message, token, attempts=attempts, last_errcode=errcode, last_error=error[:500],
-                  next_attempt_at=now + delay)
-    report.retrying += 1
 
 
 async def send_desk_one(settings: Settings, message: OutboxMessage, token: str, now: datetime,
@@ -163,7 +113,7 @@ async def send_desk_one(settings: Settings, message: OutboxMessage, token: str, 
 
     channel = channel_named(settings, message.channel)
     if channel is None:
-        await _finish(message, token, status=OutboxStatus.UNDELIVERABLE,
+        await finish_claimed(message, token, status=OutboxStatus.UNDELIVERABLE,
                       last_error=f"desk channel {message.channel} is no longer configured"[:500])
         report.undeliverable += 1
         return
@@ -175,7 +125,7 @@ async def send_desk_one(settings: Settings, message: OutboxMessage, token: str, 
         await record_failure(settings, message, token, now, report, errcode=exc.errcode,
                              error=f"{channel.type} {exc.errcode}: {exc.message}", permanent=exc.permanent)
         return
-    await _finish(message, token, status=OutboxStatus.SENT, attempts=message.attempts + 1, sent_at=now,
+    await finish_claimed(message, token, status=OutboxStatus.SENT, attempts=message.attempts + 1, sent_at=now,
                   last_errcode=None, last_error="")
     report.sent += 1
 

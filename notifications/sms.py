@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from config.settings import Settings
 from models.notifications import OutboxMessage
+from notifications.attempts import finish_claimed, record_failure
 from notifications.choices import SMS_CHANNEL_PREFIX, OutboxStatus
 
 PERMANENT_CODES = frozenset({"INVALID_PHONE", "UNAUTHORIZED", "BLACKLISTED", "INVALID_SIGN", "CONTENT_REFUSED"})
@@ -114,11 +115,9 @@ async def enqueue_sms(*, phone: str, kind: str, dedupe_key: str, text: str, now:
 async def send_sms_one(settings: Settings, message: OutboxMessage, token: str, now: datetime, report,
                        provider: SmsProvider | None = None) -> None:
     """Deliver one SMS row (called by notifications.sender with the row claimed)."""
-    from notifications.sender import _finish, record_failure
-
     provider = provider or provider_from_settings(settings)
     if provider is None:
-        await _finish(message, token, status=OutboxStatus.UNDELIVERABLE, last_error="no SMS provider configured")
+        await finish_claimed(message, token, status=OutboxStatus.UNDELIVERABLE, last_error="no SMS provider configured")
         report.undeliverable += 1
         return
     phone = message.channel.removeprefix(SMS_CHANNEL_PREFIX)
@@ -131,6 +130,6 @@ async def send_sms_one(settings: Settings, message: OutboxMessage, token: str, n
         await record_failure(settings, message, token, now, report, errcode=None,
                              error=f"SMS {exc.code}: {exc.message}", permanent=exc.permanent)
         return
-    await _finish(message, token, status=OutboxStatus.SENT, attempts=message.attempts + 1, sent_at=now,
+    await finish_claimed(message, token, status=OutboxStatus.SENT, attempts=message.attempts + 1, sent_at=now,
                   last_errcode=None, last_error="")
     report.sent += 1

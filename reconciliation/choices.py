@@ -53,6 +53,7 @@ class DiscrepancyKind(StrEnum):
     AMOUNT_MISMATCH = "AMOUNT_MISMATCH"  # the line names a receivable but pays another amount
     DUPLICATE_PAYMENT = "DUPLICATE_PAYMENT"  # the line pays a receivable that was already paid
     OVERPAYMENT = "OVERPAYMENT"  # more than what was open: the rest is the tenant's credit
+    CLOSED_ORDER_PAID = "CLOSED_ORDER_PAID"  # WeChat Pay reports a payment of an order we had closed
 
 
 class DiscrepancyStatus(StrEnum):

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Every test: lint, type check, the Python suite on SQLite, the same suite on PostgreSQL, the mini program's Node tests.
+# Every test: lint, type check, the Python suite on SQLite, the tests that touch the database again on PostgreSQL
+# (a test that never reaches the database gives the same answer on both: tests/conftest.py), the mini program's
+# Node tests.
 # A pass that cannot run here is announced loudly as SKIPPED, never silently dropped.
 set -u
 cd "$(dirname "$0")/.."
@@ -25,8 +27,8 @@ echo "==> pytest on SQLite"
 RW_TEST_DATABASE_URL="sqlite://:memory:" python -m pytest -q -rs -p no:cacheprovider "$@" || status=1
 
 if port_open 5432; then
-  echo "==> pytest on PostgreSQL (127.0.0.1:5432)"
-  RW_TEST_DATABASE_URL="${RW_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/rwtest_{}}" \
+  echo "==> pytest on PostgreSQL (127.0.0.1:5432): the tests that touch the database"
+  RW_TEST_DATABASE_ONLY=1 RW_TEST_DATABASE_URL="${RW_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/rwtest_{}}" \
     python -m pytest -q -rs -p no:cacheprovider "$@" || status=1
 else
   skipped+=("PostgreSQL pass (no server on 127.0.0.1:5432 and none could be started)")

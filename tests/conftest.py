@@ -1,7 +1,14 @@
 from __future__ import annotations
 
+import asyncio
+import os
+import shutil
 import socket
+import subprocess
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -14,7 +21,14 @@ from core.changes import install_change_triggers
 from core.clock import ManualClock
 from models import MODEL_MODULES
 from tests.support.asgi import AppClient
-from tests.support.db import database_url_for_tests
+from tests.support.db import (
+    DATABASE_PASS_ENV,
+    database_url_for_tests,
+    drop_templates,
+    on_postgres,
+    postgres_test_context,
+    uses_test_database,
+)
 from tests.support.fake_wechat import FakeWeChat
 from tests.support.world import JWT_SECRET, build_world
 
@@ -46,7 +60,12 @@ def settings(tmp_path, fake_wechat) -> Settings:
 
 @pytest_asyncio.fixture
 async def db():
-    async with tortoise_test_context(MODEL_MODULES, db_url=database_url_for_tests()) as ctx:
+    url = database_url_for_tests()
+    if on_postgres() and "{}" in url:
+        async with postgres_test_context(MODEL_MODULES, url) as pg:  # the template carries the triggers too
+            yield pg
+        return
+    async with tortoise_test_context(MODEL_MODULES, db_url=url) as ctx:
         await install_change_triggers()  # what migration 0002 does; the test context builds tables directly
         yield ctx
 
@@ -61,9 +80,57 @@ def client(app):
     return AppClient(app)
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite database migrated by the real CLI for the whole run. Tortoise's migration engine takes 10–15 s on
+    a fresh database; the CLI tests start from a copy of this one (their own ``migrate`` is then the no-op it is
+    on a deployed system) and tests/test_migrations.py still applies every migration from scratch."""
+    var_dir = tmp_path_factory.mktemp("migrated")
+    env = {**os.environ, "RW_VAR_DIR": str(var_dir), "RW_LOG_LEVEL": "WARNING"}
+    env.pop("RW_DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "cli.main", "migrate"], env=env, check=True, capture_output=True,
+                   timeout=600)
+    return var_dir / "rentwatch.sqlite3"
+
+
+@pytest.fixture
+def premigrated(migrated_sqlite: Path) -> Callable[[Path], Path]:
+    """``premigrated(var_dir)`` puts a copy of the migrated SQLite database where the CLI looks for it."""
+    def copy_into(var_dir: Path) -> Path:
+        var_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(migrated_sqlite, var_dir / migrated_sqlite.name)
+        return var_dir
+
+    return copy_into
+
+
 @pytest_asyncio.fixture
 async def world(db, clock):
     return await build_world(clock.now())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "database: talks to the test database without the db fixture "
+                            "(runs in the second database's pass too)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The second database's pass (scripts/test.sh) runs only what touches the database.
+
+    A test that never reaches the database (pure rules, parsers, the broker, the browser-free pages) gives the same
+    answer on SQLite and PostgreSQL; running it twice only costs time (make test's 20-minute budget).
+    """
+    if not os.environ.get(DATABASE_PASS_ENV):
+        return
+    keep = [item for item in items if uses_test_database(item)]
+    dropped = [item for item in items if not uses_test_database(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    asyncio.run(drop_templates())
 
 
 def free_port() -> int:

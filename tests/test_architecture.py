@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -38,6 +39,7 @@ class Import:
     importer: str  # module doing the import
     imported: str  # our module it imports (the deepest one that exists)
     line: int
+    typing_only: bool = False  # under ``if TYPE_CHECKING:``: read by type checkers, never executed
 
     def __str__(self) -> str:
         return f"{self.importer}:{self.line} imports {self.imported}"
@@ -77,7 +79,11 @@ def deepest_known(name: str) -> str | None:
 def imports_of(module: str) -> Iterator[Import]:
     path = our_modules()[module]
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    tree = ast.parse(path.read_text(), str(path))
+    typing_only = {id(inner) for node in ast.walk(tree)
+                   if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+                   for stmt in node.body for inner in ast.walk(stmt)}
+    for node in ast.walk(tree):
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -90,7 +96,7 @@ def imports_of(module: str) -> Iterator[Import]:
         for name in names:
             found = deepest_known(name)
             if found is not None and found != module:
-                yield Import(module, found, node.lineno)
+                yield Import(module, found, cast(ast.stmt, node).lineno, id(node) in typing_only)
 
 
 @cache
@@ -249,3 +255,59 @@ def test_every_package_is_installed_and_type_checked():
 ])
 def test_the_rule_itself(importer, imported, expected):
     assert may_import(importer, imported) is expected
+
+
+def module_cycles() -> list[list[str]]:
+    """Cycles of the module graph (every import that runs, function-local ones included; not the type checkers'
+    ``if TYPE_CHECKING:`` ones): strongly connected components of more than one module, by Tarjan's algorithm."""
+    graph: dict[str, set[str]] = {}
+    for imp in current_imports():
+        if imp.typing_only:
+            continue
+        graph.setdefault(imp.importer, set()).add(imp.imported)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def connect(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                connect(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(our_modules()):
+        if node not in index:
+            connect(node)
+    return found
+
+
+def test_no_import_cycle_between_modules():
+    """Inside a package too: a function-local import that hides a cycle is still a cycle."""
+    assert module_cycles() == []
+
+
+def test_the_cycle_finder_finds_cycles(monkeypatch):
+    """The finder itself, on a made-up graph: a → b → c → a is one cycle, d → a is not part of it, and a
+    TYPE_CHECKING-only edge back does not close one."""
+    fake = [Import("a", "b", 1), Import("b", "c", 1), Import("c", "a", 1), Import("d", "a", 1),
+            Import("e", "d", 1), Import("d", "e", 1, typing_only=True)]
+    monkeypatch.setattr(f"{__name__}.current_imports", lambda: fake)
+    monkeypatch.setattr(f"{__name__}.our_modules", lambda: dict.fromkeys("abcde", Path()))
+    assert module_cycles() == [["a", "b", "c"]]

@@ -12,8 +12,8 @@ from alerts.choices import AlertStatus
 from arrears.choices import LateFeeKind, MessageChannel, StepStatus, TaskStatus
 from arrears.jobs import collections_daily
 from arrears.service import ArrearsConfig, collect, waive_late_fee
+from leasing.config import DEFAULT_CONFIG
 from leasing.ledger import lease_statement, record_payment
-from leasing.service import DEFAULT_CONFIG
 from models.alerts import Alert
 from models.arrears import CollectionMessage, CollectionStep, CollectionTask, LateFeeAccrual, LateFeeClauseRecord
 from models.leasing import LedgerJobRun, Receivable

@@ -97,7 +97,7 @@ class Client:
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.client.on_connect = lambda c, u, f, rc, p: self.connected.set() if not rc.is_failure else None
-        self.client.on_message = lambda c, u, msg: self.received.append((msg.topic, msg.payload))
+        self.client.on_message = lambda c, u, msg: self.received.append((msg.topic, bytes(msg.payload)))
         self.client.on_subscribe = self._on_subscribe
         self.client.connect("127.0.0.1", port, 10)
         self.client.loop_start()

@@ -9,7 +9,7 @@ import pytest
 from accounts.choices import Role
 from accounts.passwords import LockoutPolicy, hash_password, lockout_after_failure, password_problem, verify_password
 from accounts.service import set_password
-from console.app import CSP
+from console.rendering import CSP
 from console.sessions import COOKIE_NAME
 from models.accounts import ConsoleSession, User
 from tests.support.console import set_cookies, sign_in

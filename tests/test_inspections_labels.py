@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 import qrcode
@@ -26,7 +27,9 @@ def read_modules(img: Image.Image, n: int) -> list[list[bool]]:
     module = side // n
     offset = (side - n * module) // 2
     px = img.load()
-    return [[px[offset + c * module + module // 2, offset + r * module + module // 2] < 128 for c in range(n)]
+    assert px is not None
+    half = module // 2
+    return [[cast(int, px[offset + c * module + half, offset + r * module + half]) < 128 for c in range(n)]
             for r in range(n)]
 
 
@@ -94,7 +97,8 @@ def run_cli(args, env):
                           cwd=str(ROOT), timeout=120)
 
 
-def test_cli_labels_sheet_and_missing_font(tmp_path):
+def test_cli_labels_sheet_and_missing_font(tmp_path, premigrated):
+    premigrated(tmp_path / "var")
     env = {**os.environ, "RW_VAR_DIR": str(tmp_path / "var"), "RW_LOG_LEVEL": "WARNING"}
     env.pop("RW_DATABASE_URL", None)
     rows = [{"city_code": "SZ", "city_name": "深圳", "building_code": "SZ-T", "building_name": "测试大厦",

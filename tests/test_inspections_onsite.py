@@ -50,10 +50,10 @@ def test_limits_come_from_settings_once_and_are_frozen():
     limits = OnSiteLimits.from_settings(Settings(inspection_max_accuracy_m=35, inspection_max_speed_kmh=90))
     assert limits.as_dict() == {"max_accuracy_m": 35.0, "max_speed_kmh": 90.0}
     with pytest.raises(FrozenInstanceError):
-        limits.max_accuracy_m = 1000  # type: ignore[misc]
+        limits.max_accuracy_m = 1000
     verdict = verify_on_site(fix(), PLACE, LIMITS)
     with pytest.raises(FrozenInstanceError):
-        verdict.mock_reasons = ()  # type: ignore[misc]
+        verdict.mock_reasons = ()
 
 
 @pytest.mark.parametrize("kwargs,expected", [

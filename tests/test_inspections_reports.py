@@ -132,7 +132,8 @@ def travel_seconds(kmh: float, accuracies_m: float = 30.0) -> float:
     from inspections.geo import distance_m
     from tests.support.world import SITES
 
-    d = distance_m((SITES["A"]["lat"], SITES["A"]["lng"]), (SITES["B"]["lat"], SITES["B"]["lng"])) - accuracies_m
+    a, b = SITES["A"], SITES["B"]
+    d = distance_m((a["lat"], a["lng"]), (b["lat"], b["lng"])) - accuracies_m
     return d / (kmh / 3.6)
 
 

@@ -9,6 +9,7 @@ import random
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -69,7 +70,7 @@ class Publisher:
         login = publisher_login(url)
         if login:
             self.client.username_pw_set(*login)
-        self.client.reconnect_delay_set(0.2, 2)
+        self.client.reconnect_delay_set(0.2, 2)  # type: ignore[arg-type]  # paho takes seconds as a float too
         self.client.max_inflight_messages_set(100)
         host, port = host_port(url)
         self.acked: set[int] = set()
@@ -112,7 +113,7 @@ async def wait_until(predicate, timeout: float = WAIT, what: str = "condition"):
         if value:
             return value
         if asyncio.get_running_loop().time() > deadline:
-            ats = sorted(await MeterSample.all().values_list("at", flat=True))
+            ats = sorted(cast(list[datetime], await MeterSample.all().values_list("at", flat=True)))
             have = {int((a - T0).total_seconds()) for a in ats}
             missing = sorted(set(range(max(have) + 1)) - have) if have else []
             raise AssertionError(f"timed out waiting for {what}: {len(ats)} samples, max {max(have, default=None)}, "
@@ -125,8 +126,9 @@ def forget_session(url: str, client_id: str, protocol: str) -> None:
     host, port = host_port(url)
     if protocol == "5":
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        if url_credentials(url):
-            client.username_pw_set(*url_credentials(url))
+        login = url_credentials(url)
+        if login:
+            client.username_pw_set(*login)
         client.connect(host, port, clean_start=True)
     else:
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)

@@ -414,7 +414,8 @@ async def test_battery_low_clears_after_the_battery_recovers(world, settings):
     assert (await Alert.get(id=alert.id)).status == "CLEARED"
 
 
-def test_detect_cli_as_of(tmp_path):
+@pytest.mark.database
+def test_detect_cli_as_of(tmp_path, premigrated):
     """`rentwatch detect --as-of` through the real entry point, against a migrated database of its own."""
     import os
     import subprocess
@@ -430,6 +431,8 @@ def test_detect_cli_as_of(tmp_path):
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c",
                         f"CREATE DATABASE {database}"], check=True, capture_output=True)
         env["RW_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
+    else:
+        premigrated(tmp_path)
 
     def cli(*args):
         return subprocess.run([sys.executable, "-m", "cli.main", *args], env=env, capture_output=True, text=True,

@@ -36,6 +36,7 @@ def rows_for(world):
 def xlsx(rows) -> bytes:
     book = Workbook()
     sheet = book.active
+    assert sheet is not None
     sheet.append(["2026年历史合同导出"])  # a title line before the header row
     sheet.append(HEADER)
     for row in rows:
@@ -105,7 +106,8 @@ async def test_a_file_without_the_required_columns_is_refused(client, world):
     assert "unit_code" in response.json["error"]["details"]["missing"]
 
 
-def test_cli_import_dry_run_reports_rows(tmp_path):
+def test_cli_import_dry_run_reports_rows(tmp_path, premigrated):
+    premigrated(tmp_path)
     path = tmp_path / "contracts.csv"
     path.write_text("合同编号,房源编号,租户名称,起租日,到期日,付款方式,月租金,押金\nX-1,NOPE,甲,2026-01-01,2026-12-31,"
                     "月付,1000,0\n", encoding="utf-8")

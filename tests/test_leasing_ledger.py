@@ -7,9 +7,10 @@ from datetime import date, timedelta
 
 from accounts.choices import Role
 from leasing.choices import GenerationStatus
+from leasing.config import DEFAULT_CONFIG, LeasingConfig
 from leasing.jobs import dry_run, schedule_retries
 from leasing.ledger import record_payment, retry_due_generations
-from leasing.service import DEFAULT_CONFIG, LeasingConfig, create_lease, sign_lease
+from leasing.service import create_lease, sign_lease
 from models.accounts import User
 from models.alerts import Alert
 from models.leasing import DepositLiability, Lease, LeaseChange, Payment, Receivable, ScheduleGeneration, Tenant
@@ -301,7 +302,7 @@ async def test_live_leases_signed_before_the_ledger_get_their_schedule_in_bulk(w
     """A lease signed before the ledger existed has no generation job: the retry job generates it (bulk path),
     with exactly the lines the pure function computes; a second run adds nothing."""
     from leasing.schedule import generate_schedule
-    from leasing.service import lease_terms
+    from leasing.terms import lease_terms
 
     lease = await create_lease(unit=world.a.unit, **SEED)
     await Lease.filter(id=lease.id).update(status="ACTIVE", signed_at=clock.now())

@@ -4,7 +4,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.db import database_url_for_tests, on_postgres
+
+pytestmark = pytest.mark.database
 
 
 def run_cli(*args, env):

@@ -18,7 +18,8 @@ def rentwatch(tmp_path, *args: str) -> subprocess.CompletedProcess:
                           timeout=120, check=False)
 
 
-def test_reminders_escalate_and_outbox_send_run_once_from_the_cli(tmp_path):
+def test_reminders_escalate_and_outbox_send_run_once_from_the_cli(tmp_path, premigrated):
+    premigrated(tmp_path)
     assert rentwatch(tmp_path, "migrate").returncode == 0
     seeded = rentwatch(tmp_path, "demo-seed")
     assert seeded.returncode == 0, seeded.stderr

@@ -10,9 +10,10 @@ import pytest
 from alerts.choices import AlertStatus
 from models.alerts import Alert
 from models.notifications import OutboxMessage
+from notifications.attempts import backoff_delay
 from notifications.choices import OUTBOX_ALERT_TYPE, NotificationKind, OutboxStatus
 from notifications.outbox import enqueue_notification
-from notifications.sender import backoff_delay, run_outbox, send_due
+from notifications.sender import run_outbox, send_due
 
 TEMPLATES = {NotificationKind.REFUND_STEP: {"template_id": "TPL-REFUND-STEP"}}
 

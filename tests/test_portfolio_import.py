@@ -75,7 +75,8 @@ async def test_unreadable_files(client, world, body, fmt, code):
     assert response.status == 400 and response.json["error"]["code"] == code
 
 
-def test_cli_import_reports_rows_and_exit_codes(tmp_path):
+def test_cli_import_reports_rows_and_exit_codes(tmp_path, premigrated):
+    premigrated(tmp_path)
     env = {**os.environ, "RW_VAR_DIR": str(tmp_path)}
     cli = [sys.executable, "-m", "cli.main"]
     subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True, timeout=120)

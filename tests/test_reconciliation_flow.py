@@ -169,7 +169,8 @@ async def test_unknown_layout_through_the_api_is_a_422_naming_the_columns(client
     assert feed.json["stale"] is True and feed.json["last_error_code"] == "UNKNOWN_STATEMENT_FORMAT"
 
 
-def test_cli_imports_with_a_named_format_and_now(tmp_path):
+def test_cli_imports_with_a_named_format_and_now(tmp_path, premigrated):
+    premigrated(tmp_path)
     env = {**os.environ, "RW_VAR_DIR": str(tmp_path)}
     env.pop("RW_DATABASE_URL", None)  # its own SQLite file in the var dir
 

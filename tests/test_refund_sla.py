@@ -15,8 +15,8 @@ SH = ZoneInfo("Asia/Shanghai")
 SLA = {"INSPECTED": 24, "SETTLED": 48, "APPROVED": 24}
 
 
-def sh(*args) -> datetime:
-    return datetime(*args, tzinfo=SH)
+def sh(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SH)
 
 
 @pytest.mark.parametrize(("day", "working"), [

@@ -38,8 +38,9 @@ def test_without_the_dependency_and_a_system_font_the_message_says_what_to_do():
         find_cjk_font(system_fonts=(), use_packaged=False)
 
 
-def test_a_sheet_prints_with_no_system_font_candidates(tmp_path):
+def test_a_sheet_prints_with_no_system_font_candidates(tmp_path, premigrated):
     """What `make run` then `rentwatch labels` does, in a process whose system font search finds nothing."""
+    premigrated(tmp_path / "var")
     env = {**os.environ, "RW_VAR_DIR": str(tmp_path / "var"), "RW_LOG_LEVEL": "WARNING"}
     env.pop("RW_DATABASE_URL", None)
     env.pop("RW_LABEL_FONT_PATH", None)

@@ -14,6 +14,8 @@ from api.routes.leases import me_bp as me_leases_bp
 from api.routes.ledger import bp as receivables_bp
 from api.routes.ledger import failures_bp as schedule_failures_bp
 from api.routes.occupancy import bp as occupancy_bp
+from api.routes.payments import me_bp as me_payments_bp
+from api.routes.payments import notify_bp as wechatpay_notify_bp
 from api.routes.reconciliation import bp as statements_bp
 from api.routes.reconciliation import discrepancies_bp
 from api.routes.refunds import bp as refunds_bp
@@ -29,3 +31,4 @@ BLUEPRINTS += [receivables_bp, schedule_failures_bp]
 BLUEPRINTS += [collections_bp, me_collections_bp]  # collections (arrears/)
 BLUEPRINTS += [occupancy_bp]  # occupancy truth (docs/occupancy.md)
 BLUEPRINTS += [statements_bp, discrepancies_bp]  # bank reconciliation
+BLUEPRINTS += [me_payments_bp, wechatpay_notify_bp]  # WeChat Pay (payments/)

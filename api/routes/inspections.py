@@ -23,6 +23,7 @@ from inspections.schemas import DecisionIn, StatusReportIn, SyncIn
 from inspections.service import (
     decide,
     photo_bytes,
+    reissue_sticker_of,
     report_for,
     scan_unit,
     serialize_report,
@@ -31,7 +32,7 @@ from inspections.service import (
 from inspections.storage import storage_for
 from inspections.sync import apply_batch
 from models.inspections import StatusReport
-from models.portfolio import Building, Unit
+from models.portfolio import Building
 from portfolio.service import get_unit_for
 
 bp = Blueprint("inspections")
@@ -180,8 +181,7 @@ async def unit_sticker(request: Request, code: str):
 async def reissue_sticker(request: Request, code: str):
     principal, settings, _ = _ctx(request)
     unit = await get_unit_for(principal, code)
-    await Unit.filter(id=unit.id, qr_version=unit.qr_version).update(qr_version=unit.qr_version + 1)
-    unit = await Unit.get(id=unit.id)
+    unit = await reissue_sticker_of(unit)
     return json({"unit_code": unit.code, "qr_version": unit.qr_version,
                  "url": build_sticker_url(settings.qr_base_url, settings.qr_secret, unit.code, unit.qr_version)})
 

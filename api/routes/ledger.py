@@ -9,9 +9,9 @@ from api.access import access, principal_of
 from core.errors import NotFound
 from core.validation import parse_body, parse_query
 from leasing import ledger
+from leasing.config import LeasingConfig
 from leasing.roles import LEDGER_READERS, WAIVE_APPROVERS
 from leasing.schemas import FailuresQuery, LedgerQuery, WaiveIn
-from leasing.service import LeasingConfig
 from models.accounts import User
 from models.leasing import Receivable
 

@@ -11,8 +11,8 @@ from sanic import Blueprint, Request
 from accounts.choices import STAFF_ROLES, Role, StaffDuty
 from accounts.service import create_staff, set_password, update_staff
 from console.access import console_access
-from console.app import page
 from console.lists import Column, ListQuery, link, order_by, paginate, xlsx_response
+from console.rendering import page
 from console.roles import STAFF_ADMINS
 from console.views.common import form_data, now_of, settings_of
 from core.errors import NotFound

@@ -10,9 +10,9 @@ from alerts.choices import AlertSeverity, AlertStatus
 from alerts.service import acknowledge, alert_for, alerts_for, resolve
 from console import formatting
 from console.access import console_access
-from console.app import is_htmx, page
 from console.labels import label
 from console.lists import Column, ListQuery, link, order_by, paginate, xlsx_response
+from console.rendering import is_htmx, page
 from console.roles import ALERT_HANDLERS, VIEWERS
 from console.views.common import (
     back,

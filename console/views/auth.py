@@ -10,11 +10,12 @@ from sanic.response import HTTPResponse, file, redirect
 
 from accounts.passwords import LockoutPolicy
 from accounts.service import SignInRefused, check_password_login
+from accounts.sessions import end_session, start_session
 from api.throttle import throttle
 from console.access import PRE_CSRF_COOKIE, console_access
-from console.app import page
+from console.rendering import page
 from console.roles import VIEWERS
-from console.sessions import COOKIE_NAME, end_session, start_session
+from console.sessions import COOKIE_NAME
 from console.static_files import content_type, resolve
 from console.views.common import form_data, now_of, parse_form, settings_of
 from core.errors import NotFound

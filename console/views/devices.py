@@ -7,8 +7,8 @@ from sanic import Blueprint, Request
 
 from console import formatting
 from console.access import console_access
-from console.app import page
 from console.lists import Column, ListQuery, link, order_by, paginate, xlsx_response
+from console.rendering import page
 from console.roles import DEVICE_ADMINS
 from console.views.common import back, parse_form, principal_of, settings_of
 from core.validation import parse_query

@@ -12,9 +12,9 @@ from sanic import Blueprint, Request
 
 from console import formatting
 from console.access import console_access
-from console.app import page
 from console.labels import label
 from console.lists import Column, ListQuery, link, order_by, paginate, xlsx_response
+from console.rendering import page
 from console.roles import VIEWERS
 from console.views.common import now_of, principal_of, settings_of, visible_buildings
 from core.validation import parse_query

@@ -13,9 +13,9 @@ from sanic import Blueprint, Request
 from accounts.choices import Role
 from console import formatting
 from console.access import console_access
-from console.app import page
 from console.labels import label
 from console.lists import Column, xlsx_response
+from console.rendering import page
 from console.roles import REFUND_APPROVERS, REFUND_BOARD, REFUND_MOVERS, REFUND_PAYERS, REFUND_SETTLERS
 from console.views.common import actor_of, back, now_of, parse_form, principal_of, settings_of, visible_buildings
 from core.errors import NotFound, ValidationFailed

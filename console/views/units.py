@@ -13,9 +13,9 @@ from sanic.response import raw
 
 from alerts.choices import OPEN_ALERT_STATUSES
 from console.access import console_access
-from console.app import page
 from console.charts import chart_payload
 from console.labels import ALERT_TYPE_LABEL
+from console.rendering import page
 from console.roles import VIEWERS
 from console.views.common import now_of, principal_of, settings_of
 from core.validation import parse_query

@@ -31,7 +31,7 @@ class AppClient(httpx.AsyncClient):
             await self.sanic_app._server_event("init", "after")
             self._started = True
 
-    async def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+    async def request(self, method, url, *args, **kwargs):
         await self._start()
         response = await super().request(method, url, *args, **kwargs)
         response.__class__ = TestingResponse

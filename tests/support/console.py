@@ -10,6 +10,12 @@ from console.sessions import COOKIE_NAME
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+def csrf_token_of(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match is not None, "no CSRF token on the page"
+    return match.group(1)
+
+
 def set_cookies(response) -> dict[str, SimpleCookie]:
     jar: dict[str, SimpleCookie] = {}
     for header in response.headers.get_list("set-cookie"):
@@ -24,7 +30,7 @@ async def sign_in(client, login: str, password: str, next_url: str = "") -> tupl
     """Open the sign-in page, post the form with its CSRF token; returns (response, headers for later calls)."""
     client.cookies.clear()
     _, form_page = await client.get("/console/login")
-    token = CSRF_INPUT.search(form_page.text).group(1)
+    token = csrf_token_of(form_page.text)
     pre = set_cookies(form_page)["rw_console_csrf"]["rw_console_csrf"].value
     client.cookies.clear()
     _, response = await client.post("/console/login", headers={"Cookie": f"rw_console_csrf={pre}"},
@@ -37,5 +43,5 @@ async def sign_in(client, login: str, password: str, next_url: str = "") -> tupl
     session = jar[COOKIE_NAME][COOKIE_NAME].value
     _, board = await client.get("/console/board", headers={"Cookie": f"{COOKIE_NAME}={session}"})
     client.cookies.clear()
-    csrf = CSRF_INPUT.search(board.text).group(1)
+    csrf = csrf_token_of(board.text)
     return response, {"Cookie": f"{COOKIE_NAME}={session}", "X-CSRF-Token": csrf}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from iot.choices import DeviceFormat, DeviceKind, Occupancy
@@ -25,7 +26,8 @@ async def seed_readings(unit, now: datetime, days: int) -> dict[str, list[float]
                                                       defaults={"kind": kind, "unit_id": unit.id,
                                                                 "building_id": unit.building_id})
     today = now.astimezone(SH).date()
-    rows, expected = [], {"ELECTRICITY": [], "WATER": [], "DOOR": []}
+    rows: list[Any] = []
+    expected: dict[str, list[Any]] = {"ELECTRICITY": [], "WATER": [], "DOOR": []}
     for n in range(days - 1, -1, -1):
         day = today - timedelta(days=n)
         start = int(datetime.combine(day, time(0), tzinfo=SH).timestamp()) // 3600

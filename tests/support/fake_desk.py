@@ -68,7 +68,7 @@ class FakeDesk:
     @property
     def base_url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host!s}:{port}/"
 
     def _refuse(self, channel: str, errcode: int, errmsg: str, params: dict) -> dict:
         with self._lock:

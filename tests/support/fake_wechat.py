@@ -60,7 +60,7 @@ class FakeWeChat:
     @property
     def base_url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host!s}:{port}/"
 
     def _record(self, method: str, path: str, params: dict, body: dict | None) -> None:
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import datetime
+from typing import Any
 
 from PIL import Image
 
@@ -34,9 +35,9 @@ def location(side, at: datetime, *, system: str = "wgs84", offset_m: float = 0.0
 
 def report_body(side, at: datetime, *, unit=None, requested: str | None = None, base_version: int | None = None,
                 photo_ids: list | None = None, category: str = "ROUTINE", client_id: str | None = None,
-                **loc) -> dict:
+                **loc) -> dict[str, Any]:
     unit = unit or side.unit
-    body = {"client_id": client_id or str(uuid.uuid4()), "qr": sticker(unit), "category": category,
+    body: dict[str, Any] = {"client_id": client_id or str(uuid.uuid4()), "qr": sticker(unit), "category": category,
             "note": "巡检", "photo_ids": [str(p) for p in (photo_ids or [])], "location": location(side, at, **loc)}
     if requested:
         body["requested_status"] = requested

@@ -85,6 +85,7 @@ class PrivateMosquitto:
         self.proc.send_signal(signal.SIGHUP)
 
     def start(self) -> None:
+        assert MOSQUITTO_BIN is not None, "mosquitto is not installed"
         self.proc = subprocess.Popen([MOSQUITTO_BIN, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         for _ in range(100):

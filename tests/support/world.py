@@ -24,10 +24,11 @@ JWT_SECRET = "test-jwt-secret-0123456789abcdef"
 
 #: Modules (under tests.support) exposing ``async def extend_world(world, side, now)``.
 WORLD_EXTENSIONS: list[str] = ["world_core", "world_inspections", "world_refunds", "world_iot", "world_console",
-                               "world_ledger", "world_occupancy", "world_reconciliation", "world_arrears"]
+                               "world_ledger", "world_occupancy", "world_reconciliation", "world_arrears",
+                               "world_payments"]
 
 # Shenzhen Nanshan (A) and Hangzhou Binjiang (B), WGS-84.
-SITES = {
+SITES: dict[str, dict[str, Any]] = {
     "A": {"city": ("SZ", "深圳"), "code": "SZ-NS-A", "name": "南山A栋", "lat": 22.5329, "lng": 113.9305},
     "B": {"city": ("HZ", "杭州"), "code": "HZ-BJ-B", "name": "滨江B座", "lat": 30.2084, "lng": 120.2120},
 }

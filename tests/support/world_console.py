@@ -1,7 +1,8 @@
 """Console sessions for every user of the world (tenants included: the console must refuse them anyway), so the
 route-scope walk can call console routes with a session cookie and its CSRF token."""
 
-from console.sessions import COOKIE_NAME, start_session
+from accounts.sessions import start_session
+from console.sessions import COOKIE_NAME
 
 
 async def extend_world(world, side, now) -> None:
