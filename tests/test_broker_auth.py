@@ -97,7 +97,7 @@ class Client:
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.client.on_connect = lambda c, u, f, rc, p: self.connected.set() if not rc.is_failure else None
-        self.client.on_message = lambda c, u, msg: self.received.append((msg.topic, msg.payload))
+        self.client.on_message = lambda c, u, msg: self.received.append((msg.topic, bytes(msg.payload)))
         self.client.on_subscribe = self._on_subscribe
         self.client.connect("127.0.0.1", port, 10)
         self.client.loop_start()
@@ -256,3 +256,21 @@ async def test_tls_listener_with_mqtts_and_a_ca_file(db, settings, tmp_path):
         publisher.loop_stop()
         publisher.disconnect()
         mosquitto.stop()
+
+
+async def test_a_refused_consumer_says_why(db, settings, broker):
+    """Wrong consumer credentials: the consumer does not connect and its heartbeat's last_error (/health) says
+    the broker refused it — never the password."""
+    await broker.refresh()
+    s = settings.model_copy(update={"mqtt_url": f"mqtt://rw-consumer:not-the-password@127.0.0.1:{broker.port}",
+                                    "mqtt_client_id": "rw-consumer"})
+    consumer = MqttConsumer(s)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        await wait_for(lambda: asyncio.sleep(0, bool(consumer.last_error)), "the refusal")
+        assert consumer.last_error == f"MQTT connect refused: {REFUSED}" and not consumer.connected.is_set()
+        assert "not-the-password" not in consumer.heartbeat().last_error + s.mqtt_display_url
+    finally:
+        stop.set()
+        await asyncio.gather(task, return_exceptions=True)

@@ -126,9 +126,9 @@ def forget_session(url: str, client_id: str, protocol: str) -> None:
     host, port = host_port(url)
     if protocol == "5":
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        credentials = url_credentials(url)
-        if credentials:
-            client.username_pw_set(*credentials)
+        login = url_credentials(url)
+        if login:
+            client.username_pw_set(*login)
         client.connect(host, port, clean_start=True)
     else:
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)

@@ -186,8 +186,8 @@ def connect_result(port: int, username: str | None, password: str | None, client
 
 
 @pytest.mark.skipif(MOSQUITTO_BIN is None, reason="needs the mosquitto binary")
-def test_cli_issues_lists_revokes_and_exports_what_mosquitto_accepts(tmp_path):
-    assert rentwatch(tmp_path, "migrate").returncode == 0
+def test_cli_issues_lists_revokes_and_exports_what_mosquitto_accepts(tmp_path, premigrated):
+    premigrated(tmp_path)
     with sqlite3.connect(tmp_path / "rentwatch.sqlite3") as conn:
         conn.execute("INSERT INTO iot_devices (created_at, updated_at, external_id, format, kind, battery_low, "
                      "invert) VALUES ('2026-11-01', '2026-11-01', 'door_9', 'ZIGBEE2MQTT', 'DOOR', 0, 0)")
