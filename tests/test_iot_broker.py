@@ -178,7 +178,7 @@ async def test_consumer_restart_mid_stream_stores_each_message_once(db, settings
         await wait_until(lambda: _count_at_least(device.id, total), what="all messages stored")
         await asyncio.sleep(0.5)  # anything redelivered late would show up as an extra row
         stop.set()
-        await task
+        await asyncio.wait_for(task, 120)  # a consumer that does not stop is a failure, not a stalled suite
         stored = await MeterSample.filter(device_id=device.id).values_list("at", flat=True)
         assert len(stored) == total and len(set(stored)) == total
         # consumption is counted once too: 0.001 kWh per message after the first
