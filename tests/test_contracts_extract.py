@@ -146,6 +146,15 @@ def test_missing_required_terms_are_flagged():
         "start_date", "end_date", "payment_frequency", "monthly_rent_fen"}
 
 
+def test_the_rent_free_period_is_never_taken_for_the_term():
+    # the term's line misread (期限 lost), the 免租期 line below it still has 租期 ... 自 … 至 …
+    ex = extract(lines(*replace("第二条 租赁期限自", "第二条 租赁朝自"),
+                       "免租期:自2025年12月1日至2025年12月31日。"))
+    assert "start_date" not in ex.fields and "end_date" not in ex.fields
+    assert {"start_date", "end_date"} <= {f["field"] for f in ex.flags if f["code"] == Flag.MISSING_FIELD}
+    assert ex.fields["free_period"].value == {"start": "2025-12-01", "end": "2025-12-31"}
+
+
 def test_end_before_start_is_flagged():
     ex = extract(lines(*replace("二〇二七年十一月三十日", "2024年1月1日")))
     assert ex.fields["end_date"].flags == (Flag.INCONSISTENT_DATES,)
