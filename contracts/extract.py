@@ -91,6 +91,8 @@ def normalise(text: str) -> str:
     value = unicodedata.normalize("NFKC", text)
     value = value.replace("m²", "m2").replace("M2", "m2").replace("平方米", "m2").replace("平米", "m2")
     value = re.sub(r"(?<=\d)[oO](?=\d)", "0", value)
+    # 152.700元: yuan have at most two decimals, so a dot before three digits is the OCR's reading of a comma
+    value = re.sub(r"(?<=\d)\.(?=\d{3}(?:[,.]\d{3})*[ \t]*元)", ",", value)
     value = value.replace("申方", "甲方").replace("申乙", "甲乙")  # OCR's usual misreading of 甲 (no such word)
     value = re.sub(r"(?<=\d)\s*[,，]\s*(?=\d{3}\b)", ",", value)
     return value
