@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import random
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -236,7 +237,7 @@ def _perspective_coeffs(src, dst):
 def degrade(page: Image.Image, mode: str, seed: int, *, turn: int = 0) -> bytes:
     """``scan``: slight rotation, blur, grain, JPEG 85. ``photo``: on a desk, perspective, shadow, blur, JPEG
     40–70. ``turn`` (0/90/180/270) rotates the result as a phone held sideways or upside down would."""
-    rng = random.Random(seed * 104729 + hash(mode) % 1000)
+    rng = random.Random(seed * 104729 + zlib.crc32(mode.encode()) % 1000)  # str hash() varies per process
     noise = np.random.default_rng(seed)
     img = page.convert("RGB")
     if mode == "clean":

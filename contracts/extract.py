@@ -91,6 +91,8 @@ def normalise(text: str) -> str:
     value = unicodedata.normalize("NFKC", text)
     value = value.replace("m²", "m2").replace("M2", "m2").replace("平方米", "m2").replace("平米", "m2")
     value = re.sub(r"(?<=\d)[oO](?=\d)", "0", value)
+    # 152.700元: yuan have at most two decimals, so a dot before three digits is the OCR's reading of a comma
+    value = re.sub(r"(?<=\d)\.(?=\d{3}(?:[,.]\d{3})*[ \t]*元)", ",", value)
     value = value.replace("申方", "甲方").replace("申乙", "甲乙")  # OCR's usual misreading of 甲 (no such word)
     value = re.sub(r"(?<=\d)\s*[,，]\s*(?=\d{3}\b)", ",", value)
     return value
@@ -163,7 +165,9 @@ RULES: dict[str, list[tuple[str, float]]] = {
                  rf"(?P<v>[^\n,;。]{{4,60}}?)(?=[ \t]*(?:[,;。\n]|$|建筑面积|租赁面积))", 0.95)],
     "area_m2": [(rf"(?:建筑面积|租赁面积|使用面积|面积){COLON}(?:为|共)?{S}(?P<v>\d{{1,7}}(?:\.\d{{1,2}})?){S}"
                  rf"(?:m2|m|M)", 0.97)],
-    "term": [(rf"(?:租赁期限|租期|租赁期){COLON}(?:为)?[^\n]{{0,12}}?自{S}(?P<s>{D}){S}(?:起)?{S}[至到]{S}(?P<e>{D})",
+    # (?<!免): 免租期 is the rent-free period, not the term
+    "term": [(rf"(?<!免)(?:租赁期限|租期|租赁期){COLON}(?:为)?[^\n]{{0,12}}?自{S}(?P<s>{D}){S}(?:起)?{S}[至到]{S}"
+              rf"(?P<e>{D})",
               0.97)],
     "monthly_rent_fen": [(rf"(?:月租金|每月租金|租金(?:标准)?为?每月){COLON}(?:为)?{S}(?:人民币|RMB|¥)?{S}"
                           rf"(?P<v>{NUM}){S}元", 0.95)],

@@ -98,6 +98,8 @@ def replace(old: str, new: str) -> list[str]:
     ("出租方(甲方):", "申方(出租方):", "landlord", "深圳市南山置业有限公司"),  # 甲 read as 申 by the OCR
     ("承租方(乙方):张伟", "乙方(承租方):杭州云帆科技有限公司", "tenant", "杭州云帆科技有限公司"),
     ("房屋坐落:", "租赁物业地址:", "address", "深圳市南山区科技园南路18号A栋1203室"),
+    ("12,000元", "12.000元", "monthly_rent_fen", 1_200_000),  # the OCR read the thousands comma as a dot
+    ("12,000元", "12.50元", "monthly_rent_fen", 1250),
     ("押一付三", "两月一次", "payment_frequency", "BIMONTHLY"),
     ("押一付三", "季付", "payment_frequency", "QUARTERLY"),
     ("免租期为1个月,自起租日起计。", "免租期:自2025年12月1日至2026年1月15日。", "free_period",
@@ -144,6 +146,15 @@ def test_missing_required_terms_are_flagged():
     ex = extract(lines("房屋租赁合同", "承租方(乙方):张伟"))
     assert {f["field"] for f in ex.flags if f["code"] == Flag.MISSING_FIELD} == {
         "start_date", "end_date", "payment_frequency", "monthly_rent_fen"}
+
+
+def test_the_rent_free_period_is_never_taken_for_the_term():
+    # the term's line misread (期限 lost), the 免租期 line below it still has 租期 ... 自 … 至 …
+    ex = extract(lines(*replace("第二条 租赁期限自", "第二条 租赁朝自"),
+                       "免租期:自2025年12月1日至2025年12月31日。"))
+    assert "start_date" not in ex.fields and "end_date" not in ex.fields
+    assert {"start_date", "end_date"} <= {f["field"] for f in ex.flags if f["code"] == Flag.MISSING_FIELD}
+    assert ex.fields["free_period"].value == {"start": "2025-12-01", "end": "2025-12-31"}
 
 
 def test_end_before_start_is_flagged():
