@@ -81,4 +81,19 @@ test('tenant: statement page → WeChat Pay → the notification marks the recei
   assert.equal(row.state, 'PAID');
   assert.equal(row.paid_method, '微信支付');
   assert.deepEqual(pay.refused, [], 'every request carried a valid merchant signature');
+
+  // nobody else's: a deep link to another tenant's lease shows the tenant's own statement, the API answers 404
+  const other = leases.items.find((l) => l.tenant_id !== lease.tenant_id);
+  assert.ok(other, 'another tenant\'s lease in the demo');
+  const foreign = tenant.loadPage('pages/statement/statement', { lease_id: String(other.id) });
+  await foreign.ready;
+  assert.equal(foreign.data.view.lease_id, lease.id);
+  assert.ok(foreign.data.leases.every((l) => l.tenant_id === lease.tenant_id));
+  const refused = await tenant.app.api.get(`/api/v1/me/leases/${other.id}/statement`).catch((e) => e);
+  assert.equal(refused.status, 404);
+  const theirs = await httpJson(server.baseUrl, 'GET', `/api/v1/leases/${other.id}/statement`, null, staff.token);
+  const foreignOrder = await tenant.app.api.post('/api/v1/me/payments/orders',
+    { receivable_ids: [theirs.receivables[0].id] }).catch((e) => e);
+  assert.equal(foreignOrder.status, 404, 'another tenant\'s receivable cannot be put in an order');
+  assert.equal(pay.orders.size, 1);
 });
