@@ -17,6 +17,8 @@ K = NotificationKind
 #: Pages are mini program routes (miniprogram/app.json ``pages``; a test keeps them in step). Staff handle refund
 #: steps outside the mini program, which has no staff refund page: their messages open its home page.
 STAFF_HOME = "pages/index/index"
+#: a tenant's payment notice or collection message opens their statement on that receivable, ready to pay
+TENANT_STATEMENT = "pages/statement/statement?lease_id={lease_id}&receivable_id={receivable_id}"
 DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
     K.REFUND_STEP: {"template_id": "", "page": "pages/refund/refund?id={refund_id}",
                     "fields": {"character_string1": "unit_code", "phrase2": "step_phrase", "time3": "at",
@@ -39,17 +41,17 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
                         "fields": {"character_string1": "contract_no", "thing2": "title", "time3": "at"}},
     K.SCHEDULE_READY: {"template_id": "", "page": STAFF_HOME,
                        "fields": {"character_string1": "contract_no", "thing2": "title", "time3": "at"}},
-    K.RENT_DUE: {"template_id": "", "page": STAFF_HOME,
+    K.RENT_DUE: {"template_id": "", "page": TENANT_STATEMENT,
                  "fields": {"character_string1": "unit_code", "thing2": "title", "amount3": "amount_fen",
                             "date4": "due_date"}},
     # collections (arrears/): the tier's note is the template's short text, fitted to a thing field (≤ 20)
-    K.COLLECTION_FRIENDLY: {"template_id": "", "page": STAFF_HOME,
+    K.COLLECTION_FRIENDLY: {"template_id": "", "page": TENANT_STATEMENT,
                             "fields": {"character_string1": "contract_no|unit_code", "amount2": "outstanding_fen",
                                        "date3": "due_date", "number4": "days_past_due", "thing5": "note"}},
-    K.COLLECTION_LEGAL: {"template_id": "", "page": STAFF_HOME,
+    K.COLLECTION_LEGAL: {"template_id": "", "page": TENANT_STATEMENT,
                          "fields": {"character_string1": "contract_no|unit_code", "amount2": "outstanding_fen",
                                     "date3": "due_date", "number4": "days_past_due", "thing5": "note"}},
-    K.COLLECTION_FINAL: {"template_id": "", "page": STAFF_HOME,
+    K.COLLECTION_FINAL: {"template_id": "", "page": TENANT_STATEMENT,
                          "fields": {"character_string1": "contract_no|unit_code", "amount2": "outstanding_fen",
                                     "time3": "deadline", "number4": "days_past_due", "thing5": "note"}},
     K.COLLECTION_TASK: {"template_id": "", "page": STAFF_HOME,

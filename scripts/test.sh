@@ -37,6 +37,9 @@ fi
 if [ -f miniprogram/package.json ] || [ -d miniprogram/tests ]; then
   if command -v node >/dev/null 2>&1; then
     echo "==> node --test (mini program)"
+    if [ -f miniprogram/package-lock.json ]; then  # test-only tools (miniprogram-simulate, jsdom), pinned by the lock
+      (cd miniprogram && npm ci --no-audit --no-fund --loglevel=error) || status=1
+    fi
     (cd miniprogram && node --test tests/*.test.js) || status=1
   else
     skipped+=("mini program Node tests (node not installed)")

@@ -1,14 +1,10 @@
 /**
- * The statement and payment page: the statement view (table of states), selection, and paying through the
- * page with the wx stand-in — wx.requestPayment receives exactly the server's signed parameters, a cancelled
- * payment changes nothing, and the page shows the result. The api here is a scripted stand-in for the HTTP
- * answers (their shape is the server's, pinned by tests/test_payments_wechatpay.py on the Python side).
+ * The statement view (a table of states) and the selection rules, pure. Paying through the page runs against
+ * the real server and a fake WeChat Pay in payments_server.test.js.
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { statementView, toggle, pay, daysBetween } = require('../utils/payments');
-const { createWx } = require('./support/wx');
-const { loadApp } = require('./support/runtime');
+const { statementView, toggle, daysBetween } = require('../utils/payments');
 
 const STATEMENT = {
   lease_id: 7, contract_no: 'SZ-2026-007', as_of: '2026-11-12',
@@ -51,65 +47,4 @@ test('toggle: only payable receivables can be ticked', () => {
   assert.deepEqual(toggle([2], 2, view), []);
   assert.deepEqual(toggle([], 1, view), []); // paid
   assert.deepEqual(toggle([], 99, view), []); // not on the statement
-});
-
-function scriptedApi(statuses) {
-  const calls = [];
-  const order = { id: 41, out_trade_no: 'RWabc-1', status: 'CREATED', amount_fen: 452250 };
-  const params = { appId: 'wx1', timeStamp: '1793000000', nonceStr: 'n1', package: 'prepay_id=wx77',
-    signType: 'RSA', paySign: 'c2lnbg==' };
-  return {
-    calls,
-    params,
-    async post(path, body) {
-      calls.push(['POST', path, body]);
-      return { order, payment: params };
-    },
-    async get(path) {
-      calls.push(['GET', path]);
-      if (path === '/api/v1/me/leases') return { items: [{ id: 7, contract_no: 'SZ-2026-007', status: 'ACTIVE' }] };
-      if (path === '/api/v1/me/leases/7/statement') return STATEMENT;
-      return { ...order, status: statuses.length ? statuses.shift() : 'PAID' };
-    },
-  };
-}
-
-test('pay: ids only to the server, the signed parameters to wx.requestPayment, then the order polled', async () => {
-  const api = scriptedApi(['CREATED', 'PAID']);
-  const seen = [];
-  const wx = { requestPayment: (o) => { seen.push(o); o.success({ errMsg: 'requestPayment:ok' }); } };
-  const result = await pay(api, wx, ['2', 3], { sleep: async () => {} });
-  assert.deepEqual(api.calls[0], ['POST', '/api/v1/me/payments/orders', { receivable_ids: [2, 3] }]);
-  assert.equal(Object.keys(api.calls[0][2]).length, 1, 'no amount ever leaves the client');
-  const { success, fail, ...given } = seen[0];
-  assert.deepEqual(given, { timeStamp: '1793000000', nonceStr: 'n1', package: 'prepay_id=wx77', signType: 'RSA',
-    paySign: 'c2lnbg==' });
-  assert.ok(result.paid);
-  assert.equal(api.calls.filter((c) => c[0] === 'GET').length, 2);
-});
-
-test('pay: a cancelled payment resolves as cancelled and polls nothing', async () => {
-  const api = scriptedApi([]);
-  const wx = { requestPayment: (o) => o.fail({ errMsg: 'requestPayment:fail cancel' }) };
-  const result = await pay(api, wx, [2]);
-  assert.ok(result.cancelled);
-  assert.equal(api.calls.length, 1);
-});
-
-test('statement page: a deep link pre-selects the receivable, a tap toggles, paying shows success', async () => {
-  const wx = createWx();
-  const paid = [];
-  wx.requestPayment = (o) => { paid.push(o.package); o.success({}); };
-  const { loadPage, app } = loadApp(wx);
-  app.api = scriptedApi([]);
-  const page = loadPage('pages/statement/statement', { lease_id: '7', receivable_id: '2' });
-  await page.ready;
-  assert.deepEqual(page.data.view.selected_ids, [2]);
-  page.onToggle({ currentTarget: { dataset: { id: 3 } } });
-  assert.deepEqual(page.data.view.selected_ids, [2, 3]);
-  assert.equal(page.data.view.selected_total, '¥4,522.50');
-  await page.onPay();
-  assert.deepEqual(paid, ['prepay_id=wx77']);
-  assert.equal(page.data.notice, '支付成功');
-  assert.equal(page.data.error, '');
 });
