@@ -61,7 +61,9 @@ from models.alerts import Alert
 from models.iot import DetectionRun, Device, DoorEvent, HourlyRollup, MeterSample, OccupancyDay
 from models.leasing import Lease
 from models.portfolio import Unit
+from models.workorders import WorkOrder
 from portfolio.choices import UnitStatus
+from workorders.choices import TriggerSource, VisitResult, WorkOrderType
 
 log = logging.getLogger("rentwatch.iot.detection")
 
@@ -81,21 +83,29 @@ offline_because = rules.offline_because  # the rule, where the tests and docs ha
 async def device_health(now: datetime, settings: Settings) -> dict:
     """DEVICE_OFFLINE after the per-kind inactivity timeout; BATTERY_LOW cleared once the battery is fine."""
     hysteresis = timedelta(hours=settings.iot_alert_clear_hours)
-    devices = await Device.all().values("id", "external_id", "kind", "unit_id", "building_id", "last_seen",
-                                        "installed_at", "created_at", "report_period_s", "online", "battery_low")
+    devices = await Device.all().values("id", "external_id", "kind", "format", "unit_id", "building_id",
+                                        "last_seen", "installed_at", "created_at", "report_period_s", "online",
+                                        "battery_low", "available", "available_at", "heartbeat_at")
+    grace = timedelta(minutes=settings.iot_availability_grace_minutes)
     open_alerts = await open_alert_keys([IotAlert.DEVICE_OFFLINE, IotAlert.BATTERY_LOW])
     raised = cleared = 0
     for d in devices:
         timeout = rules.offline_timeout(d["kind"], d["report_period_s"], settings)
         subject = device_subject(d["id"])
-        reason = rules.offline_because(now=now, timeout=timeout, last_seen=d["last_seen"], online=d["online"],
-                                       installed_at=d["installed_at"], registered_at=d["created_at"])
+        reason = rules.offline_because(
+            now=now, timeout=timeout, last_seen=d["last_seen"], online=d["online"], installed_at=d["installed_at"],
+            registered_at=d["created_at"], kind=d["kind"], fmt=d["format"], available=d["available"],
+            available_at=d["available_at"], heartbeat_at=d["heartbeat_at"],
+            heartbeat_timeout=rules.heartbeat_timeout(d["format"], d["report_period_s"], settings), grace=grace)
         if reason is not None:
             await raise_condition(Condition(
                 IotAlert.DEVICE_OFFLINE, d["unit_id"], f"{d['kind']} device {d['external_id']} {reason}",
                 {"device_id": d["id"], "external_id": d["external_id"],
                  "last_seen": d["last_seen"].isoformat() if d["last_seen"] else None,
-                 "timeout_hours": round(timeout.total_seconds() / 3600, 2), "online_flag": d["online"]},
+                 "timeout_hours": round(timeout.total_seconds() / 3600, 2), "online_flag": d["online"],
+                 "availability": d["available"],
+                 "availability_at": d["available_at"].isoformat() if d["available_at"] else None,
+                 "heartbeat_at": d["heartbeat_at"].isoformat() if d["heartbeat_at"] else None},
                 AlertSeverity.WARNING, subject=subject), now=now, building_id=d["building_id"])
             raised += 1
         elif open_key(IotAlert.DEVICE_OFFLINE, d["unit_id"], subject) in open_alerts:
@@ -205,6 +215,8 @@ class DayInput:
     devices: dict[int, UnitDevices]
     leases: dict[int, list[LeaseInfo]]
     busy: set[int]
+    episodes: dict[int, rules.SubletEpisode] = field(default_factory=dict)
+    baseline_from: dict[int, int] = field(default_factory=dict)
 
 
 async def load_day(as_of: date, now: datetime, settings: Settings, p: DailyParams) -> DayInput:
@@ -235,7 +247,35 @@ async def load_day(as_of: date, now: datetime, settings: Settings, p: DailyParam
             "id", "unit_id", "status", "start_date", "end_date", "ended_at"):
         leases[lease["unit_id"]].append(LeaseInfo(lease["id"], lease["status"], lease["start_date"],
                                                   lease["end_date"], lease["ended_at"]))
-    return DayInput(as_of, now, units, facts, devices, leases, await units_with_active_work())
+    tz = zone(None, settings.iot_timezone)
+    episodes, baseline_from = await sublet_memory(local_day_end(first - timedelta(days=1), tz), tz, p)
+    return DayInput(as_of, now, units, facts, devices, leases, await units_with_active_work(), episodes,
+                    baseline_from)
+
+
+async def sublet_memory(since: datetime, tz: ZoneInfo, p: DailyParams
+                        ) -> tuple[dict[int, rules.SubletEpisode], dict[int, int]]:
+    """The sublet rule's memory: each unit's open SUSPECTED_SUBLET episode with its visit, and the day from which
+    a unit's baseline counts again (a visit that found no sublet, within the days read)."""
+    alerts = await Alert.filter(type=IotAlert.SUSPECTED_SUBLET, status__in=list(OPEN_ALERT_STATUSES),
+                                unit_id__isnull=False).values("id", "unit_id", "first_seen", "evidence")
+    orders = {row["trigger_ref"]: row for row in await WorkOrder.filter(
+        trigger_source=TriggerSource.ALERT, trigger_ref__in=[f"alert:{a['id']}" for a in alerts]).values(
+        "trigger_ref", "status", "visit_result")} if alerts else {}
+    episodes = {}
+    for a in alerts:
+        order = orders.get(f"alert:{a['id']}")
+        visit = rules.visit_state(order["status"] if order else None, order["visit_result"] if order else None)
+        first_day = day_number(a["first_seen"].astimezone(tz).date())
+        episodes[a["unit_id"]] = rules.episode_of(a["id"], first_day, a["evidence"] or {}, visit,
+                                                  p.sublet_window_days)
+    baseline_from: dict[int, int] = {}
+    for row in await WorkOrder.filter(type=WorkOrderType.INSPECTION, visit_result=VisitResult.NOT_CONFIRMED,
+                                      visit_result_at__gte=since, unit_id__isnull=False).values(
+            "unit_id", "visit_result_at"):
+        day = day_number(row["visit_result_at"].astimezone(tz).date())
+        baseline_from[row["unit_id"]] = max(day, baseline_from.get(row["unit_id"], day))
+    return episodes, baseline_from
 
 
 # ------------------------------------------------------------------------------------------------ daily: compute
@@ -258,7 +298,8 @@ def compute_day(inp: DayInput, p: DailyParams, grace_days: int) -> DayComputed:
         unit_facts = inp.facts.get(u.id, {})
         series[u.id] = tuple(rules.occupancy_series(unit_facts, inp.devices.get(u.id, empty_devices), window,
                                                     now=inp.now, p=p))
-        means[u.id] = rules.meter_means(unit_facts, day0, p)
+        means[u.id] = rules.meter_means(unit_facts, day0, p, episode=inp.episodes.get(u.id),
+                                        since=inp.baseline_from.get(u.id))
         live[u.id] = tuple(rules.live_leases(inp.leases.get(u.id, []), inp.as_of))
     cohort = Cohort.of((u, means[u.id][0], u.status == UnitStatus.OCCUPIED and bool(live[u.id])) for u in inp.units)
     out = DayComputed(window)
@@ -267,7 +308,8 @@ def compute_day(inp: DayInput, p: DailyParams, grace_days: int) -> DayComputed:
         out.days[u.id] = UnitDay(
             unit=u, window=window, series=series[u.id], live=live[u.id],
             ended=tuple(rules.recently_ended(inp.leases.get(u.id, []), inp.as_of, u.timezone, grace_days)),
-            busy=u.id in inp.busy, recent=recent, own=own, cohort=cohort.medians_for(u, recent))
+            busy=u.id in inp.busy, recent=recent, own=own, cohort=cohort.medians_for(u, recent),
+            episode=inp.episodes.get(u.id), baseline_from=inp.baseline_from.get(u.id))
     return out
 
 
