@@ -41,7 +41,7 @@ from iot.actions import (
 )
 from iot.adapters import zone
 from iot.choices import DeviceKind, IotAlert
-from iot.occupancy import DayFacts
+from iot.occupancy import EVENING_START, DayFacts
 from iot.rules import (
     Cohort,
     Condition,
@@ -170,29 +170,42 @@ async def aggregate_days(building_ids: list[int] | None, tz: ZoneInfo, first: da
     h, u = names(HourlyRollup), names(Unit)
     local = f"({h.hour_ts} + {offset_h})"
     water, door = DeviceKind.WATER, DeviceKind.DOOR
+    # water above the vacant hourly baseline, or a door opening: what a day's activity span is read from
+    active = f"(({h.kind} = '{door}' AND {h.value} > 0) OR ({h.kind} = '{water}' AND {h.value} > {m3_h}))"
     statement = (
         f"SELECT {h.unit_id}, {h.kind}, {local} / 24 AS d, SUM({h.value}) AS total, "
         f"SUM(CASE WHEN {local} % 24 >= {night_start} AND {local} % 24 < {night_end} THEN {h.value} ELSE 0 END) "
         f"AS night, SUM(CASE WHEN {h.messages} > 0 THEN 1 ELSE 0 END) AS hours, "
         f"SUM(CASE WHEN ({h.kind} = '{water}' AND {h.value} > {m3_h}) OR ({h.kind} <> '{water}' "
-        f"AND {h.kind} <> '{door}' AND {h.value} > {kwh_h}) THEN 1 ELSE 0 END) AS busy, SUM({h.messages}) AS msgs "
+        f"AND {h.kind} <> '{door}' AND {h.value} > {kwh_h}) THEN 1 ELSE 0 END) AS busy, SUM({h.messages}) AS msgs, "
+        f"SUM(CASE WHEN {local} % 24 >= {EVENING_START} AND {h.kind} <> '{water}' AND {h.kind} <> '{door}' "
+        f"AND {h.value} > {kwh_h} THEN 1 ELSE 0 END) AS ev_busy, "
+        f"SUM(CASE WHEN {local} % 24 >= {EVENING_START} THEN {h.value} ELSE 0 END) AS evening, "
+        f"MIN(CASE WHEN {active} THEN {local} % 24 END) AS act_first, "
+        f"MAX(CASE WHEN {active} THEN {local} % 24 END) AS act_last "
         f"FROM {h} WHERE {h.hour_ts} >= ? AND {h.hour_ts} < ? AND {h.unit_id} IS NOT NULL")
     if building_ids is not None:
         statement += (f" AND {h.unit_id} IN (SELECT {u.id} FROM {u} WHERE {u.building} IN ("
                       + ",".join(str(int(b)) for b in building_ids) + "))")
     statement += f" GROUP BY {h.unit_id}, {h.kind}, d"
-    # [elec_kwh, water_m3, door_opens, night_opens, elec_hours, water_hours, door_messages, busy_hours, night_kwh]
+    # [elec_kwh, water_m3, door_opens, night_opens, elec_hours, water_hours, door_messages, busy_hours, night_kwh,
+    #  evening_busy_hours, evening_opens, active_first, active_last]
     acc: dict[int, dict[int, list]] = defaultdict(dict)
     for row in await sql.execute(sql_conn(), statement, [start_h, end_h]):
         unit_id, kind, d, total, night, hours, busy = row[0], row[1], int(row[2]), row[3], row[4], row[5], row[6]
         a = acc[unit_id].get(d)
         if a is None:
-            a = acc[unit_id][d] = [0.0, 0.0, 0, 0, 0, 0, 0, 0, 0.0]
+            a = acc[unit_id][d] = [0.0, 0.0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, -1, -1]
         total = float(total or 0)
+        if row[10] is not None:
+            first_hour, last_hour = int(row[10]), int(row[11])
+            a[11] = first_hour if a[11] < 0 else min(a[11], first_hour)
+            a[12] = max(a[12], last_hour)
         if kind == door:
             a[2] += int(total)
             a[3] += int(night or 0)
             a[6] += int(row[7] or 0)
+            a[10] += int(row[9] or 0)
         elif kind == water:
             a[1] += total
             a[5] = max(a[5], int(hours))
@@ -201,6 +214,7 @@ async def aggregate_days(building_ids: list[int] | None, tz: ZoneInfo, first: da
             a[8] += float(night or 0)
             a[4] = max(a[4], int(hours))
             a[7] += int(busy or 0)
+            a[9] += int(row[8] or 0)
     return {unit_id: {d: DayFacts(*a) for d, a in days.items()} for unit_id, days in acc.items()}
 
 
@@ -309,7 +323,8 @@ def compute_day(inp: DayInput, p: DailyParams, grace_days: int) -> DayComputed:
             unit=u, window=window, series=series[u.id], live=live[u.id],
             ended=tuple(rules.recently_ended(inp.leases.get(u.id, []), inp.as_of, u.timezone, grace_days)),
             busy=u.id in inp.busy, recent=recent, own=own, cohort=cohort.medians_for(u, recent),
-            episode=inp.episodes.get(u.id), baseline_from=inp.baseline_from.get(u.id))
+            episode=inp.episodes.get(u.id), baseline_from=inp.baseline_from.get(u.id),
+            rhythms=rules.rhythm_series(inp.facts.get(u.id, {}), window, p))
     return out
 
 

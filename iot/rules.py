@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from alerts.choices import AlertSeverity
 from config.settings import DEFAULT_TIMEZONE
 from iot.choices import VACANT_STATUSES, DeviceFormat, DeviceKind, IotAlert, Occupancy
-from iot.occupancy import DayFacts, Thresholds, infer, median, sublet_score
+from iot.occupancy import DayFacts, Rhythm, Thresholds, changeovers, day_rhythm, infer, median, sublet_score
 from leasing.choices import LeaseStatus
 from portfolio.choices import UnitStatus
 from workorders.choices import VisitResult, WorkOrderStatus
@@ -460,10 +460,10 @@ def series_evidence(window: Sequence[int], series: Sequence[DayState], days: int
             for d, (state, ev) in zip(window[-days:], series[-days:], strict=True)]
 
 
-def turnover_switches(series: Sequence[DayState]) -> int:
-    """Switches between OCCUPIED_LIKE and VACANT_LIKE days (short lets: guests come and go)."""
-    return sum(1 for a, b in zip(series[:-1], series[1:], strict=True)
-               if {a[0], b[0]} == {Occupancy.OCCUPIED_LIKE, Occupancy.VACANT_LIKE})
+def rhythm_series(facts: Mapping[int, DayFacts], window: Sequence[int], p: DailyParams) -> tuple[Rhythm, ...]:
+    """Each day's rhythm (stay, cleaning, daytime only, empty), oldest first: the short-let turnover signal."""
+    empty = DayFacts()
+    return tuple(day_rhythm(facts.get(d) or empty, p.thresholds) for d in window)
 
 
 @dataclass(frozen=True)
@@ -481,6 +481,7 @@ class UnitDay:
     cohort: MeterValues
     episode: SubletEpisode | None = None  # an open SUSPECTED_SUBLET alert
     baseline_from: int | None = None  # a visit found no sublet that day: baselines and turnover count from it
+    rhythms: tuple[Rhythm, ...] = ()  # per day of ``window``: guests' stays, changeover cleanings, empty days
 
 
 def activity_condition(u: UnitDay) -> Condition | None:
@@ -533,10 +534,11 @@ def sublet_condition(u: UnitDay, p: DailyParams) -> Condition | None:
     series = u.series[first:]
     recent_days = series[-p.sublet_window_days:]
     night = sum(ev["night_opens"] for _, ev in recent_days) / max(1, len(recent_days))
+    changes, cleaned = changeovers(u.rhythms[first:])
     score, reasons = sublet_score(
-        recent=u.recent, own=u.own, cohort=u.cohort, switches=turnover_switches(series),
+        recent=u.recent, own=u.own, cohort=u.cohort, switches=2 * changes,
         night_opens_per_day=night, own_ratio=p.own_ratio, cohort_ratio=p.cohort_ratio,
-        turnover_changes=p.turnover_changes)
+        turnover_changes=p.turnover_changes, cleanings=cleaned)
     day0 = u.window[-1]
     why = sublet_holds(score, u.episode, day0, p)
     if why is None:

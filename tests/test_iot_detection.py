@@ -46,7 +46,8 @@ async def devices_for(unit, prefix, kinds=(DeviceKind.DOOR, DeviceKind.ELECTRICI
 
 
 async def fill(unit, devs, days, pattern, scale=1.0):
-    """pattern: 'lived' (normal tenant), 'empty' (vacant baseline), 'night' (lived + night-time door)."""
+    """pattern: 'lived' (normal tenant), 'empty' (vacant baseline), 'night' (lived + night-time door),
+    'changeover' (between two short-let guests: a cleaner 11-14 h, water and door, nobody in the evening)."""
     rows = []
     for day in days:
         for h in range(24):
@@ -57,6 +58,8 @@ async def fill(unit, devs, days, pattern, scale=1.0):
             opens = 1.0 if lived and h in (8, 19) else 0.0
             if pattern == "night" and h in (2, 3):
                 opens = 1.0
+            if pattern == "changeover" and 11 <= h < 14:
+                elec, water, opens = 0.3, 0.05, 1.0 if h == 11 else 0.0
             rows.append(HourlyRollup(device_id=devs[DeviceKind.ELECTRICITY].id, unit_id=unit.id,
                                      kind=DeviceKind.ELECTRICITY, hour_ts=ts, value=elec, messages=12))
             if DeviceKind.WATER in devs:
@@ -654,3 +657,22 @@ async def test_a_change_only_door_with_live_availability_is_not_offline(world, s
     found = await offline()
     assert sorted(found) == ["door_g", "door_z", "sw_t"]
     assert "reported itself offline" in found["door_z"] and "heartbeats stopped" in found["sw_t"]
+
+
+async def test_short_let_turnover_is_read_from_stays_and_cleanings(world, settings):
+    """Short lets as they are run: two nights a guest, then a changeover day with a cleaner — no whole empty day
+    between stays. The changeover day looks occupied by its totals; its rhythm (no evening, a short burst) shows it."""
+    target = await tenanted(world.a.building, "SZ-NS-A-SL")
+    devs = await devices_for(target, "sl")
+    days = days_back(30)
+    for i, day in enumerate(days):
+        await fill(target, devs, [day], "changeover" if i % 3 == 2 else "lived")
+    ordinary = await tenanted(world.a.building, "SZ-NS-A-OT")
+    await fill(ordinary, await devices_for(ordinary, "ot"), days, "lived")
+    await run_detection(AS_OF, settings)  # AS_OF is a changeover day (i = 29)
+    changeover = await OccupancyDay.get(unit_id=target.id, day=AS_OF)
+    assert changeover.state == Occupancy.OCCUPIED_LIKE  # by its totals: water and door in use
+    alerts = await Alert.filter(type=IotAlert.SUSPECTED_SUBLET)
+    assert [a.unit_id for a in alerts] == [target.id]
+    reason = alerts[0].evidence["reasons"][0]
+    assert "guest changes" in reason and "with a cleaning" in reason

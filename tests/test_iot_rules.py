@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from iot.choices import DeviceFormat, DeviceKind, IotAlert, Occupancy
-from iot.occupancy import DayFacts
+from iot.occupancy import DayFacts, HourActivity, Rhythm, changeovers, day_rhythm, facts_from_hours
 from iot.rules import (
     FORMAT_LIVENESS,
     OWN_BASELINE_MIN_DAYS,
@@ -35,7 +35,6 @@ from iot.rules import (
     offline_because,
     recently_ended,
     sublet_holds,
-    turnover_switches,
     unit_conditions,
     visit_state,
 )
@@ -157,14 +156,10 @@ def test_cohort_leaves_the_unit_out_only_when_small(size, expect):
     assert got == (expect if expect is not None else full_median)
 
 
-def test_turnover_switches():
-    o, v, u = Occupancy.OCCUPIED_LIKE, Occupancy.VACANT_LIKE, Occupancy.UNKNOWN
-    assert turnover_switches([(s, {}) for s in [o, v, o, u, v, v, o]]) == 3
-
-
-def day(u, series, *, live=(), ended=(), busy=False, recent=None, own=None, cohort=None):
+def day(u, series, *, live=(), ended=(), busy=False, recent=None, own=None, cohort=None, rhythms=()):
     w = window(len(series))
-    return UnitDay(u, w, tuple(series), tuple(live), tuple(ended), busy, recent or {}, own or {}, cohort or {})
+    return UnitDay(u, w, tuple(series), tuple(live), tuple(ended), busy, recent or {}, own or {}, cohort or {},
+                   rhythms=tuple(rhythms))
 
 
 def ev(opens=0, night=0, busy_hours=0, reason="r"):
@@ -203,11 +198,12 @@ def test_no_activity_after_the_configured_days_only():
     ({"electricity": 10.0}, {"electricity": 4.0}, {"electricity": 4.0}, [(OCC, ev())] * 30, True),  # strong
     ({"electricity": 7.0}, {"electricity": 4.0}, {"electricity": 4.0}, [(OCC, ev())] * 30, False),  # not 2×
     ({"electricity": 17.0}, {}, {"electricity": 4.0}, [(OCC, ev())] * 30, False),  # supporting alone: 0.25
-    ({}, {}, {}, [(OCC, ev()), (VAC, ev())] * 15, True),  # short-let turnover
+    ({}, {}, {}, [(OCC, ev())] * 30, True),  # short-let turnover: stays of 2 nights, a cleaning between
 ])
 def test_sublet_suspicion(recent, own, cohort, series, expect):
-    found = unit_conditions(day(unit("OCCUPIED"), series, live=[lease()], recent=recent, own=own, cohort=cohort),
-                            P)
+    rhythms = [Rhythm.STAY, Rhythm.STAY, Rhythm.CLEANING] * 10 if not recent else [Rhythm.STAY] * 30
+    found = unit_conditions(day(unit("OCCUPIED"), series, live=[lease()], recent=recent, own=own, cohort=cohort,
+                                rhythms=rhythms), P)
     assert (IotAlert.SUSPECTED_SUBLET in [c.alert_type for c in found]) is expect
 
 
@@ -314,3 +310,78 @@ def test_offline_per_kind_and_format(case, kind, fmt, seen_h, online, available,
         heartbeat_timeout=BEAT if FORMAT_LIVENESS[DeviceFormat(fmt)].heartbeat else None,
         grace=timedelta(minutes=grace_min))
     assert (reason is None) if offline is None else (reason or "").startswith(offline), (case, reason)
+
+
+KWH_H, M3_H = 0.15, 0.005  # the vacant hourly baselines (settings' defaults)
+
+
+def hours(*, evening=True, night_door=False, cleaning=None, checkout_morning=False, lived_day=True):
+    """A synthetic day of 24 hours. ``cleaning``: (first hour, hours) of a cleaner's water + door burst."""
+    out = []
+    for h in range(24):
+        kwh, m3, opens = 0.02, 0.0, 0
+        if lived_day and (7 <= h < 9):
+            kwh, m3 = 0.4, 0.02
+        if evening and 18 <= h < 23:
+            kwh, m3 = 0.5, 0.01
+        if evening and h == 19:
+            opens = 1
+        if night_door and h == 2:
+            opens = 1
+        if checkout_morning and 7 <= h < 11:
+            kwh, m3, opens = 0.4, 0.02, int(h == 10)
+        if cleaning and cleaning[0] <= h < cleaning[0] + cleaning[1]:
+            kwh, m3, opens = 0.3, 0.05, int(h == cleaning[0])
+        out.append(HourActivity(h, kwh, m3, opens))
+    return out
+
+
+def rhythm_of(day_hours):
+    return day_rhythm(facts_from_hours(day_hours, kwh_per_hour=KWH_H, m3_per_hour=M3_H), P.thresholds)
+
+
+@pytest.mark.parametrize("case,day_hours,expect", [
+    ("a tenant's working day: morning, out, evening at home", hours(), Rhythm.STAY),
+    ("home after midnight: the door at 2 h", hours(evening=False, night_door=True), Rhythm.STAY),
+    ("a changeover: a cleaner 12-14 h, nobody in the evening", hours(evening=False, lived_day=False,
+                                                                     cleaning=(12, 3)), Rhythm.CLEANING),
+    ("check-out morning and a cleaner, nobody in the evening", hours(evening=False, lived_day=False,
+                                                                      checkout_morning=True, cleaning=(12, 2)),
+     Rhythm.DAYTIME),
+    ("a tenant with a weekly cleaner by day: still a stay", hours(cleaning=(10, 2)), Rhythm.STAY),
+    ("nobody", hours(evening=False, lived_day=False), Rhythm.EMPTY),
+    ("too few hours reported", hours()[:6], Rhythm.UNKNOWN),
+])
+def test_day_rhythm_from_hourly_series(case, day_hours, expect):
+    assert rhythm_of(day_hours) is expect, case
+
+
+S, C, D, E, U = Rhythm.STAY, Rhythm.CLEANING, Rhythm.DAYTIME, Rhythm.EMPTY, Rhythm.UNKNOWN
+
+
+@pytest.mark.parametrize("case,rhythms,expect", [
+    ("an ordinary tenant", [S] * 30, (0, 0)),
+    ("short lets: 2-3 nights, a cleaning day between", ([S, S, C] + [S, S, S, C]) * 4, (7, 7)),
+    ("short lets with same-evening arrivals after a check-out day", [S, S, D, S, S, S, D, S, S, D, S], (3, 0)),
+    ("a weekend away now and then", [S] * 12 + [E, E] + [S] * 12, (1, 0)),
+    ("a business trip of a week is no changeover", [S] * 5 + [E] * 7 + [S] * 5, (0, 0)),
+    ("a day without data breaks the pattern", [S, C, S, U, S, E, U, S], (1, 1)),
+    ("gaps before the first stay do not count", [C, E, S, S, C, S], (1, 1)),
+])
+def test_changeovers(case, rhythms, expect):
+    assert changeovers(rhythms) == expect, case
+
+
+def test_short_lets_with_cleanings_score_as_turnover_from_their_hours():
+    stay, changeover = hours(), hours(evening=False, lived_day=False, cleaning=(11, 3))
+    pattern = ([stay, stay, changeover] * 10)[:30]
+    rhythms = [rhythm_of(d) for d in pattern]
+    # every day has activity: whole-day occupancy calls the changeover days occupied too (no "empty" day)
+    facts = [facts_from_hours(d, kwh_per_hour=KWH_H, m3_per_hour=M3_H) for d in pattern]
+    assert all(f.door_opens > 0 and f.water_m3 > P.thresholds.vacant_m3_per_day for f in facts)
+    found = unit_conditions(day(unit("OCCUPIED"), [(OCC, ev())] * 30, live=[lease()], rhythms=rhythms), P)
+    sublet = [c for c in found if c.alert_type == IotAlert.SUSPECTED_SUBLET]
+    assert sublet and "guest changes" in sublet[0].evidence["reasons"][0]
+    ordinary = unit_conditions(day(unit("OCCUPIED"), [(OCC, ev())] * 30, live=[lease()],
+                                   rhythms=[rhythm_of(stay)] * 30), P)
+    assert not [c for c in ordinary if c.alert_type == IotAlert.SUSPECTED_SUBLET]
