@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     iot_dead_letter_max_bytes: int = 2048  # payload kept in the dead-letter table, truncated
     iot_door_offline_hours: float = 25.0
     iot_meter_offline_periods: float = 3.0  # meters: offline after 3 × their reporting period
+    iot_tasmota_teleperiod_seconds: int = 300  # Tasmota TelePeriod: tele/STATE heartbeats (a device's own
+    # report_period_s overrides it); missing for iot_meter_offline_periods × that → offline
+    iot_availability_grace_minutes: float = 0.0  # an "offline" availability counts after this long (0: at once)
     iot_electricity_period_seconds: int = 300  # Tasmota TelePeriod default
     iot_water_period_seconds: int = 3600
     iot_battery_low_percent: int = 15
@@ -141,6 +144,8 @@ class Settings(BaseSettings):
     iot_sublet_cohort_ratio: float = 2.0
     iot_sublet_turnover_changes: int = 6  # vacant↔occupied switches in 30 days: short-let pattern
     iot_sublet_score_threshold: float = 0.6  # ≤ 0.7 (iot.occupancy.SUBLET_STRONG): one strong reason suffices
+    iot_sublet_clear_score: float = 0.3  # an open suspicion clears only below this score ...
+    iot_sublet_clear_days: int = 3  # ... on this many consecutive days (and with no visit pending)
     iot_alert_clear_hours: float = 24.0  # hysteresis before an alert whose condition went false is cleared
     iot_moveout_quiet_hours: int = 24  # MOVE_OUT_PENDING: quiet this long → cleaning work order
     iot_max_kw: float = 25.0  # electricity faster than this is an implausible spike

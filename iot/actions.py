@@ -7,14 +7,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from alerts.choices import OPEN_ALERT_STATUSES
+from tortoise.transactions import in_transaction
+
+from alerts.choices import OPEN_ALERT_STATUSES, AlertStatus
 from alerts.service import condition_cleared, raise_alert
+from core.errors import Conflict
+from iot.choices import IotAlert
 from iot.rules import Condition, DoorOpened, UnitInfo, battery_condition, door_open_conditions
 from models.alerts import Alert
 from models.portfolio import Unit
 from models.workorders import WorkOrder
-from workorders.choices import ACTIVITY_EXPLAINING_WORK, OPEN_WORK_ORDER_STATUSES, TriggerSource, WorkOrderType
-from workorders.service import open_work_order
+from workorders.choices import (
+    ACTIVITY_EXPLAINING_WORK,
+    OPEN_WORK_ORDER_STATUSES,
+    TriggerSource,
+    VisitResult,
+    WorkOrderStatus,
+    WorkOrderType,
+)
+from workorders.service import close_work_order, open_work_order
 
 
 async def units_with_active_work(unit_ids: list[int] | None = None) -> set[int]:
@@ -97,3 +108,52 @@ async def moveout_cleaning_order(unit: dict, *, quiet_hours: int, now: datetime)
         trigger_ref=f"moveout:{unit['id']}:v{unit['status_version']}", now=now,
         description=f"sensors: door quiet and consumption at the vacant baseline for {quiet_hours} h")
     return order.id if created else None
+
+
+async def record_visit_result(order: WorkOrder, *, confirmed: bool, note: str, actor_id: int,
+                              now: datetime) -> dict:
+    """The result of a sublet inspection visit, on its work order (done, if it was not yet). Confirmed: the alert
+    is acknowledged and a TASK goes to the building's lease manager (a finding, closed by people). Not confirmed:
+    the alert is resolved with the visit as evidence, and the unit's baseline counts from this day on (the
+    detection reads ``visit_result_at``). Recording the same result twice changes nothing; another is 409."""
+    if order.type != WorkOrderType.INSPECTION or order.trigger_source != TriggerSource.ALERT \
+            or not order.trigger_ref.startswith("alert:"):
+        raise Conflict("only an inspection opened by a sublet alert takes a visit result", code="NOT_A_VISIT",
+                       details={"work_order_id": order.id, "type": order.type})
+    alert = await Alert.get_or_none(id=int(order.trigger_ref.split(":", 1)[1]))
+    if alert is None or alert.type != IotAlert.SUSPECTED_SUBLET:
+        raise Conflict("only an inspection opened by a sublet alert takes a visit result", code="NOT_A_VISIT",
+                       details={"work_order_id": order.id})
+    result = VisitResult.CONFIRMED if confirmed else VisitResult.NOT_CONFIRMED
+    if order.visit_result is not None:
+        if order.visit_result != result:
+            raise Conflict("this visit's result is already recorded", code="VISIT_RESULT_RECORDED",
+                           details={"visit_result": order.visit_result})
+        return {"work_order_id": order.id, "alert_id": alert.id, "visit_result": result, "task_id": None}
+    if order.status == WorkOrderStatus.CANCELLED:
+        raise Conflict("the visit was cancelled", code="VISIT_CANCELLED", details={"work_order_id": order.id})
+    visit = {"work_order_id": order.id, "result": result, "note": note[:500], "by": actor_id,
+             "at": now.isoformat()}
+    task_id = None
+    async with in_transaction():
+        if order.status != WorkOrderStatus.DONE:
+            order = await close_work_order(order, now=now, actor_id=actor_id, note=f"visit: {result}")
+        await WorkOrder.filter(id=order.id).update(visit_result=result, visit_result_at=now)
+        evidence = {**(alert.evidence or {}), "visit": visit}
+        if confirmed:
+            code = (await Unit.filter(id=order.unit_id).values_list("code", flat=True))[0] if order.unit_id else ""
+            task, _ = await open_work_order(
+                wo_type=WorkOrderType.TASK, building_id=order.building_id, unit_id=order.unit_id,
+                title=f"转租已核实 {code}：请租约经理处理", trigger_source=TriggerSource.ALERT,
+                trigger_ref=f"alert:{alert.id}:confirmed", now=now, actor_id=actor_id,
+                description=f"inspection visit #{order.id} confirmed a sublet. {note}"[:4000])
+            task_id = task.id
+            changes: dict = {"evidence": evidence, "resolution_note": f"visit confirmed: {note}"[:500]}
+            if alert.status == AlertStatus.ACTIVE:
+                changes.update(status=AlertStatus.ACKNOWLEDGED, acknowledged_by_id=actor_id, acknowledged_at=now)
+            await Alert.filter(id=alert.id).update(**changes)
+        elif alert.status in OPEN_ALERT_STATUSES:
+            await Alert.filter(id=alert.id).update(
+                status=AlertStatus.RESOLVED, open_key=None, resolved_by_id=actor_id, resolved_at=now,
+                resolution_note=f"visit found no sublet: {note}"[:500], evidence=evidence)
+    return {"work_order_id": order.id, "alert_id": alert.id, "visit_result": result, "task_id": task_id}

@@ -44,10 +44,12 @@ DEFAULT_TOPIC_PATTERNS: tuple[str, ...] = (
     "z2m=zigbee2mqtt/{id+}",
     "tasmota_sensor=tele/{id}/SENSOR",
     "tasmota_lwt=tele/{id}/LWT",
+    "tasmota_state=tele/{id}/STATE",
     "shelly_rpc={id}/events/rpc",
     "shelly_online={id}/online",
     "shelly_gen1_door=shellies/{id}/sensor/state",
     "wmbus=wmbusmeters/{id}",
+    "generic_availability=rentwatch/devices/{id}/availability",
     "generic=rentwatch/devices/{id}",
 )
 
@@ -70,7 +72,8 @@ class Reading(NamedTuple):
     power_w: float | None = None
     battery: int | None = None
     battery_low: bool | None = None
-    online: bool | None = None
+    online: bool | None = None  # an availability message: online (True) / offline (False)
+    heartbeat: bool = False  # a periodic sign of life with no values (Tasmota tele/STATE)
 
     @property
     def is_meter(self) -> bool:
@@ -246,12 +249,24 @@ def z2m(payload: bytes, ctx: Ctx) -> tuple[Reading, ...] | str:
     return (ctx.reading(fmt, at=ctx.time(fmt, data.get("last_seen")), **values),)
 
 
-def z2m_availability(payload: bytes, ctx: Ctx) -> tuple[Reading, ...]:
-    text = text_of(payload)
+def availability_state(payload: bytes) -> bool:
+    """``online`` / ``offline``, plain or as JSON ``{"state": "online"}`` (Zigbee2MQTT ≥ 2.0, Home Assistant
+    style availability topics): True for online."""
+    text = text_of(payload).strip()
     state = load_object(payload).get("state") if text.startswith("{") else text
-    if not isinstance(state, str) or state.lower() not in ("online", "offline"):
-        raise PayloadError(f"availability is neither online nor offline: {state!r}")
-    return (ctx.reading(DeviceFormat.ZIGBEE2MQTT, online=state.lower() == "online"),)
+    if not isinstance(state, str) or state.strip().lower() not in ("online", "offline"):
+        raise PayloadError(f"availability is neither online nor offline: {str(state)[:40]!r}")
+    return state.strip().lower() == "online"
+
+
+def z2m_availability(payload: bytes, ctx: Ctx) -> tuple[Reading, ...]:
+    return (ctx.reading(DeviceFormat.ZIGBEE2MQTT, online=availability_state(payload)),)
+
+
+def generic_availability(payload: bytes, ctx: Ctx) -> tuple[Reading, ...]:
+    """Our format's availability topic, meant as the device's MQTT last will (``offline``, retained) and its
+    birth message (``online``, retained)."""
+    return (ctx.reading(DeviceFormat.GENERIC, online=availability_state(payload)),)
 
 
 def tasmota_sensor(payload: bytes, ctx: Ctx) -> tuple[Reading, ...] | str:
@@ -295,6 +310,13 @@ def tasmota_lwt(payload: bytes, ctx: Ctx) -> tuple[Reading, ...]:
     if text not in ("online", "offline"):
         raise PayloadError(f"LWT is neither Online nor Offline: {text[:40]!r}")
     return (ctx.reading(DeviceFormat.TASMOTA, online=text == "online"),)
+
+
+def tasmota_state(payload: bytes, ctx: Ctx) -> tuple[Reading, ...]:
+    """``tele/<topic>/STATE``: sent every TelePeriod (300 s by default) whatever changed — a heartbeat. Its values
+    (uptime, Wi-Fi, relay POWER) are not readings we keep."""
+    data = load_object(payload)
+    return (ctx.reading(DeviceFormat.TASMOTA, at=ctx.time(DeviceFormat.TASMOTA, data.get("Time")), heartbeat=True),)
 
 
 SHELLY_METER_COMPONENTS = ("switch", "pm1", "em1", "em")
@@ -381,16 +403,19 @@ ADAPTERS: dict[str, Callable[[bytes, Ctx], tuple[Reading, ...] | str]] = {
     "z2m_availability": z2m_availability,
     "tasmota_sensor": tasmota_sensor,
     "tasmota_lwt": tasmota_lwt,
+    "tasmota_state": tasmota_state,
     "shelly_rpc": shelly_rpc,
     "shelly_online": shelly_online,
     "shelly_gen1_door": shelly_gen1_door,
     "wmbus": wmbus,
+    "generic_availability": generic_availability,
     "generic": generic,
 }
 
 ADAPTER_FORMAT: dict[str, DeviceFormat] = {
     "z2m": DeviceFormat.ZIGBEE2MQTT, "z2m_availability": DeviceFormat.ZIGBEE2MQTT,
     "tasmota_sensor": DeviceFormat.TASMOTA, "tasmota_lwt": DeviceFormat.TASMOTA,
+    "tasmota_state": DeviceFormat.TASMOTA, "generic_availability": DeviceFormat.GENERIC,
     "shelly_rpc": DeviceFormat.SHELLY_GEN2, "shelly_online": DeviceFormat.SHELLY_GEN2,
     "shelly_gen1_door": DeviceFormat.SHELLY_GEN1, "wmbus": DeviceFormat.WMBUS, "generic": DeviceFormat.GENERIC,
 }

@@ -41,7 +41,7 @@ from iot.actions import (
 )
 from iot.adapters import zone
 from iot.choices import DeviceKind, IotAlert
-from iot.occupancy import DayFacts
+from iot.occupancy import EVENING_START, DayFacts
 from iot.rules import (
     Cohort,
     Condition,
@@ -61,7 +61,9 @@ from models.alerts import Alert
 from models.iot import DetectionRun, Device, DoorEvent, HourlyRollup, MeterSample, OccupancyDay
 from models.leasing import Lease
 from models.portfolio import Unit
+from models.workorders import WorkOrder
 from portfolio.choices import UnitStatus
+from workorders.choices import TriggerSource, VisitResult, WorkOrderType
 
 log = logging.getLogger("rentwatch.iot.detection")
 
@@ -81,21 +83,29 @@ offline_because = rules.offline_because  # the rule, where the tests and docs ha
 async def device_health(now: datetime, settings: Settings) -> dict:
     """DEVICE_OFFLINE after the per-kind inactivity timeout; BATTERY_LOW cleared once the battery is fine."""
     hysteresis = timedelta(hours=settings.iot_alert_clear_hours)
-    devices = await Device.all().values("id", "external_id", "kind", "unit_id", "building_id", "last_seen",
-                                        "installed_at", "created_at", "report_period_s", "online", "battery_low")
+    devices = await Device.all().values("id", "external_id", "kind", "format", "unit_id", "building_id",
+                                        "last_seen", "installed_at", "created_at", "report_period_s", "online",
+                                        "battery_low", "available", "available_at", "heartbeat_at")
+    grace = timedelta(minutes=settings.iot_availability_grace_minutes)
     open_alerts = await open_alert_keys([IotAlert.DEVICE_OFFLINE, IotAlert.BATTERY_LOW])
     raised = cleared = 0
     for d in devices:
         timeout = rules.offline_timeout(d["kind"], d["report_period_s"], settings)
         subject = device_subject(d["id"])
-        reason = rules.offline_because(now=now, timeout=timeout, last_seen=d["last_seen"], online=d["online"],
-                                       installed_at=d["installed_at"], registered_at=d["created_at"])
+        reason = rules.offline_because(
+            now=now, timeout=timeout, last_seen=d["last_seen"], online=d["online"], installed_at=d["installed_at"],
+            registered_at=d["created_at"], kind=d["kind"], fmt=d["format"], available=d["available"],
+            available_at=d["available_at"], heartbeat_at=d["heartbeat_at"],
+            heartbeat_timeout=rules.heartbeat_timeout(d["format"], d["report_period_s"], settings), grace=grace)
         if reason is not None:
             await raise_condition(Condition(
                 IotAlert.DEVICE_OFFLINE, d["unit_id"], f"{d['kind']} device {d['external_id']} {reason}",
                 {"device_id": d["id"], "external_id": d["external_id"],
                  "last_seen": d["last_seen"].isoformat() if d["last_seen"] else None,
-                 "timeout_hours": round(timeout.total_seconds() / 3600, 2), "online_flag": d["online"]},
+                 "timeout_hours": round(timeout.total_seconds() / 3600, 2), "online_flag": d["online"],
+                 "availability": d["available"],
+                 "availability_at": d["available_at"].isoformat() if d["available_at"] else None,
+                 "heartbeat_at": d["heartbeat_at"].isoformat() if d["heartbeat_at"] else None},
                 AlertSeverity.WARNING, subject=subject), now=now, building_id=d["building_id"])
             raised += 1
         elif open_key(IotAlert.DEVICE_OFFLINE, d["unit_id"], subject) in open_alerts:
@@ -160,29 +170,42 @@ async def aggregate_days(building_ids: list[int] | None, tz: ZoneInfo, first: da
     h, u = names(HourlyRollup), names(Unit)
     local = f"({h.hour_ts} + {offset_h})"
     water, door = DeviceKind.WATER, DeviceKind.DOOR
+    # water above the vacant hourly baseline, or a door opening: what a day's activity span is read from
+    active = f"(({h.kind} = '{door}' AND {h.value} > 0) OR ({h.kind} = '{water}' AND {h.value} > {m3_h}))"
     statement = (
         f"SELECT {h.unit_id}, {h.kind}, {local} / 24 AS d, SUM({h.value}) AS total, "
         f"SUM(CASE WHEN {local} % 24 >= {night_start} AND {local} % 24 < {night_end} THEN {h.value} ELSE 0 END) "
         f"AS night, SUM(CASE WHEN {h.messages} > 0 THEN 1 ELSE 0 END) AS hours, "
         f"SUM(CASE WHEN ({h.kind} = '{water}' AND {h.value} > {m3_h}) OR ({h.kind} <> '{water}' "
-        f"AND {h.kind} <> '{door}' AND {h.value} > {kwh_h}) THEN 1 ELSE 0 END) AS busy, SUM({h.messages}) AS msgs "
+        f"AND {h.kind} <> '{door}' AND {h.value} > {kwh_h}) THEN 1 ELSE 0 END) AS busy, SUM({h.messages}) AS msgs, "
+        f"SUM(CASE WHEN {local} % 24 >= {EVENING_START} AND {h.kind} <> '{water}' AND {h.kind} <> '{door}' "
+        f"AND {h.value} > {kwh_h} THEN 1 ELSE 0 END) AS ev_busy, "
+        f"SUM(CASE WHEN {local} % 24 >= {EVENING_START} THEN {h.value} ELSE 0 END) AS evening, "
+        f"MIN(CASE WHEN {active} THEN {local} % 24 END) AS act_first, "
+        f"MAX(CASE WHEN {active} THEN {local} % 24 END) AS act_last "
         f"FROM {h} WHERE {h.hour_ts} >= ? AND {h.hour_ts} < ? AND {h.unit_id} IS NOT NULL")
     if building_ids is not None:
         statement += (f" AND {h.unit_id} IN (SELECT {u.id} FROM {u} WHERE {u.building} IN ("
                       + ",".join(str(int(b)) for b in building_ids) + "))")
     statement += f" GROUP BY {h.unit_id}, {h.kind}, d"
-    # [elec_kwh, water_m3, door_opens, night_opens, elec_hours, water_hours, door_messages, busy_hours, night_kwh]
+    # [elec_kwh, water_m3, door_opens, night_opens, elec_hours, water_hours, door_messages, busy_hours, night_kwh,
+    #  evening_busy_hours, evening_opens, active_first, active_last]
     acc: dict[int, dict[int, list]] = defaultdict(dict)
     for row in await sql.execute(sql_conn(), statement, [start_h, end_h]):
         unit_id, kind, d, total, night, hours, busy = row[0], row[1], int(row[2]), row[3], row[4], row[5], row[6]
         a = acc[unit_id].get(d)
         if a is None:
-            a = acc[unit_id][d] = [0.0, 0.0, 0, 0, 0, 0, 0, 0, 0.0]
+            a = acc[unit_id][d] = [0.0, 0.0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, -1, -1]
         total = float(total or 0)
+        if row[10] is not None:
+            first_hour, last_hour = int(row[10]), int(row[11])
+            a[11] = first_hour if a[11] < 0 else min(a[11], first_hour)
+            a[12] = max(a[12], last_hour)
         if kind == door:
             a[2] += int(total)
             a[3] += int(night or 0)
             a[6] += int(row[7] or 0)
+            a[10] += int(row[9] or 0)
         elif kind == water:
             a[1] += total
             a[5] = max(a[5], int(hours))
@@ -191,6 +214,7 @@ async def aggregate_days(building_ids: list[int] | None, tz: ZoneInfo, first: da
             a[8] += float(night or 0)
             a[4] = max(a[4], int(hours))
             a[7] += int(busy or 0)
+            a[9] += int(row[8] or 0)
     return {unit_id: {d: DayFacts(*a) for d, a in days.items()} for unit_id, days in acc.items()}
 
 
@@ -205,6 +229,8 @@ class DayInput:
     devices: dict[int, UnitDevices]
     leases: dict[int, list[LeaseInfo]]
     busy: set[int]
+    episodes: dict[int, rules.SubletEpisode] = field(default_factory=dict)
+    baseline_from: dict[int, int] = field(default_factory=dict)
 
 
 async def load_day(as_of: date, now: datetime, settings: Settings, p: DailyParams) -> DayInput:
@@ -235,7 +261,35 @@ async def load_day(as_of: date, now: datetime, settings: Settings, p: DailyParam
             "id", "unit_id", "status", "start_date", "end_date", "ended_at"):
         leases[lease["unit_id"]].append(LeaseInfo(lease["id"], lease["status"], lease["start_date"],
                                                   lease["end_date"], lease["ended_at"]))
-    return DayInput(as_of, now, units, facts, devices, leases, await units_with_active_work())
+    tz = zone(None, settings.iot_timezone)
+    episodes, baseline_from = await sublet_memory(local_day_end(first - timedelta(days=1), tz), tz, p)
+    return DayInput(as_of, now, units, facts, devices, leases, await units_with_active_work(), episodes,
+                    baseline_from)
+
+
+async def sublet_memory(since: datetime, tz: ZoneInfo, p: DailyParams
+                        ) -> tuple[dict[int, rules.SubletEpisode], dict[int, int]]:
+    """The sublet rule's memory: each unit's open SUSPECTED_SUBLET episode with its visit, and the day from which
+    a unit's baseline counts again (a visit that found no sublet, within the days read)."""
+    alerts = await Alert.filter(type=IotAlert.SUSPECTED_SUBLET, status__in=list(OPEN_ALERT_STATUSES),
+                                unit_id__isnull=False).values("id", "unit_id", "first_seen", "evidence")
+    orders = {row["trigger_ref"]: row for row in await WorkOrder.filter(
+        trigger_source=TriggerSource.ALERT, trigger_ref__in=[f"alert:{a['id']}" for a in alerts]).values(
+        "trigger_ref", "status", "visit_result")} if alerts else {}
+    episodes = {}
+    for a in alerts:
+        order = orders.get(f"alert:{a['id']}")
+        visit = rules.visit_state(order["status"] if order else None, order["visit_result"] if order else None)
+        first_day = day_number(a["first_seen"].astimezone(tz).date())
+        episodes[a["unit_id"]] = rules.episode_of(a["id"], first_day, a["evidence"] or {}, visit,
+                                                  p.sublet_window_days)
+    baseline_from: dict[int, int] = {}
+    for row in await WorkOrder.filter(type=WorkOrderType.INSPECTION, visit_result=VisitResult.NOT_CONFIRMED,
+                                      visit_result_at__gte=since, unit_id__isnull=False).values(
+            "unit_id", "visit_result_at"):
+        day = day_number(row["visit_result_at"].astimezone(tz).date())
+        baseline_from[row["unit_id"]] = max(day, baseline_from.get(row["unit_id"], day))
+    return episodes, baseline_from
 
 
 # ------------------------------------------------------------------------------------------------ daily: compute
@@ -258,7 +312,8 @@ def compute_day(inp: DayInput, p: DailyParams, grace_days: int) -> DayComputed:
         unit_facts = inp.facts.get(u.id, {})
         series[u.id] = tuple(rules.occupancy_series(unit_facts, inp.devices.get(u.id, empty_devices), window,
                                                     now=inp.now, p=p))
-        means[u.id] = rules.meter_means(unit_facts, day0, p)
+        means[u.id] = rules.meter_means(unit_facts, day0, p, episode=inp.episodes.get(u.id),
+                                        since=inp.baseline_from.get(u.id))
         live[u.id] = tuple(rules.live_leases(inp.leases.get(u.id, []), inp.as_of))
     cohort = Cohort.of((u, means[u.id][0], u.status == UnitStatus.OCCUPIED and bool(live[u.id])) for u in inp.units)
     out = DayComputed(window)
@@ -267,7 +322,9 @@ def compute_day(inp: DayInput, p: DailyParams, grace_days: int) -> DayComputed:
         out.days[u.id] = UnitDay(
             unit=u, window=window, series=series[u.id], live=live[u.id],
             ended=tuple(rules.recently_ended(inp.leases.get(u.id, []), inp.as_of, u.timezone, grace_days)),
-            busy=u.id in inp.busy, recent=recent, own=own, cohort=cohort.medians_for(u, recent))
+            busy=u.id in inp.busy, recent=recent, own=own, cohort=cohort.medians_for(u, recent),
+            episode=inp.episodes.get(u.id), baseline_from=inp.baseline_from.get(u.id),
+            rhythms=rules.rhythm_series(inp.facts.get(u.id, {}), window, p))
     return out
 
 

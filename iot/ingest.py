@@ -68,6 +68,9 @@ class DeviceState:
     online: bool | None
     battery: int | None
     battery_low: bool
+    available: bool | None = None  # the last availability message (online / offline), retained ones included
+    available_at: datetime | None = None
+    heartbeat_at: datetime | None = None
     dirty: bool = False
 
 
@@ -154,7 +157,7 @@ class Ingestor:
                 rows = await Device.filter(format=fmt, external_id__in=chunk).values(
                     "id", "external_id", "kind", "unit_id", "invert", "last_contact_open", "last_door_at",
                     "last_total", "last_total_at", "pending_total", "last_seen", "online", "battery",
-                    "battery_low", "building__timezone")
+                    "battery_low", "available", "available_at", "heartbeat_at", "building__timezone")
                 for row in rows:
                     self.cache[(fmt, row["external_id"])] = DeviceState(
                         id=row["id"], kind=DeviceKind(row["kind"]), unit_id=row["unit_id"],
@@ -162,7 +165,8 @@ class Ingestor:
                         last_open=row["last_contact_open"], last_door_at=row["last_door_at"],
                         last_total=row["last_total"], last_total_at=row["last_total_at"],
                         pending=row["pending_total"], last_seen=row["last_seen"], online=row["online"],
-                        battery=row["battery"], battery_low=bool(row["battery_low"]))
+                        battery=row["battery"], battery_low=bool(row["battery_low"]), available=row["available"],
+                        available_at=row["available_at"], heartbeat_at=row["heartbeat_at"])
         for key in missing:
             self.cache.setdefault(key, None)
 
@@ -211,7 +215,8 @@ class Ingestor:
         rows: list[dict] = []
         d = names(Device)
         cols = d.cols("id", "unit_id", "invert", "last_contact_open", "last_door_at", "last_total", "last_total_at",
-                      "pending_total", "last_seen", "online", "battery", "battery_low")
+                      "pending_total", "last_seen", "online", "battery", "battery_low", "available", "available_at",
+                      "heartbeat_at")
         if is_postgres(conn):
             if ids:
                 found = await sql.execute(
@@ -234,6 +239,8 @@ class Ingestor:
             state.pending, state.last_seen = row["pending_total"], _dt_or_none(row["last_seen"])
             state.online = None if row["online"] is None else bool(row["online"])
             state.battery, state.battery_low = row["battery"], bool(row["battery_low"])
+            state.available = None if row["available"] is None else bool(row["available"])
+            state.available_at, state.heartbeat_at = _dt_or_none(row["available_at"]), _dt_or_none(row["heartbeat_at"])
             state.dirty = False
         for key in by_id.values():  # deleted meanwhile: an unknown device again
             self.cache[key] = None
@@ -300,7 +307,8 @@ class Ingestor:
                 self._apply(state, reading, msg, out, door_rows, sample_rows, late_samples, late_doors, bump)
 
         device_rows = [[s.id, s.last_seen, s.online, s.battery, s.battery_low, s.last_open, s.last_door_at,
-                        s.last_total, s.last_total_at, s.pending] for s in touched.values() if s.dirty]
+                        s.last_total, s.last_total_at, s.pending, s.available, s.available_at, s.heartbeat_at]
+                       for s in touched.values() if s.dirty]
         for state in touched.values():
             state.dirty = False
         # in key order: two consumers upserting the same unknown devices must not lock them in opposite orders
@@ -370,7 +378,8 @@ class Ingestor:
             return
         if is_postgres(conn):
             await sql.bulk(conn, SQL_DEVICES_PG, ["int", "timestamptz", "bool", "int", "bool", "bool", "timestamptz",
-                                                  "float8", "timestamptz", "float8"], p.device_rows)
+                                                  "float8", "timestamptz", "float8", "bool", "timestamptz",
+                                                  "timestamptz"], p.device_rows)
         else:
             await sql.execute_many(conn, SQL_DEVICES, [r[1:] + r[:1] for r in p.device_rows])
 
@@ -398,6 +407,13 @@ class Ingestor:
         """Signs of life: neither an "offline" availability / LWT (often the broker's will, sent for a device that
         is gone) nor a retained message the broker replays on every (re)subscribe says the device is there now."""
         alive = r.online is not False and not retained
+        if r.online is not None and (state.available_at is None or r.received_at >= state.available_at):
+            # the publisher's current view (Zigbee2MQTT's own check, the broker's last will): kept when retained
+            state.available, state.available_at = r.online, r.received_at
+        if r.heartbeat and alive:
+            beat = min(r.at, r.received_at)
+            if state.heartbeat_at is None or beat > state.heartbeat_at:
+                state.heartbeat_at = beat
         if r.online is False:
             state.online = False
         elif alive:
@@ -559,7 +575,7 @@ SQL_HOURLY = (f"INSERT INTO {_hr} ({_HR_COLS}) {{rows}} "
               f"{_hr.messages} = {_hr}.{_hr.messages} + excluded.{_hr.messages}")
 #: the running state written back per batch, in the order of ``Ingestor._build``'s device rows (id first)
 DEVICE_STATE = ("last_seen", "online", "battery", "battery_low", "last_contact_open", "last_door_at", "last_total",
-                "last_total_at", "pending_total")
+                "last_total_at", "pending_total", "available", "available_at", "heartbeat_at")
 SQL_DEVICES = (f"UPDATE {_dv} SET " + ", ".join(f"{getattr(_dv, f)} = ?" for f in DEVICE_STATE)
                + f" WHERE {_dv.id} = ?")
 SQL_DEVICES_PG = (f"UPDATE {_dv} AS d SET " + ", ".join(f"{getattr(_dv, f)} = v.c{n}" for n, f in

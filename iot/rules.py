@@ -15,15 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from alerts.choices import AlertSeverity
 from config.settings import DEFAULT_TIMEZONE
-from iot.choices import VACANT_STATUSES, DeviceKind, IotAlert, Occupancy
-from iot.occupancy import DayFacts, Thresholds, infer, median, sublet_score
+from iot.choices import VACANT_STATUSES, DeviceFormat, DeviceKind, IotAlert, Occupancy
+from iot.occupancy import DayFacts, Rhythm, Thresholds, changeovers, day_rhythm, infer, median, sublet_score
 from leasing.choices import LeaseStatus
 from portfolio.choices import UnitStatus
+from workorders.choices import VisitResult, WorkOrderStatus
 
 EPOCH = date(1970, 1, 1)
 
@@ -52,6 +54,8 @@ class IotSettings(Protocol):
 
     iot_door_offline_hours: float
     iot_meter_offline_periods: float
+    iot_tasmota_teleperiod_seconds: int
+    iot_availability_grace_minutes: float
     iot_electricity_period_seconds: int
     iot_water_period_seconds: int
     iot_no_activity_days: int
@@ -61,6 +65,8 @@ class IotSettings(Protocol):
     iot_sublet_cohort_ratio: float
     iot_sublet_turnover_changes: int
     iot_sublet_score_threshold: float
+    iot_sublet_clear_score: float
+    iot_sublet_clear_days: int
     iot_vacant_kwh_per_day: float
     iot_vacant_m3_per_day: float
     iot_vacant_kwh_per_hour: float
@@ -124,12 +130,15 @@ class DailyParams:
     cohort_ratio: float = 2.0
     turnover_changes: int = 6
     score_threshold: float = 0.6
+    clear_score: float = 0.3
+    clear_days: int = 3
 
     @classmethod
     def from_settings(cls, s: IotSettings) -> DailyParams:
         return cls(Thresholds.from_settings(s), timedelta(hours=s.iot_door_offline_hours), s.iot_no_activity_days,
                    s.iot_sublet_window_days, s.iot_lease_end_grace_days, s.iot_sublet_own_ratio,
-                   s.iot_sublet_cohort_ratio, s.iot_sublet_turnover_changes, s.iot_sublet_score_threshold)
+                   s.iot_sublet_cohort_ratio, s.iot_sublet_turnover_changes, s.iot_sublet_score_threshold,
+                   s.iot_sublet_clear_score, s.iot_sublet_clear_days)
 
     @property
     def lookback(self) -> int:
@@ -229,15 +238,66 @@ def offline_timeout(kind: str, report_period_s: int | None, settings: IotSetting
     return timedelta(seconds=(report_period_s or default) * settings.iot_meter_offline_periods)
 
 
+@dataclass(frozen=True)
+class FormatLiveness:
+    """What a payload format can say about a device being alive, besides its readings."""
+
+    availability: bool  # publishes availability: Zigbee2MQTT's own check, or an MQTT last will (online/offline)
+    heartbeat: bool  # publishes a periodic heartbeat whatever changed (Tasmota tele/STATE every TelePeriod)
+
+
+#: per format (docs/iot.md, "Is a device alive?"). Shelly Gen1 door/window sensors sleep between events and their
+#: ``online`` is false while asleep, so their availability says nothing; wM-Bus meters have none.
+FORMAT_LIVENESS: dict[DeviceFormat, FormatLiveness] = {
+    DeviceFormat.ZIGBEE2MQTT: FormatLiveness(availability=True, heartbeat=False),
+    DeviceFormat.TASMOTA: FormatLiveness(availability=True, heartbeat=True),
+    DeviceFormat.SHELLY_GEN2: FormatLiveness(availability=True, heartbeat=False),
+    DeviceFormat.SHELLY_GEN1: FormatLiveness(availability=False, heartbeat=False),
+    DeviceFormat.WMBUS: FormatLiveness(availability=False, heartbeat=False),
+    DeviceFormat.GENERIC: FormatLiveness(availability=True, heartbeat=False),
+}
+NO_LIVENESS = FormatLiveness(availability=False, heartbeat=False)
+
+
+def heartbeat_timeout(fmt: str, report_period_s: int | None, settings: IotSettings) -> timedelta | None:
+    """How long a format's heartbeats may be missing (``None``: the format has none)."""
+    if not FORMAT_LIVENESS.get(DeviceFormat(fmt), NO_LIVENESS).heartbeat:
+        return None
+    period = report_period_s or settings.iot_tasmota_teleperiod_seconds
+    return timedelta(seconds=period * settings.iot_meter_offline_periods)
+
+
 def offline_because(*, now: datetime, timeout: timedelta, last_seen: datetime | None, online: bool | None,
-                    installed_at: datetime | None, registered_at: datetime | None) -> str | None:
-    """Why a device counts as offline, or None. Availability and last-seen together: a device that said it is
-    offline (Zigbee2MQTT availability, Tasmota/Shelly last will) is offline at once; otherwise it is offline once
-    silent for longer than its kind's timeout. A device never heard from is measured from its registration (or a
-    later installation), not from an installation date before it was registered: we could not hear it earlier."""
+                    installed_at: datetime | None, registered_at: datetime | None, kind: str | None = None,
+                    fmt: str | None = None, available: bool | None = None, available_at: datetime | None = None,
+                    heartbeat_at: datetime | None = None, heartbeat_timeout: timedelta | None = None,
+                    grace: timedelta = timedelta(0)) -> str | None:
+    """Why a device counts as offline, or None.
+
+    - A device that said it is offline (Zigbee2MQTT availability, a last will) is offline at once, or once the
+      ``grace`` after that message has passed.
+    - A door contact publishes only when the door moves, so its silence proves nothing where its format says more:
+      with heartbeats seen (Tasmota tele/STATE) it is offline once they stop for ``heartbeat_timeout``; with an
+      availability that says online it is alive however quiet. Only a door whose format has neither (or that never
+      sent them) is judged by silence.
+    - Meters report periodically: silent for longer than their kind's timeout is offline whatever else they say.
+
+    A device never heard from is measured from its registration (or a later installation), not from an
+    installation date before it was registered: we could not hear it earlier."""
     if online is False:
+        if available_at is not None and now - available_at < grace:
+            return None
         return "reported itself offline (availability / last will)" + (
             f", last message {last_seen.isoformat()}" if last_seen else ", never heard from")
+    if kind == DeviceKind.DOOR and fmt is not None:
+        caps = FORMAT_LIVENESS.get(DeviceFormat(fmt), NO_LIVENESS)
+        if caps.heartbeat and heartbeat_at is not None and heartbeat_timeout is not None:
+            sign = max(heartbeat_at, last_seen or heartbeat_at)
+            if now - sign > heartbeat_timeout:
+                return f"heartbeats stopped: last sign of life {sign.isoformat()} (timeout {heartbeat_timeout})"
+            return None
+        if caps.availability and available is True:
+            return None
     reference = last_seen or max(filter(None, [installed_at, registered_at]), default=None)
     if reference is not None and now - reference > timeout:
         return f"silent since {reference.isoformat()} (timeout {timeout})"
@@ -295,20 +355,69 @@ def occupancy_series(facts: Mapping[int, DayFacts], devices: UnitDevices, window
 MeterValues = dict[str, float | None]
 
 
-def meter_means(facts: Mapping[int, DayFacts], day0: int, p: DailyParams) -> tuple[MeterValues, MeterValues]:
+class Visit(StrEnum):
+    """Where the inspection visit of a sublet episode stands."""
+
+    NONE = "none"  # no order, or it was cancelled: the score alone decides
+    PENDING = "pending"  # an order open, or done without its result recorded: the alert holds
+    CONFIRMED = "confirmed"  # the visit found a sublet: with the lease manager now, people close it
+
+
+@dataclass(frozen=True)
+class SubletEpisode:
+    """An open SUSPECTED_SUBLET alert and its memory: the days under suspicion (from ``start``, a day number: the
+    first day of the window that raised it), the unit's own baseline when it began, the scores earlier runs judged
+    (day number → score) and where its visit stands."""
+
+    alert_id: int
+    start: int
+    baseline: Mapping[str, float | None] = field(default_factory=dict)
+    scores: Mapping[int, float] = field(default_factory=dict)
+    visit: Visit = Visit.NONE
+
+
+def meter_means(facts: Mapping[int, DayFacts], day0: int, p: DailyParams, *, episode: SubletEpisode | None = None,
+                since: int | None = None) -> tuple[MeterValues, MeterValues]:
     """(recent, own baseline) per meter signal: the mean of the last ``sublet_window_days`` covered days, and the
-    median of the covered days before them (``None`` with fewer than ``OWN_BASELINE_MIN_DAYS`` of them)."""
+    median of the covered days before them (``None`` with fewer than ``OWN_BASELINE_MIN_DAYS`` of them).
+
+    Memory: days under an open suspicion (``episode``) are no baseline — else a sustained sublet becomes its own
+    normal within weeks; when too few days are left, the baseline frozen when the episode began stands. ``since``
+    (a visit found no sublet that day) resets the baseline: only days from then on count."""
     w = p.sublet_window_days
     recent: MeterValues = {}
     base: MeterValues = {}
     for kind, attr, hours_attr in METER_SIGNALS:
         vals = [(d, getattr(f, attr)) for d, f in facts.items()
-                if getattr(f, hours_attr) >= p.thresholds.min_coverage_hours]
+                if getattr(f, hours_attr) >= p.thresholds.min_coverage_hours and (since is None or d >= since)]
         recent_vals = [v for d, v in vals if d > day0 - w]
-        before = [v for d, v in vals if d <= day0 - w]
+        before = [v for d, v in vals if d <= day0 - w and (episode is None or d < episode.start)]
         recent[kind] = sum(recent_vals) / len(recent_vals) if recent_vals else None
         base[kind] = median(before) if len(before) >= OWN_BASELINE_MIN_DAYS else None
+        if base[kind] is None and episode is not None:
+            base[kind] = episode.baseline.get(kind)
     return recent, base
+
+
+def sublet_holds(score: float, episode: SubletEpisode | None, day0: int, p: DailyParams) -> str | None:
+    """Hysteresis with memory: why SUSPECTED_SUBLET holds on day ``day0``, or None. A new suspicion is raised at
+    ``score_threshold``; an open one holds while its visit is pending or confirmed, and otherwise until the score
+    stayed below ``clear_score`` on ``clear_days`` consecutive days (days without a judged score break the run), so
+    a score wavering around the threshold is one episode, not several."""
+    if episode is None:
+        return "score at the threshold" if score >= p.score_threshold else None
+    if episode.visit == Visit.PENDING:
+        return "inspection visit pending"
+    if episode.visit == Visit.CONFIRMED:
+        return "sublet confirmed by the visit"
+    if score >= p.score_threshold:
+        return "score at the threshold"
+    if score >= p.clear_score:
+        return f"score not yet below the clear level {p.clear_score}"
+    earlier = [episode.scores.get(day0 - k) for k in range(1, p.clear_days)]
+    if all(s is not None and s < p.clear_score for s in earlier):
+        return None
+    return f"score below {p.clear_score} for fewer than {p.clear_days} consecutive days"
 
 
 @dataclass(frozen=True)
@@ -351,10 +460,10 @@ def series_evidence(window: Sequence[int], series: Sequence[DayState], days: int
             for d, (state, ev) in zip(window[-days:], series[-days:], strict=True)]
 
 
-def turnover_switches(series: Sequence[DayState]) -> int:
-    """Switches between OCCUPIED_LIKE and VACANT_LIKE days (short lets: guests come and go)."""
-    return sum(1 for a, b in zip(series[:-1], series[1:], strict=True)
-               if {a[0], b[0]} == {Occupancy.OCCUPIED_LIKE, Occupancy.VACANT_LIKE})
+def rhythm_series(facts: Mapping[int, DayFacts], window: Sequence[int], p: DailyParams) -> tuple[Rhythm, ...]:
+    """Each day's rhythm (stay, cleaning, daytime only, empty), oldest first: the short-let turnover signal."""
+    empty = DayFacts()
+    return tuple(day_rhythm(facts.get(d) or empty, p.thresholds) for d in window)
 
 
 @dataclass(frozen=True)
@@ -370,6 +479,9 @@ class UnitDay:
     recent: MeterValues
     own: MeterValues
     cohort: MeterValues
+    episode: SubletEpisode | None = None  # an open SUSPECTED_SUBLET alert
+    baseline_from: int | None = None  # a visit found no sublet that day: baselines and turnover count from it
+    rhythms: tuple[Rhythm, ...] = ()  # per day of ``window``: guests' stays, changeover cleanings, empty days
 
 
 def activity_condition(u: UnitDay) -> Condition | None:
@@ -410,23 +522,72 @@ def no_activity_condition(u: UnitDay, p: DailyParams) -> Condition | None:
         {"lease_id": lease.id, "days": n, "series": series_evidence(u.window, u.series, n)}, AlertSeverity.WARNING)
 
 
+#: scores kept in an episode's evidence (its memory for the clearing hysteresis), newest last
+EPISODE_SCORE_DAYS = 30
+
+
 def sublet_condition(u: UnitDay, p: DailyParams) -> Condition | None:
-    """SUSPECTED_SUBLET when the suspicion score reaches the threshold; worded as a suspicion, never a finding."""
-    recent_days = u.series[-p.sublet_window_days:]
+    """SUSPECTED_SUBLET while ``sublet_holds``; worded as a suspicion, never a finding. The evidence carries the
+    episode's memory (start, frozen baseline, daily scores) for the next run."""
+    first = 0 if u.baseline_from is None else next(
+        (i for i, d in enumerate(u.window) if d >= u.baseline_from), len(u.window))
+    series = u.series[first:]
+    recent_days = series[-p.sublet_window_days:]
     night = sum(ev["night_opens"] for _, ev in recent_days) / max(1, len(recent_days))
+    changes, cleaned = changeovers(u.rhythms[first:])
     score, reasons = sublet_score(
-        recent=u.recent, own=u.own, cohort=u.cohort, switches=turnover_switches(u.series),
+        recent=u.recent, own=u.own, cohort=u.cohort, switches=2 * changes,
         night_opens_per_day=night, own_ratio=p.own_ratio, cohort_ratio=p.cohort_ratio,
-        turnover_changes=p.turnover_changes)
-    if score < p.score_threshold:
+        turnover_changes=p.turnover_changes, cleanings=cleaned)
+    day0 = u.window[-1]
+    why = sublet_holds(score, u.episode, day0, p)
+    if why is None:
         return None
+    ep = u.episode
+    start = ep.start if ep else day0 - p.sublet_window_days + 1
+    scores = {**(ep.scores if ep else {}), day0: score}
+    kept = sorted(scores)[-EPISODE_SCORE_DAYS:]
     return Condition(
         IotAlert.SUSPECTED_SUBLET, u.unit.id,
-        f"{u.unit.code}: usage pattern suggests a possible sublet (score {score}); an inspection visit is "
+        f"{u.unit.code}: usage pattern suggests a possible sublet (score {score}; {why}); an inspection visit is "
         f"suggested — this is a suspicion, not a finding",
-        {"score": score, "reasons": reasons, "recent_daily": u.recent, "own_baseline": u.own,
-         "cohort_median": u.cohort, "lease_id": u.live[0].id, "series": series_evidence(u.window, u.series)},
+        {"score": score, "holds_because": why, "reasons": reasons, "recent_daily": u.recent, "own_baseline": u.own,
+         "cohort_median": u.cohort, "lease_id": u.live[0].id, "series": series_evidence(u.window, u.series),
+         "episode": {"start": day_of(start).isoformat(), "baseline": dict(ep.baseline) if ep else u.own,
+                     "scores": {day_of(d).isoformat(): scores[d] for d in kept}}},
         AlertSeverity.WARNING)
+
+
+def episode_of(alert_id: int, first_seen_day: int, evidence: Mapping[str, Any], visit: Visit,
+               window_days: int) -> SubletEpisode:
+    """An open SUSPECTED_SUBLET alert's memory, read back from the evidence ``sublet_condition`` wrote (an alert
+    from before that evidence existed starts its episode at the window that raised it)."""
+    memory = evidence.get("episode") or {}
+    try:
+        start = day_number(date.fromisoformat(memory["start"]))
+    except (KeyError, TypeError, ValueError):
+        start = first_seen_day - window_days + 1
+    scores: dict[int, float] = {}
+    for day, score in (memory.get("scores") or {}).items():
+        try:
+            scores[day_number(date.fromisoformat(day))] = float(score)
+        except (TypeError, ValueError):
+            continue
+    baseline = {k: (float(v) if v is not None else None) for k, v in (memory.get("baseline") or {}).items()
+                if isinstance(v, (int, float)) or v is None}
+    return SubletEpisode(alert_id, start, baseline, scores, visit)
+
+
+def visit_state(order_status: str | None, result: str | None) -> Visit:
+    """The visit of an episode from its inspection order: none (no order, or cancelled), confirmed, or pending
+    (open, or done without a result: the alert waits for the result)."""
+    if order_status is None or order_status == WorkOrderStatus.CANCELLED:
+        return Visit.NONE
+    if result == VisitResult.CONFIRMED:
+        return Visit.CONFIRMED
+    if result == VisitResult.NOT_CONFIRMED:
+        return Visit.NONE
+    return Visit.PENDING
 
 
 def unit_conditions(u: UnitDay, p: DailyParams) -> list[Condition]:

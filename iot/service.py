@@ -42,7 +42,10 @@ def serialize_device(d: Device, unit_code: str | None = None) -> dict:
             "installed_at": d.installed_at.isoformat() if d.installed_at else None,
             "last_seen": d.last_seen.isoformat() if d.last_seen else None, "online": d.online,
             "battery": d.battery, "battery_low": d.battery_low, "invert": d.invert,
-            "report_period_s": d.report_period_s}
+            "report_period_s": d.report_period_s,
+            "availability": {"online": d.available,
+                             "at": d.available_at.isoformat() if d.available_at else None},
+            "heartbeat_at": d.heartbeat_at.isoformat() if d.heartbeat_at else None}
 
 
 def serialize_commissioning(c: CommissioningEntry) -> dict:

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 
 from models.base import AppendOnlyModel, TimestampedModel
-from workorders.choices import TriggerSource, WorkOrderStatus, WorkOrderType
+from workorders.choices import TriggerSource, VisitResult, WorkOrderStatus, WorkOrderType
 
 if TYPE_CHECKING:  # the relations' targets, for type checkers only
     from models.accounts import User
@@ -33,6 +33,9 @@ class WorkOrder(TimestampedModel):
     assignee_id: int | None
     due_at = fields.DatetimeField()
     completed_at = fields.DatetimeField(null=True)
+    visit_result = fields.CharEnumField(VisitResult, max_length=16, null=True,
+                                        description="an inspection visit's finding (sublet confirmed or not)")
+    visit_result_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "work_orders"

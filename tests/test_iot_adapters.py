@@ -171,3 +171,39 @@ def test_default_subscriptions():
     subs = TopicRouter(DEFAULT_TOPIC_PATTERNS).subscriptions()
     assert "zigbee2mqtt/#" in subs and "tele/+/SENSOR" in subs and "+/events/rpc" in subs
     assert not any(s.startswith("zigbee2mqtt/") and s != "zigbee2mqtt/#" for s in subs)
+
+
+TASMOTA_STATE = (b'{"Time":"2021-01-01T00:05:12","Uptime":"0T00:05:12","UptimeSec":312,"Heap":26,'
+                 b'"SleepMode":"Dynamic","Sleep":50,"LoadAvg":19,"MqttCount":1,"POWER":"OFF",'
+                 b'"Wifi":{"AP":1,"SSId":"x","RSSI":60,"Signal":-70}}')
+
+
+@pytest.mark.parametrize("topic,payload,fmt,device,online,heartbeat", [
+    ("zigbee2mqtt/door_1/availability", b'{"state":"online"}', DeviceFormat.ZIGBEE2MQTT, "door_1", True, False),
+    ("zigbee2mqtt/door_1/availability", b'{"state":"offline"}', DeviceFormat.ZIGBEE2MQTT, "door_1", False, False),
+    ("zigbee2mqtt/floor 2/door/availability", b"online", DeviceFormat.ZIGBEE2MQTT, "floor 2/door", True, False),
+    ("zigbee2mqtt/door_1/availability", b"offline", DeviceFormat.ZIGBEE2MQTT, "door_1", False, False),
+    ("tele/sw1/LWT", b"Online", DeviceFormat.TASMOTA, "sw1", True, False),
+    ("tele/sw1/LWT", b"Offline", DeviceFormat.TASMOTA, "sw1", False, False),
+    ("tele/sw1/STATE", TASMOTA_STATE, DeviceFormat.TASMOTA, "sw1", None, True),
+    ("tele/sw1/STATE", b"{}", DeviceFormat.TASMOTA, "sw1", None, True),  # a heartbeat however bare
+    ("shellyplus1pm-a8032ab12345/online", b"true", DeviceFormat.SHELLY_GEN2, "shellyplus1pm-a8032ab12345",
+     True, False),
+    ("rentwatch/devices/d7/availability", b"offline", DeviceFormat.GENERIC, "d7", False, False),
+    ("rentwatch/devices/d7/availability", b'{"state": "online"}', DeviceFormat.GENERIC, "d7", True, False),
+])
+def test_availability_and_heartbeats_are_typed(topic, payload, fmt, device, online, heartbeat):
+    r = one(topic, payload)
+    assert (r.format, r.device, r.online, r.heartbeat) == (fmt, device, online, heartbeat)
+    assert r.door_open is None and r.energy_kwh is None  # no reading besides liveness
+
+
+@pytest.mark.parametrize("topic,payload", [
+    ("zigbee2mqtt/door_1/availability", b'{"state":"sleeping"}'),
+    ("rentwatch/devices/d7/availability", b"maybe"),
+    ("tele/sw1/STATE", b"[1,2]"),
+    ("tele/sw1/STATE", b"\xff\xfe"),
+])
+def test_bad_availability_and_heartbeats_are_errors(topic, payload):
+    result = parse_message(topic, payload, RECEIVED)
+    assert result.error and not result.readings

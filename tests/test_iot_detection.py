@@ -46,7 +46,8 @@ async def devices_for(unit, prefix, kinds=(DeviceKind.DOOR, DeviceKind.ELECTRICI
 
 
 async def fill(unit, devs, days, pattern, scale=1.0):
-    """pattern: 'lived' (normal tenant), 'empty' (vacant baseline), 'night' (lived + night-time door)."""
+    """pattern: 'lived' (normal tenant), 'empty' (vacant baseline), 'night' (lived + night-time door),
+    'changeover' (between two short-let guests: a cleaner 11-14 h, water and door, nobody in the evening)."""
     rows = []
     for day in days:
         for h in range(24):
@@ -57,6 +58,8 @@ async def fill(unit, devs, days, pattern, scale=1.0):
             opens = 1.0 if lived and h in (8, 19) else 0.0
             if pattern == "night" and h in (2, 3):
                 opens = 1.0
+            if pattern == "changeover" and 11 <= h < 14:
+                elec, water, opens = 0.3, 0.05, 1.0 if h == 11 else 0.0
             rows.append(HourlyRollup(device_id=devs[DeviceKind.ELECTRICITY].id, unit_id=unit.id,
                                      kind=DeviceKind.ELECTRICITY, hour_ts=ts, value=elec, messages=12))
             if DeviceKind.WATER in devs:
@@ -500,3 +503,179 @@ async def test_a_device_that_reported_offline_alerts_at_once_and_a_new_one_gets_
     assert [a.subject for a in alerts] == [f"device:{gone.id}"] and "reported itself offline" in alerts[0].explanation
     await sweep(settings, now + timedelta(hours=26))  # the new device has now been silent too long
     assert await Alert.filter(type=IotAlert.DEVICE_OFFLINE, subject=f"device:{fresh.id}").exists()
+
+
+async def overcrowding_world(world, code, days):
+    """Four ordinary tenants (the cohort) and a target unit (door + electricity) with 30 ordinary days before
+    ``days``; returns (target, its devices)."""
+    first = days[0] - timedelta(days=30)
+    for n in range(4):
+        unit = await tenanted(world.a.building, f"{code}-C{n}")
+        await fill(unit, await devices_for(unit, f"{code}c{n}"), days_back(30 + len(days), days[-1]), "lived")
+    target = await tenanted(world.a.building, code)
+    devs = await devices_for(target, f"{code}t", kinds=(DeviceKind.DOOR, DeviceKind.ELECTRICITY))
+    await fill(target, devs, days_back(30, first + timedelta(days=29)), "lived")
+    return target, devs
+
+
+async def judge(day, settings):
+    return await run_detection(day, settings, now=local_day_end(day, SH) + timedelta(hours=2))
+
+
+async def test_a_sustained_overcrowding_keeps_its_alert_while_the_visit_is_open(world, settings, client):
+    days = days_back(40)
+    target, devs = await overcrowding_world(world, "SZ-NS-A-OC", days)
+    for day in days:
+        await fill(target, devs, [day], "lived", scale=3.0)
+    states = []
+    for day in days:
+        await judge(day, settings)
+        states.append(await Alert.filter(type=IotAlert.SUSPECTED_SUBLET, unit_id=target.id).values_list(
+            "status", flat=True))
+    first = next(i for i, s in enumerate(states) if s)
+    assert first < 7  # raised within the first week of overcrowding
+    assert all(s == ["ACTIVE"] for s in states[first:]), states  # one alert, active for the remaining weeks
+    alert = await Alert.get(type=IotAlert.SUSPECTED_SUBLET, unit_id=target.id)
+    assert alert.evidence["holds_because"] == "inspection visit pending"
+    assert alert.evidence["own_baseline"]["electricity"] < 6  # the ordinary days, not the overcrowded ones
+    orders = await WorkOrder.filter(type=WorkOrderType.INSPECTION, unit_id=target.id)
+    assert len(orders) == 1 and orders[0].trigger_ref == f"alert:{alert.id}"
+
+    # the visit is done (a transition only): without its result the alert still holds
+    order = orders[0]
+    for status in ("IN_PROGRESS", "DONE"):
+        resp = await client.post(f"/api/v1/work-orders/{order.id}/transition", headers=world.auth(world.a.inspector),
+                                 content=json.dumps({"status": status}))
+        assert resp[1].status == 200, resp[1].json
+    nxt = AS_OF + timedelta(days=1)
+    await fill(target, devs, [nxt], "lived", scale=3.0)
+    await judge(nxt, settings)
+    assert (await Alert.get(id=alert.id)).status == "ACTIVE"
+
+    # not confirmed: the alert is resolved with the visit as evidence and the baseline counts from that day
+    _, resp = await client.post(f"/api/v1/work-orders/{order.id}/visit-result", headers=world.auth(world.a.inspector),
+                                content=json.dumps({"confirmed": False, "note": "家人同住，非转租"}))
+    assert resp.status == 200 and resp.json["visit_result"] == "NOT_CONFIRMED", resp.json
+    alert = await Alert.get(id=alert.id)
+    assert alert.status == "RESOLVED" and alert.evidence["visit"]["work_order_id"] == order.id
+    assert "非转租" in alert.resolution_note
+    _, again = await client.post(f"/api/v1/work-orders/{order.id}/visit-result",
+                                 headers=world.auth(world.a.inspector),
+                                 content=json.dumps({"confirmed": True, "note": "changed my mind"}))
+    assert again.status == 409 and again.json["error"]["code"] == "VISIT_RESULT_RECORDED"
+    for k in (2, 3):
+        later = AS_OF + timedelta(days=k)
+        await fill(target, devs, [later], "lived", scale=3.0)
+        await judge(later, settings)
+    assert await Alert.filter(type=IotAlert.SUSPECTED_SUBLET, unit_id=target.id).count() == 1  # not re-raised
+    assert await WorkOrder.filter(type=WorkOrderType.INSPECTION, unit_id=target.id).count() == 1
+
+
+async def test_a_confirmed_sublet_goes_to_the_lease_manager(world, settings, client):
+    days = days_back(7)
+    target, devs = await overcrowding_world(world, "SZ-NS-A-CF", days)
+    for day in days:
+        await fill(target, devs, [day], "lived", scale=4.0)
+    await judge(AS_OF, settings)
+    alert = await Alert.get(type=IotAlert.SUSPECTED_SUBLET, unit_id=target.id)
+    order = await WorkOrder.get(trigger_ref=f"alert:{alert.id}")
+    _, resp = await client.post(f"/api/v1/work-orders/{order.id}/visit-result", headers=world.auth(world.a.inspector),
+                                content=json.dumps({"confirmed": True, "note": "六人居住，二房东在场"}))
+    assert resp.status == 200 and resp.json["task_id"], resp.json
+    task = await WorkOrder.get(id=resp.json["task_id"])
+    assert task.type == WorkOrderType.TASK and task.assignee_id == world.a.manager.id and task.unit_id == target.id
+    assert (await WorkOrder.get(id=order.id)).status == "DONE"
+    alert = await Alert.get(id=alert.id)
+    assert alert.status == "ACKNOWLEDGED" and alert.evidence["visit"]["result"] == "CONFIRMED"
+    for k in (1, 2, 3, 4):  # usage back to normal: a confirmed finding is closed by people, not by the sensor
+        later = AS_OF + timedelta(days=k)
+        await fill(target, devs, [later], "lived")
+        await judge(later, settings)
+    assert (await Alert.get(id=alert.id)).status == "ACKNOWLEDGED"
+    _, resp = await client.post(f"/api/v1/work-orders/{task.id}/visit-result", headers=world.auth(world.a.manager),
+                                content=json.dumps({"confirmed": True, "note": "x"}))
+    assert resp.status == 409 and resp.json["error"]["code"] == "NOT_A_VISIT"
+
+
+async def test_a_score_wavering_around_the_threshold_is_one_episode(world, settings):
+    """Two heavy days, two ordinary ones, over and over: the 7-day mean crosses 2× the baseline and back every
+    other day. With the visit cancelled only the score decides; it never stays below the clear level for
+    ``iot_sublet_clear_days`` days, so the one alert holds and one inspection order is opened."""
+    days = days_back(24)
+    target, devs = await overcrowding_world(world, "SZ-NS-A-OS", days)
+    for i, day in enumerate(days):
+        await fill(target, devs, [day], "lived", scale=3.0 if i % 4 < 2 else 1.0)
+    for day in days:
+        await judge(day, settings)
+        alert = await Alert.get_or_none(type=IotAlert.SUSPECTED_SUBLET, unit_id=target.id)
+        if alert is not None:
+            await WorkOrder.filter(trigger_ref=f"alert:{alert.id}").update(status=WorkOrderStatus.CANCELLED)
+    alerts = await Alert.filter(type=IotAlert.SUSPECTED_SUBLET, unit_id=target.id)
+    assert [a.status for a in alerts] == ["ACTIVE"]
+    scores = list(alerts[0].evidence["episode"]["scores"].values())
+    assert min(scores) < settings.iot_sublet_score_threshold <= max(scores)  # it did waver
+    assert await WorkOrder.filter(type=WorkOrderType.INSPECTION, unit_id=target.id).count() == 1
+
+
+async def test_a_change_only_door_with_live_availability_is_not_offline(world, settings):
+    """Doors publish only when they move: a tenant away for 30 h leaves them quiet. Availability (Zigbee2MQTT's own
+    check, a last will) and heartbeats (Tasmota tele/STATE) say whether they are alive; silence decides only for a
+    door whose format says nothing else."""
+    from iot.detection import device_health
+
+    t0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    quiet = t0 - timedelta(hours=30)
+    devices = {}
+    for ext, fmt in (("door_z", DeviceFormat.ZIGBEE2MQTT), ("sw_t", DeviceFormat.TASMOTA),
+                     ("door_g", DeviceFormat.GENERIC)):
+        devices[ext], _ = await register_device(DeviceIn(external_id=ext, format=fmt, kind=DeviceKind.DOOR,
+                                                         unit_code=world.a.occupied_unit.code), None)
+    ingest = Ingestor(settings)
+    await ingest.process([
+        RawMessage("zigbee2mqtt/door_z", b'{"contact":true,"linkquality":144}', quiet),
+        # retained: the broker replays it on subscribe — Zigbee2MQTT's current view of the device
+        RawMessage("zigbee2mqtt/door_z/availability", b'{"state":"online"}', quiet, retain=True),
+        RawMessage("tele/sw_t/LWT", b"Online", quiet, retain=True),
+        RawMessage("tele/sw_t/SENSOR", b'{"Time":"2026-11-01T04:00:00","Switch1":"OFF"}', quiet),
+        RawMessage("rentwatch/devices/door_g", b'{"door":"closed"}', quiet),
+    ])
+    await ingest.process([RawMessage("tele/sw_t/STATE", b'{"UptimeSec":108000}', t0 - timedelta(minutes=4))])
+    stored = {d.external_id: d for d in await Device.filter(id__in=[d.id for d in devices.values()])}
+    assert stored["door_z"].available is True and stored["door_z"].available_at == quiet
+    assert stored["sw_t"].heartbeat_at == t0 - timedelta(minutes=4) and stored["sw_t"].available is True
+    assert stored["door_g"].available is None
+
+    async def offline() -> dict[str, str]:
+        rows = await Alert.filter(type=IotAlert.DEVICE_OFFLINE, status="ACTIVE").values("subject", "explanation")
+        ids = {f"device:{d.id}": ext for ext, d in devices.items()}
+        return {ids[r["subject"]]: r["explanation"] for r in rows}
+
+    await device_health(t0, settings)
+    found = await offline()
+    assert list(found) == ["door_g"] and "silent since" in found["door_g"]  # no availability: silence decides
+
+    # Zigbee2MQTT says the door is gone; the Tasmota switch stops its heartbeats (hung, LWT still Online)
+    await ingest.process([RawMessage("zigbee2mqtt/door_z/availability", b'{"state":"offline"}', t0)])
+    await device_health(t0 + timedelta(minutes=20), settings)
+    found = await offline()
+    assert sorted(found) == ["door_g", "door_z", "sw_t"]
+    assert "reported itself offline" in found["door_z"] and "heartbeats stopped" in found["sw_t"]
+
+
+async def test_short_let_turnover_is_read_from_stays_and_cleanings(world, settings):
+    """Short lets as they are run: two nights a guest, then a changeover day with a cleaner — no whole empty day
+    between stays. The changeover day looks occupied by its totals; its rhythm (no evening, a short burst) shows it."""
+    target = await tenanted(world.a.building, "SZ-NS-A-SL")
+    devs = await devices_for(target, "sl")
+    days = days_back(30)
+    for i, day in enumerate(days):
+        await fill(target, devs, [day], "changeover" if i % 3 == 2 else "lived")
+    ordinary = await tenanted(world.a.building, "SZ-NS-A-OT")
+    await fill(ordinary, await devices_for(ordinary, "ot"), days, "lived")
+    await run_detection(AS_OF, settings)  # AS_OF is a changeover day (i = 29)
+    changeover = await OccupancyDay.get(unit_id=target.id, day=AS_OF)
+    assert changeover.state == Occupancy.OCCUPIED_LIKE  # by its totals: water and door in use
+    alerts = await Alert.filter(type=IotAlert.SUSPECTED_SUBLET)
+    assert [a.unit_id for a in alerts] == [target.id]
+    reason = alerts[0].evidence["reasons"][0]
+    assert "guest changes" in reason and "with a cleaning" in reason

@@ -38,12 +38,12 @@ T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
     (DeviceFormat.ZIGBEE2MQTT, "door_101", ["zigbee2mqtt/door_101/availability", "zigbee2mqtt/door_101"]),
     (DeviceFormat.ZIGBEE2MQTT, "floor3/door_7", ["zigbee2mqtt/floor3/door_7/availability",
                                                  "zigbee2mqtt/floor3/door_7"]),
-    (DeviceFormat.TASMOTA, "pow_12", ["tele/pow_12/SENSOR", "tele/pow_12/LWT"]),
+    (DeviceFormat.TASMOTA, "pow_12", ["tele/pow_12/SENSOR", "tele/pow_12/LWT", "tele/pow_12/STATE"]),
     (DeviceFormat.SHELLY_GEN2, "shellypro1pm-a1", ["shellypro1pm-a1/events/rpc", "shellypro1pm-a1/online"]),
     (DeviceFormat.SHELLY_GEN2, "shellypro3em-b2:1", ["shellypro3em-b2/events/rpc", "shellypro3em-b2/online"]),
     (DeviceFormat.SHELLY_GEN1, "shellydw2-C1", ["shellies/shellydw2-C1/sensor/state"]),
     (DeviceFormat.WMBUS, "12345678", ["wmbusmeters/12345678"]),
-    (DeviceFormat.GENERIC, "m-9", ["rentwatch/devices/m-9"]),
+    (DeviceFormat.GENERIC, "m-9", ["rentwatch/devices/m-9/availability", "rentwatch/devices/m-9"]),
 ])
 def test_device_topics_follow_the_routing_patterns(fmt, ext, topics):
     assert device_topics(fmt, ext) == topics

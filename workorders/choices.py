@@ -76,6 +76,13 @@ WORK_ORDER_DUTY: dict[WorkOrderType, tuple[StaffDuty, ...]] = {
 }
 
 
+class VisitResult(StrEnum):
+    """What an inspection visit found, recorded on the work order (a sublet suspicion is confirmed or not)."""
+
+    CONFIRMED = "CONFIRMED"
+    NOT_CONFIRMED = "NOT_CONFIRMED"
+
+
 class TriggerSource(StrEnum):
     """What opened a work order; with a reference, unique — one trigger opens one order."""
 

@@ -123,6 +123,7 @@ def serialize_work_order(order: WorkOrder, unit_code: str | None = None) -> dict
         "unit_code": unit_code, "trigger": {"source": order.trigger_source, "ref": order.trigger_ref},
         "assignee_id": order.assignee_id, "due_at": order.due_at.isoformat(),
         "completed_at": order.completed_at.isoformat() if order.completed_at else None,
+        "visit_result": order.visit_result,
         "created_at": order.created_at.isoformat() if order.created_at else None,
     }
 

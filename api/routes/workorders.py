@@ -4,11 +4,12 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import json
 
-from accounts.permissions import STAFF, WORK_ORDER_WRITERS
+from accounts.permissions import ALERT_WRITERS, STAFF, WORK_ORDER_WRITERS
 from api.access import access, principal_of
 from core.errors import NotFound
 from core.pagination import PageQuery, paginate
 from core.validation import UnitCode, parse_body, parse_query
+from iot.actions import record_visit_result
 from models.workorders import WorkOrder, WorkOrderEvent
 from portfolio.service import get_unit_for
 from workorders.choices import TriggerSource, WorkOrderStatus, WorkOrderType
@@ -31,6 +32,11 @@ class WorkOrderIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=4000)
     client_ref: str = Field(min_length=1, max_length=64, description="idempotency key chosen by the caller")
+
+
+class VisitResultIn(BaseModel):
+    confirmed: bool = Field(description="the visit found a sublet")
+    note: str = Field(min_length=1, max_length=500, description="what the visit found")
 
 
 class TransitionIn(BaseModel):
@@ -102,3 +108,14 @@ async def transition(request: Request, order_id: int):
     order = await transition_as(order, body.status, role=principal.role, user_id=principal.user_id,
                                 now=request.app.ctx.clock.now(), note=body.note, assignee_id=body.assignee_id)
     return json(serialize_work_order(order))
+
+
+@bp.post("/<order_id:int>/visit-result", name="workorders_visit_result")
+@access(ALERT_WRITERS)
+async def visit_result(request: Request, order_id: int):
+    """A sublet inspection's result: confirmed → the lease manager's task; not → the alert resolved."""
+    principal = principal_of(request)
+    order = await work_order_for(request, order_id)
+    body = parse_body(VisitResultIn, request.body)
+    return json(await record_visit_result(order, confirmed=body.confirmed, note=body.note,
+                                          actor_id=principal.user_id, now=request.app.ctx.clock.now()))

@@ -1,4 +1,4 @@
-from accounts.permissions import TENANTS
+from accounts.permissions import ALERT_WRITERS, TENANTS
 from accounts.permissions import WORK_ORDER_WRITERS as STAFF_WRITERS
 from tests.route_cases import ADMINS, ALL_STAFF, EVERYONE, MANAGERS, RouteCase
 
@@ -42,6 +42,10 @@ CASES = {
     "workorders.workorders_transition": RouteCase(
         "POST", lambda w, s: f"/api/v1/work-orders/{s.extra['cleaning_order'].id}/transition",
         roles=STAFF_WRITERS, body=lambda w, s: {"status": "IN_PROGRESS"}),
+    # a cleaning order takes no visit result (409): the walk checks role and scope only
+    "workorders.workorders_visit_result": RouteCase(
+        "POST", lambda w, s: f"/api/v1/work-orders/{s.extra['cleaning_order'].id}/visit-result",
+        roles=ALERT_WRITERS, body=lambda w, s: {"confirmed": False, "note": "nobody else lives there"}),
     "admin.admin_portfolio_import": RouteCase("POST", lambda w, s: "/api/v1/admin/portfolio/import?format=json",
                                               roles=ADMINS, scoped=False, body=lambda w, s: []),
     "admin.admin_users_list": RouteCase("GET", lambda w, s: "/api/v1/admin/users", roles=ADMINS, scoped=False),
