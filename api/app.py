@@ -138,6 +138,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
             await close_db()
 
     from api.headers import apply_security_headers
+    from core.requestctx import request_id_var
     from core.validation import check_path_params
 
     # /docs loads Swagger UI from its CDN until the app serves those assets itself.
@@ -150,6 +151,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     async def _start_timer(request: Request) -> None:
         request.ctx.started = time.perf_counter()
         request.ctx.request_id = request.headers.get("x-request-id") or os.urandom(8).hex()
+        request_id_var.set(request.ctx.request_id)
         if request.match_info:
             check_path_params(request.match_info, path_text_limits)
 
