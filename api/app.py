@@ -138,7 +138,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
             await close_db()
 
     from api.headers import apply_security_headers
+    from core.pii import install_log_masking
     from core.requestctx import request_id_var
+
+    install_log_masking()  # also when an ASGI server or a test builds the app
     from core.validation import check_path_params
 
     # /docs loads Swagger UI from its CDN until the app serves those assets itself.

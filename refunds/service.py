@@ -701,7 +701,9 @@ def serialize_deduction(line: RefundDeduction) -> dict:
 
 
 def mask_account(account: str) -> str:
-    return ("*" * max(0, len(account) - 4) + account[-4:]) if account else ""
+    from core.pii import mask_tail
+
+    return mask_tail(account) or ""
 
 
 def _iso(value: datetime | date | None) -> str | None:

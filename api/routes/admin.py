@@ -14,6 +14,7 @@ from api.uploads import refuse_if_rejected, uploaded_file
 from audit.service import AuditFilter, list_events
 from core.errors import BadRequest, NotFound
 from core.pagination import PageQuery, paginate
+from core.pii import mask_phone
 from core.validation import parse_body, parse_query
 from models.accounts import User
 from portfolio.importer import ImportFormatError, import_portfolio, read_rows
@@ -50,7 +51,8 @@ class ImportQuery(BaseModel):
 
 
 def serialize_user(user: User) -> dict:
-    return {"id": user.id, "name": user.name, "role": user.role, "phone": user.phone,
+    """The phone masked (PIPL): the admin API lists people; the full number is in the user's own record."""
+    return {"id": user.id, "name": user.name, "role": user.role, "phone": mask_phone(user.phone),
             "is_active": user.is_active, "bound": bool(user.openid), "supervisor_id": user.supervisor_id}
 
 
