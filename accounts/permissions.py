@@ -103,6 +103,10 @@ STAFF_ADMINS = ADMINS
 #: Deactivate a user (staff or tenant) and revoke every token and console session they hold.
 USER_DEACTIVATORS = ADMINS
 
+# ---- audit -------------------------------------------------------------------------------------------------
+#: Read the audit log of privileged actions (it names who did what; personal data stays out of it).
+AUDIT_READERS = ADMINS
+
 
 def table() -> dict[str, frozenset[Role]]:
     """Every named set of this module (for the pinning test and the docs)."""

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from accounts.choices import STAFF_ROLES, BindingPurpose, Role, StaffDuty
+from audit.choices import AuditAction
+from audit.service import Actor, Target, record
 from core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from models.accounts import BindingCode, User, WechatSession
 from models.portfolio import Building, BuildingStaff
@@ -28,8 +30,13 @@ async def issue_binding_code(*, purpose: BindingPurpose, now: datetime, ttl: tim
                              tenant_id: int | None = None, lease_id: int | None = None,
                              issued_by: int | None = None) -> str:
     code = new_binding_code()
-    await BindingCode.create(code_hash=_hash_code(code), purpose=purpose, user=user, tenant_id=tenant_id,
-                             lease_id=lease_id, issued_by_id=issued_by, expires_at=now + ttl)
+    async with in_transaction():
+        row = await BindingCode.create(code_hash=_hash_code(code), purpose=purpose, user=user, tenant_id=tenant_id,
+                                       lease_id=lease_id, issued_by_id=issued_by, expires_at=now + ttl)
+        target = Target("user", user.id) if user else Target("tenant", tenant_id or 0)
+        await record(issued_by, AuditAction.BINDING_CODE_ISSUED, target,
+                     {"purpose": str(purpose), "binding_code_id": row.id, "lease_id": lease_id,
+                      "expires_at": (now + ttl).isoformat()}, now)
     return code
 
 
@@ -64,7 +71,10 @@ async def remember_wechat_session(openid: str, session_key: str) -> None:
 
 
 async def create_staff(*, name: str, role: Role, phone: str | None = None,
-                       duties: list[tuple[int, StaffDuty]] | None = None, supervisor_id: int | None = None) -> User:
+                       duties: list[tuple[int, StaffDuty]] | None = None, supervisor_id: int | None = None,
+                       actor: Actor | int | None = None, now: datetime | None = None) -> User:
+    """A staff member with their duties. With ``now`` (the admin API, the console, the CLI) the creation is
+    audited; demo seeds and benchmarks leave it out."""
     if role not in STAFF_ROLES:
         raise ValidationFailed(f"{role} is not a staff role")
     async with in_transaction():
@@ -73,7 +83,14 @@ async def create_staff(*, name: str, role: Role, phone: str | None = None,
             if not await Building.filter(id=building_id).exists():
                 raise NotFound(f"building {building_id} not found")
             await BuildingStaff.create(building_id=building_id, user=user, duty=duty)
+        if now is not None:
+            await record(actor, AuditAction.STAFF_CREATED, Target("user", user.id),
+                         {"role": str(role), "duties": _duty_list(duties or []), "supervisor_id": supervisor_id}, now)
     return user
+
+
+def _duty_list(duties) -> list[dict]:
+    return [{"building_id": b, "duty": str(d)} for b, d in sorted(duties)]
 
 
 # --------------------------------------------------------------------------------------------- console passwords
@@ -82,7 +99,8 @@ class SignInRefused(Unauthorized):
     code = "SIGN_IN_REFUSED"
 
 
-async def set_password(user: User, password: str, *, now: datetime, login: str | None = None) -> User:
+async def set_password(user: User, password: str, *, now: datetime, login: str | None = None,
+                       actor: Actor | int | None = None) -> User:
     """Give a staff member a console password (and a login name). Tenants never sign in to the console."""
     from accounts.passwords import hash_password, password_problem
 
@@ -100,7 +118,9 @@ async def set_password(user: User, password: str, *, now: datetime, login: str |
         if await User.filter(login=login).exclude(id=user.id).exists():
             raise Conflict("this login name is taken", code="LOGIN_TAKEN")
         changes["login"] = login
-    await User.filter(id=user.id).update(**changes)
+    async with in_transaction():
+        await User.filter(id=user.id).update(**changes)
+        await record(actor, AuditAction.PASSWORD_SET, Target("user", user.id), {"login": changes.get("login")}, now)
     return await User.get(id=user.id)
 
 
@@ -146,7 +166,7 @@ def _dummy_hash() -> str:
 
 
 async def update_staff(user_id: int, *, role: Role, duties: list[tuple[int, StaffDuty]],
-                       supervisor_id: int | None = None) -> User:
+                       supervisor_id: int | None = None, actor: Actor | int | None, now: datetime) -> User:
     """Set a staff member's role, supervisor and building duties (the duties are their data scope) at once."""
     if role not in STAFF_ROLES:
         raise ValidationFailed(f"{role} is not a staff role")
@@ -167,10 +187,17 @@ async def update_staff(user_id: int, *, role: Role, duties: list[tuple[int, Staf
         for building_id, duty in sorted(wanted - set(current)):
             await BuildingStaff.create(building_id=building_id, user_id=user.id, duty=duty)
         await User.filter(id=user.id).update(role=role, supervisor_id=supervisor_id)
+        if user.role != role:
+            await record(actor, AuditAction.STAFF_ROLE_CHANGED, Target("user", user.id),
+                         {"from": str(user.role), "to": str(role)}, now)
+        added, removed = wanted - set(current), set(current) - wanted
+        if added or removed:
+            await record(actor, AuditAction.STAFF_DUTIES_CHANGED, Target("user", user.id),
+                         {"added": _duty_list(added), "removed": _duty_list(removed)}, now)
     return await User.get(id=user_id)
 
 
-async def deactivate_user(user_id: int, *, actor_id: int) -> User:
+async def deactivate_user(user_id: int, *, actor_id: int, now: datetime) -> User:
     """Deactivate a user and revoke all they hold: the token_version bump invalidates every API token and console
     session at once; their sessions and unused binding codes are deleted too. The users row change reaches every
     worker's principal cache through the change log (core.changes) within ``cache_poll_seconds``. Idempotent."""
@@ -185,6 +212,9 @@ async def deactivate_user(user_id: int, *, actor_id: int) -> User:
         if user is None:
             raise NotFound("user not found")
         await User.filter(id=user_id).update(is_active=False, token_version=F("token_version") + 1)
-        await ConsoleSession.filter(user_id=user_id).delete()
-        await BindingCode.filter(user_id=user_id, used_at__isnull=True).delete()
+        sessions = await ConsoleSession.filter(user_id=user_id).delete()
+        codes = await BindingCode.filter(user_id=user_id, used_at__isnull=True).delete()
+        await record(actor_id, AuditAction.USER_DEACTIVATED, Target("user", user_id),
+                     {"was_active": user.is_active, "console_sessions_ended": sessions, "binding_codes_revoked": codes},
+                     now)
     return await User.get(id=user_id)

@@ -145,6 +145,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
             await close_db()
 
     from api.headers import apply_security_headers
+    from core.pii import install_log_masking
+    from core.requestctx import request_id_var
+
+    install_log_masking()  # also when an ASGI server or a test builds the app
     from core.validation import check_path_params
 
     # /docs loads Swagger UI from its CDN until the app serves those assets itself.
@@ -157,6 +161,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     async def _start_timer(request: Request) -> None:
         request.ctx.started = time.perf_counter()
         request.ctx.request_id = request.headers.get("x-request-id") or os.urandom(8).hex()
+        request_id_var.set(request.ctx.request_id)
         if request.match_info:
             check_path_params(request.match_info, path_text_limits)
 

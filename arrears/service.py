@@ -28,6 +28,8 @@ from arrears.choices import (
 from arrears.latefees import LateFee, LateFeeClause, late_fee
 from arrears.templates import KIND_OF_TIER, MessageTemplates
 from arrears.tiers import Tier, TierTable, classify, days_past_due, decide
+from audit.choices import AuditAction
+from audit.service import Actor, Target, record
 from config.settings import Settings
 from leasing.choices import OPEN_RECEIVABLE_STATUSES, ChargeType, PaymentMethod, ReceivableStatus
 from leasing.ledger import open_key, staff_of
@@ -230,6 +232,10 @@ async def waive_late_fee(base_id: int, *, reason: str, approver: User, now: date
             raise InvalidTransition("late fee", "WAIVED", "WAIVED", [])
         await LateFeeAccrual.filter(id=accrual.id).update(waived_at=now, waived_reason=reason.strip()[:500],
                                                           waived_by_id=approver.id)
+        base = await Receivable.get(id=base_id)
+        await record(Actor.of(approver), AuditAction.LATE_FEE_WAIVED,
+                     Target("receivable", base_id, base.building_id),
+                     {"lease_id": base.lease_id, "accrued_fen": accrual.fee_fen, "reason": reason.strip()[:500]}, now)
         for row in await Receivable.filter(charge__startswith=f"{LATE_FEE_PREFIX}:{base_id}:",
                                            status__in=list(OPEN_RECEIVABLE_STATUSES)):
             await waive_receivable(row.id, reason=f"违约金减免: {reason.strip()}", approver=approver, now=now)

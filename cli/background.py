@@ -14,6 +14,7 @@ import signal
 from config.settings import Settings
 from core.clock import SystemClock
 from core.db import close_db
+from core.pii import install_log_masking
 from iot.broker_auth import embedded_broker_for
 from tortoise_config import init_db
 
@@ -80,5 +81,6 @@ def managed_process_main(settings_json: str) -> None:
     """Entry of the managed process started by ``serve`` (runs in its own process and event loop)."""
     settings = Settings.model_validate_json(settings_json)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()
     quiet_noisy_loggers()
     asyncio.run(run_services(settings, with_broker=settings.uses_embedded_broker))

@@ -155,7 +155,7 @@ async def create_admin(settings: Settings, name: str, phone: str | None, login: 
 
     async def go():
         now = SystemClock().now()
-        user = await create_staff(name=name, role=Role.ADMIN, phone=phone)
+        user = await create_staff(name=name, role=Role.ADMIN, phone=phone, now=now)
         await set_password(user, password, now=now, login=login)
         code = await issue_binding_code(purpose=BindingPurpose.STAFF, now=now,
                                         ttl=timedelta(hours=settings.binding_code_ttl_hours), user=user)

@@ -8,6 +8,7 @@ import logging
 import sys
 
 from config.settings import SettingsError, load_settings
+from core.pii import install_log_masking
 
 #: Modules exposing ``register(subparsers)``; each domain adds its own commands in its own module.
 COMMAND_MODULES = ["cli.core_commands", "cli.iot_commands", "cli.notify_commands", "cli.inspection_commands",
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()  # phones, ID numbers, bank accounts never reach a log (core.pii)
     result = args.func(settings, args)
     return int(result or 0)
 

@@ -50,7 +50,8 @@ async def store_photo(principal: Principal, photo_id: UUID, data: bytes, *, sett
         unit = await get_unit_for(principal, unit_code)
         site = Site(unit=unit, building=await Building.get(id=unit.building_id))
     else:  # a report captured offline may already name this photo: stamp it for that report's unit
-        link = await ReportPhoto.filter(photo_id=photo_id).order_by("id").first().values("report__unit_id")
+        link = await ReportPhoto.filter(photo_id=photo_id, report__author_id=principal.user_id).order_by("id") \
+            .first().values("report__unit_id")
         if link:
             unit = await Unit.get(id=link["report__unit_id"])
             if principal.can_see_building(unit.building_id):

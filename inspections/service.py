@@ -33,6 +33,14 @@ from inspections.choices import (
     needs_evidence,
 )
 from inspections.onsite import OnSiteLimits, OnSiteVerdict, PriorFix, StickerMismatch, SuspectedMockLocation
+from inspections.photo_scope import (
+    REFUSAL_MESSAGE,
+    REFUSAL_STATUS,
+    Citation,
+    PhotoFacts,
+    first_refusal,
+    report_refusal,
+)
 from inspections.qr import StickerRef, parse_sticker, verify_signature, verify_version
 from inspections.schemas import DecisionIn, StatusReportIn, content_hash
 from leasing.choices import LIVE_LEASE_STATUSES
@@ -404,7 +412,8 @@ async def submit_report(principal: Principal, body: StatusReportIn, *, settings:
         state, reason = ReportState.AWAITING_MEDIA, "MISSING_PHOTOS"
     mark = await _initial_state(report, state, reason, settings=settings, now=now)
     try:
-        await _store_report(report, photo_ids, missing, mark, settings=settings, now=now)
+        await _store_report(report, photo_ids, missing, mark, building_id=site.unit.building_id, settings=settings,
+                            now=now)
     except IntegrityError:
         duplicate = await _existing_report_outcome(body.client_id, principal, digest)
         if duplicate:
@@ -436,6 +445,28 @@ def _check_request(body: StatusReportIn, unit: Unit, photo_ids: list[UUID]) -> t
 
         check_transition(unit.status, body.requested_status)  # 409 INVALID_TRANSITION, nothing written
     return None, ""
+
+
+async def photo_facts(photo_ids: list[UUID] | list[str]) -> dict[str, PhotoFacts]:
+    """What each stored photo already belongs to (uploader, unit and its building), by photo id."""
+    if not photo_ids:
+        return {}
+    rows = await Photo.filter(id__in=photo_ids).values("id", "uploaded_by_id", "unit_id", "unit__building_id")
+    return {str(r["id"]): PhotoFacts(uploaded_by_id=r["uploaded_by_id"], unit_id=r["unit_id"],
+                                     building_id=r["unit__building_id"]) for r in rows}
+
+
+def refuse_citations(refusals: dict[str, str | None]) -> None:
+    """Raise the most serious photo refusal (403 scope, 422 wrong unit or refund) in the one error shape."""
+    found = first_refusal(refusals)
+    if found:
+        code, ids = found
+        raise AppError(REFUSAL_MESSAGE[code], code=code, status=REFUSAL_STATUS[code], details={"photo_ids": ids})
+
+
+def _own_photos(report: StatusReport, photo_ids: list[UUID] | list[str]):
+    """The report's photos that count for it: its author's, attached to its unit."""
+    return Photo.filter(id__in=photo_ids, uploaded_by_id=report.author_id, unit_id=report.unit_id)
 
 
 async def _stored_photo_ids(photo_ids: list[UUID]) -> set[UUID]:
@@ -475,16 +506,21 @@ async def _initial_state(report: StatusReport, state: ReportState | None, reason
 
 
 async def _store_report(report: StatusReport, photo_ids: list[UUID], missing: list[UUID], mark: bool, *,
-                        settings: Settings, now: datetime) -> None:
+                        building_id: int, settings: Settings, now: datetime) -> None:
     """Save the report, link its photos and mark the unit inspected, in one transaction. Raises IntegrityError
     for a concurrent duplicate (same client_id)."""
     async with in_transaction():
         await report.save()  # first write: a concurrent duplicate blocks here on the unique client_id
         if photo_ids:
             await ReportPhoto.bulk_create([ReportPhoto(report_id=report.id, photo_id=p) for p in photo_ids])
-            await Photo.filter(id__in=photo_ids, unit_id__isnull=True).update(unit_id=report.unit_id)
+            await Photo.filter(id__in=photo_ids, unit_id__isnull=True, uploaded_by_id=report.author_id) \
+                .update(unit_id=report.unit_id)
+            # Checked here, after attaching, so an earlier item of the same sync batch is seen: rolls back.
+            citation = Citation(by_user_id=report.author_id, unit_id=report.unit_id, building_id=building_id)
+            refuse_citations({pid: report_refusal(facts, citation)
+                              for pid, facts in (await photo_facts(photo_ids)).items()})
         if report.state == ReportState.AWAITING_MEDIA and \
-                await Photo.filter(id__in=missing).count() == len(missing):
+                await _own_photos(report, missing).count() == len(missing):
             # Stored since the check above (the sync reads a batch's photos once, at its start).
             mark = await _decide_state(report, settings=settings, now=now)
             report.initial_result = str(report.state)
@@ -560,7 +596,11 @@ async def advance_if_complete(report_id: int, *, settings: Settings, now: dateti
         report = await StatusReport.get(id=report_id)
         if report.state != ReportState.AWAITING_MEDIA:
             return False
-        have = await Photo.filter(id__in=report.photo_ids).count()
+        # A photo stored while the report was being saved may still be unattached: the author's own is the
+        # report's unit's now.
+        await Photo.filter(id__in=report.photo_ids, uploaded_by_id=report.author_id, unit_id__isnull=True) \
+            .update(unit_id=report.unit_id)
+        have = await _own_photos(report, report.photo_ids).count()
         if have < len(report.photo_ids):
             return False
         claimed = await StatusReport.filter(id=report.id, state=ReportState.AWAITING_MEDIA) \

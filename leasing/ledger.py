@@ -25,6 +25,8 @@ from tortoise.transactions import in_transaction
 from accounts.choices import Role, StaffDuty
 from alerts.choices import AlertSeverity
 from alerts.service import raise_alert
+from audit.choices import AuditAction
+from audit.service import Actor, Target, record
 from core import sql
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from core.sql import names
@@ -529,6 +531,9 @@ async def waive_receivable(receivable_id: int, *, reason: str, approver: User, n
         if won != 1:
             raise InvalidTransition("receivable", row.status, ReceivableStatus.WAIVED,
                                     [s.value for s in OPEN_RECEIVABLE_STATUSES])
+        await record(Actor.of(approver), AuditAction.RECEIVABLE_WAIVED, Target("receivable", row.id, row.building_id),
+                     {"lease_id": row.lease_id, "charge": row.charge, "waived_fen": row.amount_fen - row.paid_fen,
+                      "reason": reason.strip()[:500]}, now)
     return await Receivable.get(id=receivable_id)
 
 

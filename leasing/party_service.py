@@ -93,6 +93,9 @@ async def find_or_create_party(party: PartyIn, *, salt: str) -> tuple[Tenant, bo
 
 
 def serialize_party(tenant: Tenant) -> dict:
-    return {"id": tenant.id, "kind": tenant.kind, "name": tenant.name, "phone": tenant.phone,
+    """The phone masked and only the ID number's last 4 (PIPL): leases are listed to every desk role."""
+    from core.pii import mask_phone
+
+    return {"id": tenant.id, "kind": tenant.kind, "name": tenant.name, "phone": mask_phone(tenant.phone),
             "uscc": tenant.uscc, "id_last4": tenant.id_last4 or None,
             "payer_aliases": list(tenant.payer_aliases or [])}

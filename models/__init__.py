@@ -20,4 +20,5 @@ MODEL_MODULES: list[str] = [
     "models.reconciliation",
     "models.payments",
     "models.contracts",
+    "models.audit",
 ]

@@ -88,7 +88,9 @@ def normalise_phone(phone: str) -> str | None:
 
 
 def mask_phone(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+    from core.pii import mask_phone as mask
+
+    return mask(phone) or ""
 
 
 async def enqueue_sms(*, phone: str, kind: str, dedupe_key: str, text: str, now: datetime,

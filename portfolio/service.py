@@ -8,6 +8,8 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from accounts.scope import Principal
+from audit.choices import AuditAction
+from audit.service import Target, record
 from core.errors import Conflict, InvalidTransition, NotFound
 from models.portfolio import Unit, UnitStatusChange
 from portfolio.choices import StatusSource, UnitStatus, allowed_unit_targets
@@ -49,9 +51,14 @@ async def change_unit_status(unit_id: int, target: UnitStatus, *, source: Status
         if updated != 1:
             raise Conflict("the unit's status changed concurrently", code="STALE_STATUS_VERSION",
                            details={"expected_version": unit.status_version})
-        return await UnitStatusChange.create(
+        change = await UnitStatusChange.create(
             unit_id=unit.id, from_status=unit.status, to_status=target, version=unit.status_version + 1,
             source=source, reason=reason[:500], reference=reference[:64], actor_id=actor_id, changed_at=now)
+        if source == StatusSource.ADMIN:  # a person overrode what inspections, leases and sensors decide
+            await record(actor_id, AuditAction.UNIT_STATUS_OVERRIDDEN, Target("unit", unit.code, unit.building_id),
+                         {"from": str(unit.status), "to": str(target), "version": change.version,
+                          "reason": reason[:500]}, now)
+        return change
 
 
 def serialize_status_change(change: UnitStatusChange) -> dict:

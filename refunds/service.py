@@ -500,23 +500,53 @@ async def add_deduction(refund_id: int, *, actor: User, category: DeductionCateg
             raise ValidationFailed(f"{raw!r} is not a photo id", code="UNKNOWN_PHOTO",
                                    details={"photo_ids": [raw]}) from None
     if normalized:
-        photos = await Photo.filter(id__in=normalized)
-        found = {str(p.id) for p in photos if p.unit_id in (None, refund.unit_id)}
-        absent = [p for p in normalized if p not in found]
-        if absent:
-            raise ValidationFailed("evidence photos not found for this unit (upload them first)",
-                                   code="UNKNOWN_PHOTO", details={"photo_ids": absent})
+        await _check_evidence_photos(refund, actor, normalized)
     if document_id:
         document = await RefundDocument.get_or_none(id=document_id, refund_id=refund.id)
         if document is None or document.kind != DocumentKind.QUOTE:
             raise ValidationFailed("document_id must be a QUOTE uploaded for this refund", code="UNKNOWN_DOCUMENT",
                                    details={"document_id": document_id})
     async with in_transaction():
+        if normalized:  # the actor's own unattached upload is now evidence of this unit
+            await Photo.filter(id__in=normalized, unit_id__isnull=True, uploaded_by_id=actor.id) \
+                .update(unit_id=refund.unit_id)
         line = await RefundDeduction.create(refund_id=refund.id, category=category, amount_fen=amount_fen,
                                             description=description[:200], photo_ids=normalized,
                                             document_id=document_id, created_by_id=actor.id)
         await _recount(refund.id)
     return line
+
+
+async def _check_evidence_photos(refund: DepositRefund, actor: User, photo_ids: list[str]) -> None:
+    """Every photo is stored, of this refund's unit (or the actor's own unattached upload) and evidence of no
+    other refund (inspections.photo_scope)."""
+    from dataclasses import replace
+
+    from inspections.photo_scope import Citation, refund_refusal
+    from inspections.service import photo_facts, refuse_citations
+    from models.inspections import StatusReport
+
+    facts = await photo_facts(photo_ids)
+    absent = [p for p in photo_ids if p not in facts]
+    if absent:
+        raise ValidationFailed("evidence photos not found (upload them first)", code="UNKNOWN_PHOTO",
+                               details={"photo_ids": absent})
+    others = DepositRefund.filter(unit_id=refund.unit_id).exclude(id=refund.id)
+    cited: dict[str, set[int]] = {}
+    for other_id, ids in await RefundDeduction.filter(refund__unit_id=refund.unit_id) \
+            .exclude(refund_id=refund.id).values_list("refund_id", "photo_ids"):
+        for pid in ids or []:
+            cited.setdefault(str(pid), set()).add(other_id)
+    reports = dict(cast(list[tuple[int, int]], await others.filter(inspection_report_id__isnull=False)
+                        .values_list("inspection_report_id", "id")))
+    for report_id, ids in await StatusReport.filter(id__in=list(reports)).values_list("id", "photo_ids"):
+        for pid in ids or []:
+            cited.setdefault(str(pid), set()).add(reports[report_id])
+    unit = await Unit.get(id=refund.unit_id)
+    citation = Citation(by_user_id=actor.id, unit_id=refund.unit_id, building_id=unit.building_id,
+                        refund_id=refund.id)
+    refuse_citations({pid: refund_refusal(replace(f, refund_ids=frozenset(cited.get(pid, ()))), citation)
+                      for pid, f in facts.items()})
 
 
 async def remove_deduction(refund_id: int, deduction_id: int) -> bool:
@@ -675,7 +705,9 @@ def serialize_deduction(line: RefundDeduction) -> dict:
 
 
 def mask_account(account: str) -> str:
-    return ("*" * max(0, len(account) - 4) + account[-4:]) if account else ""
+    from core.pii import mask_tail
+
+    return mask_tail(account) or ""
 
 
 def _iso(value: datetime | date | None) -> str | None:

@@ -16,6 +16,7 @@ from sanic import Sanic
 from tortoise.contrib.test import tortoise_test_context
 
 from api.app import create_app
+from audit.service import install_triggers as install_audit_triggers
 from config.settings import Settings
 from core.changes import install_change_triggers
 from core.clock import ManualClock
@@ -67,6 +68,7 @@ async def db():
         return
     async with tortoise_test_context(MODEL_MODULES, db_url=url) as ctx:
         await install_change_triggers()  # what migration 0002 does; the test context builds tables directly
+        await install_audit_triggers()  # migration 0015: audit_events refuses UPDATE and DELETE
         yield ctx
 
 

@@ -2,17 +2,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import json
 
 from accounts.choices import BindingPurpose, Role, StaffDuty
-from accounts.permissions import USER_DEACTIVATORS
+from accounts.permissions import AUDIT_READERS, USER_DEACTIVATORS
 from accounts.service import create_staff, deactivate_user, issue_binding_code
 from api.access import ADMINS, access, principal_of
 from api.uploads import refuse_if_rejected, uploaded_file
+from audit.service import AuditFilter, list_events
 from core.errors import BadRequest, NotFound
 from core.pagination import PageQuery, paginate
+from core.pii import mask_phone
 from core.validation import parse_body, parse_query
 from models.accounts import User
 from portfolio.importer import ImportFormatError, import_portfolio, read_rows
@@ -33,13 +35,24 @@ class StaffIn(BaseModel):
     supervisor_id: int | None = None
 
 
+class AuditQuery(PageQuery):
+    action: str | None = Field(None, max_length=40, description='exact, or a prefix ending in "." (credential.)')
+    actor_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    target_type: str | None = Field(None, max_length=32)
+    target_id: str | None = Field(None, max_length=64)
+    building_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+
+
 class ImportQuery(BaseModel):
     format: str | None = Field(None, max_length=16)
     dry_run: bool = False
 
 
 def serialize_user(user: User) -> dict:
-    return {"id": user.id, "name": user.name, "role": user.role, "phone": user.phone,
+    """The phone masked (PIPL): the admin API lists people; the full number is in the user's own record."""
+    return {"id": user.id, "name": user.name, "role": user.role, "phone": mask_phone(user.phone),
             "is_active": user.is_active, "bound": bool(user.openid), "supervisor_id": user.supervisor_id}
 
 
@@ -70,7 +83,8 @@ async def list_users(request: Request):
 async def create_user(request: Request):
     body = parse_body(StaffIn, request.body)
     user = await create_staff(name=body.name, role=body.role, phone=body.phone, supervisor_id=body.supervisor_id,
-                              duties=[(d.building_id, d.duty) for d in body.duties])
+                              duties=[(d.building_id, d.duty) for d in body.duties],
+                              actor=principal_of(request).user_id, now=request.app.ctx.clock.now())
     return json(serialize_user(user), status=201)
 
 
@@ -90,5 +104,16 @@ async def staff_binding_code(request: Request, user_id: int):
 @bp.post("/users/<user_id:int>/deactivate", name="admin_users_deactivate")
 @access(USER_DEACTIVATORS, note="revokes every API token and console session of the user; idempotent")
 async def deactivate(request: Request, user_id: int):
-    user = await deactivate_user(user_id, actor_id=principal_of(request).user_id)
+    user = await deactivate_user(user_id, actor_id=principal_of(request).user_id, now=request.app.ctx.clock.now())
     return json(serialize_user(user))
+
+
+@bp.get("/audit", name="admin_audit_list")
+@access(AUDIT_READERS, note="newest first; filters: action (or a prefix ending in '.'), actor, target, building, time")
+async def audit_list(request: Request):
+    """The append-only log of privileged actions: role and duty changes, deactivations, status overrides,
+    waivers, credentials issued, exports."""
+    query = parse_query(AuditQuery, request.args)
+    flt = AuditFilter(action=query.action, actor_id=query.actor_id, target_type=query.target_type,
+                      target_id=query.target_id, building_id=query.building_id, since=query.since, until=query.until)
+    return json(await list_events(flt, PageQuery(page=query.page, page_size=query.page_size)))

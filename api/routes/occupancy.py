@@ -18,6 +18,7 @@ from accounts.permissions import (
 )
 from accounts.scope import Principal
 from api.access import access, principal_of
+from audit.service import record_export
 from core.errors import NotFound, ServiceUnavailable, ValidationFailed
 from core.validation import parse_body, parse_query
 from inspections.fonts import FontMissing
@@ -229,6 +230,7 @@ async def audit_detail(request: Request, month: str):
 @access(OCCUPANCY_AUDIT_READERS)
 async def audit_xlsx(request: Request, month: str):
     content = await audit.export_xlsx(month, principal_of(request).building_ids)
+    await record_export(principal_of(request), "occupancy_audit", month, "xlsx", request.app.ctx.clock.now())
     return raw(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                headers={"Content-Disposition": f'attachment; filename="status-audit-{month}.xlsx"'})
 
@@ -242,5 +244,6 @@ async def audit_pdf(request: Request, month: str):
                                          request.app.ctx.settings.label_font_path)
     except FontMissing as exc:
         raise ServiceUnavailable(str(exc), code="REPORT_FONT_MISSING") from None
+    await record_export(principal_of(request), "occupancy_audit", month, "pdf", request.app.ctx.clock.now())
     return raw(content, content_type="application/pdf",
                headers={"Content-Disposition": f'inline; filename="status-audit-{month}.pdf"'})

@@ -14,7 +14,7 @@ from console.access import console_access
 from console.lists import Column, ListQuery, link, order_by, paginate, xlsx_response
 from console.rendering import page
 from console.roles import STAFF_ADMINS
-from console.views.common import form_data, now_of, settings_of
+from console.views.common import form_data, now_of, principal_of, settings_of
 from core.errors import NotFound
 from core.validation import parse_query, validate
 from models.accounts import User
@@ -112,9 +112,10 @@ async def staff_invite(request: Request):
     """Invite a staff member: a login and a one-time initial password shown once."""
     body = validate(StaffIn, _form(request))
     user = await create_staff(name=body.name, role=body.role, phone=body.phone, supervisor_id=body.supervisor_id,
-                              duties=parse_duties(body.duty))
+                              duties=parse_duties(body.duty), actor=principal_of(request).user_id,
+                              now=now_of(request))
     password = temporary_password()
-    await set_password(user, password, now=now_of(request), login=body.login)
+    await set_password(user, password, now=now_of(request), login=body.login, actor=principal_of(request).user_id)
     return await _page(request, created={"name": user.name, "login": body.login.lower(), "password": password},
                        status=201)
 
@@ -124,7 +125,8 @@ async def staff_invite(request: Request):
 async def staff_update(request: Request, user_id: int):
     """Change a staff member's role, supervisor and building duties."""
     body = validate(StaffEditIn, _form(request))
-    await update_staff(user_id, role=body.role, duties=parse_duties(body.duty), supervisor_id=body.supervisor_id)
+    await update_staff(user_id, role=body.role, duties=parse_duties(body.duty), supervisor_id=body.supervisor_id,
+                       actor=principal_of(request).user_id, now=now_of(request))
     return await _page(request)
 
 
@@ -136,5 +138,6 @@ async def staff_password(request: Request, user_id: int):
     if user is None or user.role not in STAFF_ROLES:
         raise NotFound("staff user not found")
     password = temporary_password()
-    user = await set_password(user, password, now=now_of(request), login=user.login or f"user{user.id}")
+    user = await set_password(user, password, now=now_of(request), login=user.login or f"user{user.id}",
+                              actor=principal_of(request).user_id)
     return await _page(request, created={"name": user.name, "login": user.login, "password": password})

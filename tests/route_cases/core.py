@@ -56,6 +56,8 @@ CASES = {
     "admin.admin_users_binding_code": RouteCase(
         "POST", lambda w, s: f"/api/v1/admin/users/{s.inspector.id}/binding-code", roles=ADMINS, scoped=False),
     # the target is a user of the other side, whose token no role of this walk uses
+    "admin.admin_audit_list": RouteCase("GET", lambda w, s: "/api/v1/admin/audit?action=user.", roles=ADMINS,
+                                        scoped=False),
     "admin.admin_users_deactivate": RouteCase(
         "POST", lambda w, s: f"/api/v1/admin/users/{w.b.manager.id}/deactivate", roles=ADMINS, scoped=False),
 }

@@ -62,6 +62,7 @@ def _name_for(url_pattern: str, suffix: str) -> str:
 
 
 async def _build_template(url_pattern: str, admin: asyncpg.Connection, modules: Sequence[str]) -> str:
+    from audit.service import install_triggers as install_audit_triggers
     from core.changes import install_change_triggers
 
     name = _name_for(url_pattern, f"tpl{os.getpid()}_{uuid.uuid4().hex[:6]}")
@@ -71,6 +72,7 @@ async def _build_template(url_pattern: str, admin: asyncpg.Connection, modules: 
         await ctx.init(config=_config(url_pattern, name, modules), use_tz=True, timezone="UTC")
         await ctx.generate_schemas(safe=False)
         await install_change_triggers()
+        await install_audit_triggers()
     return name
 
 
