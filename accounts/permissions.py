@@ -80,6 +80,10 @@ RECONCILIATION_READERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN, R.EXECUTIVE})
 #: Import statements, confirm or reject matches, decide discrepancies (the decider is recorded).
 RECONCILIATION_WRITERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN})
 
+# ---- lease health and tenant profiles (leasehealth/) -----------------------------------------------------------
+#: Read lease health levels, their evidence and the monthly report; tenant profiles (in their buildings).
+LEASE_HEALTH_READERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN, R.EXECUTIVE})
+
 # ---- console (tenants never reach it) ------------------------------------------------------------------------
 CONSOLE_VIEWERS = STAFF
 #: Desk users: everything but the read-only inspector.

@@ -18,4 +18,5 @@ MODEL_MODULES: list[str] = [
     "models.occupancy",
     "models.arrears",
     "models.reconciliation",
+    "models.leasehealth",
 ]

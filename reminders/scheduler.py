@@ -36,6 +36,7 @@ JOBS: dict[str, str] = {
     "collections": "arrears.jobs:collections_daily",
     "occupancy": "occupancy.jobs:occupancy_jobs",
     "reconciliation": "reconciliation.jobs:run_reconciliation_jobs",
+    "lease_health": "leasehealth.jobs:lease_health_daily",
 }
 
 
