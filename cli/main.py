@@ -11,7 +11,8 @@ from config.settings import SettingsError, load_settings
 
 #: Modules exposing ``register(subparsers)``; each domain adds its own commands in its own module.
 COMMAND_MODULES = ["cli.core_commands", "cli.iot_commands", "cli.notify_commands", "cli.inspection_commands",
-                   "cli.leasing_commands", "cli.occupancy_commands", "cli.reconciliation_commands"]
+                   "cli.leasing_commands", "cli.occupancy_commands", "cli.reconciliation_commands",
+                   "cli.leasehealth_commands"]
 
 
 def build_parser() -> argparse.ArgumentParser:
