@@ -15,6 +15,7 @@ RESOURCES = [
     ("/api/v1/refunds", "/api/v1/refunds/{id}", "id", "admin", {"documents", "deductions", "timeline"}),
     ("/api/v1/me/deposit-refunds", "/api/v1/me/deposit-refunds/{id}", "id", "tenant",
      {"documents", "deductions", "timeline"}),
+    ("/api/v1/lease-health/leases", "/api/v1/lease-health/leases/{id}", "lease_id", "admin", {"flags"}),
 ]
 
 
