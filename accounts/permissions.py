@@ -87,6 +87,9 @@ WECHAT_PAYERS = TENANTS
 CONTRACT_INTAKE = frozenset({R.FINANCE, R.MANAGER, R.ADMIN})
 #: Create the real lease from a reviewed draft: the same rule as creating a lease by hand (leases_create).
 CONTRACT_LEASE_CREATORS = MANAGERS
+# ---- lease health and tenant profiles (leasehealth/) -----------------------------------------------------------
+#: Read lease health levels, their evidence and the monthly report; tenant profiles (in their buildings).
+LEASE_HEALTH_READERS = frozenset({R.FINANCE, R.MANAGER, R.ADMIN, R.EXECUTIVE})
 
 # ---- console (tenants never reach it) ------------------------------------------------------------------------
 CONSOLE_VIEWERS = STAFF

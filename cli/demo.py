@@ -18,7 +18,8 @@ from workorders.choices import TriggerSource, WorkOrderType
 from workorders.service import complete_open_orders
 
 #: Modules exposing ``async def seed(now) -> None``, run after the base portfolio exists.
-DEMO_EXTENSIONS: list[str] = ["leasing.demo", "arrears.demo", "refunds.demo", "occupancy.demo", "reconciliation.demo"]
+DEMO_EXTENSIONS: list[str] = ["leasing.demo", "arrears.demo", "refunds.demo", "occupancy.demo", "reconciliation.demo",
+                              "leasehealth.demo"]
 #: the residential leases cycle through the ways Chinese contracts state payment (the alias table resolves them)
 DEMO_FREQUENCIES = ["月付", "季付", "两月一次", "押一付三", "半年付", "年付"]
 

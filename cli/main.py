@@ -14,7 +14,8 @@ from core.pii import install_log_masking
 COMMAND_MODULES = ["cli.core_commands", "cli.iot_commands", "cli.notify_commands", "cli.inspection_commands",
                    "cli.leasing_commands", "cli.occupancy_commands", "cli.reconciliation_commands",
                    "cli.credential_commands",
-                   "cli.contracts_commands"]
+                   "cli.contracts_commands",
+                   "cli.leasehealth_commands"]
 
 
 def build_parser() -> argparse.ArgumentParser:

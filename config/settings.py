@@ -191,6 +191,11 @@ class Settings(BaseSettings):
     arrears_deadline_hours: int = Field(48, ge=1, le=720)  # the 三次警示's payment deadline
     arrears_default_late_fee: dict[str, Any] = Field(default_factory=dict)  # LateFeeClause for leases without one
     arrears_settled_lookback_days: int = Field(14, ge=1, le=90)  # late fees finalised for bases paid this recently
+    # lease health (docs/collections.md): the seed's thresholds
+    lease_health_late_working_days: int = Field(5, ge=0, le=60)  # paid more than n working days late: a deviation
+    lease_health_deviations_per_quarter: int = Field(3, ge=1, le=100)  # ≥ n deviations a quarter → YELLOW
+    lease_health_changes_per_year: int = Field(2, ge=0, le=100)  # > n contract changes a year → RED
+    lease_health_work_orders_per_month: int = Field(5, ge=0, le=1000)  # > n linked work orders a month → ORANGE
     sms_endpoint: str = ""  # the SMS provider's HTTP endpoint (POST JSON); empty: SMS undeliverable
     sms_api_key: str = ""
     sms_sign_name: str = "租务管家"  # 短信签名

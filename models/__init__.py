@@ -21,4 +21,5 @@ MODEL_MODULES: list[str] = [
     "models.payments",
     "models.contracts",
     "models.audit",
+    "models.leasehealth",
 ]

@@ -39,6 +39,7 @@ JOBS: dict[str, str] = {
     "wechatpay_query": "payments.jobs:query_unnotified_orders",
     "wechatpay_bills": "payments.jobs:fetch_trade_bills",
     "contracts": "contracts.jobs:resume_contract_reading",
+    "lease_health": "leasehealth.jobs:lease_health_daily",
 }
 
 

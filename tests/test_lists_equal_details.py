@@ -16,6 +16,7 @@ RESOURCES = [
     ("/api/v1/contracts/documents", "/api/v1/contracts/documents/{id}", "id", "admin", set()),
     ("/api/v1/me/deposit-refunds", "/api/v1/me/deposit-refunds/{id}", "id", "tenant",
      {"documents", "deductions", "timeline"}),
+    ("/api/v1/lease-health/leases", "/api/v1/lease-health/leases/{id}", "lease_id", "admin", {"flags"}),
 ]
 
 

@@ -93,6 +93,7 @@ class TriggerSource(StrEnum):
     INSPECTION = "inspection"
     REFUND = "refund"
     LEASE_REMINDER = "lease_reminder"
+    LEASE_HEALTH = "lease_health"  # a lease health finding's action (leasehealth/)
 
 
 WORK_ORDER_TYPE_LABEL: dict[WorkOrderType, str] = {

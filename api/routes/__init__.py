@@ -10,6 +10,7 @@ from api.routes.health import metrics_bp
 from api.routes.inspections import bp as inspections_bp
 from api.routes.iot import alerts_bp
 from api.routes.iot import bp as iot_bp
+from api.routes.lease_health import bp as lease_health_bp
 from api.routes.leases import bp as leases_bp
 from api.routes.leases import me_bp as me_leases_bp
 from api.routes.ledger import bp as receivables_bp
@@ -35,3 +36,4 @@ BLUEPRINTS += [occupancy_bp]  # occupancy truth (docs/occupancy.md)
 BLUEPRINTS += [statements_bp, discrepancies_bp]  # bank reconciliation
 BLUEPRINTS += [me_payments_bp, wechatpay_notify_bp, wechatpay_payouts_bp]  # WeChat Pay (payments/)
 BLUEPRINTS += [contracts_bp]  # paper contracts in (docs/contracts.md)
+BLUEPRINTS += [lease_health_bp]  # lease health (leasehealth/)

@@ -1,0 +1,70 @@
+"""``rentwatch lease-health`` — run the daily assessment once (``run``) or print and export the monthly
+《租约健康度报告》 (``report --month YYYY-MM [--xlsx FILE]``). ``--now`` (ISO time with zone) replays a moment."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from cli.leasing_commands import _now
+from config.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("lease-health", help="lease health (租约健康度): the daily run, the monthly report")
+    commands = p.add_subparsers(dest="lease_health_command", required=True)
+    run = commands.add_parser("run", help="assess every live lease now; raise each finding's action once")
+    run.add_argument("--now", default=None)
+    run.set_defaults(func=lambda s, a: asyncio.run(run_once(s, a)))
+    rep = commands.add_parser("report", help="the monthly 《租约健康度报告》 by level, building and city")
+    rep.add_argument("--month", required=True, help="YYYY-MM")
+    rep.add_argument("--xlsx", type=Path, default=None, help="also write the XLSX export here")
+    rep.add_argument("--json", action="store_true", help="print the report as JSON")
+    rep.add_argument("--now", default=None)
+    rep.set_defaults(func=lambda s, a: asyncio.run(report(s, a)))
+
+
+async def run_once(settings: Settings, args: argparse.Namespace) -> int:
+    from cli.core_commands import with_db
+    from leasehealth.service import HealthConfig, run_health
+
+    result = await with_db(settings, lambda: run_health(HealthConfig.from_settings(settings), _now(args.now)))
+    print(json.dumps(result.summary(), ensure_ascii=False))
+    return 0
+
+
+async def report(settings: Settings, args: argparse.Namespace) -> int:
+    from cli.core_commands import with_db
+    from core.errors import AppError
+    from leasehealth.service import HealthConfig, export_report_xlsx, monthly_report
+
+    cfg = HealthConfig.from_settings(settings)
+    now = _now(args.now)
+
+    async def work() -> tuple[dict, bytes | None]:
+        view = await monthly_report(args.month, cfg, now, None)
+        return view, (await export_report_xlsx(args.month, cfg, now, None) if args.xlsx else None)
+
+    try:
+        view, content = await with_db(settings, work)
+    except AppError as exc:
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(view, ensure_ascii=False))
+    else:
+        print(f"{view['title']} {view['month']} (评估日 {view['as_of']}): {view['leases']} 份租约, "
+              + ", ".join(f"{k} {v}" for k, v in view["levels"].items()))
+        for row in view["items"]:
+            for finding in row["findings"]:
+                print(f"  {finding['level']:<6} {row['city']} {row['building']} {row['unit_code']}"
+                      f" 租约#{row['lease_id']} {finding['indicator']} {finding['period']}"
+                      f" {finding['count']} ({finding['threshold']})"
+                      f" → {finding['action']}")
+    if content is not None:
+        args.xlsx.write_bytes(content)
+        print(f"written {args.xlsx}")
+    return 0

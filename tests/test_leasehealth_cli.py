@@ -1,0 +1,40 @@
+"""The CLI on a fresh demo database: the monthly 《租约健康度报告》 shows leases at every level and exports XLSX;
+the daily run at an injected --now raises the actions; a bad month is refused."""
+
+import json
+import os
+import subprocess
+import sys
+
+from openpyxl import load_workbook
+
+
+def run_cli(*args, env):
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_demo_report_has_every_level_and_exports(tmp_path):
+    env = {**os.environ, "RW_VAR_DIR": str(tmp_path), "RW_LOG_LEVEL": "WARNING"}
+    env.pop("RW_DATABASE_URL", None)
+    assert run_cli("migrate", env=env).returncode == 0
+    seeded = run_cli("demo-seed", env=env)
+    assert seeded.returncode == 0, seeded.stderr[-2000:]
+    assert "lease health:" in seeded.stdout
+    from datetime import UTC, datetime, timedelta
+
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    month = later[:7]
+    out = tmp_path / "health.xlsx"
+    shown = run_cli("lease-health", "report", "--month", month, "--json", "--xlsx", str(out), "--now", later, env=env)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    report = json.loads(shown.stdout.splitlines()[0])
+    assert all(report["levels"][level] >= 1 for level in ("GREEN", "YELLOW", "ORANGE", "RED")), report["levels"]
+    assert load_workbook(out).sheetnames == ["汇总", "楼宇", "城市", "明细"]
+    ran = run_cli("lease-health", "run", "--now", later, env=env)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert json.loads(ran.stdout)["raised"] >= 3
+    again = run_cli("lease-health", "run", "--now", later, env=env)
+    assert json.loads(again.stdout)["raised"] == 0
+    bad = run_cli("lease-health", "report", "--month", "2026-13", env=env)
+    assert bad.returncode == 2 and "INVALID_MONTH" in bad.stderr
