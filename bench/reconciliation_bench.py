@@ -13,7 +13,7 @@ import random
 import time
 from datetime import date, datetime, timedelta
 
-from reconciliation.codes import payment_code
+from leasing.payment_codes import payment_code
 from reconciliation.demo import Row, bank_csv
 from reconciliation.formats import registry
 from reconciliation.matching import BankLine, Index, Matcher, OpenReceivable, Party

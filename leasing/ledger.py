@@ -43,6 +43,7 @@ from leasing.choices import (
     TermError,
 )
 from leasing.config import DEFAULT_CONFIG, LeasingConfig
+from leasing.payment_codes import payment_code
 from leasing.rules import OpenItem, StoredRow, allocate, plan_regeneration, receivable_state, stored_status
 from leasing.schedule import Line, Schedule, generate_schedule
 from leasing.terms import ScheduleError, lease_terms
@@ -560,7 +561,7 @@ def serialize_receivable(row: Receivable, as_of: date, cfg: LeasingConfig) -> di
             "due_date": row.due_date.isoformat(), "amount_fen": row.amount_fen, "paid_fen": row.paid_fen,
             "outstanding_fen": outstanding(row), "state": state_of(row, as_of, cfg), "status": row.status,
             "breakdown": row.breakdown, "schedule_version": row.schedule_version,
-            "paid_at": row.paid_at.isoformat() if row.paid_at else None,
+            "paid_at": row.paid_at.isoformat() if row.paid_at else None, "payment_code": payment_code(row.id),
             "waived": {"reason": row.waived_reason, "approved_by": row.waive_approved_by_id,
                        "at": row.waived_at.isoformat()} if row.waived_at else None}
 

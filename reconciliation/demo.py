@@ -118,8 +118,8 @@ async def demo_bank_export(now: datetime, *, building_id: int | None = None) -> 
 
     from leasing.choices import LIVE_LEASE_STATUSES, OPEN_RECEIVABLE_STATUSES
     from leasing.ledger import record_payment
+    from leasing.payment_codes import payment_code
     from models.leasing import Lease, Receivable
-    from reconciliation.codes import payment_code
     from reconciliation.matching import DUE_HORIZON_DAYS
 
     day = (now - timedelta(days=12)).replace(hour=10, minute=0, second=0, microsecond=0, tzinfo=None)

@@ -33,8 +33,8 @@ from datetime import date, timedelta
 
 from rapidfuzz import fuzz
 
+from leasing.payment_codes import codes_in, payment_code
 from reconciliation.choices import DiscrepancyKind, MatchRule
-from reconciliation.codes import codes_in, payment_code
 
 DUE_HORIZON_DAYS = 7  # "what is due": receivables due up to a week after the line (the ledger's notice period)
 RECORDED_WINDOW_DAYS = 7  # a hand-recorded payment this close in time with the same amount is the same money

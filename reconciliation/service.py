@@ -35,6 +35,7 @@ from leasing.choices import (
     ReceivableStatus,
 )
 from leasing.ledger import record_payment, staff_of
+from leasing.payment_codes import codes_in
 from models.accounts import User
 from models.leasing import Lease, Payment, PaymentAllocation, Receivable, Tenant
 from models.reconciliation import Discrepancy, ReconciliationMatch, StatementFeed, StatementImport, StatementLine
@@ -51,7 +52,6 @@ from reconciliation.choices import (
     MatchStatus,
     StatementSource,
 )
-from reconciliation.codes import codes_in
 from reconciliation.formats import StatementFormat, registry
 from reconciliation.matching import (
     BankLine,

@@ -236,6 +236,12 @@ async def test_tenant_sees_only_their_own_statement(client, world):
     _, own = await client.get(f"/api/v1/me/leases/{world.a.lease.id}/statement",
                               headers=world.auth(world.a.tenant_user))
     assert own.status == 200 and own.json["lease_id"] == world.a.lease.id
+    # every receivable carries its payment code (缴费码) for the transfer's 附言, decoding to its id
+    from leasing.payment_codes import decode_code
+
+    rows = [row for key, value in own.json.items() if isinstance(value, list) for row in value
+            if isinstance(row, dict) and "payment_code" in row]
+    assert rows and all(decode_code(row["payment_code"]) == row["id"] for row in rows)
     _, other = await client.get(f"/api/v1/me/leases/{world.b.lease.id}/statement",
                                 headers=world.auth(world.a.tenant_user))
     assert other.status == 404

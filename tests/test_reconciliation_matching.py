@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leasing.payment_codes import payment_code
 from reconciliation.choices import DiscrepancyKind as K
 from reconciliation.choices import MatchRule as M
-from reconciliation.codes import payment_code
 from reconciliation.matching import (
     BankLine,
     Index,

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from leasing.payment_codes import codes_in, decode_code, payment_code
 from reconciliation.choices import Direction
-from reconciliation.codes import codes_in, decode_code, payment_code
 from reconciliation.demo import BANK_HEADER, Row, alipay_bill, bank_csv, wechat_bill
 from reconciliation.formats import format_from_dict, registry
 from reconciliation.reader import StatementRefused, dedupe_key_for, parse_amount, read_statement
