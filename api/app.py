@@ -8,6 +8,7 @@ import functools
 import json as jsonlib
 import logging
 import os
+import re
 import time
 from itertools import count
 
@@ -21,6 +22,9 @@ from core.clock import Clock, SystemClock
 log = logging.getLogger("rentwatch.requests")
 _app_numbers = count(1)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: An X-Request-Id from a proxy is kept when it looks like an id; anything else (long, spaces, control
+#: characters that would forge log lines) is replaced by our own.
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class UndeclaredRouteError(RuntimeError):
@@ -76,7 +80,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
 
     settings.check_secrets()
     dumps = functools.partial(jsonlib.dumps, ensure_ascii=False, separators=(",", ":"))
-    app = Sanic(name or f"rentwatch{next(_app_numbers)}", configure_logging=True, dumps=dumps)
+    app = Sanic(name or f"rentwatch{next(_app_numbers)}", configure_logging=False, dumps=dumps)
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.REQUEST_MAX_SIZE = request_max_size(settings)
     app.config.OAS_UI_DEFAULT = "swagger"
@@ -160,7 +164,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     @app.on_request
     async def _start_timer(request: Request) -> None:
         request.ctx.started = time.perf_counter()
-        request.ctx.request_id = request.headers.get("x-request-id") or os.urandom(8).hex()
+        incoming = request.headers.get("x-request-id", "")
+        request.ctx.request_id = incoming if SANE_REQUEST_ID.fullmatch(incoming) else os.urandom(8).hex()
         request_id_var.set(request.ctx.request_id)
         if request.match_info:
             check_path_params(request.match_info, path_text_limits)

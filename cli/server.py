@@ -4,6 +4,7 @@ registered once, on the main process, as a Sanic managed process — never once 
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 
 from sanic import Sanic
@@ -19,6 +20,8 @@ def build_served_app(with_background: bool) -> Sanic:
     from cli.background import managed_process_main
 
     settings = load_settings()
+    # A worker is its own process: it logs with the same one format as the main process (cli.main).
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings, name=APP_NAME)
     if with_background:
         @app.main_process_ready
@@ -32,5 +35,11 @@ def run_server(with_background: bool) -> None:
     settings = load_settings()
     loader = AppLoader(factory=partial(build_served_app, with_background))
     app = loader.load()
-    app.prepare(host=settings.host, port=settings.port, workers=settings.workers, access_log=False, motd=True)
+    # Sanic's banner says "mode: production" unless debug is on (which also turns on reload-style behaviour and
+    # verbose errors): ours names the configured mode instead. One access line per request is ours
+    # (rentwatch.requests), so Sanic's own access log stays off.
+    app.prepare(host=settings.host, port=settings.port, workers=settings.workers, access_log=False, motd=False)
+    logging.getLogger("rentwatch").info(
+        "rentwatch serving http://%s:%s mode: %s, %s worker(s), database %s", settings.host, settings.port,
+        settings.mode, settings.workers, settings.resolved_database_url.split("://")[0])
     Sanic.serve(primary=app, app_loader=loader)

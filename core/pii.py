@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from enum import Enum
 from typing import Any
 
 #: Mainland mobile (optionally +86/86), an 18-character resident ID (last may be X), a bank card/account of
@@ -46,6 +47,19 @@ def mask_text(text: str) -> str:
     return PII_PATTERN.sub(_mask_match, text)
 
 
+def plain(value: Any) -> Any:
+    """Log values, not reprs: an enum as its value, also inside dicts, lists and tuples (a stats dict keyed by
+    alert types printed ``<IotAlert.UNEXPECTED_ACTIVITY: ...>``)."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return type(value)(plain(v) for v in value) if not isinstance(value, set | frozenset) else \
+            sorted((plain(v) for v in value), key=str)
+    return value
+
+
 _base_factory = logging.getLogRecordFactory()
 
 
@@ -53,6 +67,10 @@ def _masking_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
     """Mask the message and its arguments when the record is made, so every handler (files, the console,
     a test's capture) sees the masked text: a filter on one handler would miss the others."""
     record = _base_factory(*args, **kwargs)
+    if isinstance(record.args, tuple):
+        record.args = tuple(plain(a) for a in record.args)
+    elif isinstance(record.args, dict):
+        record.args = {k: plain(v) for k, v in record.args.items()}
     try:
         message = record.getMessage()  # formatted once here: a masked int cannot go back into a %d
     except (TypeError, ValueError):
