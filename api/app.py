@@ -83,7 +83,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     app = Sanic(name or f"rentwatch{next(_app_numbers)}", configure_logging=False, dumps=dumps)
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.REQUEST_MAX_SIZE = request_max_size(settings)
-    app.config.OAS_UI_DEFAULT = "swagger"
+    # /docs is served by console.docs from vendored files; sanic-ext's own pages (and its oauth2-redirect, fetched
+    # from a CDN at run time) are off. sanic-ext still builds and serves /docs/openapi.json.
+    app.config.OAS_UI_DEFAULT = None
+    app.config.OAS_UI_SWAGGER = False
+    app.config.OAS_UI_REDOC = False
     # sanic-ext's automatic HEAD/OPTIONS routes re-finalise the router once per route (quadratic start-up).
     app.config.HTTP_AUTO_HEAD = False
     app.config.HTTP_AUTO_OPTIONS = False
@@ -93,9 +97,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     app.config.API_VERSION = "1"
     # Sanic Extensions without dependency injection (unused here): its per-request signal costs every request.
     from sanic_ext.extensions.http.extension import HTTPExtension
-    from sanic_ext.extensions.openapi.extension import OpenAPIExtension
 
-    app.extend(extensions=[OpenAPIExtension, HTTPExtension], built_in_extensions=False)
+    from console.docs import OpenAPIDocument
+
+    app.extend(extensions=[OpenAPIDocument, HTTPExtension], built_in_extensions=False)
     app.ctx.settings = settings
     app.ctx.clock = clock or SystemClock()
     app.ctx.started_at = app.ctx.clock.now()  # /health: a consumer not reporting yet is "starting" for a while
@@ -130,6 +135,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     from sanic import Blueprint
 
     app.blueprint(Blueprint.group(*BLUEPRINTS, url_prefix="/api/v1"))
+    from console.docs import docs_blueprint
+
+    app.blueprint(docs_blueprint(app.config.API_TITLE))
     from console.app import install_console
 
     install_console(app, settings)
@@ -154,9 +162,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
 
     install_log_masking()  # also when an ASGI server or a test builds the app
     from core.validation import check_path_params
-
-    # /docs loads Swagger UI from its CDN until the app serves those assets itself.
-    docs_cdn = str(getattr(app.config, "OAS_UI_SWAGGER_CDN_URL", "")).split("/ajax/")[0]
     from models.portfolio import Unit
 
     path_text_limits = {"code": int(getattr(Unit._meta.fields_map["code"], "max_length"))}  # noqa: B009
@@ -178,7 +183,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
                 app.ctx.changes.mark_dirty()  # this worker may have written: its next cached read polls first
         elapsed_ms = (time.perf_counter() - getattr(request.ctx, "started", time.perf_counter())) * 1000
         principal = getattr(request.ctx, "principal", None)
-        apply_security_headers(request.path, response, docs_cdn=docs_cdn)
+        apply_security_headers(request.path, response)
         response.headers["x-request-id"] = getattr(request.ctx, "request_id", "")
         response.headers["server-timing"] = f"app;dur={elapsed_ms:.1f}"  # read by the browser's timing API
         if log.isEnabledFor(logging.INFO):

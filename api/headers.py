@@ -5,7 +5,8 @@
   browser's disk must not keep it. A route that chose its own caching (photo files: ``private``) keeps it.
 - A strict Content-Security-Policy on served HTML documents: only our own origin, no inline code except the
   inline blocks of that very document, allowed by their hash (computed here from the body, so an injected
-  script — whose hash is not listed — does not run). /docs may also load Swagger UI from its CDN.
+  script — whose hash is not listed — does not run). /docs (console.docs) is no exception: Swagger UI's files
+  are served by the app and its start-up script is a file, so the page's policy is ``script-src 'self'``.
 """
 
 from __future__ import annotations
@@ -26,18 +27,16 @@ def _hashes(kind: str, body: bytes) -> str:
                    for block in _INLINE[kind].findall(body))
 
 
-def content_security_policy(body: bytes, *, extra_sources: str = "") -> str:
+def content_security_policy(body: bytes) -> str:
     """The policy for one HTML document: its own inline blocks by hash, nothing else inline."""
-    extra = f" {extra_sources}" if extra_sources else ""
-    return (f"{BASE_POLICY}; script-src 'self'{extra}{_hashes('script', body)}; "
-            f"style-src 'self'{extra}{_hashes('style', body)}")
+    return f"{BASE_POLICY}; script-src 'self'{_hashes('script', body)}; style-src 'self'{_hashes('style', body)}"
 
 
 #: Front ends that set their own (stricter, hash-free) policy: the console has no inline code at all.
 OWN_POLICY_PREFIXES = ("/console",)
 
 
-def apply_security_headers(path: str, response, *, docs_cdn: str = "") -> None:
+def apply_security_headers(path: str, response) -> None:
     headers = response.headers
     headers.setdefault("x-content-type-options", "nosniff")
     content_type = (response.content_type or headers.get("content-type") or "").lower()
@@ -46,6 +45,5 @@ def apply_security_headers(path: str, response, *, docs_cdn: str = "") -> None:
     if content_type.startswith("text/html") and "content-security-policy" not in headers \
             and not path.startswith(OWN_POLICY_PREFIXES):
         body = response.body or b""
-        extra = docs_cdn if path.startswith("/docs") else ""
-        headers["content-security-policy"] = content_security_policy(body, extra_sources=extra)
+        headers["content-security-policy"] = content_security_policy(body)
         headers.setdefault("referrer-policy", "same-origin")
