@@ -194,7 +194,8 @@ async def test_large_png_is_refused_from_its_header(client, world, settings):
     resp = await upload(client, world, world.a.inspector, data, photo_id=pid, name="big.png", ctype="image/png")
     assert (resp.status, resp.json["error"]["code"]) == (400, "DECOMPRESSION_BOMB"), resp.json
     assert resp.json["error"]["details"] == {"width": 6000, "height": 6500, "kind": "PNG",
-                                             "max_pixels": settings.photo_max_pixels_png}
+                                             "max_pixels": settings.photo_max_pixels_png,
+                                             "request_id": resp.headers["x-request-id"]}
     assert not await Photo.filter(id=pid).exists()
 
 
@@ -413,6 +414,7 @@ async def test_the_server_body_limit_follows_photo_max_bytes(world, settings, cl
         error = json.loads(body)
         assert set(error) == {"error"} and set(error["error"]) == {"code", "message", "details"}
         assert error["error"]["code"] == "PAYLOAD_TOO_LARGE"
+        assert error["error"]["details"]["request_id"]  # refused while reading the body, before any middleware
     finally:
         await server.before_stop()
         server.close()
