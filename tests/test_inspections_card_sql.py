@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.permissions import STAFF
+from alerts.choices import OPEN_ALERT_STATUSES, AlertSeverity, AlertStatus
 from api.app import create_app
 from core.changes import InvalidatingCache
 from inspections.card_sql import ALERT_LIMIT, PENDING_LIMIT, WORK_ORDER_LIMIT, read_card
@@ -47,11 +48,13 @@ async def _order(unit: Unit, status: WorkOrderStatus, due: datetime, title: str 
                                   status=status, due_at=due)
 
 
-async def _alert(unit: Unit, status: str, first: datetime, last: datetime, kind: str = "DOOR_ACTIVITY") -> Alert:
+async def _alert(unit: Unit, status: AlertStatus, first: datetime, last: datetime,
+                 kind: str = "DOOR_ACTIVITY") -> Alert:
     n = next(_serial)
+    severity = AlertSeverity.CRITICAL if n % 2 else AlertSeverity.WARNING
     return await Alert.create(type=f"{kind}_{n}", unit=unit, building_id=unit.building_id, status=status,
-                              severity="CRITICAL" if n % 2 else "WARNING", first_seen=first, last_seen=last,
-                              open_key=f"card-{n}" if status in ("ACTIVE", "ACKNOWLEDGED") else None)
+                              severity=severity, first_seen=first, last_seen=last,
+                              open_key=f"card-{n}" if status in OPEN_ALERT_STATUSES else None)
 
 
 async def _report(unit: Unit, author_id: int, state: ReportState, at: datetime, *, deadline: datetime | None = None,
@@ -93,9 +96,9 @@ async def varied_units(world) -> list[Unit]:
         await _order(busy, status, now - timedelta(days=1))
     for i in range(ALERT_LIMIT + 2):
         first, last = now - timedelta(days=3, minutes=i), now - timedelta(minutes=(i // 3) * 7, microseconds=i)
-        await _alert(busy, ("ACTIVE", "ACKNOWLEDGED")[i % 2], first, last)
-    for status in ("RESOLVED", "CLEARED"):
-        await _alert(busy, status, now - timedelta(days=5), now)
+        await _alert(busy, (AlertStatus.ACTIVE, AlertStatus.ACKNOWLEDGED)[i % 2], first, last)
+    for closed in (AlertStatus.RESOLVED, AlertStatus.CLEARED):
+        await _alert(busy, closed, now - timedelta(days=5), now)
     for i, state in enumerate([ReportState.ACCEPTED, ReportState.CONFIRMED, ReportState.REJECTED, ReportState.EXPIRED,
                                ReportState.CONFLICT, ReportState.AWAITING_MEDIA]):
         await _report(busy, author, state, (now - timedelta(hours=10 + i, microseconds=i)).astimezone(CST),
@@ -111,7 +114,7 @@ async def varied_units(world) -> list[Unit]:
     await _lease(ties, LeaseStatus.SIGNED, date(2026, 3, 1), tenant_name="乙")
     for _ in range(3):
         await _order(ties, WorkOrderStatus.OPEN, now + timedelta(days=1))
-        await _alert(ties, "ACTIVE", now - timedelta(days=1), now)
+        await _alert(ties, AlertStatus.ACTIVE, now - timedelta(days=1), now)
         await _report(ties, author, ReportState.CONFIRMED, now - timedelta(hours=1), requested=UnitStatus.VACANT)
         await _report(ties, author, ReportState.PENDING_CONFIRMATION, now - timedelta(minutes=5),
                       deadline=now + timedelta(days=3))
