@@ -377,7 +377,7 @@ async def test_deposit_paid_by_wechat_pay_and_refunded_through_it(client, world,
     assert wechat_refund["amount"]["refund"] == 900000
     assert (await DepositRefund.get(id=refund_id)).step == "APPROVED"  # until WeChat Pay confirms
 
-    resource = fake_pay.finish_refund(started.json["out_refund_no"])
+    resource = fake_pay.finish_refund(started.json["out_refund_no"], at=clock.now())
     if confirmed_by == "query":  # the refund notification never comes: the job asks WeChat Pay
         assert (await query_unnotified_orders(settings, clock.now()))["wechatpay_payouts"]["queried"] == 0
         clock.advance(minutes=settings.wechatpay_query_after_minutes + 1)
@@ -403,6 +403,25 @@ async def test_deposit_paid_by_wechat_pay_and_refunded_through_it(client, world,
     done = await post(client, f"/api/v1/me/deposit-refunds/{refund_id}/confirm-receipt", {}, auth(tenant))
     assert done.status == 200, done.json
     assert (await DepositRefund.get(id=refund_id)).step == "COMPLETED"
+
+    # the day's trade bill lists the deposit and its refund under one 微信订单号: both lines are kept, once
+    from models.payments import WechatPayBill
+    from models.reconciliation import StatementLine
+    from payments.jobs import fetch_trade_bills
+
+    day = clock.now().date()
+    clock.advance(NEXT_DAY)
+    assert (await fetch_trade_bills(settings, clock.now()))["wechatpay_bills"]["imported"] == 1
+    bill = await WechatPayBill.get(bill_date=day)
+    lines = await StatementLine.filter(statement_import_id=bill.statement_import_id).order_by("direction")
+    assert [(line.direction, line.amount_fen, line.status) for line in lines] == [
+        ("IN", 900000, "MATCHED"), ("OUT", 900000, "EXPENSE")]
+    assert lines[1].dedupe_key == f"wechat:refund:{wechat_refund['refund_id']}"
+    from reconciliation.service import ReconciliationConfig, import_statement
+
+    again = await import_statement(fake_pay.bill_text(day.isoformat()).encode(), filename="again.csv",
+                                   now=clock.now(), cfg=ReconciliationConfig.from_settings(settings))
+    assert (again["lines_read"], again["lines_new"]) == (2, 0)
 
 
 async def test_a_bank_paid_deposit_is_not_refunded_through_wechat_pay(client, world, fake_pay, clock):
