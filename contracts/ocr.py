@@ -11,6 +11,8 @@ Runs in the OCR worker processes (contracts.pool); the engine is loaded once per
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import io
 import math
 import time
@@ -164,6 +166,17 @@ def read_image(image: Image.Image, *, keep_image: bool = True) -> PageText:
                     lines=_reading_order(lines), seconds=round(time.perf_counter() - started, 3), image_png=png)
 
 
+def release_memory() -> None:
+    """Give the freed heap back to the system (glibc ``malloc_trim``; nothing elsewhere). ONNX Runtime frees the
+    page's tensors but glibc keeps them mapped: an idle worker held ~490 MiB after a 150-dpi page, ~150 MiB
+    trimmed."""
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 def read_bytes(data: bytes, keep_image: bool = True) -> PageText:
     """Worker entry point: an encoded image (PNG/JPEG) in, PageText out (picklable)."""
-    return read_image(Image.open(io.BytesIO(data)), keep_image=keep_image)
+    try:
+        return read_image(Image.open(io.BytesIO(data)), keep_image=keep_image)
+    finally:
+        release_memory()
