@@ -22,6 +22,10 @@ import numpy as np
 from PIL import Image
 
 ORIENT_MAX_SIDE = 1100  # the orientation pass runs on a copy at most this large
+# Pages are scaled down to this before anything else: RapidOCR detects and recognises on an image at most this
+# large anyway (its max_side_len), so a 300-dpi scan or a 12 MP photo reads the same while the worker never holds
+# full-size copies (rotated, levelled, encoded) of it.
+MAX_SIDE = 2000
 MIN_SKEW_DEG = 0.3
 MAX_SKEW_DEG = 15.0
 
@@ -148,6 +152,8 @@ def read_image(image: Image.Image, *, keep_image: bool = True) -> PageText:
     """OCR one page image: upright it, recognise, lines with boxes in reading order."""
     started = time.perf_counter()
     image = image.convert("RGB")
+    if max(image.size) > MAX_SIDE:
+        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     rotation, skew = orientation(image)
     page = upright(image, rotation, skew)
     result, _ = engine()(np.array(page))
