@@ -198,6 +198,80 @@ async def test_timeout_is_resolved_by_the_order_query(client, world, fake_pay, c
     assert retry.status == 201 and retry.json["order"]["out_trade_no"] == unpaid_no[:-1] + "2"
 
 
+def open_transactions_probe():
+    """A function the fake calls from its own thread while our side waits for its answer: how many connections
+    of the test database sit in an open transaction (PostgreSQL: pg_stat_activity, through a connection of its
+    own; SQLite: the one connection's transaction flag)."""
+    import asyncio
+
+    import asyncpg
+    from tortoise import connections
+
+    from tests.support.db import on_postgres
+
+    db = connections.get("default")
+    if not on_postgres():
+        return lambda: int(db._connection.in_transaction)
+
+    async def count():
+        conn = await asyncpg.connect(host=db.host, port=db.port, user=db.user, password=db.password,
+                                     database=db.database)
+        try:
+            return await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'")
+        finally:
+            await conn.close()
+
+    return lambda: asyncio.run(count())
+
+
+async def test_the_jobs_hold_no_transaction_while_wechat_pay_answers(client, world, fake_pay, clock, settings):
+    from payments.jobs import fetch_trade_bills
+
+    user = await tenant_a(world)
+    r1, r2 = await first_rents(world)
+    paid_no = (await order(client, world, user, [r1.id])).json["order"]["out_trade_no"]
+    (await order(client, world, user, [r2.id])).json["order"]["out_trade_no"]
+    fake_pay.pay(paid_no, at=clock.now())
+    probe, seen = open_transactions_probe(), []
+    fake_pay.on_request = lambda method, path: seen.append((method, path.split("?")[0], probe()))
+    clock.advance(minutes=settings.wechatpay_order_expiry_minutes + 1)  # one paid, one expired and unpaid
+    result = await query_unnotified_orders(settings, clock.now())
+    assert result["wechatpay_orders"] == {"queried": 2, "paid": 1, "closed": 1, "failed": 0}
+    clock.advance(NEXT_DAY)
+    assert (await fetch_trade_bills(settings, clock.now()))["wechatpay_bills"]["imported"] == 1
+    paths = {(method, path.rsplit("/", 1)[0] if "out-trade-no" in path else path) for method, path, _ in seen}
+    assert {("GET", "/v3/pay/transactions/out-trade-no"), ("POST", "/v3/pay/transactions/out-trade-no/" +
+            next(no for no in fake_pay.orders if no != paid_no)), ("GET", "/v3/bill/tradebill"),
+            ("GET", "/v3/billdownload/file")} <= paths
+    assert [open_count for *_, open_count in seen] == [0] * len(seen), seen
+    assert (await Receivable.get(id=r1.id)).status == "PAID"
+
+
+@pytest.mark.skipif("not __import__('tests.support.db', fromlist=['x']).on_postgres()",
+                    reason="the advisory lock is PostgreSQL's")
+async def test_a_second_instance_skips_while_the_lock_is_held(client, world, fake_pay, clock, settings):
+    import asyncpg
+    from tortoise import connections
+
+    from payments.jobs import QUERY_LOCK_KEY
+
+    db = connections.get("default")
+    other = await asyncpg.connect(host=db.host, port=db.port, user=db.user, password=db.password,
+                                  database=db.database)
+    try:
+        assert await other.fetchval("SELECT pg_try_advisory_lock($1)", QUERY_LOCK_KEY)
+        skipped = await query_unnotified_orders(settings, clock.now())
+        assert skipped == {"ran": False, "reason": "another instance is running it"} and not fake_pay.requests
+        await other.execute("SELECT pg_advisory_unlock($1)", QUERY_LOCK_KEY)
+        ran = await query_unnotified_orders(settings, clock.now())
+        assert "wechatpay_orders" in ran
+        assert await other.fetchval("SELECT pg_try_advisory_lock($1)", QUERY_LOCK_KEY)  # released after the pass
+    finally:
+        await other.close()
+
+
 async def test_orders_take_no_amount_and_only_own_receivables(client, world, fake_pay):
     user = await tenant_a(world)
     (r1,) = await first_rents(world, 1)
@@ -381,8 +455,13 @@ async def test_deposit_paid_by_wechat_pay_and_refunded_through_it(client, world,
     if confirmed_by == "query":  # the refund notification never comes: the job asks WeChat Pay
         assert (await query_unnotified_orders(settings, clock.now()))["wechatpay_payouts"]["queried"] == 0
         clock.advance(minutes=settings.wechatpay_query_after_minutes + 1)
+        probe, seen = open_transactions_probe(), []
+        fake_pay.on_request = lambda method, path: seen.append((path, probe()))
         result = await query_unnotified_orders(settings, clock.now())
+        fake_pay.on_request = None
         assert result["wechatpay_payouts"]["succeeded"] == 1
+        assert any("/v3/refund/domestic/refunds/" in path for path, _ in seen)
+        assert [open_count for _, open_count in seen] == [0] * len(seen), seen  # no transaction while asking
     headers, body = fake_pay.notification(resource, timestamp=int(clock.now().timestamp()),
                                           event_type="REFUND.SUCCESS")
     for _ in range(2):  # repeated: nothing more happens

@@ -18,6 +18,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -94,6 +95,9 @@ class FakeWeChatPay:
         self.bill_rows_dropped: set[str] = set()  # out_trade_nos left out of the bill (a payment WeChat never saw)
         self._bills: dict[str, bytes] = {}
         self.refunds: dict[str, dict] = {}  # out_refund_no → the refund as WeChat Pay keeps it
+        #: called in the server's thread with (method, path) before each request is answered: tests look at the
+        #: database while our side waits for the answer
+        self.on_request: Callable[[str, str], None] | None = None
         self._lock = threading.Lock()
         self._serial = 0
         fake = self
@@ -190,6 +194,8 @@ class FakeWeChatPay:
     def handle(self, method: str, path: str, raw: str, authorization: str) -> tuple[int, dict | bytes | None]:
         with self._lock:
             self.requests.append({"method": method, "path": path, "body": raw})
+        if self.on_request is not None:
+            self.on_request(method, path)
         if not self.merchant_signed(method, path, raw, authorization):
             self.refused.append({"method": method, "path": path})
             return 401, {"code": "SIGN_ERROR", "message": "签名错误"}
