@@ -30,7 +30,7 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
                                     "thing4": "owner_name"}},
     K.LEASE_REMINDER: {"template_id": "", "page": "pages/workorders/workorders?id={work_order_id}",
                        "fields": {"character_string1": "unit_code", "thing2": "title", "date3": "end_date",
-                                  "number4": "days_left"}},
+                                  "number4": "days_left", "thing5": "renewal|=续约建议:尚无画像"}},
     K.INSPECTION_EXPIRED: {"template_id": "", "page": "pages/report/report?id={report_id}",
                            "fields": {"character_string1": "unit_code", "thing2": "title|=状态变更确认已过期",
                                       "time3": "deadline|captured_at"}},
