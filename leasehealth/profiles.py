@@ -213,3 +213,16 @@ async def tenant_profile(tenant_id: int, building_ids: frozenset[int] | None) ->
     row = await TenantProfile.get_or_none(tenant_id=tenant_id)
     return {"tenant": {"id": tenant.id, "name": tenant.name, "kind": str(tenant.kind)}, "lease_ids": lease_ids,
             "profile": serialize_profile(row) if row else None}
+
+
+async def profile_lines(tenant_ids: list[int] | None = None) -> list[str]:
+    """One line per stored profile (for the CLI): tenant, recommendation, score and every reason."""
+    query = TenantProfile.all().select_related("tenant").order_by("score", "tenant_id")
+    if tenant_ids is not None:
+        query = query.filter(tenant_id__in=tenant_ids)
+    lines = []
+    for row in await query:
+        label = RECOMMENDATION_LABEL[Recommendation(row.recommendation)]
+        reasons = ";".join(str(r.get("text", "")) for r in row.reasons)
+        lines.append(f"  #{row.tenant_id} {row.tenant.name} {label}({row.score}分,{row.as_of.isoformat()}):{reasons}")
+    return lines
