@@ -36,6 +36,8 @@ class ReviewIn(BaseModel):
     confirm: list[str] = Field(default_factory=list, max_length=40)
     correct: dict[str, Any] = Field(default_factory=dict, max_length=40)
     unit_code: str | None = Field(None, min_length=1, max_length=40)
+    version: int | None = Field(None, ge=1, le=2**31 - 1,
+                                description="the draft's version as read (or the If-Match header): required")
 
 
 def _uploads(request: Request) -> list[Upload]:
@@ -121,6 +123,26 @@ async def page_image(request: Request, doc_id: int, index: int):
                headers={"Cache-Control": "private, max-age=3600"})
 
 
+def _etag(draft: ContractDraft) -> dict[str, str]:
+    return {"ETag": f'"{draft.version}"'}
+
+
+def _expected_version(request: Request, body_version: int | None) -> int | None:
+    """The draft version the reviewer read: the body's ``version`` or the If-Match header (the GET's ETag)."""
+    header = request.headers.get("if-match")
+    from_header = None
+    if header is not None:
+        tag = header.strip().removeprefix("W/").strip('"')
+        if not tag.isdigit() or not 1 <= int(tag) <= 2**31 - 1:
+            raise BadRequest("If-Match must be the draft's ETag (its version)", code="INVALID_IF_MATCH",
+                             details={"if_match": header[:40]})
+        from_header = int(tag)
+    if from_header is not None and body_version is not None and from_header != body_version:
+        raise BadRequest("If-Match and version disagree", code="INVALID_IF_MATCH",
+                         details={"if_match": from_header, "version": body_version})
+    return from_header if from_header is not None else body_version
+
+
 @bp.get("/drafts/<draft_id:int>", name="contracts_draft")
 @access(CONTRACT_INTAKE)
 async def draft(request: Request, draft_id: int):
@@ -128,7 +150,7 @@ async def draft(request: Request, draft_id: int):
     what still blocks creating the lease; the proposed units."""
     found = await service.draft_in_scope(principal_of(request), draft_id)
     lease = await Lease.get(id=found.lease_id) if found.lease_id else None
-    return json(service.serialize_draft(found, lease))
+    return json(service.serialize_draft(found, lease), headers=_etag(found))
 
 
 @bp.post("/drafts/<draft_id:int>/review", name="contracts_review")
@@ -136,10 +158,11 @@ async def draft(request: Request, draft_id: int):
 async def review_draft(request: Request, draft_id: int):
     """Confirm fields as read or set their values (a flagged field must be set), and choose the unit."""
     body = parse_body(ReviewIn, request.body)
-    found = await service.review(principal_of(request), draft_id, confirm=body.confirm, correct=body.correct,
-                                 unit_code=body.unit_code, settings=request.app.ctx.settings,
+    version = _expected_version(request, body.version)
+    found = await service.review(principal_of(request), draft_id, version=version, confirm=body.confirm,
+                                 correct=body.correct, unit_code=body.unit_code, settings=request.app.ctx.settings,
                                  now=request.app.ctx.clock.now())
-    return json(service.serialize_draft(found))
+    return json(service.serialize_draft(found), headers=_etag(found))
 
 
 @bp.post("/drafts/<draft_id:int>/lease", name="contracts_create_lease")
