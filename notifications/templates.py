@@ -41,9 +41,10 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
                         "fields": {"character_string1": "contract_no", "thing2": "title", "time3": "at"}},
     K.SCHEDULE_READY: {"template_id": "", "page": STAFF_HOME,
                        "fields": {"character_string1": "contract_no", "thing2": "title", "time3": "at"}},
+    # the payment notice carries the receivable's payment code (缴费码, ≤ 9 ASCII characters) for the 附言
     K.RENT_DUE: {"template_id": "", "page": TENANT_STATEMENT,
                  "fields": {"character_string1": "unit_code", "thing2": "title", "amount3": "amount_fen",
-                            "date4": "due_date"}},
+                            "date4": "due_date", "character_string5": "payment_code", "thing6": "remark"}},
     # collections (arrears/): the tier's note is the template's short text, fitted to a thing field (≤ 20)
     K.COLLECTION_FRIENDLY: {"template_id": "", "page": TENANT_STATEMENT,
                             "fields": {"character_string1": "contract_no|unit_code", "amount2": "outstanding_fen",

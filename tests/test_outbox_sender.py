@@ -171,7 +171,8 @@ async def test_every_default_template_renders_its_producers_payload(notify_setti
         NotificationKind.SCHEDULE_READY: {"lease_id": 1, "contract_no": "202512001", "unit_code": "SZ-1",
                                           "periods": 12, "title": "租金计划已生成 12期", "at": now},
         NotificationKind.RENT_DUE: {"receivable_id": 1, "lease_id": 1, "unit_code": "SZ-1", "amount_fen": 300000,
-                                    "due_date": "2026-12-01", "title": "租金账单"},
+                                    "due_date": "2026-12-01", "title": "租金账单", "payment_code": "RW00001A",
+                                    "remark": "转账附言请填写RW00001A"},
         **{kind: {"receivable_id": 1, "lease_id": 1, "contract_no": "202512001", "unit_code": "SZ-1",
                   "outstanding_fen": 450000, "due_date": "2026-11-03", "days_past_due": 3, "level": 1,
                   "title": "首次提醒", "note": "若有付款已完成,请忽略此消息", "text": "…", "deadline": now}
