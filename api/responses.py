@@ -754,6 +754,39 @@ class LeaseHealthList(Out):
     page_size: int
 
 
+class LeaseHealthTenantProfileTenant(Out):
+    id: int
+    name: str
+    kind: str
+
+
+class LeaseHealthTenantProfileReason(Out):
+    measure: str
+    label: str
+    value: str
+    rule: str
+    effect: int
+    hard_stop: bool
+    text: str
+
+
+class LeaseHealthTenantProfileProfile(Out):
+    tenant_id: int
+    score: int
+    recommendation: str
+    recommendation_label: str
+    reasons: list[LeaseHealthTenantProfileReason]
+    metrics: dict[str, Any]
+    as_of: str
+    computed_at: str
+
+
+class LeaseHealthTenantProfile(Out):
+    tenant: LeaseHealthTenantProfileTenant
+    lease_ids: list[int]
+    profile: LeaseHealthTenantProfileProfile | None
+
+
 class LeaseHealthReportByBuildingItem(Out):
     building_id: int
     name: str

@@ -178,7 +178,9 @@ async def _succeeded(job: ScheduleGeneration, lease: Lease, schedule: Schedule, 
 
 
 async def notify_tenant_due(receivable: Receivable, unit_code: str, now: datetime) -> None:
-    """The tenant's payment notice for one receivable (once per receivable and version)."""
+    """The tenant's payment notice for one receivable (once per receivable and version), with its payment code
+    (缴费码) for the transfer's 附言: a bank transfer naming it is matched to this receivable by reconciliation."""
+    code = payment_code(receivable.id)
     user_ids = cast(list[int], await User.filter(tenant_id=receivable.tenant_id, role=Role.TENANT,
                                                  is_active=True).values_list("id", flat=True))
     for user_id in user_ids:
@@ -187,7 +189,8 @@ async def notify_tenant_due(receivable: Receivable, unit_code: str, now: datetim
             dedupe_key=f"receivable:{receivable.id}:v{receivable.schedule_version}:notice:{user_id}",
             payload={"receivable_id": receivable.id, "lease_id": receivable.lease_id, "unit_code": unit_code,
                      "amount_fen": receivable.amount_fen - receivable.paid_fen,
-                     "due_date": receivable.due_date.isoformat(), "title": f"{receivable.label or '租金'}账单"},
+                     "due_date": receivable.due_date.isoformat(), "title": f"{receivable.label or '租金'}账单",
+                     "payment_code": code, "remark": f"转账附言请填写{code}"},
             now=now)
 
 
