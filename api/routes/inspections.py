@@ -10,6 +10,7 @@ from sanic.response import json, raw
 
 from accounts.permissions import MANAGERS, STAFF, STATUS_CONFIRMERS, STATUS_REPORTERS
 from api.access import access, principal_of
+from api.multipart import receive_form
 from core.errors import ServiceUnavailable, ValidationFailed
 from core.pagination import PageQuery, paginate
 from core.validation import UnitCode, parse_body, parse_query, validate
@@ -126,20 +127,25 @@ async def sync(request: Request):
     return json(await apply_batch(principal, body.items, settings=settings, now=now))
 
 
-@bp.post("/photos", name="photos_upload")
+@bp.post("/photos", name="photos_upload", stream=True)
 @access(STATUS_REPORTERS)
 async def upload_photo(request: Request):
     principal, settings, now = _ctx(request)
-    upload = request.files.get("file") if request.files else None
-    form = {k: v[0] for k, v in (request.form or {}).items() if v and v[0] != ""}
-    data = validate(PhotoForm, form)
-    if upload is None:
-        raise ValidationFailed("multipart field 'file' is required",
-                               details={"fields": [{"field": "file", "message": "required"}]})
-    photo, created = await store_photo(
-        principal, data.photo_id, upload.body, settings=settings, now=now, storage=storage_for(settings),
-        unit_code=data.unit_code, lat=data.lat, lng=data.lng, coord_system=data.coord_system,
-        captured_at=data.captured_at)
+    storage = storage_for(settings)
+    received = await receive_form(request, spool_dir=storage.spool_dir, file_fields={"file"},
+                                  max_file_bytes=settings.photo_max_bytes)
+    try:
+        upload = received.files.get("file")
+        data = validate(PhotoForm, {k: v for k, v in received.fields.items() if v != ""})
+        if upload is None:
+            raise ValidationFailed("multipart field 'file' is required",
+                                   details={"fields": [{"field": "file", "message": "required"}]})
+        photo, created = await store_photo(
+            principal, data.photo_id, upload.path, settings=settings, now=now, storage=storage,
+            unit_code=data.unit_code, lat=data.lat, lng=data.lng, coord_system=data.coord_system,
+            captured_at=data.captured_at, size=upload.size, sha256=upload.sha256 if upload.complete else None)
+    finally:
+        received.discard()
     return json(serialize_photo(photo), status=201 if created else 200)
 
 
