@@ -157,8 +157,10 @@ def query_of(request: Request, model: type[M]) -> M:
     return parse_query(model, request.args)
 
 
-def form_of(request: Request, model: type[M]) -> M:
+def form_of(request: Request, model: type[M], fields: dict[str, str] | None = None) -> M:
     """The multipart form fields (not the files), validated by the route's ``@access(form=...)`` model; a field
-    sent empty is a field not sent."""
+    sent empty is a field not sent. ``fields``: those of a streamed body (api.multipart), first value each."""
     _declared(request, model, "form")
+    if fields is not None:
+        return validate(model, {key: value for key, value in fields.items() if value})
     return validate(model, {key: values[0] for key, values in (request.form or {}).items() if values and values[0]})
