@@ -91,7 +91,7 @@ async def test_every_discrepancy_kind_from_a_statement_built_for_it(client, worl
     # a re-import of the same (or an overlapping) export adds no line and no item
     again = await upload(client, world, a.finance, statement.text.encode("utf-16"), a.building.id)
     assert again.status == 200 and (again.json["lines_new"], again.json["lines_duplicate"]) == (0, 7)
-    assert await StatementLine.all().count() == 7 + 10  # + the world's lines
+    assert await StatementLine.all().count() == 7 + 12  # + the world's lines
     assert await Discrepancy.all().count() == len(items)
 
     # decisions: each with who, when, why; an item stays in the list until decided
