@@ -6,7 +6,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0016_lease_health')]
+    dependencies = [('models', '0017_contract_draft_version')]
 
     initial = False
 
