@@ -1608,6 +1608,7 @@ class StatementsLineConfirmExplanation(Out):
     findings: list[StatementsLineConfirmExplanationFindingsItem] | None = None
     candidates: list[Any] | None = None
     rejected: StatementsLineConfirmExplanationRejected | None = None
+    reversed: list[dict[str, Any]] | None = None  # who, when, why and what of each reversal of an applied match
 
 
 class StatementsLineConfirm(Out):
@@ -1803,16 +1804,33 @@ class MePaymentsOrder(Out):
 
 
 class RefundWechatPayout(Out):
+    """A refund to the deposit's original payment (method REFUND) or a 商家转账 to the tenant's balance (TRANSFER)."""
+
     id: int
+    method: str
     refund_id: int
-    out_refund_no: str
     status: str
     amount_fen: int
-    transaction_id: str | None
-    wechat_refund_id: str | None
     requested_at: str
     succeeded_at: str | None
     last_error: str | None
+    out_refund_no: str | None = None
+    transaction_id: str | None = None
+    wechat_refund_id: str | None = None
+    out_bill_no: str | None = None
+    transfer_bill_no: str | None = None
+    recipient_id: int | None = None
+
+
+class MeRefundWechatTransferConfirm(Out):
+    mchId: str  # noqa: N815 - the names wx.requestMerchantTransfer takes
+    appId: str  # noqa: N815
+    package: str
+
+
+class MeRefundWechatTransfer(Out):
+    transfer: RefundWechatPayout
+    confirm: MeRefundWechatTransferConfirm
 
 
 class IotDetectSweep(Out):
@@ -1873,6 +1891,7 @@ OccupancySnapshot: type[Out] = OccupancyDays
 RefundsDetail: type[Out] = RefundsCancel
 ScheduleFailuresList: type[Out] = Page
 StatementsLineReject: type[Out] = StatementsLineConfirm
+StatementsLineReverse: type[Out] = StatementsLineConfirm
 StatementsMatches: type[Out] = Page
 WorkordersTransition: type[Out] = WorkordersCreate
 
@@ -1976,6 +1995,7 @@ ROUTE_RESPONSES = {
     'statements.statements_line': StatementsLine,
     'statements.statements_line_confirm': StatementsLineConfirm,
     'statements.statements_line_reject': StatementsLineReject,
+    'statements.statements_line_reverse': StatementsLineReverse,
     'statements.statements_lines': StatementsLines,
     'statements.statements_matches': StatementsMatches,
     'units.units_change_status': UnitsChangeStatus,

@@ -249,6 +249,7 @@ class Payment(TimestampedModel):
                                          on_delete=fields.SET_NULL)
     recorded_by_id: int | None
     note = fields.CharField(max_length=500, default="")
+    reversed_at = fields.DatetimeField(null=True, description="its allocations undone (a wrong statement match)")
 
     class Meta:
         table = "payments"
