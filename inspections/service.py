@@ -23,6 +23,7 @@ from config.settings import Settings
 from core.changes import UNIT, InvalidatingCache
 from core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from inspections import geo, onsite
+from inspections.card_sql import ALERT_LIMIT, INSPECTED_STATES, PENDING_LIMIT, WORK_ORDER_LIMIT, CardRow, read_card
 from inspections.choices import (
     DECIDABLE_STATES,
     REQUESTABLE_STATUSES,
@@ -70,9 +71,7 @@ class Site:
 
     @property
     def centre(self) -> tuple[float, float]:
-        if self.unit.lat is not None and self.unit.lng is not None:
-            return self.unit.lat, self.unit.lng
-        return self.building.lat, self.building.lng
+        return site_centre(self.unit.lat, self.unit.lng, self.building.lat, self.building.lng)
 
     @property
     def radius_m(self) -> float:
@@ -109,10 +108,22 @@ async def reissue_sticker_of(unit: Unit) -> Unit:
     return await Unit.get(id=unit.id)
 
 
+def site_centre(unit_lat: float | None, unit_lng: float | None, building_lat: float,
+                building_lng: float) -> tuple[float, float]:
+    """The geofence's centre: the unit's own position when it has one, else its building's."""
+    if unit_lat is not None and unit_lng is not None:
+        return unit_lat, unit_lng
+    return building_lat, building_lng
+
+
+def _unknown_unit(unit_code: str) -> NotFound:
+    return NotFound(f"unit {unit_code} not found", code="UNKNOWN_UNIT", details={"unit_code": unit_code})
+
+
 async def load_site(unit_code: str) -> Site:
     unit = await Unit.get_or_none(code=unit_code).select_related("building")
     if unit is None:
-        raise NotFound(f"unit {unit_code} not found", code="UNKNOWN_UNIT", details={"unit_code": unit_code})
+        raise _unknown_unit(unit_code)
     return Site(unit=unit, building=unit.building)
 
 
@@ -135,10 +146,14 @@ def requestable_statuses(role: Role, current: UnitStatus | str) -> list[str]:
 
 
 def geofence_card(site: Site) -> dict:
-    lat, lng = site.centre
+    return geofence_of(site.centre, site.radius_m)
+
+
+def geofence_of(centre: tuple[float, float], radius_m: float) -> dict:
+    lat, lng = centre
     glat, glng = geo.wgs84_to_gcj02(lat, lng)
     return {"centre": {"lat": lat, "lng": lng, "coord_system": "wgs84"},
-            "centre_gcj02": {"lat": round(glat, 7), "lng": round(glng, 7)}, "radius_m": site.radius_m}
+            "centre_gcj02": {"lat": round(glat, 7), "lng": round(glng, 7)}, "radius_m": radius_m}
 
 
 async def unit_card(principal: Principal, site: Site, settings: Settings) -> dict:
@@ -164,44 +179,54 @@ class CachedCard:
 
 async def scan_unit(principal: Principal, qr: str, settings: Settings, cards: InvalidatingCache) -> bytes:
     """``POST /scan``: the unit card as JSON bytes. Served from the worker's card cache when it holds the unit
-    (dropped on any change to the unit, its leases, work orders, alerts or reports: core.changes); the sticker
-    signature, its version and the caller's building scope are checked on every scan, cached or not."""
+    (dropped on any change to the unit, its leases, work orders, alerts or reports: core.changes), else read in
+    one statement (inspections.card_sql: the same facts as ``card_facts``); the sticker signature, its version
+    and the caller's building scope are checked on every scan, cached or not."""
     ref = parse_sticker(qr)
     verify_signature(ref, settings.qr_secret)
     card = await cards.get(ref.unit_code)
     if card is None:
         fill = cards.begin()
-        site = await load_site(ref.unit_code)
-        _check_sticker(principal, ref, site.unit.building_id, site.unit.qr_version)
-        card = CachedCard(building_id=site.unit.building_id, qr_version=site.unit.qr_version,
-                          facts=await card_facts(site, OnSiteLimits.from_settings(settings)))
-        cards.put(ref.unit_code, card, [(UNIT, site.unit.id)], fill)
+        row = await read_card(ref.unit_code)
+        if row is None:
+            raise _unknown_unit(ref.unit_code)
+        _check_sticker(principal, ref, row.building_id, row.qr_version)
+        card = CachedCard(building_id=row.building_id, qr_version=row.qr_version,
+                          facts=facts_of(row, OnSiteLimits.from_settings(settings)))
+        cards.put(ref.unit_code, card, [(UNIT, row.unit_id)], fill)
     else:
         _check_sticker(principal, ref, card.building_id, card.qr_version)
     return card.body_for(principal.role)
 
 
+def facts_of(row: CardRow, limits: OnSiteLimits) -> dict:
+    """``card_facts`` from the one-statement reading: the database's facts, then the geofence and the limits."""
+    return {**row.facts, "geofence": geofence_of(row.centre, row.radius_m), "on_site_limits": limits.as_dict()}
+
+
 async def card_facts(site: Site, limits: OnSiteLimits) -> dict:
     """The unit card for any staff caller (tenant name included: ``compose_card`` removes it for inspectors).
-    It carries the on-site limits, so the mini program's pre-check uses the server's own numbers."""
+    It carries the on-site limits, so the mini program's pre-check uses the server's own numbers. The ORM
+    reading, kept as the reference of inspections.card_sql (whose statement the scan runs)."""
     unit, building = site.unit, site.building
-    lease = await Lease.filter(unit_id=unit.id, status__in=list(LIVE_LEASE_STATUSES)).order_by("-start_date") \
-        .first().values("id", "status", "start_date", "end_date", "tenant__name")
+    lease = await Lease.filter(unit_id=unit.id, status__in=list(LIVE_LEASE_STATUSES)) \
+        .order_by("-start_date", "-id").first().values("id", "status", "start_date", "end_date", "tenant__name")
     lease_brief = None
     if lease is not None:
         lease_brief = {"id": lease["id"], "status": lease["status"], "start_date": lease["start_date"].isoformat(),
                        "end_date": lease["end_date"].isoformat(), "tenant_name": lease["tenant__name"]}
     orders = await WorkOrder.filter(unit_id=unit.id, status__in=list(OPEN_WORK_ORDER_STATUSES)) \
-        .order_by("due_at").limit(20).values("id", "type", "status", "title", "due_at")
+        .order_by("due_at", "id").limit(WORK_ORDER_LIMIT).values("id", "type", "status", "title", "due_at")
     alerts = await Alert.filter(unit_id=unit.id, status__in=list(OPEN_ALERT_STATUSES)) \
-        .order_by("-last_seen").limit(20).values("id", "type", "severity", "status", "first_seen", "last_seen")
+        .order_by("-last_seen", "-id").limit(ALERT_LIMIT) \
+        .values("id", "type", "severity", "status", "first_seen", "last_seen")
     brief = ("id", "state", "category", "requested_status", "no_change", "author_id", "captured_at",
              "confirm_deadline")
     # Two small queries on (unit_id, captured_at): taken from one "latest 10" list, either could be pushed out.
-    last = await StatusReport.filter(unit_id=unit.id, state__in=[ReportState.ACCEPTED, ReportState.CONFIRMED]) \
-        .order_by("-captured_at").first().values(*brief)
+    last = await StatusReport.filter(unit_id=unit.id, state__in=list(INSPECTED_STATES)) \
+        .order_by("-captured_at", "-id").first().values(*brief)
     pending = await StatusReport.filter(unit_id=unit.id, state__in=list(DECIDABLE_STATES)) \
-        .order_by("-captured_at").limit(10).values(*brief)
+        .order_by("-captured_at", "-id").limit(PENDING_LIMIT).values(*brief)
     return {
         "unit": {"code": unit.code, "name": unit.name, "property_type": unit.property_type,
                  "unit_type": unit.unit_type, "floor": unit.floor, "status": unit.status,
