@@ -96,6 +96,7 @@ class Lease(TimestampedModel):
 
     class Meta:
         table = "leases"
+        indexes = (("unit_id", "start_date"),)  # a unit's card (inspections.card_sql) and its lists
 
 
 class LeaseContact(TimestampedModel):
