@@ -13,16 +13,20 @@ Two things a hand-written statement gets wrong as the schema moves, kept here in
 
 ``bulk`` writes many rows in one statement: on PostgreSQL one array per column expanded with ``unnest`` (one
 round trip, arrays encoded in asyncpg's binary protocol), elsewhere ``executemany`` over ``VALUES``.
+
+``stream`` reads a large result a slice at a time: on PostgreSQL through a server-side cursor on a pool connection
+of its own (neither the client nor the caller ever holds the whole result), elsewhere fetched and sliced.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from functools import cache, lru_cache
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.models import Model
 
 POSTGRES = "postgres"
@@ -85,6 +89,34 @@ async def execute(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ())
 
 async def execute_many(conn: BaseDBAsyncClient, sql: str, rows: Iterable[Sequence[Any]]) -> None:
     await conn.execute_many(render(sql, conn), [list(r) for r in rows])
+
+
+async def stream(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = (), *, order_by: str,
+                 size: int = 5000, pg_settings: Mapping[str, str] | None = None) -> AsyncIterator[list[Any]]:
+    """The rows of one read-only statement sorted by ``order_by``, at most ``size`` at a time (tuple-like rows on
+    both backends). For a large aggregate read in order without holding its result.
+
+    On PostgreSQL outside a transaction: on a pool connection of its own, in a transaction with ``pg_settings``
+    set for it alone (e.g. ``{"jit": "off"}``), the statement fills a temporary table (``CREATE TABLE AS`` may use
+    parallel workers, which a cursor may not; dropped at commit) and a server-side cursor reads it back sorted —
+    the caller may run other statements between slices. Inside a transaction (one connection, held by its lock)
+    and on SQLite the sorted rows are fetched at once and sliced."""
+    if is_postgres(conn) and not isinstance(conn, TransactionalDBClient):
+        table = f"rw_stream_{next(_streams)}"
+        async with conn.acquire_connection() as raw, raw.transaction():
+            for name, value in (pg_settings or {}).items():
+                await raw.execute("SELECT set_config($1, $2, true)", name, value)
+            await raw.execute(f"CREATE TEMPORARY TABLE {table} ON COMMIT DROP AS {render(sql, conn)}", *params)
+            cursor = await raw.cursor(f"SELECT * FROM {table} ORDER BY {order_by}")
+            while rows := await cursor.fetch(size):
+                yield rows
+        return
+    rows = await execute(conn, f"{sql} ORDER BY {order_by}", params)
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+_streams = itertools.count(1)
 
 
 async def bulk(conn: BaseDBAsyncClient, sql: str, types: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
