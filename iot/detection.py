@@ -15,7 +15,6 @@ window. Scheduling (the sweep, the daily job, back-fill re-runs) is iot.jobs.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -165,10 +164,9 @@ def sql_conn() -> Any:
 # ------------------------------------------------------------------------------------------------ daily: load
 
 def day_statement(building_ids: list[int] | None, tz: ZoneInfo, first: date, last: date,
-                  settings: Settings, *, meters_only: bool = False) -> tuple[str, list[int]]:
+                  settings: Settings) -> tuple[str, list[int]]:
     """One aggregate over the hourly roll-ups of the local days ``first``…``last``: a row per (unit, local day),
-    each kind in columns of its own (``day_facts`` reads the row; read ordered by ``unit_id, d``). ``meters_only``: the
-    meters' energy and coverage alone (what the cohort's recent means read), the other columns NULL."""
+    each kind in columns of its own (``day_facts`` reads the row; read ordered by ``unit_id, d``)."""
     offset = tz.utcoffset(datetime.combine(last, time(12)))
     offset_h = int(offset.total_seconds() // 3600) if offset else 0
     start_h = day_number(first) * 24 - offset_h
@@ -202,8 +200,6 @@ def day_statement(building_ids: list[int] | None, tz: ZoneInfo, first: date, las
         count(f"{hod} >= {EVENING_START} AND {is_meter_e} AND {h.value} > {kwh_h}"),
         total(f"{is_d} AND {hod} >= {EVENING_START}"),
         f"MIN(CASE WHEN {active} THEN {hod} END)", f"MAX(CASE WHEN {active} THEN {hod} END)"]
-    if meters_only:
-        columns = [c if k in (0, 1, 2, 7, 8, 9) else "NULL" for k, c in enumerate(columns)]
     statement = (
         f"SELECT {h.unit_id} AS unit_id, {local} / 24 AS d, "
         + ", ".join(f"{c} AS c{k}" for k, c in enumerate(columns)) + " "
@@ -228,30 +224,14 @@ def day_facts(row: Sequence[Any]) -> DayFacts:
 
 
 class FactsReader:
-    """The day aggregate of one timezone group, streamed in unit order: ``upto(u)`` returns the facts of the
-    units up to id ``u`` not yet returned (unit → day number → DayFacts); a unit without roll-ups is absent."""
+    """Rows of the day aggregate (``day_statement``) in unit order: ``upto(u)`` returns the facts of the units up
+    to id ``u`` not yet returned (unit → day number → DayFacts); a unit without roll-ups is absent."""
 
-    def __init__(self, statement: str, params: list[int], size: int):
-        # JIT compilation of this wide aggregate costs more than it saves (seconds, on a busy machine)
-        self._rows = sql.stream(sql_conn(), statement, params, order_by="unit_id, d", size=size,
-                                pg_settings={"jit": "off"})
+    def __init__(self, rows: AsyncIterator[list[Any]]):
+        self._rows = rows
         self._pending: list[Any] = []
         self._at = 0
         self._done = False
-        self._ahead: asyncio.Future[list[Any]] | None = None
-
-    def start(self) -> FactsReader:
-        """Have the database start on the aggregate now (its first slice comes once all of it is grouped), while
-        the caller does other work."""
-        if self._ahead is None and not self._done:
-            self._ahead = asyncio.ensure_future(anext(self._rows))
-        return self
-
-    async def _next(self) -> list[Any]:
-        if self._ahead is not None:
-            ahead, self._ahead = self._ahead, None
-            return await ahead
-        return await anext(self._rows)
 
     async def upto(self, last_unit: int) -> dict[int, dict[int, DayFacts]]:
         out: dict[int, dict[int, DayFacts]] = {}
@@ -260,7 +240,7 @@ class FactsReader:
                 if self._done:
                     return out
                 try:
-                    self._pending, self._at = await self._next(), 0
+                    self._pending, self._at = await anext(self._rows), 0
                 except StopAsyncIteration:
                     self._done = True
                     return out
@@ -271,11 +251,6 @@ class FactsReader:
             self._at += 1
 
     async def close(self) -> None:
-        if self._ahead is not None:
-            self._ahead.cancel()
-            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                await self._ahead
-            self._ahead = None
         await self._rows.aclose()  # type: ignore[attr-defined]
 
 
@@ -317,13 +292,6 @@ async def load_run(as_of: date, now: datetime, settings: Settings, p: DailyParam
     tz = zone(None, settings.iot_timezone)
     episodes, baseline_from = await sublet_memory(local_day_end(first - timedelta(days=1), tz), tz, p)
     return DayRun(as_of, now, await units_with_active_work(), episodes, baseline_from, zones)
-
-
-def facts_readers(run: DayRun, settings: Settings, first: date, size: int, *,
-                  meters_only: bool = False) -> list[FactsReader]:
-    """One streamed day aggregate per timezone group, from ``first`` to the day judged."""
-    return [FactsReader(*day_statement(only, tz, first, run.as_of, settings, meters_only=meters_only),
-                        size=4 * size) for tz, only in run.zones]
 
 
 async def unit_chunks(run: DayRun, settings: Settings, size: int,
@@ -475,28 +443,31 @@ class Judged:
 async def judge_day(run: DayRun, settings: Settings, p: DailyParams, *,
                     chunk_units: int = DETECTION_CHUNK_UNITS) -> AsyncIterator[Judged]:
     """The daily rules over the portfolio, ``chunk_units`` units at a time (facts, series and evidence of one
-    chunk held at once). Two passes: the recent window first, for the unit-type cohorts every unit is compared
-    with; then the whole look-back, chunk by chunk, judged against them."""
+    chunk held at once). The database aggregates the look-back once (``sql.Materialized``), read in two passes:
+    the recent window first, for the unit-type cohorts every unit is compared with; then the whole look-back,
+    chunk by chunk, judged against them."""
     first = run.as_of - timedelta(days=p.lookback - 1)
-    recent_from = max(first, run.as_of - timedelta(days=p.sublet_window_days - 1))
-    # the database groups the whole look-back (on a connection of its own) while the recent pass runs
-    whole = [reader.start() for reader in facts_readers(run, settings, first, chunk_units)]
-    members: list[tuple[UnitInfo, rules.MeterValues, bool]] = []
-    try:
-        recent = facts_readers(run, settings, recent_from, chunk_units, meters_only=True)
+    recent_from = day_number(max(first, run.as_of - timedelta(days=p.sublet_window_days - 1)))
+    size = 4 * chunk_units  # aggregate rows per slice read
+    async with contextlib.AsyncExitStack() as stack:
+        # the day aggregate of the whole look-back, once per timezone group, read twice; JIT compilation of this
+        # wide aggregate costs more than it saves (seconds, on a busy machine)
+        aggregates = [await stack.enter_async_context(sql.Materialized(
+            sql_conn(), *day_statement(only, tz, first, run.as_of, settings), pg_settings={"jit": "off"}))
+            for tz, only in run.zones]
+        members: list[tuple[UnitInfo, rules.MeterValues, bool]] = []
+        recent = [FactsReader(a.read(order_by="unit_id, d", where="d >= ?", params=[recent_from], size=size))
+                  for a in aggregates]
         async for inp in unit_chunks(run, settings, chunk_units, recent):
             members += cohort_members(inp, p)
-    except BaseException:
-        for reader in whole:
-            await reader.close()
-        raise
-    cohort = Cohort.of(members)
-    recent_of = {u.id: recent for u, recent, _ in members}
-    del members
-    async for inp in unit_chunks(run, settings, chunk_units, whole):
-        computed = compute_day(inp, p, settings.iot_lease_end_grace_days, cohort, recent_of)
-        conditions, holding = decide_day(computed, p)
-        yield Judged(computed, conditions, holding, {u.id: u.building_id for u in inp.units})
+        cohort = Cohort.of(members)
+        recent_of = {u.id: means for u, means, _ in members}
+        del members
+        whole = [FactsReader(a.read(order_by="unit_id, d", size=size)) for a in aggregates]
+        async for inp in unit_chunks(run, settings, chunk_units, whole):
+            computed = compute_day(inp, p, settings.iot_lease_end_grace_days, cohort, recent_of)
+            conditions, holding = decide_day(computed, p)
+            yield Judged(computed, conditions, holding, {u.id: u.building_id for u in inp.units})
 
 
 # ------------------------------------------------------------------------------------------------ daily: act, store
