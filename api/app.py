@@ -143,6 +143,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None, manage_db: boo
     install_console(app, settings)
     register_error_handlers(app)
     check_route_access(app)
+    from api.openapi import document_api
+
+    document_api(app)
 
     if manage_db:
         from core.db import close_db

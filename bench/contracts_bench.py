@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import resource
 import sys
@@ -92,7 +93,7 @@ async def ocr_run(specs, modes: list[str], dpi: int, workers: int):
     async def one(mode, spec, data):
         page = await pool.read_page(data)
         lines = [TextLine(1, ln.text, ln.score, ln.box) for ln in page.lines]
-        return mode, spec, extract(lines), page.seconds
+        return mode, spec, extract(lines), page.seconds, lines
 
     started = time.perf_counter()
     out = await asyncio.gather(*(one(*job) for job in jobs))
@@ -112,6 +113,37 @@ def _tiny() -> bytes:
     return buf.getvalue()
 
 
+def dump(path: Path, results) -> None:
+    """The OCR lines of every page, to score extraction changes again without OCR (``--rescore``)."""
+    rows = [{"mode": mode, "seed": spec.seed, "seconds": seconds,
+             "lines": [[ln.text, ln.score, list(ln.box)] for ln in lines]}
+            for mode, spec, _, seconds, lines in results]
+    path.write_text(json.dumps(rows, ensure_ascii=False))
+
+
+def rescore(path: Path):
+    """Results from a dump: the same OCR lines through today's extraction rules."""
+    from contracts.corpus import make_spec
+    from contracts.extract import TextLine, extract
+
+    out = []
+    for row in json.loads(path.read_text()):
+        lines = [TextLine(1, text, score, tuple(box)) for text, score, box in row["lines"]]
+        out.append((row["mode"], make_spec(row["seed"]), extract(lines), row["seconds"], lines))
+    return out
+
+
+def report(results, modes: list[str]) -> None:
+    for mode in modes:
+        got = score([(spec, ex) for m, spec, ex, *_ in results if m == mode])
+        print(f"\n[{mode}] field accuracy {got['field_accuracy']:.1%}; contracts needing no correction "
+              f"{got['no_correction']:.0%}; wrong values above the review threshold: {len(got['confident_wrong'])}")
+        for name, fig in sorted(got["fields"].items()):
+            print(f"  {name:<22} precision {fig['precision']:6.1%}  recall {fig['recall']:6.1%}")
+        for seed, name, value, expected in got["confident_wrong"][:10]:
+            print(f"  confident wrong: seed {seed} {name}: {value!r} != {expected!r}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--contracts", type=int, default=6)
@@ -119,7 +151,15 @@ def main() -> None:
     parser.add_argument("--dpi", type=int, default=150)
     parser.add_argument("--modes", default="clean,scan,photo")
     parser.add_argument("--seed", type=int, default=1000)
+    parser.add_argument("--dump", type=Path, help="write every page's OCR lines here (JSON)")
+    parser.add_argument("--rescore", type=Path, help="no OCR: score today's extraction on a --dump file")
     args = parser.parse_args()
+    if args.rescore:
+        results = rescore(args.rescore)
+        modes = sorted({r[0] for r in results}, key=("clean", "scan", "photo").index)
+        print(f"contracts bench: rescored {len(results)} pages from {args.rescore} (OCR lines as dumped)")
+        report(results, modes)
+        return
     from contracts.corpus import make_spec
 
     specs = [make_spec(args.seed + i) for i in range(args.contracts)]
@@ -135,14 +175,9 @@ def main() -> None:
     print(f"OCR: {pages} pages in {wall:.1f} s = {pages / wall:.3f} pages/s, {rate_per_core:.3f} pages/s per core "
           f"(ratio to text layer {rate_per_core / base_rate:.4f}); median page "
           f"{sorted(r[3] for r in results)[pages // 2]:.2f} s; peak worker RSS {peak_kib / 1024:.0f} MiB")
-    for mode in modes:
-        got = score([(spec, ex) for m, spec, ex, _ in results if m == mode])
-        print(f"\n[{mode}] field accuracy {got['field_accuracy']:.1%}; contracts needing no correction "
-              f"{got['no_correction']:.0%}; wrong values above the review threshold: {len(got['confident_wrong'])}")
-        for name, fig in sorted(got["fields"].items()):
-            print(f"  {name:<22} precision {fig['precision']:6.1%}  recall {fig['recall']:6.1%}")
-        for seed, name, value, expected in got["confident_wrong"][:10]:
-            print(f"  confident wrong: seed {seed} {name}: {value!r} != {expected!r}")
+    if args.dump:
+        dump(args.dump, results)
+    report(results, modes)
 
 
 if __name__ == "__main__":

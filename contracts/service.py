@@ -28,7 +28,7 @@ from contracts.extract import FIELDS, TextLine, extract, lease_fields
 from contracts.intake import BadContractFile, PreparedPage, Upload, pdf_pages, photo_pages, sniff
 from contracts.matching import UnitRef, propose
 from contracts.pool import OcrPool, PageFailed, PageTimeout
-from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from inspections.storage import PhotoStorage
 from leasing.frequency import alias_table
 from leasing.service import LeasingConfig, create_lease, serialize_lease, validate_draft
@@ -213,14 +213,33 @@ async def draft_in_scope(principal: Principal, draft_id: int) -> ContractDraft:
     return draft
 
 
-async def review(principal: Principal, draft_id: int, *, confirm: list[str], correct: dict[str, Any],
-                 unit_code: str | None, settings: Settings, now: datetime) -> ContractDraft:
-    """Confirm fields as read, set others, choose the unit — all or nothing."""
+STALE_DRAFT_VERSION = "STALE_DRAFT_VERSION"
+
+
+def _stale(draft: ContractDraft, expected: int) -> Conflict:
+    return Conflict("the draft was saved by someone else since you read it: reload it and apply your review again",
+                    code=STALE_DRAFT_VERSION, details={"draft_id": draft.id, "expected_version": expected,
+                                                       "current_version": draft.version})
+
+
+async def review(principal: Principal, draft_id: int, *, version: int | None, confirm: list[str],
+                 correct: dict[str, Any], unit_code: str | None, settings: Settings, now: datetime) -> ContractDraft:
+    """Confirm fields as read, set others, choose the unit — all or nothing, and only on the version of the draft
+    the reviewer read (optimistic lock): two reviewers never silently overwrite each other, the later one gets
+    409 STALE_DRAFT_VERSION with the current version."""
     _require(principal, permissions.CONTRACT_INTAKE)
     draft = await draft_in_scope(principal, draft_id)
     if draft.status != DraftStatus.REVIEW:
         raise Conflict("the lease was already created from this draft", code="DRAFT_CLOSED",
                        details={"lease_id": draft.lease_id})
+    if not confirm and not correct and unit_code is None:
+        return draft  # nothing to save: no lock needed, the version stays
+    if version is None:
+        raise AppError("send the draft's version as read (body version or If-Match): a save never overwrites "
+                       "another reviewer's", code="VERSION_REQUIRED", status=428,
+                       details={"current_version": draft.version})
+    if draft.version != version:
+        raise _stale(draft, version)
     fields = dict(draft.extracted)
     aliases = alias_table(settings)
     for name, value in correct.items():
@@ -236,10 +255,21 @@ async def review(principal: Principal, draft_id: int, *, confirm: list[str], cor
             raise ValidationFailed("the unit is not in the contract's building", code="UNIT_OUTSIDE_BUILDING",
                                    details={"unit_code": unit_code, "building_id": draft.document.building_id})
         updates["unit_id"] = unit.id
-    changed = await ContractDraft.filter(id=draft.id, status=DraftStatus.REVIEW).update(**updates)
+    # conditional on the version read: of two racing saves on the same version exactly one applies
+    changed = await ContractDraft.filter(id=draft.id, status=DraftStatus.REVIEW, version=version).update(
+        **updates, version=version + 1)
     if not changed:
-        raise Conflict("the lease was already created from this draft", code="DRAFT_CLOSED")
+        await _refused_save(draft, version)
     return await draft_in_scope(principal, draft.id)
+
+
+async def _refused_save(draft: ContractDraft, version: int) -> None:
+    """Why a conditional save of the draft matched nothing: the lease was made, or someone saved first."""
+    await draft.refresh_from_db(fields=["status", "version", "lease_id"])
+    if draft.status != DraftStatus.REVIEW:
+        raise Conflict("the lease was already created from this draft", code="DRAFT_CLOSED",
+                       details={"lease_id": draft.lease_id})
+    raise _stale(draft, version)
 
 
 def draft_blockers(draft: ContractDraft) -> list[dict[str, Any]]:
@@ -268,10 +298,12 @@ async def create_lease_from_draft(principal: Principal, draft_id: int, *, settin
     cfg = LeasingConfig.from_settings(settings)
     async with in_transaction():
         lease = await create_lease(unit=unit, draft=lease_in, cfg=cfg, source="contract_ocr")
-        won = await ContractDraft.filter(id=draft.id, lease_id=None).update(
-            lease_id=lease.id, status=DraftStatus.CREATED, created_by_id=principal.user_id or None)
+        # the lease is made from the fields as read above: a review saved meanwhile undoes it (rolled back)
+        won = await ContractDraft.filter(id=draft.id, lease_id=None, version=draft.version).update(
+            lease_id=lease.id, status=DraftStatus.CREATED, created_by_id=principal.user_id or None,
+            version=draft.version + 1)
         if not won:
-            raise Conflict("the lease was created meanwhile", code="DRAFT_CLOSED")
+            await _refused_save(draft, draft.version)
     return lease, True
 
 
@@ -299,7 +331,8 @@ def serialize_draft(draft: ContractDraft, lease: Lease | None = None) -> dict[st
                      "flags": [], "detail": {}, "needs_review": False, "review": {"state": "NOT_FOUND"}}
         fields.append(field)
     blockers = draft_blockers(draft)
-    return {"id": draft.id, "document_id": draft.document_id, "status": draft.status, "fields": fields,
+    return {"id": draft.id, "document_id": draft.document_id, "status": draft.status, "version": draft.version,
+            "fields": fields,
             "blockers": blockers, "ready": not blockers, "unit_candidates": draft.unit_candidates,
             "unit_id": draft.unit_id, "lease_id": draft.lease_id,
             "lease": serialize_lease(lease) if lease is not None else None}

@@ -148,6 +148,35 @@ class Materialized:
 _materialized = itertools.count(1)
 
 
+#: Parameters in one statement: both PostgreSQL (32767) and SQLite (32766 since 3.32) take this many.
+MAX_PARAMETERS = 32_000
+
+
+async def insert_returning(conn: BaseDBAsyncClient, instances: Sequence[Model],
+                           returning: Sequence[str]) -> list[Any]:
+    """Insert new instances of one model with a multi-row ``INSERT … RETURNING`` (one statement per 32,000
+    parameters), each value converted by its field as ``save()`` converts it (defaults, ``auto_now``). Returns
+    the rows of the ``returning`` fields' columns; their order is the database's, so return a unique column too
+    to match them to the instances. All rows or none: a constraint violation fails the statement."""
+    if not instances:
+        return []
+    meta = type(instances[0])._meta
+    fields = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated]
+    columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in fields)
+    back = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in returning)
+    row_marks = f"({marks(len(fields))})"
+    per_statement = max(1, MAX_PARAMETERS // len(fields))
+    out: list[Any] = []
+    for start in range(0, len(instances), per_statement):
+        part = instances[start:start + per_statement]
+        params = [meta.fields_map[name].to_db_value(getattr(obj, name), obj) for obj in part for name in fields]
+        statement = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join([row_marks] * len(part))} ' \
+                    f"RETURNING {back}"
+        # execute_query_dict: asyncpg's execute_query answers an INSERT with its row count only
+        out += await conn.execute_query_dict(render(statement, conn), params)
+    return out
+
+
 async def bulk(conn: BaseDBAsyncClient, sql: str, types: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Many rows in one statement. ``sql`` carries ``{rows}`` where the row source goes (``INSERT … {rows} ON
     CONFLICT …``, or ``UPDATE … FROM ({rows}) AS v(c0, c1, …)``); ``types`` name each column (``SQL_TYPES``)."""

@@ -23,6 +23,7 @@ from config.settings import Settings
 from core.changes import UNIT, InvalidatingCache
 from core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from inspections import geo, onsite
+from inspections.card_sql import ALERT_LIMIT, INSPECTED_STATES, PENDING_LIMIT, WORK_ORDER_LIMIT, CardRow, read_card
 from inspections.choices import (
     DECIDABLE_STATES,
     REQUESTABLE_STATUSES,
@@ -70,9 +71,7 @@ class Site:
 
     @property
     def centre(self) -> tuple[float, float]:
-        if self.unit.lat is not None and self.unit.lng is not None:
-            return self.unit.lat, self.unit.lng
-        return self.building.lat, self.building.lng
+        return site_centre(self.unit.lat, self.unit.lng, self.building.lat, self.building.lng)
 
     @property
     def radius_m(self) -> float:
@@ -85,14 +84,19 @@ class Site:
 
 
 async def resolve_sticker(principal: Principal, qr: str, settings: Settings,
-                          prefetched: dict[str, Site] | None = None) -> Site:
+                          prefetched: dict[str, Site] | None = None, *, keep: bool = False) -> Site:
     """Parse and verify a scanned sticker: forged → INVALID_QR, unknown/out of scope → 404, replaced → REVOKED_QR.
-    ``prefetched`` (the offline sync's units, loaded at once) is used once per unit: its entry is taken out."""
+    ``prefetched`` (the offline sync's units, loaded at once) is used once per unit: its entry is taken out —
+    unless ``keep`` (an item that changes no unit: the entry stays, and a unit loaded here is added)."""
     ref = parse_sticker(qr)
     verify_signature(ref, settings.qr_secret)
-    site = prefetched.pop(ref.unit_code, None) if prefetched else None
+    site = None
+    if prefetched is not None:
+        site = prefetched.get(ref.unit_code) if keep else prefetched.pop(ref.unit_code, None)
     if site is None:
         site = await load_site(ref.unit_code)
+        if keep and prefetched is not None:
+            prefetched[ref.unit_code] = site
     _check_sticker(principal, ref, site.unit.building_id, site.unit.qr_version)
     return site
 
@@ -104,10 +108,22 @@ async def reissue_sticker_of(unit: Unit) -> Unit:
     return await Unit.get(id=unit.id)
 
 
+def site_centre(unit_lat: float | None, unit_lng: float | None, building_lat: float,
+                building_lng: float) -> tuple[float, float]:
+    """The geofence's centre: the unit's own position when it has one, else its building's."""
+    if unit_lat is not None and unit_lng is not None:
+        return unit_lat, unit_lng
+    return building_lat, building_lng
+
+
+def _unknown_unit(unit_code: str) -> NotFound:
+    return NotFound(f"unit {unit_code} not found", code="UNKNOWN_UNIT", details={"unit_code": unit_code})
+
+
 async def load_site(unit_code: str) -> Site:
     unit = await Unit.get_or_none(code=unit_code).select_related("building")
     if unit is None:
-        raise NotFound(f"unit {unit_code} not found", code="UNKNOWN_UNIT", details={"unit_code": unit_code})
+        raise _unknown_unit(unit_code)
     return Site(unit=unit, building=unit.building)
 
 
@@ -130,10 +146,14 @@ def requestable_statuses(role: Role, current: UnitStatus | str) -> list[str]:
 
 
 def geofence_card(site: Site) -> dict:
-    lat, lng = site.centre
+    return geofence_of(site.centre, site.radius_m)
+
+
+def geofence_of(centre: tuple[float, float], radius_m: float) -> dict:
+    lat, lng = centre
     glat, glng = geo.wgs84_to_gcj02(lat, lng)
     return {"centre": {"lat": lat, "lng": lng, "coord_system": "wgs84"},
-            "centre_gcj02": {"lat": round(glat, 7), "lng": round(glng, 7)}, "radius_m": site.radius_m}
+            "centre_gcj02": {"lat": round(glat, 7), "lng": round(glng, 7)}, "radius_m": radius_m}
 
 
 async def unit_card(principal: Principal, site: Site, settings: Settings) -> dict:
@@ -159,44 +179,54 @@ class CachedCard:
 
 async def scan_unit(principal: Principal, qr: str, settings: Settings, cards: InvalidatingCache) -> bytes:
     """``POST /scan``: the unit card as JSON bytes. Served from the worker's card cache when it holds the unit
-    (dropped on any change to the unit, its leases, work orders, alerts or reports: core.changes); the sticker
-    signature, its version and the caller's building scope are checked on every scan, cached or not."""
+    (dropped on any change to the unit, its leases, work orders, alerts or reports: core.changes), else read in
+    one statement (inspections.card_sql: the same facts as ``card_facts``); the sticker signature, its version
+    and the caller's building scope are checked on every scan, cached or not."""
     ref = parse_sticker(qr)
     verify_signature(ref, settings.qr_secret)
     card = await cards.get(ref.unit_code)
     if card is None:
         fill = cards.begin()
-        site = await load_site(ref.unit_code)
-        _check_sticker(principal, ref, site.unit.building_id, site.unit.qr_version)
-        card = CachedCard(building_id=site.unit.building_id, qr_version=site.unit.qr_version,
-                          facts=await card_facts(site, OnSiteLimits.from_settings(settings)))
-        cards.put(ref.unit_code, card, [(UNIT, site.unit.id)], fill)
+        row = await read_card(ref.unit_code)
+        if row is None:
+            raise _unknown_unit(ref.unit_code)
+        _check_sticker(principal, ref, row.building_id, row.qr_version)
+        card = CachedCard(building_id=row.building_id, qr_version=row.qr_version,
+                          facts=facts_of(row, OnSiteLimits.from_settings(settings)))
+        cards.put(ref.unit_code, card, [(UNIT, row.unit_id)], fill)
     else:
         _check_sticker(principal, ref, card.building_id, card.qr_version)
     return card.body_for(principal.role)
 
 
+def facts_of(row: CardRow, limits: OnSiteLimits) -> dict:
+    """``card_facts`` from the one-statement reading: the database's facts, then the geofence and the limits."""
+    return {**row.facts, "geofence": geofence_of(row.centre, row.radius_m), "on_site_limits": limits.as_dict()}
+
+
 async def card_facts(site: Site, limits: OnSiteLimits) -> dict:
     """The unit card for any staff caller (tenant name included: ``compose_card`` removes it for inspectors).
-    It carries the on-site limits, so the mini program's pre-check uses the server's own numbers."""
+    It carries the on-site limits, so the mini program's pre-check uses the server's own numbers. The ORM
+    reading, kept as the reference of inspections.card_sql (whose statement the scan runs)."""
     unit, building = site.unit, site.building
-    lease = await Lease.filter(unit_id=unit.id, status__in=list(LIVE_LEASE_STATUSES)).order_by("-start_date") \
-        .first().values("id", "status", "start_date", "end_date", "tenant__name")
+    lease = await Lease.filter(unit_id=unit.id, status__in=list(LIVE_LEASE_STATUSES)) \
+        .order_by("-start_date", "-id").first().values("id", "status", "start_date", "end_date", "tenant__name")
     lease_brief = None
     if lease is not None:
         lease_brief = {"id": lease["id"], "status": lease["status"], "start_date": lease["start_date"].isoformat(),
                        "end_date": lease["end_date"].isoformat(), "tenant_name": lease["tenant__name"]}
     orders = await WorkOrder.filter(unit_id=unit.id, status__in=list(OPEN_WORK_ORDER_STATUSES)) \
-        .order_by("due_at").limit(20).values("id", "type", "status", "title", "due_at")
+        .order_by("due_at", "id").limit(WORK_ORDER_LIMIT).values("id", "type", "status", "title", "due_at")
     alerts = await Alert.filter(unit_id=unit.id, status__in=list(OPEN_ALERT_STATUSES)) \
-        .order_by("-last_seen").limit(20).values("id", "type", "severity", "status", "first_seen", "last_seen")
+        .order_by("-last_seen", "-id").limit(ALERT_LIMIT) \
+        .values("id", "type", "severity", "status", "first_seen", "last_seen")
     brief = ("id", "state", "category", "requested_status", "no_change", "author_id", "captured_at",
              "confirm_deadline")
     # Two small queries on (unit_id, captured_at): taken from one "latest 10" list, either could be pushed out.
-    last = await StatusReport.filter(unit_id=unit.id, state__in=[ReportState.ACCEPTED, ReportState.CONFIRMED]) \
-        .order_by("-captured_at").first().values(*brief)
+    last = await StatusReport.filter(unit_id=unit.id, state__in=list(INSPECTED_STATES)) \
+        .order_by("-captured_at", "-id").first().values(*brief)
     pending = await StatusReport.filter(unit_id=unit.id, state__in=list(DECIDABLE_STATES)) \
-        .order_by("-captured_at").limit(10).values(*brief)
+        .order_by("-captured_at", "-id").limit(PENDING_LIMIT).values(*brief)
     return {
         "unit": {"code": unit.code, "name": unit.name, "property_type": unit.property_type,
                  "unit_type": unit.unit_type, "floor": unit.floor, "status": unit.status,
@@ -302,6 +332,13 @@ class FixHistory:
         self.times.insert(i, at)
         self.fixes.insert(i, PriorFix(at=at, point=point, accuracy_m=accuracy))
 
+    def snapshot(self) -> tuple[list[datetime], list[PriorFix]]:
+        return list(self.times), list(self.fixes)
+
+    def restore(self, snapshot: tuple[list[datetime], list[PriorFix]]) -> None:
+        """Back to a ``snapshot``: the fixes added since were of reports that were not stored after all."""
+        self.times[:], self.fixes[:] = snapshot
+
     def around(self, at: datetime) -> list[PriorFix]:
         """The fixes the travel check compares ``at`` with: all at the latest time before it and all at the
         earliest time at or after it (what ``onsite.neighbours`` picks, found here by bisection)."""
@@ -397,17 +434,15 @@ async def submit_report(principal: Principal, body: StatusReportIn, *, settings:
             return duplicate
     site = await resolve_sticker(principal, body.qr, settings, sites)
     location = body.location
-    check_capture_time(location.captured_at, now, settings)
     if history is None:
         history = await FixHistory.load(principal.user_id, location.captured_at, location.captured_at)
-    verdict = on_site_check(location, site, settings, history=history)
+    report, verdict, state, reason = _checked_report(principal, body, digest, site, settings=settings, now=now,
+                                                     history=history, via_sync=via_sync)
     photo_ids = list(dict.fromkeys(body.photo_ids))
-    state, reason = _check_request(body, site.unit, photo_ids)
     if known_photos is None:
         known_photos = await _stored_photo_ids(photo_ids)
     missing = [p for p in photo_ids if p not in known_photos]
 
-    report = _new_report(principal, body, digest, site.unit, verdict, photo_ids, reason, via_sync)
     if state is None and missing:
         state, reason = ReportState.AWAITING_MEDIA, "MISSING_PHOTOS"
     mark = await _initial_state(report, state, reason, settings=settings, now=now)
@@ -427,6 +462,62 @@ async def submit_report(principal: Principal, body: StatusReportIn, *, settings:
         # no report): now that the report is committed, one of the two sides always sees the other.
         return Outcome(str(report.initial_result), report=await StatusReport.get(id=report.id), status=201)
     return Outcome(str(report.state), report=report, status=201)
+
+
+def _checked_report(principal: Principal, body: StatusReportIn, digest: str, site: Site, *, settings: Settings,
+                    now: datetime, history: FixHistory,
+                    via_sync: bool) -> tuple[StatusReport, OnSiteVerdict, ReportState | None, str]:
+    """A report's checks that need no database (capture time, on site, the request itself) and the report as
+    submitted: (report, verdict, state, reason), state None to decide normally. Raises for a refusal."""
+    check_capture_time(body.location.captured_at, now, settings)
+    verdict = on_site_check(body.location, site, settings, history=history)
+    photo_ids = list(dict.fromkeys(body.photo_ids))
+    state, reason = _check_request(body, site.unit, photo_ids)
+    report = _new_report(principal, body, digest, site.unit, verdict, photo_ids, reason, via_sync)
+    return report, verdict, state, reason
+
+
+@dataclass
+class PreparedReport:
+    """A report without photos, checked and decided in memory, not stored yet (``store_prepared_reports``)."""
+
+    report: StatusReport
+    mark: bool  # the unit counts as inspected once it is stored
+
+
+async def prepare_report_without_photos(principal: Principal, body: StatusReportIn, *, settings: Settings,
+                                        now: datetime, history: FixHistory, sites: dict[str, Site],
+                                        via_sync: bool = True) -> PreparedReport:
+    """``submit_report`` up to the write, for a report that cites no photo and whose client_id is not stored:
+    the same refusals (raised, nothing written), the same decided state. Its fix joins ``history`` as the stored
+    report's would; the caller stores it (or, if that fails, restores ``history`` and submits it on its own)."""
+    if principal.role not in REPORTERS:
+        raise Forbidden(f"role {principal.role} may not submit status reports")
+    if body.photo_ids:
+        raise ValueError("a report citing photos is submitted with submit_report")
+    site = await resolve_sticker(principal, body.qr, settings, sites, keep=True)
+    report, verdict, state, reason = _checked_report(principal, body, content_hash(body), site, settings=settings,
+                                                     now=now, history=history, via_sync=via_sync)
+    mark = await _initial_state(report, state, reason, settings=settings, now=now)  # no photo: no query
+    if not verdict.suspected_mock:
+        history.add(body.location.captured_at, verdict.wgs84, body.location.accuracy_m)
+    return PreparedReport(report=report, mark=mark)
+
+
+async def store_prepared_reports(prepared: list[PreparedReport]) -> None:
+    """Insert the reports (one statement) and mark their units inspected, in one transaction: all or nothing
+    (a client_id stored meanwhile by a racing request raises IntegrityError and none of them is written)."""
+    from core import sql
+
+    if not prepared:
+        return
+    async with in_transaction() as conn:
+        rows = await sql.insert_returning(conn, [p.report for p in prepared], returning=("client_id", "id"))
+        ids = {str(row["client_id"]): row["id"] for row in rows}
+        for p in prepared:
+            p.report.id = ids[str(p.report.client_id)]
+            p.report._saved_in_db = True
+        await mark_inspected_many([(p.report.unit_id, p.report.captured_at) for p in prepared if p.mark])
 
 
 def _check_request(body: StatusReportIn, unit: Unit, photo_ids: list[UUID]) -> tuple[ReportState | None, str]:
@@ -564,9 +655,28 @@ async def mark_inspected(unit_id: int, at: datetime) -> None:
 
     conn = get_connection("default")  # the caller's transaction, when there is one
     value = Unit._meta.fields_map["last_inspected_at"].to_db_value(at, Unit)
+    await sql.execute(conn, _mark_inspected_sql(), [value, unit_id])
+
+
+async def mark_inspected_many(marks: list[tuple[int, datetime]]) -> None:
+    """``mark_inspected`` for many (unit id, time) pairs in one round trip; a unit may come more than once."""
+    from tortoise.connection import get_connection
+
+    from core import sql
+
+    if not marks:
+        return
+    field = Unit._meta.fields_map["last_inspected_at"]
+    await sql.execute_many(get_connection("default"), _mark_inspected_sql(),
+                           [[field.to_db_value(at, Unit), unit_id] for unit_id, at in marks])
+
+
+def _mark_inspected_sql() -> str:
+    from core import sql
+
     u = sql.names(Unit)
-    await sql.execute(conn, f"UPDATE {u} SET {u.last_inspected_at} = ?1 WHERE {u.id} = ?2 AND "
-                            f"({u.last_inspected_at} IS NULL OR {u.last_inspected_at} < ?1)", [value, unit_id])
+    return (f"UPDATE {u} SET {u.last_inspected_at} = ?1 WHERE {u.id} = ?2 AND "
+            f"({u.last_inspected_at} IS NULL OR {u.last_inspected_at} < ?1)")
 
 
 DECIDED_FIELDS = ("state", "state_reason", "flags", "confirm_deadline", "decided_at", "updated_at")

@@ -56,6 +56,7 @@ class ContractDraft(TimestampedModel):
     document = fields.OneToOneField("models.ContractDocument", related_name="draft", on_delete=fields.CASCADE)
     document_id: int
     status = fields.CharEnumField(DraftStatus, max_length=8, default=DraftStatus.REVIEW)
+    version = fields.IntField(default=1, description="optimistic lock: every saved review (and the lease) bumps it")
     extracted: fields.JSONField[dict[str, Any]]
     extracted = fields.JSONField(default=dict, description="field name → field under review (contracts.review)")
     unit_candidates: fields.JSONField[list[dict[str, Any]]]

@@ -1,7 +1,12 @@
-"""WeChat Pay's periodic work, each under a PostgreSQL transaction-level advisory lock so a second instance
-skips instead of asking WeChat Pay twice: the query-on-timeout pass (orders and deposit payouts with no
-notification after ``RW_WECHATPAY_QUERY_AFTER_MINUTES``) and the daily trade bills. Both are idempotent anyway:
-applying a transaction is keyed by its transaction id, a bill's lines by their 微信订单号."""
+"""WeChat Pay's periodic work, each under a PostgreSQL advisory lock so a second instance skips instead of asking
+WeChat Pay twice: the query-on-timeout pass (orders and deposit payouts with no notification after
+``RW_WECHATPAY_QUERY_AFTER_MINUTES``) and the daily trade bills. Both are idempotent anyway: applying a
+transaction is keyed by its transaction id, a bill's lines by their 微信订单号 / 微信退款单号.
+
+No database transaction is open while WeChat Pay is asked (a slow gateway must not hold row locks, or on SQLite
+the one connection, from the notification endpoint): each step reads what to ask, calls without a transaction,
+then writes in its own short transaction that re-checks what it changes. The lock is therefore session-level,
+held on a connection of its own that runs no transaction, and released when the pass ends (or the session dies)."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from tortoise.transactions import in_transaction
+from tortoise import connections
 
 from config.settings import Settings
 from core.sql import is_postgres
@@ -22,12 +27,16 @@ BILL_LOCK_KEY = 0x7277_7061_7962_0000 & 0x7FFF_FFFF_FFFF_FFFF
 
 
 async def _alone(key: int, run: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-    async with in_transaction() as connection:
-        if is_postgres():
-            rows = await connection.execute_query_dict("SELECT pg_try_advisory_xact_lock($1) AS locked", [key])
-            if not rows[0]["locked"]:
-                return {"ran": False, "reason": "another instance is running it"}
+    """``run`` unless another instance holds the lock; ``run`` owns its (short) transactions."""
+    if not is_postgres():
         return await run()
+    async with connections.get("default").acquire_connection() as connection:  # a pool connection, no transaction
+        if not await connection.fetchval("SELECT pg_try_advisory_lock($1)", key):
+            return {"ran": False, "reason": "another instance is running it"}
+        try:
+            return await run()
+        finally:
+            await connection.execute("SELECT pg_advisory_unlock($1)", key)
 
 
 async def query_unnotified_orders(settings: Settings, now: datetime) -> dict[str, Any]:

@@ -102,17 +102,18 @@ async def settle_payout(out_refund_no: str, status: str, *, now: datetime, refun
     if payout is None:
         raise NotFound("payout not found")
     if status == PayoutStatus.SUCCESS:
-        won = await WechatPayRefund.filter(id=payout.id, status=PayoutStatus.PROCESSING).update(
-            status=PayoutStatus.SUCCESS, succeeded_at=now,
-            **({"wechat_refund_id": wechat_refund_id[:64]} if wechat_refund_id else {}))
-        if won:
-            payout = await WechatPayRefund.get(id=payout.id)
-            actor = await User.get(id=payout.requested_by_id) if payout.requested_by_id else None
-            if actor is None:
-                raise Conflict("the payout has no requesting finance user", code="PAYOUT_WITHOUT_ACTOR")
-            await refunds.pay(payout.refund_id, actor=actor, now=now, cfg=refund_cfg, bank_receipt_ref=None,
-                              receipt_document_id=None,
-                              payment_record=f"wechatpay-refund:{payout.wechat_refund_id or payout.out_refund_no}")
+        async with in_transaction():  # the payout and the refund's step change together, once
+            won = await WechatPayRefund.filter(id=payout.id, status=PayoutStatus.PROCESSING).update(
+                status=PayoutStatus.SUCCESS, succeeded_at=now,
+                **({"wechat_refund_id": wechat_refund_id[:64]} if wechat_refund_id else {}))
+            if won:
+                payout = await WechatPayRefund.get(id=payout.id)
+                actor = await User.get(id=payout.requested_by_id) if payout.requested_by_id else None
+                if actor is None:
+                    raise Conflict("the payout has no requesting finance user", code="PAYOUT_WITHOUT_ACTOR")
+                record = f"wechatpay-refund:{payout.wechat_refund_id or payout.out_refund_no}"
+                await refunds.pay(payout.refund_id, actor=actor, now=now, cfg=refund_cfg, bank_receipt_ref=None,
+                                  receipt_document_id=None, payment_record=record)
     elif status in (PayoutStatus.CLOSED, PayoutStatus.ABNORMAL):
         await _failed(payout, PayoutStatus(status), f"WeChat Pay refund {status}", now=now)
     return await WechatPayRefund.get(id=payout.id)

@@ -4,6 +4,7 @@ for tests: ``bank_csv`` (cn_bank@1), ``wechat_bill`` (wechat_pay_trade_bill@1), 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,11 +55,14 @@ WECHAT_HEADER = ("交易时间", "公众账号ID", "商户号", "特约商户号
                  "商户数据包", "手续费", "费率", "订单金额", "申请退款金额", "费率备注")
 
 
-def wechat_bill(rows: list[tuple[datetime, str, str, str, int, str]]) -> str:
-    """WeChat Pay's 交易账单: (time, 微信订单号, 商户订单号, 交易状态, fen, 商品名称), backtick-prefixed."""
+def wechat_bill(rows: Sequence[tuple[datetime, str, str, str, int, str] | tuple[datetime, str, str, str, int, str, str]]
+                ) -> str:
+    """WeChat Pay's 交易账单: (time, 微信订单号, 商户订单号, 交易状态, fen, 商品名称[, 微信退款单号]),
+    backtick-prefixed. A REFUND row carries its payment's 微信订单号 and its own refund id (derived when not given)."""
     out = [",".join(WECHAT_HEADER)]
     total = 0
-    for at, transaction_id, out_trade_no, status, amount, body in rows:
+    for at, transaction_id, out_trade_no, status, amount, body, *more in rows:
+        refund_id = (more[0] if more else "50" + transaction_id[2:]) if status == "REFUND" else "0"
         cells = {h: "" for h in WECHAT_HEADER}
         cells.update({"交易时间": at.strftime("%Y-%m-%d %H:%M:%S"), "公众账号ID": "wx0123456789",
                       "商户号": "1900000109", "微信订单号": transaction_id, "商户订单号": out_trade_no,
@@ -66,7 +70,7 @@ def wechat_bill(rows: list[tuple[datetime, str, str, str, int, str]]) -> str:
                       "交易类型": "JSAPI", "交易状态": status, "付款银行": "CMB_DEBIT", "货币种类": "CNY",
                       "应结订单金额": fen_to_yuan(amount), "代金券金额": "0.00", "商品名称": body, "手续费": "0.00",
                       "费率": "0.60%", "订单金额": fen_to_yuan(amount) if status == "SUCCESS" else "0.00",
-                      "退款金额": fen_to_yuan(amount) if status == "REFUND" else "0.00"})
+                      "退款金额": fen_to_yuan(amount) if status == "REFUND" else "0.00", "微信退款单号": refund_id})
         total += amount
         out.append(",".join("`" + cells[h] for h in WECHAT_HEADER))
     out.append("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额")

@@ -17,7 +17,7 @@ from reconciliation.choices import StatementSource
 
 #: Fields a format maps its columns to (what the matcher reads).
 FIELDS = ("date", "time", "datetime", "income", "expense", "amount", "status", "counterparty_name",
-          "counterparty_account", "reference", "serial", "balance", "order_no", "refund")
+          "counterparty_account", "reference", "serial", "balance", "order_no", "refund", "refund_serial")
 
 
 def normalise_header(cell: Any) -> str:
@@ -98,10 +98,11 @@ DEFAULT_FORMATS: tuple[StatementFormat, ...] = (
         name="wechat_pay_trade_bill", version=1, label="微信支付商户交易账单", source=StatementSource.WECHAT_PAY,
         columns={"datetime": ("交易时间",), "serial": ("微信订单号",), "order_no": ("商户订单号",),
                  "status": ("交易状态",), "amount": ("订单金额",), "refund": ("退款金额",),
+                 "refund_serial": ("微信退款单号",),
                  "reference": ("商品名称", "商户数据包"), "counterparty_account": ("用户标识",)},
         required=frozenset({"datetime", "serial", "order_no", "status", "amount"}),
         ignored=frozenset({"公众账号ID", "商户号", "特约商户号", "设备号", "交易类型", "付款银行", "货币种类",
-                           "应结订单金额", "代金券金额", "微信退款单号", "商户退款单号", "充值券退款金额", "退款类型",
+                           "应结订单金额", "代金券金额", "商户退款单号", "充值券退款金额", "退款类型",
                            "退款状态", "手续费", "费率",
                            "申请退款金额", "费率备注", "代金券或立减优惠金额", "企业红包金额"}),
         income_statuses=frozenset({"SUCCESS"}), refund_statuses=frozenset({"REFUND", "REVOKED"}),

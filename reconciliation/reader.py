@@ -43,6 +43,8 @@ class ParsedLine:
     reference: str
     serial: str
     source_row: dict[str, str] = field(default_factory=dict, compare=False)
+    #: a payment channel's refund id (微信退款单号): a refund line shares its payment's serial, not this
+    refund_serial: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,18 @@ class ParsedStatement:
 
 
 def dedupe_key_for(fmt: StatementFormat, line: ParsedLine) -> str:
-    """The bank serial (per source), or date + signed amount + counterparty + balance when there is none."""
-    if line.serial:
+    """The bank serial (per source), or date + signed amount + counterparty + balance when there is none. A
+    channel's refund line carries its payment's serial (微信订单号) too, so it is keyed by its own refund id: a
+    bill with a payment and its refund keeps both (without a refund id: the fingerprint, never the payment's key)."""
+    refund = bool(fmt.refund_statuses) and line.direction == Direction.OUT
+    if refund and line.refund_serial:
+        return f"{fmt.serial_prefix}:refund:{line.refund_serial}"[:200]
+    if line.serial and not refund:
         return f"{fmt.serial_prefix}:{line.serial}"[:200]
     sign = "" if line.direction == Direction.IN else "-"
-    fingerprint = "|".join([line.booked_at.date().isoformat(), f"{sign}{line.amount_fen}",
-                            normalise_name(line.counterparty_name), str(line.balance_fen)])
+    parts = [line.booked_at.date().isoformat(), f"{sign}{line.amount_fen}", normalise_name(line.counterparty_name),
+             str(line.balance_fen)]
+    fingerprint = "|".join(parts + ([line.serial] if refund and line.serial else []))
     return f"{fmt.serial_prefix}:fp:{hashlib.sha256(fingerprint.encode()).hexdigest()[:40]}"
 
 
@@ -287,12 +295,15 @@ def _line(fmt: StatementFormat, row: list[str], headers: list[str], columns: dic
         booked = parse_moment(_get(row, columns, "datetime"), "", tz)
     else:
         booked = parse_moment(_get(row, columns, "date"), _get(row, columns, "time"), tz)
+    refund_serial = ""
     if fmt.income_statuses:
         status = _get(row, columns, "status").upper()
         if status in fmt.income_statuses:
             amount, direction = parse_amount(_get(row, columns, "amount")), Direction.IN
         elif status in fmt.refund_statuses:
             amount, direction = parse_amount(_get(row, columns, "refund")), Direction.OUT
+            raw_refund = _get(row, columns, "refund_serial")
+            refund_serial = raw_refund if raw_refund not in ("", "0") else ""  # WeChat writes 0 for none
         else:
             return None  # NOTPAY, CLOSED …: no money moved
         if amount is None or amount <= 0:
@@ -320,4 +331,5 @@ def _line(fmt: StatementFormat, row: list[str], headers: list[str], columns: dic
                       balance_fen=parse_amount(balance_text) if balance_text else None,
                       counterparty_name=name[:120],
                       counterparty_account=_get(row, columns, "counterparty_account")[:64],
-                      reference=reference[:500], serial=_get(row, columns, "serial")[:80], source_row=source_row)
+                      reference=reference[:500], serial=_get(row, columns, "serial")[:80], source_row=source_row,
+                      refund_serial=refund_serial[:80])

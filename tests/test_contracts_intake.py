@@ -157,23 +157,26 @@ async def test_flags_block_the_lease_until_fixed_then_the_ledger_creates_it(app,
     path = f"/api/v1/contracts/drafts/{draft['id']}"
     _, refused = await client.post(f"{path}/lease", headers=headers)
     assert refused.status == 422 and refused.json["error"]["code"] == "DRAFT_NOT_READY"
+    version = draft["version"]
     _, confirm = await client.post(f"{path}/review", headers=headers,
-                                   content=json.dumps({"confirm": ["monthly_rent_fen"]}))
+                                   content=json.dumps({"confirm": ["monthly_rent_fen"], "version": version}))
     assert confirm.status == 422 and confirm.json["error"]["code"] == "FIELD_NEEDS_CORRECTION"
     _, bad = await client.post(f"{path}/review", headers=headers,
-                               content=json.dumps({"correct": {"payment_frequency": "两月一趟"}}))
+                               content=json.dumps({"correct": {"payment_frequency": "两月一趟"}, "version": version}))
     assert bad.status == 422 and bad.json["error"]["code"] == "INVALID_FREQUENCY_CODE"
     assert await Lease.filter(contract_no="OCR-2027-001").count() == 0
 
     _, fixed = await client.post(f"{path}/review", headers=world.auth(world.a.finance), content=json.dumps({
         "correct": {"payment_frequency": "两月一次", "monthly_rent_fen": 480000},
-        "unit_code": world.a.units[2].code}))
+        "unit_code": world.a.units[2].code, "version": version}))
     assert fixed.status == 200, fixed.json
+    assert fixed.json["version"] == version + 1  # refused saves left it as it was
     still = {b["code"] for b in fixed.json["blockers"]}
     assert "AMOUNT_MISMATCH" not in still and "INVALID_FREQUENCY_CODE" not in still
     pending = [b["field"] for b in fixed.json["blockers"] if b["code"] == "NEEDS_CONFIRMATION"]
     if pending:
-        _, fixed = await client.post(f"{path}/review", headers=headers, content=json.dumps({"confirm": pending}))
+        _, fixed = await client.post(f"{path}/review", headers={**headers, "If-Match": fixed.headers["etag"]},
+                                     content=json.dumps({"confirm": pending}))
     assert fixed.json["ready"], fixed.json["blockers"]
 
     _, finance_try = await client.post(f"{path}/lease", headers=world.auth(world.a.finance))

@@ -49,3 +49,41 @@ async def test_execute_and_bulk_on_the_database(db):
     await sql.execute_many(conn, f"UPDATE {h} SET {h.value} = ? WHERE {h.hour_ts} = ?", [[9.0, 100], [8.0, 101]])
     assert sorted(await HourlyRollup.filter(hour_ts__lt=102).values_list("value", flat=True)) == [8.0, 9.0]
     assert sql.is_postgres(conn) == (conn.capabilities.dialect == "postgres")
+
+
+async def test_insert_returning_stores_rows_as_save_does(db, world):
+    """Many new instances in one statement: the values as ``save()`` writes them (defaults, auto_now, JSON, UUID),
+    the returned column matched by a unique one; a constraint violation writes none of the rows."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from tortoise.exceptions import IntegrityError
+    from tortoise.transactions import in_transaction
+
+    from models.inspections import StatusReport
+
+    unit, at = world.a.unit, datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
+
+    def report(n: int, client_id=None) -> StatusReport:
+        return StatusReport(client_id=client_id or uuid.uuid4(), content_hash=f"h{n}", unit_id=unit.id,
+                            author_id=world.a.inspector.id, category="ROUTINE", no_change=True,
+                            observed_status=unit.status, state="ACCEPTED", flags=["F", n], photo_ids=[],
+                            lat=22.5, lng=113.9, coord_system="wgs84", accuracy_m=10.0, wgs84_lat=22.5,
+                            wgs84_lng=113.9, distance_m=float(n), captured_at=at)
+
+    conn = get_connection("default")
+    reports = [report(n) for n in range(3)]
+    rows = await sql.insert_returning(conn, reports, returning=("client_id", "id"))
+    ids = {str(r["client_id"]): r["id"] for r in rows}
+    assert set(ids) == {str(r.client_id) for r in reports}
+    for r in reports:
+        stored = await StatusReport.get(id=ids[str(r.client_id)])
+        assert (stored.client_id, stored.flags, stored.distance_m, stored.captured_at, stored.note) == \
+            (r.client_id, r.flags, r.distance_m, at, "")
+        assert stored.created_at is not None and stored.created_at == r.created_at  # set on the instance too
+    assert await sql.insert_returning(conn, [], returning=("id",)) == []
+    clash = [report(7), report(8, client_id=reports[0].client_id)]
+    with pytest.raises(IntegrityError):
+        async with in_transaction() as tx:
+            await sql.insert_returning(tx, clash, returning=("id",))
+    assert not await StatusReport.filter(content_hash__in=["h7", "h8"]).exists()

@@ -263,3 +263,35 @@ async def test_batch_mock_flag_and_confirmation_fix_count_in_the_travel_check(cl
     resp = await sync(client, world, world.admin, [far, flagged, confirmation])
     assert [outcome(r) for r in resp.json["results"]] == [("HELD_FOR_REVIEW", None), ("HELD_FOR_REVIEW", None),
                                                           ("CONFIRMED", None)]
+
+
+async def install_failing_report_trigger(client_id: str) -> None:
+    conn = get_connection("default")
+    if on_postgres():
+        await conn.execute_script(f"""
+            CREATE OR REPLACE FUNCTION rw_test_fail_report() RETURNS trigger AS $$
+            BEGIN RAISE EXCEPTION 'simulated database failure'; END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER rw_test_fail_report BEFORE INSERT ON status_reports FOR EACH ROW
+            WHEN (NEW.client_id = '{client_id}'::uuid) EXECUTE FUNCTION rw_test_fail_report();""")
+    else:
+        await conn.execute_script(f"""
+            CREATE TRIGGER rw_test_fail_report BEFORE INSERT ON status_reports
+            WHEN NEW.client_id = '{client_id}' BEGIN SELECT RAISE(ABORT, 'simulated database failure'); END;""")
+
+
+async def test_a_database_error_in_a_report_without_photos_rolls_back_that_item_only(client, world, clock):
+    """Reports without photos are stored together: when that fails, each is applied again on its own, so only
+    the failing one is REJECTED, and the travel check of the others is as if the failed one had not been sent
+    (its Hangzhou fix would make the Shenzhen report 30 s later an impossible journey)."""
+    a, b = world.a, world.b
+    t = clock.now() - timedelta(hours=1)
+    poison = report_body(b, t)
+    items = [report_body(a, t + timedelta(seconds=30), unit=a.units[2]), poison,
+             report_body(a, t + timedelta(minutes=5), unit=a.units[3])]
+    await install_failing_report_trigger(poison["client_id"])
+    resp = await sync(client, world, world.admin, items)
+    got = [outcome(r) for r in resp.json["results"]]
+    assert got == [("ACCEPTED", None), ("REJECTED", "DATABASE_ERROR"), ("ACCEPTED", None)], got
+    assert not await StatusReport.filter(client_id=poison["client_id"]).exists()
+    assert await StatusReport.filter(client_id__in=[items[0]["client_id"], items[2]["client_id"]]).count() == 2
+    assert (await Unit.get(id=a.units[2].id)).last_inspected_at == t + timedelta(seconds=30)

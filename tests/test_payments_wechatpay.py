@@ -198,6 +198,80 @@ async def test_timeout_is_resolved_by_the_order_query(client, world, fake_pay, c
     assert retry.status == 201 and retry.json["order"]["out_trade_no"] == unpaid_no[:-1] + "2"
 
 
+def open_transactions_probe():
+    """A function the fake calls from its own thread while our side waits for its answer: how many connections
+    of the test database sit in an open transaction (PostgreSQL: pg_stat_activity, through a connection of its
+    own; SQLite: the one connection's transaction flag)."""
+    import asyncio
+
+    import asyncpg
+    from tortoise import connections
+
+    from tests.support.db import on_postgres
+
+    db = connections.get("default")
+    if not on_postgres():
+        return lambda: int(db._connection.in_transaction)
+
+    async def count():
+        conn = await asyncpg.connect(host=db.host, port=db.port, user=db.user, password=db.password,
+                                     database=db.database)
+        try:
+            return await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'")
+        finally:
+            await conn.close()
+
+    return lambda: asyncio.run(count())
+
+
+async def test_the_jobs_hold_no_transaction_while_wechat_pay_answers(client, world, fake_pay, clock, settings):
+    from payments.jobs import fetch_trade_bills
+
+    user = await tenant_a(world)
+    r1, r2 = await first_rents(world)
+    paid_no = (await order(client, world, user, [r1.id])).json["order"]["out_trade_no"]
+    (await order(client, world, user, [r2.id])).json["order"]["out_trade_no"]
+    fake_pay.pay(paid_no, at=clock.now())
+    probe, seen = open_transactions_probe(), []
+    fake_pay.on_request = lambda method, path: seen.append((method, path.split("?")[0], probe()))
+    clock.advance(minutes=settings.wechatpay_order_expiry_minutes + 1)  # one paid, one expired and unpaid
+    result = await query_unnotified_orders(settings, clock.now())
+    assert result["wechatpay_orders"] == {"queried": 2, "paid": 1, "closed": 1, "failed": 0}
+    clock.advance(NEXT_DAY)
+    assert (await fetch_trade_bills(settings, clock.now()))["wechatpay_bills"]["imported"] == 1
+    paths = {(method, path.rsplit("/", 1)[0] if "out-trade-no" in path else path) for method, path, _ in seen}
+    assert {("GET", "/v3/pay/transactions/out-trade-no"), ("POST", "/v3/pay/transactions/out-trade-no/" +
+            next(no for no in fake_pay.orders if no != paid_no)), ("GET", "/v3/bill/tradebill"),
+            ("GET", "/v3/billdownload/file")} <= paths
+    assert [open_count for *_, open_count in seen] == [0] * len(seen), seen
+    assert (await Receivable.get(id=r1.id)).status == "PAID"
+
+
+@pytest.mark.skipif("not __import__('tests.support.db', fromlist=['x']).on_postgres()",
+                    reason="the advisory lock is PostgreSQL's")
+async def test_a_second_instance_skips_while_the_lock_is_held(client, world, fake_pay, clock, settings):
+    import asyncpg
+    from tortoise import connections
+
+    from payments.jobs import QUERY_LOCK_KEY
+
+    db = connections.get("default")
+    other = await asyncpg.connect(host=db.host, port=db.port, user=db.user, password=db.password,
+                                  database=db.database)
+    try:
+        assert await other.fetchval("SELECT pg_try_advisory_lock($1)", QUERY_LOCK_KEY)
+        skipped = await query_unnotified_orders(settings, clock.now())
+        assert skipped == {"ran": False, "reason": "another instance is running it"} and not fake_pay.requests
+        await other.execute("SELECT pg_advisory_unlock($1)", QUERY_LOCK_KEY)
+        ran = await query_unnotified_orders(settings, clock.now())
+        assert "wechatpay_orders" in ran
+        assert await other.fetchval("SELECT pg_try_advisory_lock($1)", QUERY_LOCK_KEY)  # released after the pass
+    finally:
+        await other.close()
+
+
 async def test_orders_take_no_amount_and_only_own_receivables(client, world, fake_pay):
     user = await tenant_a(world)
     (r1,) = await first_rents(world, 1)
@@ -377,12 +451,17 @@ async def test_deposit_paid_by_wechat_pay_and_refunded_through_it(client, world,
     assert wechat_refund["amount"]["refund"] == 900000
     assert (await DepositRefund.get(id=refund_id)).step == "APPROVED"  # until WeChat Pay confirms
 
-    resource = fake_pay.finish_refund(started.json["out_refund_no"])
+    resource = fake_pay.finish_refund(started.json["out_refund_no"], at=clock.now())
     if confirmed_by == "query":  # the refund notification never comes: the job asks WeChat Pay
         assert (await query_unnotified_orders(settings, clock.now()))["wechatpay_payouts"]["queried"] == 0
         clock.advance(minutes=settings.wechatpay_query_after_minutes + 1)
+        probe, seen = open_transactions_probe(), []
+        fake_pay.on_request = lambda method, path: seen.append((path, probe()))
         result = await query_unnotified_orders(settings, clock.now())
+        fake_pay.on_request = None
         assert result["wechatpay_payouts"]["succeeded"] == 1
+        assert any("/v3/refund/domestic/refunds/" in path for path, _ in seen)
+        assert [open_count for _, open_count in seen] == [0] * len(seen), seen  # no transaction while asking
     headers, body = fake_pay.notification(resource, timestamp=int(clock.now().timestamp()),
                                           event_type="REFUND.SUCCESS")
     for _ in range(2):  # repeated: nothing more happens
@@ -403,6 +482,25 @@ async def test_deposit_paid_by_wechat_pay_and_refunded_through_it(client, world,
     done = await post(client, f"/api/v1/me/deposit-refunds/{refund_id}/confirm-receipt", {}, auth(tenant))
     assert done.status == 200, done.json
     assert (await DepositRefund.get(id=refund_id)).step == "COMPLETED"
+
+    # the day's trade bill lists the deposit and its refund under one 微信订单号: both lines are kept, once
+    from models.payments import WechatPayBill
+    from models.reconciliation import StatementLine
+    from payments.jobs import fetch_trade_bills
+
+    day = clock.now().date()
+    clock.advance(NEXT_DAY)
+    assert (await fetch_trade_bills(settings, clock.now()))["wechatpay_bills"]["imported"] == 1
+    bill = await WechatPayBill.get(bill_date=day)
+    lines = await StatementLine.filter(statement_import_id=bill.statement_import_id).order_by("direction")
+    assert [(line.direction, line.amount_fen, line.status) for line in lines] == [
+        ("IN", 900000, "MATCHED"), ("OUT", 900000, "EXPENSE")]
+    assert lines[1].dedupe_key == f"wechat:refund:{wechat_refund['refund_id']}"
+    from reconciliation.service import ReconciliationConfig, import_statement
+
+    again = await import_statement(fake_pay.bill_text(day.isoformat()).encode(), filename="again.csv",
+                                   now=clock.now(), cfg=ReconciliationConfig.from_settings(settings))
+    assert (again["lines_read"], again["lines_new"]) == (2, 0)
 
 
 async def test_a_bank_paid_deposit_is_not_refunded_through_wechat_pay(client, world, fake_pay, clock):

@@ -8,7 +8,7 @@ import pytest
 from models.alerts import Alert
 from models.notifications import OutboxMessage
 from models.reconciliation import StatementImport, StatementLine
-from reconciliation.demo import BANK_HEADER, Row, bank_csv
+from reconciliation.demo import BANK_HEADER, Row, bank_csv, wechat_bill
 from reconciliation.reader import StatementRefused
 from reconciliation.service import ReconciliationConfig, feed_status, import_statement
 
@@ -47,6 +47,22 @@ async def test_reimporting_an_overlapping_export_adds_no_line(world, clock, cfg,
     assert await ours().count() == 9
     amounts = sorted(await ours().values_list("amount_fen", flat=True))
     assert amounts == [10000 + i for i in range(9)]
+
+
+async def test_a_wechat_bill_keeps_a_payment_and_its_refund_and_reimports_idempotently(world, clock, cfg):
+    paid = "4200009876202611060001"
+    day = [(DAY, paid, "RWBILLREF-1", "SUCCESS", 500000, "押金"),
+           (DAY + timedelta(hours=3), paid, "RWBILLREF-1", "REFUND", 200000, "押金退还", "50300098762026110600001")]
+    first = await import_statement(wechat_bill(day).encode(), filename="wx-1.csv", cfg=cfg, now=clock.now())
+    assert (first["lines_read"], first["lines_new"], first["lines_duplicate"]) == (2, 2, 0)
+    later = day + [(DAY + timedelta(days=1), paid, "RWBILLREF-1", "REFUND", 100000, "押金退还",
+                    "50300098762026110700002")]
+    second = await import_statement(wechat_bill(later).encode(), filename="wx-2.csv", cfg=cfg, now=clock.now())
+    assert (second["lines_read"], second["lines_new"], second["lines_duplicate"]) == (3, 1, 2)
+    again = await import_statement(wechat_bill(later).encode(), filename="wx-3.csv", cfg=cfg, now=clock.now())
+    assert (again["lines_new"], again["lines_duplicate"]) == (0, 3)
+    stored = await ours().filter(serial=paid).order_by("booked_at").values_list("direction", "amount_fen", "status")
+    assert stored == [("IN", 500000, "UNMATCHED"), ("OUT", 200000, "EXPENSE"), ("OUT", 100000, "EXPENSE")]
 
 
 async def test_unknown_layout_is_refused_whole_alerts_staff_and_marks_the_feed_stale(world, clock, cfg):

@@ -94,6 +94,25 @@ def test_wechat_pay_trade_bill_backticks_and_totals():
     assert dedupe_key_for(parsed.format, parsed.lines[0]) == "wechat:4200001234202611060001"
 
 
+def test_wechat_refund_lines_are_keyed_by_their_refund_id():
+    """A refund row carries its payment's 微信订单号: keyed by its 微信退款单号, both rows (and two partial refunds
+    of one payment) keep their own keys; without a refund id it is never the payment's key."""
+    at = datetime(2026, 11, 6, 12, 0, 5)
+    paid = "4200001234202611060001"
+    text = wechat_bill([(at, paid, "RWDEP-1", "SUCCESS", 900000, "押金"),
+                        (at, paid, "RWDEP-1", "REFUND", 300000, "押金退还", "50300012342026110600011"),
+                        (at, paid, "RWDEP-1", "REFUND", 300000, "押金退还", "50300012342026110600012")])
+    parsed = read(text)
+    assert [(line.direction, line.serial, line.refund_serial) for line in parsed.lines] == [
+        (Direction.IN, paid, ""), (Direction.OUT, paid, "50300012342026110600011"),
+        (Direction.OUT, paid, "50300012342026110600012")]
+    keys = [dedupe_key_for(parsed.format, line) for line in parsed.lines]
+    assert keys == [f"wechat:{paid}", "wechat:refund:50300012342026110600011",
+                    "wechat:refund:50300012342026110600012"]
+    without_id = read(text.replace("`50300012342026110600011", "`0")).lines[1]
+    assert without_id.refund_serial == "" and dedupe_key_for(parsed.format, without_id) not in keys
+
+
 def test_alipay_bill_comment_lines_skipped_gbk():
     text = alipay_bill([(datetime(2026, 11, 7, 8, 1), "2026110700001", "张三(zhang***@example.com)", "RW000015",
                          450000)])

@@ -9,13 +9,13 @@ from sanic.response import json
 from accounts.choices import BindingPurpose, Role, StaffDuty
 from accounts.permissions import AUDIT_READERS, USER_DEACTIVATORS
 from accounts.service import create_staff, deactivate_user, issue_binding_code
-from api.access import ADMINS, access, principal_of
+from api import responses as R
+from api.access import ADMINS, access, body_of, principal_of, query_of
 from api.uploads import refuse_if_rejected, uploaded_file
 from audit.service import AuditFilter, list_events
 from core.errors import BadRequest, NotFound
 from core.pagination import PageQuery, paginate
 from core.pii import mask_phone
-from core.validation import parse_body, parse_query
 from models.accounts import User
 from portfolio.importer import ImportFormatError, import_portfolio, read_rows
 
@@ -57,9 +57,10 @@ def serialize_user(user: User) -> dict:
 
 
 @bp.post("/portfolio/import", name="admin_portfolio_import")
-@access(ADMINS, note="CSV or JSON body (or multipart field 'file'); all rows or none")
+@access(ADMINS, note="CSV or JSON body (or multipart field 'file'); all rows or none", query=ImportQuery,
+        response=R.AdminPortfolioImport, status=201, files=("file",))
 async def portfolio_import(request: Request):
-    query = parse_query(ImportQuery, request.args)
+    query = query_of(request, ImportQuery)
     data, name, content_type = uploaded_file(request, what="the file")
     fmt = query.format or ("json" if name.endswith(".json") or "json" in content_type else "csv")
     try:
@@ -72,16 +73,16 @@ async def portfolio_import(request: Request):
 
 
 @bp.get("/users", name="admin_users_list")
-@access(ADMINS)
+@access(ADMINS, query=PageQuery, response=R.AdminUsersList)
 async def list_users(request: Request):
-    query = parse_query(PageQuery, request.args)
+    query = query_of(request, PageQuery)
     return json(await paginate(User.all().order_by("id"), query, serialize_user))
 
 
 @bp.post("/users", name="admin_users_create")
-@access(ADMINS)
+@access(ADMINS, body=StaffIn, response=R.AdminUsersCreate, status=201)
 async def create_user(request: Request):
-    body = parse_body(StaffIn, request.body)
+    body = body_of(request, StaffIn)
     user = await create_staff(name=body.name, role=body.role, phone=body.phone, supervisor_id=body.supervisor_id,
                               duties=[(d.building_id, d.duty) for d in body.duties],
                               actor=principal_of(request).user_id, now=request.app.ctx.clock.now())
@@ -89,7 +90,8 @@ async def create_user(request: Request):
 
 
 @bp.post("/users/<user_id:int>/binding-code", name="admin_users_binding_code")
-@access(ADMINS, note="one-time code that binds a WeChat account to this staff member")
+@access(ADMINS, note="one-time code that binds a WeChat account to this staff member",
+        response=R.AdminUsersBindingCode, status=201)
 async def staff_binding_code(request: Request, user_id: int):
     user = await User.get_or_none(id=user_id)
     if user is None or user.role == Role.TENANT:
@@ -102,18 +104,21 @@ async def staff_binding_code(request: Request, user_id: int):
 
 
 @bp.post("/users/<user_id:int>/deactivate", name="admin_users_deactivate")
-@access(USER_DEACTIVATORS, note="revokes every API token and console session of the user; idempotent")
+@access(USER_DEACTIVATORS, note="revokes every API token and console session of the user; idempotent",
+        response=R.AdminUsersDeactivate)
 async def deactivate(request: Request, user_id: int):
     user = await deactivate_user(user_id, actor_id=principal_of(request).user_id, now=request.app.ctx.clock.now())
     return json(serialize_user(user))
 
 
 @bp.get("/audit", name="admin_audit_list")
-@access(AUDIT_READERS, note="newest first; filters: action (or a prefix ending in '.'), actor, target, building, time")
+@access(AUDIT_READERS,
+        note="newest first; filters: action (or a prefix ending in '.'), actor, target, building, time",
+        query=AuditQuery, response=R.AdminAuditList)
 async def audit_list(request: Request):
     """The append-only log of privileged actions: role and duty changes, deactivations, status overrides,
     waivers, credentials issued, exports."""
-    query = parse_query(AuditQuery, request.args)
+    query = query_of(request, AuditQuery)
     flt = AuditFilter(action=query.action, actor_id=query.actor_id, target_type=query.target_type,
                       target_id=query.target_id, building_id=query.building_id, since=query.since, until=query.until)
     return json(await list_events(flt, PageQuery(page=query.page, page_size=query.page_size)))

@@ -6,10 +6,10 @@ from sanic.response import json
 
 from accounts.service import redeem_binding_code, remember_wechat_session
 from accounts.tokens import decode_token, issue_token
-from api.access import ACCESS_TOKEN, EVERYONE, PENDING_TOKEN, access, bearer_token, principal_of
+from api import responses as R
+from api.access import ACCESS_TOKEN, EVERYONE, PENDING_TOKEN, access, bearer_token, body_of, principal_of
 from api.throttle import throttle
 from core.errors import NotFound, ServiceUnavailable, Unauthorized
-from core.validation import parse_body
 from models.accounts import User
 from wechat.client import code_to_session
 
@@ -37,10 +37,11 @@ def access_token_for(request: Request, user: User) -> dict:
 
 
 @bp.post("/wechat/login", name="auth_wechat_login")
-@access(public=True, note="exchanges a wx.login code; the session_key never leaves the server")
+@access(public=True, note="exchanges a wx.login code; the session_key never leaves the server", body=WechatLoginIn,
+        response=R.AuthWechatLogin, errors=(429, 503))
 async def wechat_login(request: Request):
     throttle(request, "login")
-    body = parse_body(WechatLoginIn, request.body)
+    body = body_of(request, WechatLoginIn)
     session = await code_to_session(request.app.ctx.wechat_client(), body.code)
     openid = session.get("openid")
     if not openid:
@@ -57,25 +58,27 @@ async def wechat_login(request: Request):
 
 
 @bp.post("/bind", name="auth_bind")
-@access(public=True, note="needs the binding_token from login as bearer and a one-time binding code")
+@access(public=True, note="needs the binding_token from login as bearer and a one-time binding code", body=BindIn,
+        response=R.AuthDevLogin, errors=(401, 429))
 async def bind(request: Request):
     settings, now = request.app.ctx.settings, request.app.ctx.clock.now()
     throttle(request, "bind")
     claims = decode_token(bearer_token(request), secret=settings.jwt_secret, now=now, expected_kind=PENDING_TOKEN)
     throttle(request, "bind", f"openid:{claims['sub']}")  # per pending login, also across re-issued tokens
-    body = parse_body(BindIn, request.body)
+    body = body_of(request, BindIn)
     user = await redeem_binding_code(body.binding_code, openid=claims["sub"], unionid=claims.get("unionid"),
                                      now=now)
     return json(access_token_for(request, user))
 
 
 @bp.post("/dev-login", name="auth_dev_login")
-@access(public=True, note="demo only: refused unless dev mode and RW_DEV_LOGIN are on")
+@access(public=True, note="demo only: refused unless dev mode and RW_DEV_LOGIN are on", body=DevLoginIn,
+        response=R.AuthDevLogin)
 async def dev_login(request: Request):
     if not request.app.ctx.settings.dev_login_enabled:
         raise NotFound("dev login is disabled", code="DEV_LOGIN_DISABLED")
     throttle(request, "dev_login")
-    body = parse_body(DevLoginIn, request.body)
+    body = body_of(request, DevLoginIn)
     throttle(request, "dev_login", f"user:{body.user_id}")
     user = await User.get_or_none(id=body.user_id, is_active=True)
     if user is None:
@@ -84,7 +87,7 @@ async def dev_login(request: Request):
 
 
 @bp.get("/me", name="auth_me")
-@access(EVERYONE)
+@access(EVERYONE, response=R.AuthMe)
 async def me(request: Request):
     principal = principal_of(request)
     return json({"id": principal.user_id, "name": principal.name, "role": principal.role,

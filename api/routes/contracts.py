@@ -10,12 +10,12 @@ from sanic import Blueprint, Request
 from sanic.response import json, raw
 
 from accounts.permissions import CONTRACT_INTAKE, CONTRACT_LEASE_CREATORS
-from api.access import access, principal_of
+from api import responses as R
+from api.access import File, access, body_of, principal_of, query_of
 from contracts import service
 from contracts.intake import Upload
 from core.errors import AppError, BadRequest, NotFound
 from core.pagination import PageQuery, paginate
-from core.validation import parse_body, parse_query
 from inspections.storage import storage_for
 from models.contracts import ContractDocument, ContractDraft
 from models.leasing import Lease
@@ -36,6 +36,8 @@ class ReviewIn(BaseModel):
     confirm: list[str] = Field(default_factory=list, max_length=40)
     correct: dict[str, Any] = Field(default_factory=dict, max_length=40)
     unit_code: str | None = Field(None, min_length=1, max_length=40)
+    version: int | None = Field(None, ge=1, le=2**31 - 1,
+                                description="the draft's version as read (or the If-Match header): required")
 
 
 def _uploads(request: Request) -> list[Upload]:
@@ -67,7 +69,8 @@ async def _draft_id(doc: ContractDocument) -> int | None:
 
 @bp.post("/documents", name="contracts_upload")
 @access(CONTRACT_INTAKE, note="multipart 'file' (one PDF, or one photo a page); the same file again is the same "
-                              "document (200); read in the background")
+                              "document (200); read in the background", files=("file",),
+        response=R.ContractsDocument, status=(201, 200))
 async def upload(request: Request):
     """Upload a contract; its pages are read (text layer or OCR) in the worker pool while this answers."""
     settings = request.app.ctx.settings
@@ -81,10 +84,10 @@ async def upload(request: Request):
 
 
 @bp.get("/documents", name="contracts_documents")
-@access(CONTRACT_INTAKE)
+@access(CONTRACT_INTAKE, query=DocumentQuery, response=R.ContractsDocuments)
 async def documents(request: Request):
     """Uploaded contracts in the caller's buildings, newest first."""
-    query = parse_query(DocumentQuery, request.args)
+    query = query_of(request, DocumentQuery)
     qs = ContractDocument.filter(**principal_of(request).building_filter("building_id")).order_by("-id")
     if query.status:
         qs = qs.filter(status=query.status)
@@ -99,7 +102,7 @@ async def documents(request: Request):
 
 
 @bp.get("/documents/<doc_id:int>", name="contracts_document")
-@access(CONTRACT_INTAKE)
+@access(CONTRACT_INTAKE, response=R.ContractsDocument)
 async def document(request: Request, doc_id: int):
     """One document: status, pages (source, rotation, problems) and its draft's id once read."""
     doc = await service.document_in_scope(principal_of(request), doc_id)
@@ -107,7 +110,8 @@ async def document(request: Request, doc_id: int):
 
 
 @bp.get("/documents/<doc_id:int>/pages/<index:int>/image", name="contracts_page_image")
-@access(CONTRACT_INTAKE, note="the upright page image the field boxes refer to")
+@access(CONTRACT_INTAKE, note="the upright page image the field boxes refer to", response=File("image/*"),
+        errors=(410,))
 async def page_image(request: Request, doc_id: int, index: int):
     """A page as read (turned upright and levelled): the boxes of the draft's fields are on this image."""
     doc = await service.document_in_scope(principal_of(request), doc_id)
@@ -121,29 +125,52 @@ async def page_image(request: Request, doc_id: int, index: int):
                headers={"Cache-Control": "private, max-age=3600"})
 
 
+def _etag(draft: ContractDraft) -> dict[str, str]:
+    return {"ETag": f'"{draft.version}"'}
+
+
+def _expected_version(request: Request, body_version: int | None) -> int | None:
+    """The draft version the reviewer read: the body's ``version`` or the If-Match header (the GET's ETag)."""
+    header = request.headers.get("if-match")
+    from_header = None
+    if header is not None:
+        tag = header.strip().removeprefix("W/").strip('"')
+        if not tag.isdigit() or not 1 <= int(tag) <= 2**31 - 1:
+            raise BadRequest("If-Match must be the draft's ETag (its version)", code="INVALID_IF_MATCH",
+                             details={"if_match": header[:40]})
+        from_header = int(tag)
+    if from_header is not None and body_version is not None and from_header != body_version:
+        raise BadRequest("If-Match and version disagree", code="INVALID_IF_MATCH",
+                         details={"if_match": from_header, "version": body_version})
+    return from_header if from_header is not None else body_version
+
+
 @bp.get("/drafts/<draft_id:int>", name="contracts_draft")
-@access(CONTRACT_INTAKE)
+@access(CONTRACT_INTAKE, response=R.ContractsDraft)
 async def draft(request: Request, draft_id: int):
     """The draft lease: every field with its value, confidence, source span, page and box, flags and review;
     what still blocks creating the lease; the proposed units."""
     found = await service.draft_in_scope(principal_of(request), draft_id)
     lease = await Lease.get(id=found.lease_id) if found.lease_id else None
-    return json(service.serialize_draft(found, lease))
+    return json(service.serialize_draft(found, lease), headers=_etag(found))
 
 
 @bp.post("/drafts/<draft_id:int>/review", name="contracts_review")
-@access(CONTRACT_INTAKE, note="confirm / correct fields and choose the unit, all or nothing")
+@access(CONTRACT_INTAKE, note="confirm / correct fields and choose the unit, all or nothing", body=ReviewIn,
+        response=R.ContractsReview)
 async def review_draft(request: Request, draft_id: int):
     """Confirm fields as read or set their values (a flagged field must be set), and choose the unit."""
-    body = parse_body(ReviewIn, request.body)
-    found = await service.review(principal_of(request), draft_id, confirm=body.confirm, correct=body.correct,
-                                 unit_code=body.unit_code, settings=request.app.ctx.settings,
+    body = body_of(request, ReviewIn)
+    version = _expected_version(request, body.version)
+    found = await service.review(principal_of(request), draft_id, version=version, confirm=body.confirm,
+                                 correct=body.correct, unit_code=body.unit_code, settings=request.app.ctx.settings,
                                  now=request.app.ctx.clock.now())
-    return json(service.serialize_draft(found))
+    return json(service.serialize_draft(found), headers=_etag(found))
 
 
 @bp.post("/drafts/<draft_id:int>/lease", name="contracts_create_lease")
-@access(CONTRACT_LEASE_CREATORS, note="refused (DRAFT_NOT_READY) while a field blocks; idempotent")
+@access(CONTRACT_LEASE_CREATORS, note="refused (DRAFT_NOT_READY) while a field blocks; idempotent",
+        response=R.ContractsDraft, status=(201, 200))
 async def create_lease(request: Request, draft_id: int):
     """Create the real lease (DRAFT in the ledger, signed like any other, which generates its schedule)."""
     lease, created = await service.create_lease_from_draft(principal_of(request), draft_id,

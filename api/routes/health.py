@@ -3,7 +3,8 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import json, text
 
-from api.access import access
+from api import responses as R
+from api.access import File, access
 from core.db import ping
 from iot.health import DEGRADED, IngestHealth, Limits, judge
 
@@ -27,7 +28,7 @@ async def ingest_health(request: Request, database_ok: bool) -> IngestHealth | N
 
 
 @bp.get("", name="health")
-@access(public=True, note="liveness for load balancers; shows no data")
+@access(public=True, note="liveness for load balancers; shows no data", response=R.Health, errors=(503,))
 async def health(request: Request):
     database_ok = await ping()
     broker = await request.app.ctx.broker_status()
@@ -41,7 +42,8 @@ async def health(request: Request):
 
 
 @metrics_bp.get("", name="metrics")
-@access(public=True, note="operational counters in Prometheus text format; no personal data")
+@access(public=True, note="operational counters in Prometheus text format; no personal data",
+        response=File("text/plain"))
 async def metrics(request: Request):
     database_ok = await ping()
     ingest = await ingest_health(request, database_ok)

@@ -9,10 +9,11 @@ from sanic import Blueprint, Request
 from sanic.response import json, raw
 
 from accounts.permissions import MANAGERS, STAFF, STATUS_CONFIRMERS, STATUS_REPORTERS
-from api.access import access, principal_of
+from api import responses as R
+from api.access import File, access, body_of, form_of, principal_of, query_of
 from core.errors import ServiceUnavailable, ValidationFailed
 from core.pagination import PageQuery, paginate
-from core.validation import UnitCode, parse_body, parse_query, validate
+from core.validation import UnitCode
 from inspections import audit
 from inspections.choices import CoordSystem, ReportState
 from inspections.evidence import serialize_photo, store_photo
@@ -67,28 +68,28 @@ def _ctx(request: Request) -> tuple:
 
 
 @bp.post("/scan", name="scan")
-@access(STAFF, read_only=True)
+@access(STAFF, read_only=True, body=ScanIn, response=R.Scan)
 async def scan(request: Request):
     principal, settings, _ = _ctx(request)
-    body = parse_body(ScanIn, request.body)
+    body = body_of(request, ScanIn)
     card = await scan_unit(principal, body.qr, settings, request.app.ctx.cards)
     return raw(card, content_type="application/json")
 
 
 @bp.post("/status-reports", name="status_reports_create")
-@access(STATUS_REPORTERS)
+@access(STATUS_REPORTERS, body=StatusReportIn, response=R.StatusReportsCreate, status=201)
 async def create_report(request: Request):
     principal, settings, now = _ctx(request)
-    body = parse_body(StatusReportIn, request.body)
+    body = body_of(request, StatusReportIn)
     outcome = await submit_report(principal, body, settings=settings, now=now)
     return json(outcome.as_dict(), status=outcome.status)
 
 
 @bp.get("/status-reports", name="status_reports_list")
-@access(STAFF)
+@access(STAFF, query=ReportQuery, response=R.StatusReportsList)
 async def list_reports(request: Request):
     principal = principal_of(request)
-    query = parse_query(ReportQuery, request.args)
+    query = query_of(request, ReportQuery)
     qs = StatusReport.filter(**principal.building_filter("unit__building_id")).order_by("-captured_at")
     if query.state:
         qs = qs.filter(state=query.state)
@@ -102,37 +103,39 @@ async def list_reports(request: Request):
 
 
 @bp.get("/status-reports/<report_id:int>", name="status_reports_detail")
-@access(STAFF)
+@access(STAFF, response=R.StatusReportsDetail)
 async def report_detail(request: Request, report_id: int):
     report = await report_for(principal_of(request), report_id)
     return json(serialize_report(report))
 
 
 @bp.post("/status-reports/<report_id:int>/decision", name="status_reports_decide")
-@access(STATUS_CONFIRMERS, note="on-site double confirmation: the decider scans the unit's sticker within its geofence")
+@access(STATUS_CONFIRMERS,
+        note="on-site double confirmation: the decider scans the unit's sticker within its geofence",
+        body=DecisionIn, response=R.StatusReportsDecide)
 async def decide_report(request: Request, report_id: int):
     principal, settings, now = _ctx(request)
     report = await report_for(principal, report_id)
-    body = parse_body(DecisionIn, request.body)
+    body = body_of(request, DecisionIn)
     outcome = await decide(principal, report, body, settings=settings, now=now)
     return json(outcome.as_dict())
 
 
 @bp.post("/sync", name="sync")
-@access(STATUS_REPORTERS, note="per-item building scope: out-of-scope items are REJECTED with NOT_FOUND")
+@access(STATUS_REPORTERS, note="per-item building scope: out-of-scope items are REJECTED with NOT_FOUND", body=SyncIn,
+        response=R.Sync)
 async def sync(request: Request):
     principal, settings, now = _ctx(request)
-    body = parse_body(SyncIn, request.body)
+    body = body_of(request, SyncIn)
     return json(await apply_batch(principal, body.items, settings=settings, now=now))
 
 
 @bp.post("/photos", name="photos_upload")
-@access(STATUS_REPORTERS)
+@access(STATUS_REPORTERS, form=PhotoForm, files=("file",), response=R.PhotosUpload, status=(201, 200))
 async def upload_photo(request: Request):
     principal, settings, now = _ctx(request)
     upload = request.files.get("file") if request.files else None
-    form = {k: v[0] for k, v in (request.form or {}).items() if v and v[0] != ""}
-    data = validate(PhotoForm, form)
+    data = form_of(request, PhotoForm)
     if upload is None:
         raise ValidationFailed("multipart field 'file' is required",
                                details={"fields": [{"field": "file", "message": "required"}]})
@@ -144,7 +147,7 @@ async def upload_photo(request: Request):
 
 
 @bp.get("/photos/<photo_id:uuid>/<variant:str>", name="photos_file")
-@access(STAFF)
+@access(STAFF, response=File("image/*"), errors=(410,))
 async def photo_file(request: Request, photo_id: UUID, variant: str):
     principal, settings, _ = _ctx(request)
     data, content_type = await photo_bytes(principal, photo_id, variant, settings)
@@ -152,7 +155,7 @@ async def photo_file(request: Request, photo_id: UUID, variant: str):
 
 
 @bp.get("/units/<code:str>/label", name="units_label")
-@access(MANAGERS)
+@access(MANAGERS, response=File("image/png"))
 async def unit_label(request: Request, code: str):
     principal, settings, _ = _ctx(request)
     unit = await get_unit_for(principal, code)
@@ -167,7 +170,8 @@ async def unit_label(request: Request, code: str):
 
 
 @bp.get("/units/<code:str>/sticker", name="units_sticker")
-@access(MANAGERS, note="the sticker's URL (what its QR code holds) and where its printable label is", read_only=True)
+@access(MANAGERS, note="the sticker's URL (what its QR code holds) and where its printable label is", read_only=True,
+        response=R.UnitsSticker)
 async def unit_sticker(request: Request, code: str):
     principal, settings, _ = _ctx(request)
     unit = await get_unit_for(principal, code)
@@ -177,7 +181,7 @@ async def unit_sticker(request: Request, code: str):
 
 
 @bp.post("/units/<code:str>/sticker/reissue", name="units_sticker_reissue")
-@access(MANAGERS, note="bumps the sticker version: the old sticker answers REVOKED_QR")
+@access(MANAGERS, note="bumps the sticker version: the old sticker answers REVOKED_QR", response=R.UnitsStickerReissue)
 async def reissue_sticker(request: Request, code: str):
     principal, settings, _ = _ctx(request)
     unit = await get_unit_for(principal, code)
@@ -187,7 +191,7 @@ async def reissue_sticker(request: Request, code: str):
 
 
 @bp.get("/units/<code:str>/timeline", name="units_timeline")
-@access(STAFF)
+@access(STAFF, response=R.UnitsTimeline)
 async def unit_timeline(request: Request, code: str):
     unit = await get_unit_for(principal_of(request), code)
     return json({"unit_code": unit.code, "status": unit.status, "status_version": unit.status_version,
@@ -195,20 +199,20 @@ async def unit_timeline(request: Request, code: str):
 
 
 @bp.get("/inspections/due", name="inspections_due")
-@access(STAFF)
+@access(STAFF, query=BuildingQuery, response=R.InspectionsDue)
 async def due(request: Request):
     principal, settings, now = _ctx(request)
-    query = parse_query(BuildingQuery, request.args)
+    query = query_of(request, BuildingQuery)
     items = await audit.units_due(principal, now=now, interval_days=settings.inspection_interval_days,
                                   building_id=query.building_id)
     return json({"interval_days": settings.inspection_interval_days, "items": items})
 
 
 @bp.get("/inspections/contradictions", name="inspections_contradictions")
-@access(STAFF)
+@access(STAFF, query=BuildingQuery, response=R.InspectionsContradictions)
 async def contradicted(request: Request):
     principal = principal_of(request)
-    query = parse_query(BuildingQuery, request.args)
+    query = query_of(request, BuildingQuery)
     return json({"items": await audit.contradictions(principal, building_id=query.building_id)})
 
 

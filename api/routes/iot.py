@@ -14,11 +14,11 @@ from accounts.permissions import ADMINS, ALERT_WRITERS, DEVICE_MANAGERS, STAFF
 from alerts.choices import AlertStatus
 from alerts.service import acknowledge, resolve, serialize_alert
 from alerts.service import alert_for as alert_for_principal
-from api.access import access, principal_of
+from api import responses as R
+from api.access import access, body_of, principal_of, query_of
 from api.uploads import refuse_if_rejected, uploaded_file
 from core.errors import NotFound
 from core.pagination import PageQuery, paginate
-from core.validation import parse_body, parse_query
 from iot.choices import DeviceFormat, DeviceKind, IotAlert
 from iot.service import (
     DeviceIn,
@@ -67,10 +67,10 @@ async def _with_codes(alerts: list[Alert]) -> list[dict]:
 
 
 @alerts_bp.get("", name="alerts_list")
-@access(STAFF)
+@access(STAFF, query=AlertQuery, response=R.AlertsList)
 async def list_alerts(request: Request):
     principal = principal_of(request)
-    query = parse_query(AlertQuery, request.args)
+    query = query_of(request, AlertQuery)
     qs = Alert.filter(**principal.building_filter()).order_by("-last_seen", "-id")
     if query.type:
         qs = qs.filter(type=query.type)
@@ -89,27 +89,27 @@ async def list_alerts(request: Request):
 
 
 @alerts_bp.get("/<alert_id:int>", name="alerts_detail")
-@access(STAFF)
+@access(STAFF, response=R.AlertsDetail)
 async def alert_detail(request: Request, alert_id: int):
     alert = await alert_for(request, alert_id)
     return json((await _with_codes([alert]))[0])
 
 
 @alerts_bp.post("/<alert_id:int>/acknowledge", name="alerts_acknowledge")
-@access(ALERT_WRITERS)
+@access(ALERT_WRITERS, body=NoteIn, body_required=False, response=R.AlertsAcknowledge)
 async def alert_acknowledge(request: Request, alert_id: int):
     alert = await alert_for(request, alert_id)
-    body = parse_body(NoteIn, request.body or b"{}")
+    body = body_of(request, NoteIn)
     alert = await acknowledge(alert, actor_id=principal_of(request).user_id, now=request.app.ctx.clock.now(),
                               note=body.note)
     return json((await _with_codes([alert]))[0])
 
 
 @alerts_bp.post("/<alert_id:int>/resolve", name="alerts_resolve")
-@access(ALERT_WRITERS, note="closes the alert with a note")
+@access(ALERT_WRITERS, note="closes the alert with a note", body=ResolveIn, response=R.AlertsResolve)
 async def alert_resolve(request: Request, alert_id: int):
     alert = await alert_for(request, alert_id)
-    body = parse_body(ResolveIn, request.body)
+    body = body_of(request, ResolveIn)
     alert = await resolve(alert, actor_id=principal_of(request).user_id, now=request.app.ctx.clock.now(),
                           note=body.note)
     return json((await _with_codes([alert]))[0])
@@ -132,10 +132,10 @@ class DeviceQuery(PageQuery):
 
 
 @bp.get("/devices", name="devices_list")
-@access(STAFF)
+@access(STAFF, query=DeviceQuery, response=R.DevicesList)
 async def list_devices(request: Request):
     principal = principal_of(request)
-    query = parse_query(DeviceQuery, request.args)
+    query = query_of(request, DeviceQuery)
     qs = Device.filter(**principal.building_filter()).order_by("id")
     if query.unit:
         qs = qs.filter(unit__code=query.unit)
@@ -151,15 +151,16 @@ async def list_devices(request: Request):
 
 
 @bp.post("/devices", name="devices_register")
-@access(DEVICE_MANAGERS, note="register a device or re-bind it (same format + external id) to a unit")
+@access(DEVICE_MANAGERS, note="register a device or re-bind it (same format + external id) to a unit", body=DeviceIn,
+        response=R.DevicesRegister, status=(200, 201))
 async def create_device(request: Request):
-    body = parse_body(DeviceIn, request.body)
+    body = body_of(request, DeviceIn)
     device, created = await register_device(body, principal_of(request))
     return json(serialize_device(device, body.unit_code), status=201 if created else 200)
 
 
 @bp.get("/devices/<device_id:int>", name="devices_detail")
-@access(STAFF)
+@access(STAFF, response=R.DevicesDetail)
 async def device_detail(request: Request, device_id: int):
     device = await device_for(principal_of(request), device_id)
     await device.fetch_related("unit")
@@ -171,9 +172,10 @@ class ImportQuery(BaseModel):
 
 
 @bp.post("/devices/import", name="devices_import")
-@access(DEVICE_MANAGERS, note="CSV body or multipart field 'file'; all rows or none")
+@access(DEVICE_MANAGERS, note="CSV body or multipart field 'file'; all rows or none", query=ImportQuery,
+        response=R.DevicesImport, files=("file",))
 async def import_devices(request: Request):
-    query = parse_query(ImportQuery, request.args)
+    query = query_of(request, ImportQuery)
     data, _, _ = uploaded_file(request, what="the CSV")
     report = await import_devices_csv(data, principal_of(request), dry_run=query.dry_run)
     refuse_if_rejected(report)
@@ -181,16 +183,17 @@ async def import_devices(request: Request):
 
 
 @bp.get("/devices/commissioning", name="devices_commissioning")
-@access(ADMINS, note="unknown devices that sent messages: register them to start ingesting")
+@access(ADMINS, note="unknown devices that sent messages: register them to start ingesting", query=PageQuery,
+        response=R.DevicesCommissioning)
 async def commissioning(request: Request):
-    query = parse_query(PageQuery, request.args)
+    query = query_of(request, PageQuery)
     return json(await paginate(CommissioningEntry.all().order_by("-last_seen"), query, serialize_commissioning))
 
 
 @bp.get("/iot/dead-letters", name="iot_dead_letters")
-@access(ADMINS)
+@access(ADMINS, query=PageQuery, response=R.IotDeadLetters)
 async def dead_letters(request: Request):
-    query = parse_query(PageQuery, request.args)
+    query = query_of(request, PageQuery)
     return json(await paginate(DeadLetter.all().order_by("-id"), query, lambda d: {
         "id": d.id, "topic": d.topic, "payload": d.payload, "payload_size": d.payload_size, "reason": d.reason,
         "received_at": d.received_at.isoformat()}))
@@ -205,10 +208,11 @@ class SeriesQuery(BaseModel):
 
 
 @bp.get("/units/<code:str>/readings", name="units_readings")
-@access(STAFF, note="hourly or daily consumption and door openings, for charts")
+@access(STAFF, note="hourly or daily consumption and door openings, for charts", query=SeriesQuery,
+        response=R.UnitsReadings)
 async def unit_readings(request: Request, code: str):
     unit = await get_unit_for(principal_of(request), code)
-    query = parse_query(SeriesQuery, request.args)
+    query = query_of(request, SeriesQuery)
     end = query.end or request.app.ctx.clock.now()
     start = query.start or end - timedelta(days=7)
     if start.tzinfo is None:
@@ -223,10 +227,10 @@ class OccupancyQuery(BaseModel):
 
 
 @bp.get("/units/<code:str>/occupancy", name="units_occupancy")
-@access(STAFF)
+@access(STAFF, query=OccupancyQuery, response=R.UnitsOccupancy)
 async def unit_occupancy(request: Request, code: str):
     unit = await get_unit_for(principal_of(request), code)
-    query = parse_query(OccupancyQuery, request.args)
+    query = query_of(request, OccupancyQuery)
     rows = await OccupancyDay.filter(unit_id=unit.id).order_by("-day").limit(query.days)
     return json({"unit_code": unit.code, "days": [{"day": r.day.isoformat(), "state": r.state,
                                                    "evidence": r.evidence} for r in rows]})
@@ -238,11 +242,12 @@ class DetectIn(BaseModel):
 
 
 @bp.post("/admin/iot/detect", name="iot_detect")
-@access(ADMINS, note="run the daily detection for a given local date")
+@access(ADMINS, note="run the daily detection for a given local date", body=DetectIn,
+        response=R.IotDetect)
 async def run_detect(request: Request):
     from iot.jobs import detect_on_demand
 
-    body = parse_body(DetectIn, request.body)
+    body = body_of(request, DetectIn)
     stats = await detect_on_demand(body.as_of, request.app.ctx.settings, body.now or request.app.ctx.clock.now(),
                                    replay=body.now is not None)
     return json(stats)
@@ -267,14 +272,16 @@ class CleaningConfirmIn(BaseModel):
 
 
 @bp.post("/iot/cleaning/<order_id:int>/confirm", name="iot_cleaning_confirm")
-@access(ALERT_WRITERS, note="scan the unit's sticker on site: the cleaning order is done and the unit moves on")
+@access(ALERT_WRITERS,
+        note="scan the unit's sticker on site: the cleaning order is done and the unit moves on",
+        body=CleaningConfirmIn, response=R.IotCleaningConfirm)
 async def cleaning_confirm(request: Request, order_id: int):
     principal = principal_of(request)
     order = await WorkOrder.get_or_none(id=order_id)
     if order is None:
         raise NotFound("work order not found")
     principal.require_building(order.building_id, "work order")
-    body = parse_body(CleaningConfirmIn, request.body)
+    body = body_of(request, CleaningConfirmIn)
     result = await confirm_cleaning(order, qr=body.qr, location=body.location, principal=principal,
                                     now=request.app.ctx.clock.now(), settings=request.app.ctx.settings,
                                     note=body.note)

@@ -9,9 +9,9 @@ from sanic import Blueprint, Request
 from sanic.response import json, raw
 
 from accounts.permissions import LEASE_HEALTH_READERS
-from api.access import access, principal_of
+from api import responses as R
+from api.access import File, access, principal_of, query_of
 from core.errors import ValidationFailed
-from core.validation import parse_query
 from leasehealth import service
 from leasehealth.schemas import AsOfQuery, HealthQuery
 
@@ -33,10 +33,10 @@ def as_of_of(request: Request, cfg: service.HealthConfig, as_of: date | None) ->
 
 
 @bp.get("/leases", name="lease_health_list")
-@access(LEASE_HEALTH_READERS)
+@access(LEASE_HEALTH_READERS, query=HealthQuery, response=R.LeaseHealthList)
 async def leases(request: Request):
     """Live leases in the caller's buildings with their level on as_of, most severe first."""
-    query = parse_query(HealthQuery, request.args)
+    query = query_of(request, HealthQuery)
     cfg = cfg_of(request)
     return json(await service.health_list(cfg, as_of_of(request, cfg, query.as_of), principal_of(request).building_ids,
                                           level=query.level, building_id=query.building_id, city_id=query.city_id,
@@ -44,24 +44,24 @@ async def leases(request: Request):
 
 
 @bp.get("/leases/<lease_id:int>", name="lease_health_detail")
-@access(LEASE_HEALTH_READERS)
+@access(LEASE_HEALTH_READERS, query=AsOfQuery, response=R.LeaseHealthDetail)
 async def lease(request: Request, lease_id: int):
     """One lease: level, findings with evidence, and the flags raised for it (with their work orders)."""
-    query = parse_query(AsOfQuery, request.args)
+    query = query_of(request, AsOfQuery)
     cfg = cfg_of(request)
     return json(await service.lease_health(lease_id, cfg, as_of_of(request, cfg, query.as_of),
                                            principal_of(request).building_ids))
 
 
 @bp.get("/reports/<month:str>", name="lease_health_report")
-@access(LEASE_HEALTH_READERS)
+@access(LEASE_HEALTH_READERS, response=R.LeaseHealthReport)
 async def report(request: Request, month: str):
     return json(await service.monthly_report(month, cfg_of(request), request.app.ctx.clock.now(),
                                              principal_of(request).building_ids))
 
 
 @bp.get("/reports/<month:str>/export.xlsx", name="lease_health_report_xlsx")
-@access(LEASE_HEALTH_READERS)
+@access(LEASE_HEALTH_READERS, response=File(XLSX))
 async def report_xlsx(request: Request, month: str):
     content = await service.export_report_xlsx(month, cfg_of(request), request.app.ctx.clock.now(),
                                                principal_of(request).building_ids)

@@ -10,17 +10,17 @@ from sanic.response import json
 
 from accounts.choices import BindingPurpose, Role
 from accounts.service import issue_binding_code
-from api.access import MANAGERS, STAFF, access, principal_of
+from api import responses as R
+from api.access import MANAGERS, STAFF, access, body_of, principal_of, query_of, raw_body_of
 from api.uploads import uploaded_file
 from core.errors import NotFound
 from core.pagination import PageQuery, paginate
-from core.validation import parse_body, parse_json_body, parse_query
 from inspections.schemas import LocationIn
 from leasing import ledger
 from leasing.choices import LeaseStatus
 from leasing.importer import ImportOptions, import_leases
 from leasing.roles import HANDOVER_ROLES, LEDGER_READERS, LEDGER_WRITERS
-from leasing.schemas import PaymentIn, StatementQuery, TermsPatch
+from leasing.schemas import LeaseIn, PaymentIn, StatementQuery, TermsPatch
 from leasing.service import (
     LeasingConfig,
     OnSite,
@@ -75,10 +75,10 @@ async def lease_for(request: Request, lease_id: int) -> Lease:
 
 
 @bp.post("", name="leases_create")
-@access(MANAGERS)
+@access(MANAGERS, body=LeaseIn, response=R.LeasesCreate, status=201)
 async def create(request: Request):
     """Create a DRAFT lease: party (found again by its keys), contract number and terms."""
-    draft = validate_draft(parse_json_body(request.body))
+    draft = validate_draft(raw_body_of(request, LeaseIn))
     unit = await get_unit_for(principal_of(request), draft.unit_code)
     if draft.renewal_of:
         previous = await lease_for(request, draft.renewal_of)
@@ -89,11 +89,11 @@ async def create(request: Request):
 
 
 @bp.get("", name="leases_list")
-@access(STAFF)
+@access(STAFF, query=LeaseQuery, response=R.LeasesList)
 async def list_leases(request: Request):
     """Leases in the caller's buildings."""
     principal = principal_of(request)
-    query = parse_query(LeaseQuery, request.args)
+    query = query_of(request, LeaseQuery)
     qs = Lease.filter(**principal.building_filter("unit__building_id")).order_by("-id")
     if query.status:
         qs = qs.filter(status=query.status)
@@ -105,14 +105,15 @@ async def list_leases(request: Request):
 
 
 @bp.get("/<lease_id:int>", name="leases_detail")
-@access(STAFF)
+@access(STAFF, response=R.LeasesDetail)
 async def detail(request: Request, lease_id: int):
     """One lease."""
     return json(lease_body(await lease_for(request, lease_id)))
 
 
 @bp.post("/<lease_id:int>/sign", name="leases_sign")
-@access(MANAGERS, note="idempotent: signing again returns the signed lease; generates the schedule")
+@access(MANAGERS, note="idempotent: signing again returns the signed lease; generates the schedule",
+        response=R.LeasesSign)
 async def sign(request: Request, lease_id: int):
     """Sign a draft: unit PENDING_DELIVERY, pre-delivery cleaning, rent schedule generated."""
     lease = await lease_for(request, lease_id)
@@ -125,7 +126,8 @@ async def sign(request: Request, lease_id: int):
 
 
 @bp.post("/<lease_id:int>/in-force", name="leases_in_force")
-@access(MANAGERS, note="idempotent: a tenancy already running (migrated from a spreadsheet) becomes ACTIVE at once")
+@access(MANAGERS, note="idempotent: a tenancy already running (migrated from a spreadsheet) becomes ACTIVE at once",
+        response=R.LeasesInForce)
 async def in_force(request: Request, lease_id: int):
     """Enter a DRAFT lease whose tenant already lives there: signed and ACTIVE at once, schedule generated, unit
     OCCUPIED, and no pre-delivery cleaning order (nobody is moving in). Refused (NOT_IN_FORCE) unless it runs today."""
@@ -139,13 +141,14 @@ async def in_force(request: Request, lease_id: int):
 
 
 @bp.post("/<lease_id:int>/handover", name="leases_handover")
-@access(HANDOVER_ROLES, note="交付 on site, after the pre-delivery cleaning; idempotent")
+@access(HANDOVER_ROLES, note="交付 on site, after the pre-delivery cleaning; idempotent", body=HandoverIn,
+        response=R.LeasesHandover)
 async def handover(request: Request, lease_id: int):
     """Hand over the keys on site: lease ACTIVE, unit OCCUPIED."""
     from inspections.service import confirm_presence, load_site
 
     lease = await lease_for(request, lease_id)
-    body = parse_body(HandoverIn, request.body)
+    body = body_of(request, HandoverIn)
     site = await load_site(lease.unit.code)
     verdict = await confirm_presence(principal_of(request).user_id, body.location, site, request.app.ctx.settings,
                                      now=request.app.ctx.clock.now())
@@ -160,11 +163,12 @@ async def handover(request: Request, lease_id: int):
 
 
 @bp.post("/<lease_id:int>/amendments", name="leases_amend")
-@access(MANAGERS, note="合同变更: regenerates the unpaid future, keeps paid periods")
+@access(MANAGERS, note="合同变更: regenerates the unpaid future, keeps paid periods", body=TermsPatch,
+        response=R.LeasesAmend, status=201)
 async def amend(request: Request, lease_id: int):
     """Amend a lease (rent change, extension, early termination, a corrected term)."""
     lease = await lease_for(request, lease_id)
-    patch = parse_body(TermsPatch, request.body)
+    patch = body_of(request, TermsPatch)
     lease, change = await amend_lease(lease.id, patch, now=request.app.ctx.clock.now(),
                                       actor_id=principal_of(request).user_id, cfg=cfg_of(request))
     lease = await Lease.get(id=lease.id).select_related("unit")
@@ -172,7 +176,7 @@ async def amend(request: Request, lease_id: int):
 
 
 @bp.get("/<lease_id:int>/amendments", name="leases_amendments")
-@access(LEDGER_READERS)
+@access(LEDGER_READERS, response=R.LeasesAmendments)
 async def amendments(request: Request, lease_id: int):
     """The lease's change history (who, when, why, what it did to the schedule)."""
     lease = await lease_for(request, lease_id)
@@ -181,7 +185,7 @@ async def amendments(request: Request, lease_id: int):
 
 
 @bp.get("/<lease_id:int>/schedule", name="leases_schedule")
-@access(LEDGER_READERS)
+@access(LEDGER_READERS, response=R.LeasesSchedule)
 async def schedule(request: Request, lease_id: int):
     """The schedule generation jobs of the lease (state, error code, attempts)."""
     lease = await lease_for(request, lease_id)
@@ -189,7 +193,7 @@ async def schedule(request: Request, lease_id: int):
 
 
 @bp.post("/<lease_id:int>/schedule/retry", name="leases_schedule_retry")
-@access(LEDGER_WRITERS, note="after fixing a term or the alias table")
+@access(LEDGER_WRITERS, note="after fixing a term or the alias table", response=R.LeasesScheduleRetry)
 async def schedule_retry(request: Request, lease_id: int):
     """Retry the lease's schedule generation now."""
     lease = await lease_for(request, lease_id)
@@ -199,11 +203,11 @@ async def schedule_retry(request: Request, lease_id: int):
 
 
 @bp.post("/<lease_id:int>/payments", name="leases_payment")
-@access(LEDGER_WRITERS)
+@access(LEDGER_WRITERS, body=PaymentIn, response=R.LeasesPayment, status=201)
 async def payment(request: Request, lease_id: int):
     """Record a payment; it is allocated to the oldest open receivables, the rest kept as credit."""
     lease = await lease_for(request, lease_id)
-    body = parse_body(PaymentIn, request.body)
+    body = body_of(request, PaymentIn)
     result = await ledger.record_payment(
         lease_id=lease.id, amount_fen=body.amount_fen, paid_at=body.paid_at, method=body.method,
         payer_name=body.payer_name, reference=body.reference, receivable_id=body.receivable_id,
@@ -213,7 +217,7 @@ async def payment(request: Request, lease_id: int):
 
 
 @bp.get("/<lease_id:int>/statement", name="leases_statement")
-@access(LEDGER_READERS)
+@access(LEDGER_READERS, query=StatementQuery, response=R.LeasesStatement)
 async def statement(request: Request, lease_id: int):
     """The lease's statement: 应收 / 实收 / 欠款, every receivable with its state, payments, credit, deposit."""
     lease = await lease_for(request, lease_id)
@@ -222,17 +226,17 @@ async def statement(request: Request, lease_id: int):
 
 async def _statement(request: Request, lease: Lease) -> dict:
     cfg = cfg_of(request)
-    query = parse_query(StatementQuery, request.args)
+    query = query_of(request, StatementQuery)
     as_of = query.as_of or ledger.local_date(request.app.ctx.clock.now(), cfg)
     return await ledger.lease_statement(lease, as_of, cfg)
 
 
 @bp.post("/import", name="leases_import")
 @access(LEDGER_WRITERS, note="xlsx or csv with Chinese headers; dry_run reports per row; all or nothing unless "
-                             "import_good_rows")
+                             "import_good_rows", query=ImportQuery, response=R.LeasesImport, files=("file",))
 async def import_file(request: Request):
     """Import historic contracts from Excel or CSV."""
-    query = parse_query(ImportQuery, request.args)
+    query = query_of(request, ImportQuery)
     data, name, _ = uploaded_file(request, what="the xlsx or csv file")
     report = await import_leases(data, filename=name, principal=principal_of(request), cfg=cfg_of(request),
                                  options=ImportOptions(dry_run=query.dry_run, import_good_rows=query.import_good_rows),
@@ -241,7 +245,7 @@ async def import_file(request: Request):
 
 
 @bp.post("/<lease_id:int>/tenant-code", name="leases_tenant_code")
-@access(MANAGERS, note="one-time code the tenant redeems in the mini program")
+@access(MANAGERS, note="one-time code the tenant redeems in the mini program", response=R.LeasesTenantCode, status=201)
 async def tenant_code(request: Request, lease_id: int):
     """A one-time binding code for the lease's tenant."""
     lease = await lease_for(request, lease_id)
@@ -253,7 +257,7 @@ async def tenant_code(request: Request, lease_id: int):
 
 
 @me_bp.get("", name="me_leases")
-@access([Role.TENANT])
+@access([Role.TENANT], response=R.MeLeases)
 async def my_leases(request: Request):
     """The tenant's own leases."""
     principal = principal_of(request)
@@ -262,7 +266,7 @@ async def my_leases(request: Request):
 
 
 @me_bp.get("/<lease_id:int>/statement", name="me_lease_statement")
-@access([Role.TENANT])
+@access([Role.TENANT], query=StatementQuery, response=R.MeLeaseStatement)
 async def my_statement(request: Request, lease_id: int):
     """The tenant's statement of their own lease."""
     lease = await lease_for(request, lease_id)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import json
 
-from api.access import access, principal_of
+from api import responses as R
+from api.access import access, body_of, principal_of, query_of
 from core.errors import NotFound
-from core.validation import parse_body, parse_query
 from leasing import ledger
 from leasing.config import LeasingConfig
 from leasing.roles import LEDGER_READERS, WAIVE_APPROVERS
@@ -24,10 +24,10 @@ def cfg_of(request: Request) -> LeasingConfig:
 
 
 @bp.get("", name="receivables_list")
-@access(LEDGER_READERS)
+@access(LEDGER_READERS, query=LedgerQuery, response=R.ReceivablesList)
 async def receivables(request: Request):
     """Receivables by building, lease, period and state (50 a page), with totals."""
-    query = parse_query(LedgerQuery, request.args)
+    query = query_of(request, LedgerQuery)
     cfg = cfg_of(request)
     as_of = query.as_of or ledger.local_date(request.app.ctx.clock.now(), cfg)
     return json(await ledger.ledger_page(building_filter=principal_of(request).building_filter("building_id"),
@@ -35,14 +35,15 @@ async def receivables(request: Request):
 
 
 @bp.post("/<receivable_id:int>/waive", name="receivables_waive")
-@access(WAIVE_APPROVERS, note="the approving manager is the caller; a reason is required")
+@access(WAIVE_APPROVERS, note="the approving manager is the caller; a reason is required", body=WaiveIn,
+        response=R.LeasesStatementReceivablesItem)
 async def waive(request: Request, receivable_id: int):
     """Waive what is still open on a receivable, with a reason."""
     row = await Receivable.get_or_none(id=receivable_id)
     if row is None:
         raise NotFound("receivable not found")
     principal_of(request).require_building(row.building_id, "receivable")
-    body = parse_body(WaiveIn, request.body)
+    body = body_of(request, WaiveIn)
     approver = await User.get(id=principal_of(request).user_id)
     cfg = cfg_of(request)
     now = request.app.ctx.clock.now()
@@ -51,9 +52,9 @@ async def waive(request: Request, receivable_id: int):
 
 
 @failures_bp.get("", name="schedule_failures_list")
-@access(LEDGER_READERS)
+@access(LEDGER_READERS, query=FailuresQuery, response=R.ScheduleFailuresList)
 async def failures(request: Request):
     """Leases whose rent schedule could not be generated: error code, reason, attempts, next retry."""
-    query = parse_query(FailuresQuery, request.args)
+    query = query_of(request, FailuresQuery)
     return json(await ledger.failures_page(building_filter=principal_of(request).building_filter("building_id"),
                                            query=query))

@@ -17,10 +17,10 @@ from accounts.permissions import (
     OCCUPANCY_RUNNERS,
 )
 from accounts.scope import Principal
-from api.access import access, principal_of
+from api import responses as R
+from api.access import File, access, body_of, principal_of, query_of
 from audit.service import record_export
 from core.errors import NotFound, ServiceUnavailable, ValidationFailed
-from core.validation import parse_body, parse_query
 from inspections.fonts import FontMissing
 from models.occupancy import OccupancyFlag, OccupancySnapshotDay
 from models.portfolio import Building, Unit
@@ -111,19 +111,20 @@ async def filters_of(principal: Principal, query: DrillQuery) -> reports.Filters
 
 
 @bp.get("/day", name="occupancy_day")
-@access(OCCUPANCY_READERS, note="frontline staff see their buildings, executives and admins the portfolio")
+@access(OCCUPANCY_READERS, note="frontline staff see their buildings, executives and admins the portfolio",
+        query=DayQuery, response=R.OccupancyDay)
 async def day_figures(request: Request):
     """Every figure of a day (default: yesterday), with numerator and denominator, drilled down by ``level``."""
-    query = parse_query(DayQuery, request.args)
+    query = query_of(request, DayQuery)
     day = query.as_of or today_of(request) - timedelta(days=1)
     return json(await reports.day_report(day, await filters_of(principal_of(request), query), query.level))
 
 
 @bp.get("/month", name="occupancy_month")
-@access(OCCUPANCY_READERS)
+@access(OCCUPANCY_READERS, query=MonthQuery, response=R.OccupancyMonth)
 async def month_figures(request: Request):
     """A month's figures: its complete days added up (unit-days), the missing days listed with their reasons."""
-    query = parse_query(MonthQuery, request.args)
+    query = query_of(request, MonthQuery)
     today = today_of(request)
     month = query.month or f"{today.year:04d}-{today.month:02d}"
     return json(await reports.month_report(month, await filters_of(principal_of(request), query), today,
@@ -131,19 +132,19 @@ async def month_figures(request: Request):
 
 
 @bp.get("/trend", name="occupancy_trend")
-@access(OCCUPANCY_READERS)
+@access(OCCUPANCY_READERS, query=TrendQuery, response=R.OccupancyTrend)
 async def trend(request: Request):
     """Every figure per month over a range of months (at most 36)."""
-    query = parse_query(TrendQuery, request.args)
+    query = query_of(request, TrendQuery)
     return json(await reports.trend_report(query.from_, query.to, await filters_of(principal_of(request), query),
                                            today_of(request)))
 
 
 @bp.get("/days", name="occupancy_days")
-@access(OCCUPANCY_READERS)
+@access(OCCUPANCY_READERS, query=DaysQuery, response=R.OccupancyDays)
 async def snapshot_days(request: Request):
     """The snapshot's days: complete or incomplete, with the reasons and each source check."""
-    query = parse_query(DaysQuery, request.args)
+    query = query_of(request, DaysQuery)
     to = query.to or today_of(request)
     start = query.from_ or to - timedelta(days=31)
     if (to - start).days > MAX_BACKFILL_DAYS:
@@ -155,9 +156,10 @@ async def snapshot_days(request: Request):
 
 
 @bp.post("/snapshots", name="occupancy_snapshot")
-@access(OCCUPANCY_RUNNERS, note="back-fill: snapshot past days again (a complete day only with force)")
+@access(OCCUPANCY_RUNNERS, note="back-fill: snapshot past days again (a complete day only with force)",
+        body=SnapshotIn, response=R.OccupancySnapshot)
 async def snapshot(request: Request):
-    body = parse_body(SnapshotIn, request.body)
+    body = body_of(request, SnapshotIn)
     if body.day >= today_of(request):
         raise ValidationFailed("only days that have ended can be snapshotted", code="DAY_NOT_OVER",
                                details={"field": "day", "value": body.day.isoformat()})
@@ -175,19 +177,19 @@ async def _unit_in_scope(principal: Principal, code: str) -> Unit:
 
 
 @bp.get("/flags", name="occupancy_flags")
-@access(OCCUPANCY_READERS)
+@access(OCCUPANCY_READERS, query=FlagsQuery, response=R.OccupancyFlags)
 async def flags(request: Request):
     """A unit's flags, ended ones included: their history."""
-    query = parse_query(FlagsQuery, request.args)
+    query = query_of(request, FlagsQuery)
     unit = await _unit_in_scope(principal_of(request), query.unit)
     rows = await OccupancyFlag.filter(unit_id=unit.id).order_by("valid_from", "id")
     return json({"unit_code": unit.code, "flags": [serialize_flag(f) for f in rows]})
 
 
 @bp.post("/flags", name="occupancy_flag_add")
-@access(OCCUPANCY_FLAG_WRITERS)
+@access(OCCUPANCY_FLAG_WRITERS, body=FlagCreateIn, response=R.OccupancyFlagAdd, status=201)
 async def flag_add(request: Request):
-    body = parse_body(FlagCreateIn, request.body)
+    body = body_of(request, FlagCreateIn)
     principal = principal_of(request)
     unit = await _unit_in_scope(principal, body.unit_code)
     flag = await add_flag(unit, body, actor_id=principal.user_id)
@@ -195,9 +197,9 @@ async def flag_add(request: Request):
 
 
 @bp.post("/flags/<flag_id:int>/end", name="occupancy_flag_end")
-@access(OCCUPANCY_FLAG_WRITERS)
+@access(OCCUPANCY_FLAG_WRITERS, body=FlagEndIn, response=R.OccupancyFlagEnd)
 async def flag_end(request: Request, flag_id: int):
-    body = parse_body(FlagEndIn, request.body)
+    body = body_of(request, FlagEndIn)
     principal = principal_of(request)
     flag = await end_flag(flag_id, body, actor_id=principal.user_id, now=request.app.ctx.clock.now(),
                           building_ids=principal.building_ids)
@@ -205,29 +207,31 @@ async def flag_end(request: Request, flag_id: int):
 
 
 @bp.get("/audits", name="occupancy_audits")
-@access(OCCUPANCY_AUDIT_READERS)
+@access(OCCUPANCY_AUDIT_READERS, response=R.OccupancyAudits)
 async def audits(request: Request):
     """The stored monthly audits, month to month, counted within the caller's buildings."""
     return json(await audit.list_audits(principal_of(request).building_ids))
 
 
 @bp.post("/audits", name="occupancy_audit_run")
-@access(OCCUPANCY_RUNNERS, note="generates (or regenerates) a month's audit; the 1st of a month does it by itself")
+@access(OCCUPANCY_RUNNERS,
+        note="generates (or regenerates) a month's audit; the 1st of a month does it by itself", body=AuditIn,
+        response=R.OccupancyAudit, status=201)
 async def audit_run(request: Request):
-    body = parse_body(AuditIn, request.body)
+    body = body_of(request, AuditIn)
     report = await audit.generate_audit(request.app.ctx.settings, body.month, request.app.ctx.clock.now())
     return json(await audit.audit_view(report.month, None), status=201)
 
 
 @bp.get("/audits/<month:str>", name="occupancy_audit")
-@access(OCCUPANCY_AUDIT_READERS)
+@access(OCCUPANCY_AUDIT_READERS, response=R.OccupancyAudit)
 async def audit_detail(request: Request, month: str):
     """One month's audit: counts per kind, rates per building and city, the units with their actions."""
     return json(await audit.audit_view(month, principal_of(request).building_ids))
 
 
 @bp.get("/audits/<month:str>/export.xlsx", name="occupancy_audit_xlsx")
-@access(OCCUPANCY_AUDIT_READERS)
+@access(OCCUPANCY_AUDIT_READERS, response=File("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
 async def audit_xlsx(request: Request, month: str):
     content = await audit.export_xlsx(month, principal_of(request).building_ids)
     await record_export(principal_of(request), "occupancy_audit", month, "xlsx", request.app.ctx.clock.now())
@@ -236,7 +240,7 @@ async def audit_xlsx(request: Request, month: str):
 
 
 @bp.get("/audits/<month:str>/export.pdf", name="occupancy_audit_pdf")
-@access(OCCUPANCY_AUDIT_READERS)
+@access(OCCUPANCY_AUDIT_READERS, response=File("application/pdf"), errors=(503,))
 async def audit_pdf(request: Request, month: str):
     """The printable report (A4, Chinese text)."""
     try:

@@ -3,13 +3,14 @@ notifications (public: authenticated by the platform's signature, not by a token
 
 from __future__ import annotations
 
+from pydantic import BaseModel
 from sanic import Blueprint, Request
 from sanic.response import empty, json
 
 from accounts.permissions import REFUND_PAYERS, WECHAT_PAYERS
-from api.access import access, principal_of
+from api import responses as R
+from api.access import access, body_of, principal_of
 from core.errors import NotFound
-from core.validation import parse_body
 from models.accounts import User
 from models.refunds import DepositRefund
 from payments import payouts, service
@@ -22,12 +23,34 @@ notify_bp = Blueprint("wechatpay_notify", url_prefix="/payments/wechat")
 payout_bp = Blueprint("wechatpay_payouts", url_prefix="/refunds")
 
 
+class NotifyResource(BaseModel):
+    algorithm: str
+    ciphertext: str
+    nonce: str
+    associated_data: str = ""
+    original_type: str = ""
+
+
+class NotifyEnvelope(BaseModel):
+    """WeChat Pay's notification as it arrives (APIv3): documented here; the signed raw body is what is verified
+    and decrypted (payments.service), so the handler reads the bytes, not this model."""
+
+    id: str
+    create_time: str
+    event_type: str
+    resource_type: str
+    resource: NotifyResource
+    summary: str = ""
+
+
+
 @me_bp.post("/orders", name="me_payments_order")
-@access(WECHAT_PAYERS, note="only the caller's own open receivables; amounts from the server")
+@access(WECHAT_PAYERS, note="only the caller's own open receivables; amounts from the server", body=OrderIn,
+        response=R.MePaymentsOrder, status=201, errors=(503,))
 async def create_order(request: Request):
     """A WeChat Pay order for some of the tenant's open receivables, and the signed wx.requestPayment params."""
     principal = principal_of(request)
-    body = parse_body(OrderIn, request.body)
+    body = body_of(request, OrderIn)
     await service.tenant_receivables(principal.tenant_id, body.receivable_ids)  # 404 before any WeChat Pay
     cfg, client = configured(request.app.ctx.settings)
     result = await service.create_order(user_id=principal.user_id, tenant_id=principal.tenant_id or 0,
@@ -37,7 +60,7 @@ async def create_order(request: Request):
 
 
 @me_bp.get("/orders/<order_id:int>", name="me_payments_order_detail")
-@access(WECHAT_PAYERS)
+@access(WECHAT_PAYERS, response=R.MePaymentsOrderDetail)
 async def order_detail(request: Request, order_id: int):
     """The order's state (the mini program polls it after wx.requestPayment returns)."""
     order = await service.tenant_order(order_id, principal_of(request).tenant_id or 0)
@@ -45,7 +68,8 @@ async def order_detail(request: Request, order_id: int):
 
 
 @notify_bp.post("/notify", name="wechatpay_notify")
-@access(public=True, note="verified by the WeChat Pay platform signature; forged ones refused and logged")
+@access(public=True, note="verified by the WeChat Pay platform signature; forged ones refused and logged",
+        body=NotifyEnvelope, status=204, errors=(400, 401, 503))
 async def notify(request: Request):
     """支付结果通知: 204 once applied (or already applied); 401 when the signature does not verify."""
     cfg, client = configured(request.app.ctx.settings)
@@ -55,7 +79,8 @@ async def notify(request: Request):
 
 
 @notify_bp.post("/refund-notify", name="wechatpay_refund_notify")
-@access(public=True, note="verified by the WeChat Pay platform signature; forged ones refused and logged")
+@access(public=True, note="verified by the WeChat Pay platform signature; forged ones refused and logged",
+        body=NotifyEnvelope, status=204, errors=(400, 401, 503))
 async def refund_notify(request: Request):
     """退款结果通知: a deposit refund paid back through WeChat Pay reached the tenant (or failed)."""
     cfg, client = configured(request.app.ctx.settings)
@@ -68,7 +93,8 @@ async def refund_notify(request: Request):
 
 @payout_bp.post("/<refund_id:int>/wechat-payout", name="refund_wechat_payout")
 @access(REFUND_PAYERS, note="款项发放 through WeChat Pay: refund to the deposit's original payment; the refund "
-                            "moves to PAID when WeChat Pay confirms, with that record instead of a bank receipt")
+                            "moves to PAID when WeChat Pay confirms, with that record instead of a bank receipt",
+        response=R.RefundWechatPayout, status=(200, 202), errors=(503,))
 async def wechat_payout(request: Request, refund_id: int):
     """Pay an approved deposit refund back through WeChat Pay (202 while WeChat Pay processes it)."""
     refund = await DepositRefund.get_or_none(id=refund_id)

@@ -10,11 +10,11 @@ from sanic.response import json
 
 from accounts.permissions import RECONCILIATION_READERS, RECONCILIATION_WRITERS
 from accounts.scope import Principal
-from api.access import access, principal_of
+from api import responses as R
+from api.access import access, body_of, principal_of, query_of
 from api.uploads import uploaded_file
 from core.errors import NotFound, ValidationFailed
 from core.pagination import PageQuery, paginate
-from core.validation import parse_body, parse_query
 from models.leasing import Lease, Receivable
 from models.reconciliation import Discrepancy, ReconciliationMatch, StatementImport, StatementLine
 from reconciliation import service
@@ -94,10 +94,11 @@ def require_visible(principal: Principal, building_id: int | None, what: str) ->
 
 @bp.post("/import", name="statements_import")
 @access(RECONCILIATION_WRITERS, note="bank CSV/XLSX, WeChat Pay or Alipay bill; an unknown layout is refused whole "
-                                     "(422 UNKNOWN_STATEMENT_FORMAT); re-importing adds only new lines")
+                                     "(422 UNKNOWN_STATEMENT_FORMAT); re-importing adds only new lines",
+        query=ImportQuery, response=R.StatementsImport, status=(200, 201), files=("file",))
 async def import_file(request: Request):
     """Import a statement: its new lines are stored and reconciled at once."""
-    query = parse_query(ImportQuery, request.args)
+    query = query_of(request, ImportQuery)
     principal = principal_of(request)
     building_id = import_building(principal, query.building_id)
     data, name, _ = uploaded_file(request, what="the statement file")
@@ -108,28 +109,29 @@ async def import_file(request: Request):
 
 
 @bp.get("/imports", name="statements_imports")
-@access(RECONCILIATION_READERS)
+@access(RECONCILIATION_READERS, query=LinesQuery, response=R.StatementsImports)
 async def imports(request: Request):
     """Imports, newest first: applied ones with their counts, refused ones with why."""
-    query = parse_query(LinesQuery, request.args)
+    query = query_of(request, LinesQuery)
     qs = scoped(StatementImport.all(), principal_of(request), query.building_id).order_by("-imported_at", "-id")
     return json(await paginate(qs, query, service.serialize_import))
 
 
 @bp.get("/feed", name="statements_feed")
-@access(RECONCILIATION_READERS, note="the last good import and whether a later one was refused (stale)")
+@access(RECONCILIATION_READERS, note="the last good import and whether a later one was refused (stale)",
+        query=FeedQuery, response=R.StatementsFeed)
 async def feed(request: Request):
     """What dashboards show: the last good statement data, marked stale after a refused import."""
-    query = parse_query(FeedQuery, request.args)
+    query = query_of(request, FeedQuery)
     require_visible(principal_of(request), query.building_id, "building")
     return json(await service.feed_status(query.building_id))
 
 
 @bp.get("/lines", name="statements_lines")
-@access(RECONCILIATION_READERS)
+@access(RECONCILIATION_READERS, query=LinesQuery, response=R.StatementsLines)
 async def lines(request: Request):
     """Statement lines by status, import and building, with each decision's explanation."""
-    query = parse_query(LinesQuery, request.args)
+    query = query_of(request, LinesQuery)
     qs = scoped(StatementLine.all(), principal_of(request), query.building_id)
     if query.status:
         qs = qs.filter(status=query.status)
@@ -147,7 +149,7 @@ async def line_for(request: Request, line_id: int) -> StatementLine:
 
 
 @bp.get("/lines/<line_id:int>", name="statements_line")
-@access(RECONCILIATION_READERS)
+@access(RECONCILIATION_READERS, response=R.StatementsLine)
 async def line_detail(request: Request, line_id: int):
     """One line with its matches (proposed, applied, rejected)."""
     line = await line_for(request, line_id)
@@ -156,7 +158,8 @@ async def line_detail(request: Request, line_id: int):
 
 
 @bp.post("/lines/<line_id:int>/confirm", name="statements_line_confirm")
-@access(RECONCILIATION_WRITERS, note="applies the line's proposed matches to the ledger")
+@access(RECONCILIATION_WRITERS,
+        note="applies the line's proposed matches to the ledger", response=R.StatementsLineConfirm)
 async def confirm_line(request: Request, line_id: int):
     """Confirm the proposals of a line: the money is recorded on the leases they name."""
     line = await line_for(request, line_id)
@@ -168,21 +171,22 @@ async def confirm_line(request: Request, line_id: int):
 
 
 @bp.post("/lines/<line_id:int>/reject", name="statements_line_reject")
-@access(RECONCILIATION_WRITERS, note="a reason is required; the line becomes unmatched income")
+@access(RECONCILIATION_WRITERS, note="a reason is required; the line becomes unmatched income", body=ReasonIn,
+        response=R.StatementsLineReject)
 async def reject_line(request: Request, line_id: int):
     """Reject a line's proposals, with a reason."""
     line = await line_for(request, line_id)
-    body = parse_body(ReasonIn, request.body)
+    body = body_of(request, ReasonIn)
     line = await service.reject_line(line.id, reason=body.reason, actor_id=principal_of(request).user_id,
                                      now=request.app.ctx.clock.now())
     return json(service.serialize_line(line))
 
 
 @bp.get("/matches", name="statements_matches")
-@access(RECONCILIATION_READERS)
+@access(RECONCILIATION_READERS, query=MatchesQuery, response=R.StatementsMatches)
 async def matches(request: Request):
     """Matches by status (PROPOSED by default: what waits for a person), highest confidence first."""
-    query = parse_query(MatchesQuery, request.args)
+    query = query_of(request, MatchesQuery)
     qs = scoped(ReconciliationMatch.all(), principal_of(request), query.building_id)
     if query.status:
         qs = qs.filter(status=query.status)
@@ -190,10 +194,10 @@ async def matches(request: Request):
 
 
 @discrepancies_bp.get("", name="discrepancies_list")
-@access(RECONCILIATION_READERS)
+@access(RECONCILIATION_READERS, query=DiscrepancyQuery, response=R.DiscrepanciesList)
 async def discrepancies(request: Request):
     """The discrepancy list (OPEN by default): each item stays until confirmed, reassigned or dismissed."""
-    query = parse_query(DiscrepancyQuery, request.args)
+    query = query_of(request, DiscrepancyQuery)
     qs = scoped(Discrepancy.all(), principal_of(request), query.building_id)
     if query.status:
         qs = qs.filter(status=query.status)
@@ -208,7 +212,7 @@ async def decide(request: Request, discrepancy_id: int, action: str):
         raise NotFound("discrepancy not found")
     principal = principal_of(request)
     require_visible(principal, item.building_id, "discrepancy")
-    body: ReasonIn = parse_body(ReassignIn if action == "reassign" else ReasonIn, request.body)
+    body = body_of(request, ReassignIn) if action == "reassign" else body_of(request, ReasonIn)
     target: dict = {}
     if isinstance(body, ReassignIn):
         if body.receivable_id is not None:
@@ -230,14 +234,16 @@ async def decide(request: Request, discrepancy_id: int, action: str):
 
 
 @discrepancies_bp.post("/<discrepancy_id:int>/confirm", name="discrepancies_confirm")
-@access(RECONCILIATION_WRITERS, note="who, when and why are recorded")
+@access(RECONCILIATION_WRITERS, note="who, when and why are recorded", body=ReasonIn,
+        response=R.DiscrepanciesConfirm)
 async def confirm(request: Request, discrepancy_id: int):
     """Confirm the finding (e.g. the overpayment stays as the tenant's credit)."""
     return await decide(request, discrepancy_id, "confirm")
 
 
 @discrepancies_bp.post("/<discrepancy_id:int>/dismiss", name="discrepancies_dismiss")
-@access(RECONCILIATION_WRITERS, note="who, when and why are recorded")
+@access(RECONCILIATION_WRITERS, note="who, when and why are recorded", body=ReasonIn,
+        response=R.DiscrepanciesDismiss)
 async def dismiss(request: Request, discrepancy_id: int):
     """Dismiss the item as no problem, with the reason."""
     return await decide(request, discrepancy_id, "dismiss")
@@ -245,7 +251,8 @@ async def dismiss(request: Request, discrepancy_id: int):
 
 @discrepancies_bp.post("/<discrepancy_id:int>/reassign", name="discrepancies_reassign")
 @access(RECONCILIATION_WRITERS, note="applies the item's line to another lease or receivable of the caller's "
-                                     "buildings, or ties a hand-recorded payment to its line")
+                                     "buildings, or ties a hand-recorded payment to its line", body=ReassignIn,
+        response=R.DiscrepanciesReassign)
 async def reassign(request: Request, discrepancy_id: int):
     """Reassign: the money belongs to this lease / receivable (or this line is that payment)."""
     return await decide(request, discrepancy_id, "reassign")

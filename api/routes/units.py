@@ -4,9 +4,9 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import json
 
-from api.access import MANAGERS, STAFF, access, principal_of
+from api import responses as R
+from api.access import MANAGERS, STAFF, access, body_of, principal_of, query_of
 from core.pagination import PageQuery, paginate
-from core.validation import parse_body, parse_query
 from models.portfolio import Building, Unit, UnitStatusChange
 from portfolio.choices import PropertyType, StatusSource, UnitStatus
 from portfolio.service import (
@@ -35,17 +35,17 @@ class StatusChangeIn(BaseModel):
 
 
 @bp.get("", name="units_list")
-@access(STAFF)
+@access(STAFF, query=UnitQuery, response=R.UnitsList)
 async def list_units(request: Request):
     principal = principal_of(request)
-    query = parse_query(UnitQuery, request.args)
+    query = query_of(request, UnitQuery)
     qs = units_for(principal, city=query.city, building=query.building, status=query.status,
                    property_type=query.property_type, unit_type=query.unit_type).order_by("code")
     return json(await paginate(qs.select_related("building"), query, lambda unit: serialize_unit(unit, unit.building)))
 
 
 @bp.get("/<code:str>", name="units_detail")
-@access(STAFF)
+@access(STAFF, response=R.UnitsDetail)
 async def unit_detail(request: Request, code: str):
     unit = await get_unit_for(principal_of(request), code)
     building = await Building.get(id=unit.building_id)
@@ -56,11 +56,12 @@ async def unit_detail(request: Request, code: str):
 
 
 @bp.post("/<code:str>/status", name="units_change_status")
-@access(MANAGERS, note="direct administrative change; inspectors go through status reports")
+@access(MANAGERS, note="direct administrative change; inspectors go through status reports", body=StatusChangeIn,
+        response=R.UnitsChangeStatus)
 async def change_status(request: Request, code: str):
     principal = principal_of(request)
     unit = await get_unit_for(principal, code)
-    body = parse_body(StatusChangeIn, request.body)
+    body = body_of(request, StatusChangeIn)
     change = await change_unit_status(unit.id, body.status, source=StatusSource.ADMIN,
                                       now=request.app.ctx.clock.now(), actor_id=principal.user_id,
                                       reason=body.reason, expected_version=body.base_status_version)

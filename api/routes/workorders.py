@@ -5,10 +5,11 @@ from sanic import Blueprint, Request
 from sanic.response import json
 
 from accounts.permissions import ALERT_WRITERS, STAFF, WORK_ORDER_WRITERS
-from api.access import access, principal_of
+from api import responses as R
+from api.access import access, body_of, principal_of, query_of
 from core.errors import NotFound
 from core.pagination import PageQuery, paginate
-from core.validation import UnitCode, parse_body, parse_query
+from core.validation import UnitCode
 from iot.actions import record_visit_result
 from models.workorders import WorkOrder, WorkOrderEvent
 from portfolio.service import get_unit_for
@@ -54,10 +55,10 @@ async def work_order_for(request: Request, order_id: int) -> WorkOrder:
 
 
 @bp.get("", name="workorders_list")
-@access(STAFF)
+@access(STAFF, query=WorkOrderQuery, response=R.WorkordersList)
 async def list_orders(request: Request):
     principal = principal_of(request)
-    query = parse_query(WorkOrderQuery, request.args)
+    query = query_of(request, WorkOrderQuery)
     qs = WorkOrder.filter(**principal.building_filter()).order_by("due_at")
     if query.status:
         qs = qs.filter(status=query.status)
@@ -74,9 +75,9 @@ async def list_orders(request: Request):
 
 
 @bp.post("", name="workorders_create")
-@access(WORK_ORDER_WRITERS)
+@access(WORK_ORDER_WRITERS, body=WorkOrderIn, response=R.WorkordersCreate, status=(200, 201))
 async def create(request: Request):
-    body = parse_body(WorkOrderIn, request.body)
+    body = body_of(request, WorkOrderIn)
     principal = principal_of(request)
     unit = await get_unit_for(principal, body.unit_code)
     order, created = await open_work_order(
@@ -88,7 +89,7 @@ async def create(request: Request):
 
 
 @bp.get("/<order_id:int>", name="workorders_detail")
-@access(STAFF)
+@access(STAFF, response=R.WorkordersDetail)
 async def detail(request: Request, order_id: int):
     order = await work_order_for(request, order_id)
     events = await WorkOrderEvent.filter(work_order_id=order.id).order_by("id")
@@ -100,22 +101,23 @@ async def detail(request: Request, order_id: int):
 
 
 @bp.post("/<order_id:int>/transition", name="workorders_transition")
-@access(WORK_ORDER_WRITERS, note="VERIFIED/CANCELLED: managers only; an inspector only their own order")
+@access(WORK_ORDER_WRITERS, note="VERIFIED/CANCELLED: managers only; an inspector only their own order",
+        body=TransitionIn, response=R.WorkordersTransition)
 async def transition(request: Request, order_id: int):
     principal = principal_of(request)
     order = await work_order_for(request, order_id)
-    body = parse_body(TransitionIn, request.body)
+    body = body_of(request, TransitionIn)
     order = await transition_as(order, body.status, role=principal.role, user_id=principal.user_id,
                                 now=request.app.ctx.clock.now(), note=body.note, assignee_id=body.assignee_id)
     return json(serialize_work_order(order))
 
 
 @bp.post("/<order_id:int>/visit-result", name="workorders_visit_result")
-@access(ALERT_WRITERS)
+@access(ALERT_WRITERS, body=VisitResultIn, response=R.WorkordersDetail)
 async def visit_result(request: Request, order_id: int):
     """A sublet inspection's result: confirmed → the lease manager's task; not → the alert resolved."""
     principal = principal_of(request)
     order = await work_order_for(request, order_id)
-    body = parse_body(VisitResultIn, request.body)
+    body = body_of(request, VisitResultIn)
     return json(await record_visit_result(order, confirmed=body.confirmed, note=body.note,
                                           actor_id=principal.user_id, now=request.app.ctx.clock.now()))

@@ -47,8 +47,12 @@ async def contract_page_image(request: Request, doc_id: int, index: int):
 @bp.post("/contracts/drafts/<draft_id:int>/confirm", name="contract_confirm")
 @console_access(CONTRACT_INTAKE)
 async def contract_confirm(request: Request, draft_id: int):
-    """Confirm one field as read (a flagged field must be corrected: the error says so)."""
-    name = str(form_data(request).get("field") or "")
-    await service.review(principal_of(request), draft_id, confirm=[name] if name else [], correct={},
-                         unit_code=None, settings=settings_of(request), now=now_of(request))
+    """Confirm one field as read (a flagged field must be corrected: the error says so) on the version the page
+    showed: another reviewer's save in between answers 409 STALE_DRAFT_VERSION, reload and confirm again."""
+    form = form_data(request)
+    name = str(form.get("field") or "")
+    version = str(form.get("version") or "")
+    await service.review(principal_of(request), draft_id, version=int(version) if version.isdigit() else None,
+                         confirm=[name] if name else [], correct={}, unit_code=None, settings=settings_of(request),
+                         now=now_of(request))
     return back(request, f"/console/contracts/drafts/{draft_id}")

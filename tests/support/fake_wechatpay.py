@@ -18,6 +18,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -94,6 +95,9 @@ class FakeWeChatPay:
         self.bill_rows_dropped: set[str] = set()  # out_trade_nos left out of the bill (a payment WeChat never saw)
         self._bills: dict[str, bytes] = {}
         self.refunds: dict[str, dict] = {}  # out_refund_no → the refund as WeChat Pay keeps it
+        #: called in the server's thread with (method, path) before each request is answered: tests look at the
+        #: database while our side waits for the answer
+        self.on_request: Callable[[str, str], None] | None = None
         self._lock = threading.Lock()
         self._serial = 0
         fake = self
@@ -190,6 +194,8 @@ class FakeWeChatPay:
     def handle(self, method: str, path: str, raw: str, authorization: str) -> tuple[int, dict | bytes | None]:
         with self._lock:
             self.requests.append({"method": method, "path": path, "body": raw})
+        if self.on_request is not None:
+            self.on_request(method, path)
         if not self.merchant_signed(method, path, raw, authorization):
             self.refused.append({"method": method, "path": path})
             return 401, {"code": "SIGN_ERROR", "message": "签名错误"}
@@ -278,14 +284,15 @@ class FakeWeChatPay:
         order.state = "REFUND"
         return 200, {k: v for k, v in self.refunds[no].items() if k != "notify_url"}
 
-    def finish_refund(self, out_refund_no: str, status: str = "SUCCESS") -> dict:
+    def finish_refund(self, out_refund_no: str, status: str = "SUCCESS", *, at: datetime | None = None) -> dict:
         """The refund reaches the tenant (or fails): the 退款结果通知 resource."""
         refund = self.refunds[out_refund_no]
         refund["status"] = status
+        refund["success_time"] = ((at or datetime.now(UTC)).astimezone(UTC) + CST).strftime("%Y-%m-%dT%H:%M:%S+08:00")
         return {"mchid": self.mchid, "out_trade_no": refund["out_trade_no"],
                 "transaction_id": refund["transaction_id"], "out_refund_no": out_refund_no,
                 "refund_id": refund["refund_id"], "refund_status": status,
-                "success_time": datetime.now(UTC).isoformat(), "user_received_account": "支付用户零钱",
+                "success_time": refund["success_time"], "user_received_account": "支付用户零钱",
                 "amount": {k: refund["amount"][k] for k in ("total", "refund", "payer_total", "payer_refund")}}
 
     def _tradebill(self, query: dict) -> tuple[int, dict]:
@@ -314,9 +321,11 @@ class FakeWeChatPay:
     def bill_text(self, day: str) -> str | None:
         """The day's 交易账单 (ALL) as WeChat Pay writes it: backtick-prefixed values, a totals footer."""
         paid = [o for o in self.orders.values()
-                if o.state == "SUCCESS" and o.success_time.startswith(day) and o.out_trade_no not in
+                if o.state in ("SUCCESS", "REFUND") and o.success_time.startswith(day) and o.out_trade_no not in
                 self.bill_rows_dropped]
-        if not paid:
+        refunded = [r for r in self.refunds.values()
+                    if r["status"] == "SUCCESS" and r.get("success_time", "").startswith(day)]
+        if not paid and not refunded:
             return None
         rows = [self.BILL_HEADER]
         for o in paid:
@@ -326,9 +335,19 @@ class FakeWeChatPay:
                      "OTHERS", "CNY", yuan, "0.00", "0", "0", "0.00", "0.00", "", "", o.description, "",
                      "0.00", "0.60%", yuan, "0.00", ""]
             rows.append(",".join("`" + c for c in cells))
+        for r in refunded:  # a refund row repeats its payment's 微信订单号 and 商户订单号, with its own refund id
+            order = self.orders[r["out_trade_no"]]
+            yuan = f"{r['amount']['refund'] / 100:.2f}"
+            cells = [r["success_time"][:19].replace("T", " "), order.appid, order.mchid, "0", "",
+                     r["transaction_id"], r["out_trade_no"], order.openid, "JSAPI", "REFUND", "OTHERS", "CNY",
+                     "0.00", "0.00", r["refund_id"], r["out_refund_no"], yuan, "0.00", "ORIGINAL", "SUCCESS",
+                     order.description, "", "0.00", "0.60%", "0.00", yuan, ""]
+            rows.append(",".join("`" + c for c in cells))
         total = sum(o.paid_amount for o in paid) / 100
+        refund_total = sum(r["amount"]["refund"] for r in refunded) / 100
         rows.append("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额")
-        rows.append(f"`{len(paid)},`{total:.2f},`0.00,`0.00,`0.00,`{total:.2f},`0.00")
+        rows.append(f"`{len(paid) + len(refunded)},`{total:.2f},`{refund_total:.2f},`0.00,`0.00,`{total:.2f},"
+                    f"`{refund_total:.2f}")
         return "\r\n".join(rows) + "\r\n"
 
     # ------------------------------------------------------------------------------------------ scripting
