@@ -166,6 +166,19 @@ def test_end_before_start_is_flagged():
 def test_low_ocr_scores_need_review():
     ex = extract(lines(*BASE, score=0.7))
     assert ex.fields["tenant"].needs_review and not ex.fields["tenant"].flags
+    # a whole term (end = start + N months - 1 day) does not vouch for a doubtful reading: a misread year passes it
+    assert ex.fields["start_date"].needs_review and ex.fields["end_date"].needs_review
+    # the 大写 amount equal to the digits is a second, independent reading: that one may lift the confidence
+    assert not ex.fields["monthly_rent_fen"].needs_review
+
+
+def test_a_misread_year_in_a_doubtful_line_is_not_confident():
+    misread = replace("二〇二五年十二月一日", "二〇二一年十二月一日")  # a whole term still: 2021-12-01 … 2027-11-30
+    ex = extract(lines(*misread, score=0.85))
+    assert ex.fields["start_date"].value == "2021-12-01"
+    assert ex.fields["start_date"].confidence < REVIEW_THRESHOLD and ex.fields["start_date"].needs_review
+    confident = extract(lines(*BASE, score=0.99))
+    assert not confident.fields["start_date"].needs_review  # a clear reading of a whole term is still accepted
 
 
 def test_a_label_and_its_value_in_separate_boxes_of_one_row():
