@@ -99,6 +99,7 @@ def replace(old: str, new: str) -> list[str]:
     ("出租方(甲方):", "申方(出租方):", "landlord", "深圳市南山置业有限公司"),  # 甲 read as 申 by the OCR
     ("承租方(乙方):张伟", "乙方(承租方):杭州云帆科技有限公司", "tenant", "杭州云帆科技有限公司"),
     ("房屋坐落:", "租赁物业地址:", "address", "深圳市南山区科技园南路18号A栋1203室"),
+    ("18号A栋", "18号c栋", "address", "深圳市南山区科技园南路18号C栋1203室"),  # the OCR's c for C (same shape)
     ("12,000元", "12.000元", "monthly_rent_fen", 1_200_000),  # the OCR read the thousands comma as a dot
     ("12,000元", "12.50元", "monthly_rent_fen", 1250),
     ("押一付三", "两月一次", "payment_frequency", "BIMONTHLY"),
