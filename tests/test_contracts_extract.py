@@ -99,6 +99,7 @@ def replace(old: str, new: str) -> list[str]:
     ("出租方(甲方):", "申方(出租方):", "landlord", "深圳市南山置业有限公司"),  # 甲 read as 申 by the OCR
     ("承租方(乙方):张伟", "乙方(承租方):杭州云帆科技有限公司", "tenant", "杭州云帆科技有限公司"),
     ("房屋坐落:", "租赁物业地址:", "address", "深圳市南山区科技园南路18号A栋1203室"),
+    ("18号A栋", "18号c栋", "address", "深圳市南山区科技园南路18号C栋1203室"),  # the OCR's c for C (same shape)
     ("12,000元", "12.000元", "monthly_rent_fen", 1_200_000),  # the OCR read the thousands comma as a dot
     ("12,000元", "12.50元", "monthly_rent_fen", 1250),
     ("押一付三", "两月一次", "payment_frequency", "BIMONTHLY"),
@@ -166,6 +167,19 @@ def test_end_before_start_is_flagged():
 def test_low_ocr_scores_need_review():
     ex = extract(lines(*BASE, score=0.7))
     assert ex.fields["tenant"].needs_review and not ex.fields["tenant"].flags
+    # a whole term (end = start + N months - 1 day) does not vouch for a doubtful reading: a misread year passes it
+    assert ex.fields["start_date"].needs_review and ex.fields["end_date"].needs_review
+    # the 大写 amount equal to the digits is a second, independent reading: that one may lift the confidence
+    assert not ex.fields["monthly_rent_fen"].needs_review
+
+
+def test_a_misread_year_in_a_doubtful_line_is_not_confident():
+    misread = replace("二〇二五年十二月一日", "二〇二一年十二月一日")  # a whole term still: 2021-12-01 … 2027-11-30
+    ex = extract(lines(*misread, score=0.85))
+    assert ex.fields["start_date"].value == "2021-12-01"
+    assert ex.fields["start_date"].confidence < REVIEW_THRESHOLD and ex.fields["start_date"].needs_review
+    confident = extract(lines(*BASE, score=0.99))
+    assert not confident.fields["start_date"].needs_review  # a clear reading of a whole term is still accepted
 
 
 def test_a_label_and_its_value_in_separate_boxes_of_one_row():
