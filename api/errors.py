@@ -1,4 +1,6 @@
-"""Every error leaves the API in one shape: {"error": {"code", "message", "details"}}."""
+"""Every error leaves the API in one shape: {"error": {"code", "message", "details"}}. ``details.request_id``
+is always there: the id of the access log line and of the ``X-Request-Id`` header, so a user's report of an
+error finds its log lines. It sits inside ``details`` so the shape keeps its three keys."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from sanic import exceptions as sanic_exc
 from sanic.response import json
 
 from core.errors import AppError
+from core.requestctx import request_id_of
 
 log = logging.getLogger("rentwatch.api")
 
@@ -29,10 +32,11 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 async def respond(request: Request, status: int, code: str, message: str, details: dict | None = None):
     """The JSON error shape, or the HTML page of a front end that registered one for its paths (the console:
     ``app.ctx.html_errors = (handles(request), render(request, status, code, message))``)."""
+    details = {**(details or {}), "request_id": request_id_of(request)}
     html = getattr(request.app.ctx, "html_errors", None)
     if html is not None and html[0](request):
         try:
-            return await html[1](request, status, code, message, details or {})
+            return await html[1](request, status, code, message, details)
         except Exception:  # noqa: BLE001 - an error page must never fail: fall back to the JSON shape
             log.exception("error page failed on %s %s", request.method, request.path)
     return error_response(status, code, message, details)

@@ -80,4 +80,4 @@ async def console_error(request: Request, status: int, code: str, message: str,
     template = "_error_fragment.html" if is_htmx(request) else "error.html"
     fields = [f"{f.get('field')}: {f.get('message')}" for f in (details or {}).get("fields", [])]
     return await page(request, template, status=status, code=code, message=message, error_status=status,
-                      fields=fields)
+                      fields=fields, request_id=(details or {}).get("request_id", ""))

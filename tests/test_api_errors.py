@@ -11,6 +11,7 @@ def assert_error_shape(response, status, code):
     error = response.json["error"]
     assert set(error) == {"code", "message", "details"}
     assert error["code"] == code and error["message"]
+    assert error["details"]["request_id"] == response.headers["x-request-id"] != ""
     return error
 
 
@@ -90,3 +91,24 @@ async def test_json_at_the_depth_limit_reaches_validation(client, world):
 async def test_page_beyond_a_64_bit_offset_is_422(client, world):
     _, response = await client.get("/api/v1/units?page=10000000000000000000", headers=world.auth(world.admin))
     assert_error_shape(response, 422, "VALIDATION_ERROR")
+
+
+async def test_error_body_carries_the_request_id_of_the_header_and_the_access_log(client, world, caplog):
+    """A user quoting an error's request id finds its access log line; a proxy's sane id is kept."""
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="rentwatch.requests"):
+        _, response = await client.get("/api/v1/units/SZ-NOPE-0000",
+                                       headers={**world.auth(world.admin), "X-Request-Id": "edge-42.a"})
+    error = assert_error_shape(response, 404, "UNKNOWN_UNIT")
+    assert error["details"]["request_id"] == "edge-42.a"
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "rentwatch.requests"]
+    assert [(line["status"], line["request_id"]) for line in lines] == [(404, "edge-42.a")]
+
+
+@pytest.mark.parametrize("incoming", ["x" * 65, "two words", "id/<script>"])
+async def test_an_insane_incoming_request_id_is_replaced(client, world, incoming):
+    _, response = await client.get("/api/v1/nothing-here", headers={"X-Request-Id": incoming})
+    error = assert_error_shape(response, 404, "ROUTE_NOT_FOUND")  # no route: refused before request middleware
+    assert error["details"]["request_id"] != incoming
+

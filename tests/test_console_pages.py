@@ -97,6 +97,17 @@ async def test_alert_acknowledged_over_htmx_leaves_the_active_queue(client, worl
     assert response.status == 200 and (await Alert.get(id=alert.id)).status == AlertStatus.RESOLVED
 
 
+async def test_error_page_shows_the_request_id(client, world):
+    """The id a user reads off the page is the one in the response header and the access log line."""
+    headers = {**world.console_auth(world.a.inspector), "X-Request-Id": "page-err-1"}
+    _, response = await client.get("/console/admin/staff", headers=headers)
+    assert response.status == 403 and response.headers["x-request-id"] == "page-err-1"
+    assert 'class="request-id">page-err-1<' in response.text
+    _, fragment = await client.post(f"/console/alerts/{world.a.extra['alert'].id}/acknowledge",
+                                    headers={**headers, "HX-Request": "true"}, data={"note": "x"})
+    assert fragment.status == 403 and 'data-request-id="page-err-1"' in fragment.text
+
+
 async def test_inspectors_are_read_only(client, world):
     headers = world.console_auth(world.a.inspector)
     _, response = await client.post(f"/console/alerts/{world.a.extra['alert'].id}/acknowledge", headers=headers,

@@ -486,7 +486,7 @@ async def test_signed_sticker_of_an_unknown_unit(client, world, clock):
     qr = build_sticker_url("https://rw.example.cn", DEV_QR_SECRET, "SZ-NS-A-9999", 1)
     resp = await post(client, "/api/v1/scan", {"qr": qr}, world.auth(world.a.inspector))
     assert (resp.status, resp.json["error"]["code"]) == (404, "UNKNOWN_UNIT")
-    assert resp.json["error"]["details"] == {"unit_code": "SZ-NS-A-9999"}
+    assert resp.json["error"]["details"] == {"unit_code": "SZ-NS-A-9999", "request_id": resp.headers["x-request-id"]}
     body = {**report_body(world.a, clock.now()), "qr": qr}
     resp = await submit(client, world, world.a.inspector, body)
     assert (resp.status, resp.json["error"]["code"]) == (404, "UNKNOWN_UNIT")
