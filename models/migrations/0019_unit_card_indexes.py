@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0017_contract_draft_version')]
+    dependencies = [('models', '0018_wechatpay_transfers')]
 
     initial = False
 
