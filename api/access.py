@@ -13,7 +13,7 @@ from sanic import Request
 
 from accounts.choices import Role
 from accounts.permissions import ADMINS, EVERYONE, MANAGERS, STAFF
-from accounts.scope import Principal, load_principal
+from accounts.scope import Principal, load_account
 from accounts.tokens import decode_token
 from core.changes import USER
 from core.errors import Forbidden, Unauthorized
@@ -67,9 +67,7 @@ def bearer_token(request: Request) -> str:
 
 async def authenticate(request: Request) -> Principal:
     """The caller's principal: from the worker's cache (keyed by the exact token, dropped when the user or their
-    building duties change, see core.changes) or from the token and the database."""
-    from models.accounts import User
-
+    building duties change, see core.changes) or from the token and the database (one statement)."""
     ctx = request.app.ctx
     token = bearer_token(request)
     now = ctx.clock.now()
@@ -84,11 +82,11 @@ async def authenticate(request: Request) -> Principal:
         user_id = int(claims["sub"])
     except (TypeError, ValueError):
         raise Unauthorized("invalid token subject", code="INVALID_TOKEN") from None
-    user = await User.get_or_none(id=user_id)
-    if user is None or not user.is_active or claims.get("ver") != user.token_version:
+    account = await load_account(user_id)
+    if account is None or not account.is_active or claims.get("ver") != account.token_version:
         raise Unauthorized("token is no longer valid", code="INVALID_TOKEN")
-    principal = await load_principal(user)
-    ctx.principals.put(token, (principal, claims["iat"], claims["exp"]), [(USER, user.id)], fill)
+    principal = account.principal
+    ctx.principals.put(token, (principal, claims["iat"], claims["exp"]), [(USER, user_id)], fill)
     return principal
 
 
@@ -157,8 +155,10 @@ def query_of(request: Request, model: type[M]) -> M:
     return parse_query(model, request.args)
 
 
-def form_of(request: Request, model: type[M]) -> M:
+def form_of(request: Request, model: type[M], fields: dict[str, str] | None = None) -> M:
     """The multipart form fields (not the files), validated by the route's ``@access(form=...)`` model; a field
-    sent empty is a field not sent."""
+    sent empty is a field not sent. ``fields``: those of a streamed body (api.multipart), first value each."""
     _declared(request, model, "form")
+    if fields is not None:
+        return validate(model, {key: value for key, value in fields.items() if value})
     return validate(model, {key: values[0] for key, values in (request.form or {}).items() if values and values[0]})

@@ -123,9 +123,25 @@ def form_schema(rule: AccessRule, refs: Any, defs: dict[str, Any]) -> dict[str, 
     return schema
 
 
-def query_parameters(model: type[BaseModel], schema: dict[str, Any]) -> list[Parameter]:
+def inline_refs(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema with its references (enums) written out: Swagger UI stops rendering the page at
+    a parameter whose schema is a reference inside ``anyOf``."""
+    out = dict(schema)
+    if "$ref" in out:
+        out = {**defs[out.pop("$ref").rsplit("/", 1)[-1]], **out}
+    options = out.pop("anyOf", None)
+    if options is not None and len(options) == 1:
+        out = {**inline_refs(options[0], defs), **out}
+    elif options is not None:
+        out["anyOf"] = [inline_refs(option, defs) for option in options]
+    return out
+
+
+def query_parameters(schema: dict[str, Any], defs: dict[str, Any]) -> list[Parameter]:
     required = set(schema.get("required", []))
-    return [Parameter(name, prop, "query", required=name in required, description=prop.get("description"))
+    # Parameter is typed for sanic-ext's own type-to-schema path; it serializes a plain JSON schema as it is.
+    return [Parameter(name, inline_refs(prop, defs), "query", required=name in required,  # type: ignore[arg-type]
+                      description=prop.get("description"))
             for name, prop in schema.get("properties", {}).items()]
 
 
@@ -164,7 +180,7 @@ def document_api(app: Sanic) -> None:
             op.body(content, required=True)
         if rule.query is not None:
             ref = refs[(rule.query, "validation")]["$ref"].rsplit("/", 1)[-1]
-            op.parameters.extend(query_parameters(rule.query, defs[ref]))
+            op.parameters.extend(query_parameters(defs[ref], defs))
         for status in rule.status:
             if isinstance(rule.response, File):
                 op.response(status, {rule.response.media_type: {"schema": {"type": "string", "format": "binary"}}},
@@ -173,7 +189,7 @@ def document_api(app: Sanic) -> None:
                 op.response(status, {"application/json": {"schema": refs[(rule.response, "serialization")]}}, "OK")
             else:
                 op.responses[status] = _no_content()
-        for status in sorted(error_statuses(rule, method, "<" in route.path)):
+        for status in sorted(error_statuses(rule, method, "<" in route.path) - set(rule.status)):
             op.response(status, {"application/json": {"schema": ERROR_REF}}, ERROR_MEANING.get(status, "Error"))
         if rule.public:
             op.security.append({})  # no security requirement: anyone may call it

@@ -34,8 +34,8 @@ class AdminPortfolioImport(Out):
 
 
 class AdminUsersBindingCode(Out):
-    binding_code: str
-    expires_at: str
+    binding_code: str | None
+    expires_at: str | None
 
 
 class AdminUsersCreate(Out):
@@ -58,9 +58,9 @@ class AdminUsersList(Out):
 class AlertsAcknowledge(Out):
     id: int
     type: str
-    unit_id: int
-    unit_code: str
-    building_id: int
+    unit_id: int | None
+    unit_code: str | None
+    building_id: int | None
     subject: str
     severity: str
     status: str
@@ -69,7 +69,7 @@ class AlertsAcknowledge(Out):
     first_seen: str
     last_seen: str
     count: int
-    acknowledged_at: str
+    acknowledged_at: str | None
     resolved_at: str | None
     resolution_note: str
 
@@ -106,9 +106,9 @@ class AuthMe(Out):
 
 class CollectionsAddNote(Out):
     id: int
-    lease_id: int
+    lease_id: int | None
     receivable_id: Any
-    kind: str
+    kind: str | None
     note: str
     actor: int
     at: str
@@ -117,35 +117,35 @@ class CollectionsAddNote(Out):
 
 class CollectionsGraceApprove(Out):
     id: int
-    lease_id: int
-    tenant_id: int
-    building_id: int
+    lease_id: int | None
+    tenant_id: int | None
+    building_id: int | None
     receivable_id: Any
     status: str
     requested_via: str
-    requested_by: int
-    requested_at: str
+    requested_by: int | None
+    requested_at: str | None
     days: int
     reason: str
-    starts_on: str
-    ends_on: str
-    decided_by: int
-    decided_at: str
+    starts_on: str | None
+    ends_on: str | None
+    decided_by: int | None
+    decided_at: str | None
     decision_note: str
 
 
 class CollectionsLateFeeClauseClause(Out):
-    kind: str
-    daily_rate: str
-    cap_rate: str
+    kind: str | None
+    daily_rate: str | None
+    cap_rate: str | None
     cap_fen: Any
     fixed_fen: Any
-    grace_days: int
+    grace_days: int | None
     clause_ref: str
 
 
 class CollectionsLateFeeClause(Out):
-    lease_id: int
+    lease_id: int | None
     clause: CollectionsLateFeeClauseClause
 
 
@@ -157,20 +157,20 @@ class CollectionsReceivablesItemsItemTenant(Out):
 class CollectionsReceivablesItemsItemTask(Out):
     id: int
     level: int
-    assignee_id: int
-    due_at: str
+    assignee_id: int | None
+    due_at: str | None
 
 
 class CollectionsReceivablesItemsItem(Out):
-    receivable_id: int
-    lease_id: int
+    receivable_id: int | None
+    lease_id: int | None
     contract_no: Any
-    unit_code: str
-    building_id: int
+    unit_code: str | None
+    building_id: int | None
     tenant: CollectionsReceivablesItemsItemTenant
     charge: str
     label: str
-    due_date: str
+    due_date: str | None
     days_past_due: int
     tier: str
     level: int
@@ -203,8 +203,8 @@ class CollectionsSummaryTotal(Out):
     buckets: dict[str, CollectionsSummaryTotalBucketsValue]
     due_30d_fen: int
     collected_30d_fen: int
-    average_days_overdue: str
-    collection_rate_30d: str
+    average_days_overdue: str | None
+    collection_rate_30d: str | None
 
 
 class CollectionsSummaryCitiesItem(Out):
@@ -216,22 +216,22 @@ class CollectionsSummaryCitiesItem(Out):
     buckets: dict[str, CollectionsSummaryTotalBucketsValue]
     due_30d_fen: int
     collected_30d_fen: int
-    average_days_overdue: str
-    collection_rate_30d: str
+    average_days_overdue: str | None
+    collection_rate_30d: str | None
 
 
 class CollectionsSummaryBuildingsItem(Out):
     id: int
     code: str
     name: str
-    city_id: int
+    city_id: int | None
     overdue_count: int
     overdue_fen: int
     buckets: dict[str, CollectionsSummaryTotalBucketsValue]
     due_30d_fen: int
     collected_30d_fen: int
-    average_days_overdue: str
-    collection_rate_30d: str
+    average_days_overdue: str | None
+    collection_rate_30d: str | None
 
 
 class CollectionsSummary(Out):
@@ -244,25 +244,25 @@ class CollectionsSummary(Out):
 
 class CollectionsTaskDone(Out):
     id: int
-    receivable_id: int
-    lease_id: int
-    tenant_id: int
-    building_id: int
+    receivable_id: int | None
+    lease_id: int | None
+    tenant_id: int | None
+    building_id: int | None
     level: int
     tier: str
     title: str
-    assignee_id: int
+    assignee_id: int | None
     status: str
-    due_at: str
-    opened_at: str
-    closed_at: str
+    due_at: str | None
+    opened_at: str | None
+    closed_at: str | None
     note: str
 
 
 class CollectionsTenantHistoryTenant(Out):
     id: int
     name: str
-    kind: str
+    kind: str | None
     phone: str
 
 
@@ -277,16 +277,16 @@ class CollectionsTenantHistory(Out):
 
 
 class CollectionsWaiveLateFee(Out):
-    receivable_id: int
+    receivable_id: int | None
     fee_fen: int
     waived_reason: str
-    waived_by: int
-    waived_at: str
+    waived_by: int | None
+    waived_at: str | None
 
 
 class ContractsDocumentPagesItem(Out):
     index: int
-    source: str
+    source: str | None
     width: int
     height: int
     rotation: int
@@ -298,17 +298,17 @@ class ContractsDocumentPagesItem(Out):
 class ContractsDocument(Out):
     id: int
     sha256: str
-    kind: str
+    kind: str | None
     status: str
-    building_id: int
+    building_id: int | None
     uploaded_by: Any
     filename: str
     page_count: int
     error: Any
     read_seconds: Any
-    draft_id: int
+    draft_id: int | None
     pages: list[ContractsDocumentPagesItem]
-    created_at: str
+    created_at: str | None
 
 
 class ContractsDocuments(Out):
@@ -329,7 +329,7 @@ class ContractsDraftFieldsItemReview(Out):
 class ContractsDraftFieldsItem(Out):
     name: str
     value: Any
-    source: str
+    source: str | None
     page: Any
     box: Any
     confidence: float
@@ -347,7 +347,7 @@ class ContractsDraftBlockersItem(Out):
 
 class ContractsDraft(Out):
     id: int
-    document_id: int
+    document_id: int | None
     status: str
     fields: list[ContractsDraftFieldsItem]
     blockers: list[ContractsDraftBlockersItem]
@@ -360,10 +360,10 @@ class ContractsDraft(Out):
 
 class DiscrepanciesConfirm(Out):
     id: int
-    kind: str
+    kind: str | None
     status: str
-    building_id: int
-    line_id: int
+    building_id: int | None
+    line_id: int | None
     receivable_id: Any
     payment_id: Any
     lease_id: Any
@@ -371,7 +371,7 @@ class DiscrepanciesConfirm(Out):
     expected_fen: Any
     explanation: str
     details: dict[str, Any]
-    detected_at: str
+    detected_at: str | None
     resolved_by: int | None
     resolved_at: str | None
     resolution_note: str
@@ -385,14 +385,14 @@ class DiscrepanciesList(Out):
 
 
 class InspectionsContradictionsItemsItem(Out):
-    unit_code: str
-    building_id: int
+    unit_code: str | None
+    building_id: int | None
     recorded_status: str
     observed_status: str
-    report_id: int
+    report_id: int | None
     report_state: str
-    captured_at: str
-    author_id: int
+    captured_at: str | None
+    author_id: int | None
 
 
 class InspectionsContradictions(Out):
@@ -402,21 +402,21 @@ class InspectionsContradictions(Out):
 class InspectionsDueItemsItem(Out):
     code: str
     name: str
-    building_id: int
+    building_id: int | None
     status: str
     last_inspected_at: Any
     days_since: Any
 
 
 class InspectionsDue(Out):
-    interval_days: int
+    interval_days: int | None
     items: list[InspectionsDueItemsItem]
 
 
 class PhotosUpload(Out):
     id: str
-    unit_id: int
-    uploaded_by: int
+    unit_id: int | None
+    uploaded_by: int | None
     sha256: str
     content_type: str
     size_bytes: int
@@ -427,7 +427,7 @@ class PhotosUpload(Out):
     captured_at: Any
     distance_m: Any
     exif_flags: list[Any]
-    created_at: str
+    created_at: str | None
 
 
 class ScanUnit(Out):
@@ -437,7 +437,7 @@ class ScanUnit(Out):
     unit_type: str
     floor: int
     status: str
-    status_version: int
+    status_version: int | None
     last_inspected_at: Any
 
 
@@ -453,8 +453,8 @@ class ScanPendingReportsItem(Out):
     category: str
     requested_status: str
     no_change: bool
-    author_id: int
-    captured_at: str
+    author_id: int | None
+    captured_at: str | None
     confirm_deadline: str
 
 
@@ -504,9 +504,9 @@ class StatusReportsCreateReportLocation(Out):
 
 class StatusReportsCreateReport(Out):
     id: int
-    client_id: str
-    unit_id: int
-    author_id: int
+    client_id: str | None
+    unit_id: int | None
+    author_id: int | None
     category: str
     requested_status: str | None
     no_change: bool
@@ -517,7 +517,7 @@ class StatusReportsCreateReport(Out):
     note: str
     photo_ids: list[Any]
     location: StatusReportsCreateReportLocation
-    captured_at: str
+    captured_at: str | None
     client_created_at: Any
     base_status_version: int | None
     applied_version: Any
@@ -525,7 +525,7 @@ class StatusReportsCreateReport(Out):
     decided_at: str | None
     expired_at: Any
     via_sync: bool
-    created_at: str
+    created_at: str | None
 
 
 class StatusReportsCreate(Out):
@@ -535,15 +535,15 @@ class StatusReportsCreate(Out):
 
 class StatusReportsDecideConfirmation(Out):
     id: int
-    client_id: str
-    report_id: int
-    actor_id: int
+    client_id: str | None
+    report_id: int | None
+    actor_id: int | None
     decision: str
     reason: str
     outcome: str
     distance_m: float
-    captured_at: str
-    created_at: str
+    captured_at: str | None
+    created_at: str | None
 
 
 class StatusReportsDecide(Out):
@@ -568,8 +568,8 @@ class SyncResultsItemError(Out):
 
 class SyncResultsItem(Out):
     index: int
-    kind: str
-    client_id: str
+    kind: str | None
+    client_id: str | None
     result: str
     report: StatusReportsCreateReport | None = None
     error: SyncResultsItemError | None = None
@@ -581,21 +581,21 @@ class Sync(Out):
 
 
 class UnitsSticker(Out):
-    unit_code: str
-    qr_version: int
+    unit_code: str | None
+    qr_version: int | None
     url: str
     label_url: str
 
 
 class UnitsStickerReissue(Out):
-    unit_code: str
-    qr_version: int
+    unit_code: str | None
+    qr_version: int | None
     url: str
 
 
 class UnitsTimelineEventsItem(Out):
     at: str
-    kind: str
+    kind: str | None
     photo_id: str | None = None
     uploaded_by: int | None = None
     distance_m: float | None = None
@@ -614,9 +614,9 @@ class UnitsTimelineEventsItem(Out):
 
 
 class UnitsTimeline(Out):
-    unit_code: str
+    unit_code: str | None
     status: str
-    status_version: int
+    status_version: int | None
     events: list[UnitsTimelineEventsItem]
 
 
@@ -627,12 +627,12 @@ class DevicesDetailAvailability(Out):
 
 class DevicesDetail(Out):
     id: int
-    external_id: str
+    external_id: str | None
     format: str
-    kind: str
-    unit_id: int
-    unit_code: str
-    building_id: int
+    kind: str | None
+    unit_id: int | None
+    unit_code: str | None
+    building_id: int | None
     installed_at: Any
     last_seen: Any
     online: Any
@@ -660,9 +660,9 @@ class DevicesList(Out):
 
 
 class IotCleaningConfirm(Out):
-    work_order_id: int
+    work_order_id: int | None
     work_order_status: str
-    unit_code: str
+    unit_code: str | None
     unit_status: str
     distance_m: float
 
@@ -674,12 +674,12 @@ class UnitsOccupancyDaysItem(Out):
 
 
 class UnitsOccupancy(Out):
-    unit_code: str
+    unit_code: str | None
     days: list[UnitsOccupancyDaysItem]
 
 
 class UnitsReadings(Out):
-    unit_code: str
+    unit_code: str | None
     bucket: str
     start: str
     end: str
@@ -687,9 +687,9 @@ class UnitsReadings(Out):
 
 
 class LeaseHealthDetailFindingsItemEvidenceItem(Out):
-    receivable_id: int
+    receivable_id: int | None
     label: str
-    due_date: str
+    due_date: str | None
     amount_fen: int
     paid_on: Any
     working_days_late: int
@@ -706,17 +706,17 @@ class LeaseHealthDetailFindingsItem(Out):
 
 
 class LeaseHealthDetail(Out):
-    lease_id: int
+    lease_id: int | None
     contract_no: Any
-    unit_id: int
-    unit_code: str
-    tenant_id: int
+    unit_id: int | None
+    unit_code: str | None
+    tenant_id: int | None
     status: str
-    building_id: int
-    building_code: str
+    building_id: int | None
+    building_code: str | None
     building: str
-    city_id: int
-    city_code: str
+    city_id: int | None
+    city_code: str | None
     city: str
     as_of: str
     level: str
@@ -727,17 +727,17 @@ class LeaseHealthDetail(Out):
 
 
 class LeaseHealthListItemsItem(Out):
-    lease_id: int
+    lease_id: int | None
     contract_no: Any
-    unit_id: int
-    unit_code: str
-    tenant_id: int
+    unit_id: int | None
+    unit_code: str | None
+    tenant_id: int | None
     status: str
-    building_id: int
-    building_code: str
+    building_id: int | None
+    building_code: str | None
     building: str
-    city_id: int
-    city_code: str
+    city_id: int | None
+    city_code: str | None
     city: str
     as_of: str
     level: str
@@ -754,22 +754,55 @@ class LeaseHealthList(Out):
     page_size: int
 
 
+class LeaseHealthTenantProfileTenant(Out):
+    id: int
+    name: str
+    kind: str
+
+
+class LeaseHealthTenantProfileReason(Out):
+    measure: str
+    label: str
+    value: str
+    rule: str
+    effect: int
+    hard_stop: bool
+    text: str
+
+
+class LeaseHealthTenantProfileProfile(Out):
+    tenant_id: int
+    score: int
+    recommendation: str
+    recommendation_label: str
+    reasons: list[LeaseHealthTenantProfileReason]
+    metrics: dict[str, Any]
+    as_of: str
+    computed_at: str
+
+
+class LeaseHealthTenantProfile(Out):
+    tenant: LeaseHealthTenantProfileTenant
+    lease_ids: list[int]
+    profile: LeaseHealthTenantProfileProfile | None
+
+
 class LeaseHealthReportByBuildingItem(Out):
-    building_id: int
+    building_id: int | None
     name: str
     leases: int
     levels: dict[str, int]
 
 
 class LeaseHealthReportByCityItem(Out):
-    city_id: int
+    city_id: int | None
     name: str
     leases: int
     levels: dict[str, int]
 
 
 class LeaseHealthReportThresholds(Out):
-    late_working_days: int
+    late_working_days: int | None
     deviations_per_quarter: int
     changes_per_year: int
     work_orders_per_month: int
@@ -789,8 +822,8 @@ class LeaseHealthReport(Out):
 
 
 class LeasesAmendLeaseTerms(Out):
-    start_date: str
-    end_date: str
+    start_date: str | None
+    end_date: str | None
     frequency: str
     rent_basis: str
     monthly_rent_fen: int
@@ -798,7 +831,7 @@ class LeasesAmendLeaseTerms(Out):
     area_m2: Any
     days_per_month: str
     timing: str
-    timing_days: int
+    timing_days: int | None
     timing_day: Any
     deposit_months: Any
     deposit_fen: int
@@ -811,23 +844,23 @@ class LeasesAmendLeaseTerms(Out):
 
 class LeasesAmendLease(Out):
     id: int
-    unit_id: int
-    unit_code: str
+    unit_id: int | None
+    unit_code: str | None
     status: str
     contract_no: Any
     property_type: str
-    start_date: str
-    end_date: str
+    start_date: str | None
+    end_date: str | None
     monthly_rent_fen: int
     deposit_fen: int
     payment_frequency: str
     terms: LeasesAmendLeaseTerms
-    terms_version: int
+    terms_version: int | None
     signed_at: str | None
     first_rent_paid_at: str | None
     handed_over_at: str | None
     renewal_of: Any
-    tenant_id: int
+    tenant_id: int | None
 
 
 class LeasesAmendChangeSchedule(Out):
@@ -840,12 +873,12 @@ class LeasesAmendChangeSchedule(Out):
 
 class LeasesAmendChange(Out):
     id: int
-    kind: str
-    from_version: int
-    to_version: int
-    effective_date: str
+    kind: str | None
+    from_version: int | None
+    to_version: int | None
+    effective_date: str | None
     reason: str
-    actor_id: int
+    actor_id: int | None
     at: str
     schedule: LeasesAmendChangeSchedule
     before: LeasesAmendLeaseTerms
@@ -887,16 +920,16 @@ class LeasesImport(Out):
 
 class LeasesInForceSchedule(Out):
     id: int
-    lease_id: int
-    terms_version: int
+    lease_id: int | None
+    terms_version: int | None
     status: str
     attempts: int
     error_code: Any
     error_message: str
     error_details: ContractsDraftFieldsItemDetail
     next_attempt_at: Any
-    last_attempt_at: str
-    succeeded_at: str
+    last_attempt_at: str | None
+    succeeded_at: str | None
     summary: LeasesAmendChangeSchedule
 
 
@@ -915,19 +948,19 @@ class LeasesList(Out):
 
 class LeasesPaymentPayment(Out):
     id: int
-    lease_id: int
+    lease_id: int | None
     amount_fen: int
     unallocated_fen: int
-    paid_at: str
+    paid_at: str | None
     method: str
-    source: str
+    source: str | None
     payer_name: str
     reference: str
     note: str
 
 
 class LeasesPaymentAllocationsItem(Out):
-    receivable_id: int
+    receivable_id: int | None
     amount_fen: int
 
 
@@ -937,8 +970,8 @@ class LeasesPayment(Out):
 
 
 class LeasesSchedule(Out):
-    lease_id: int
-    terms_version: int
+    lease_id: int | None
+    terms_version: int | None
     current: LeasesInForceSchedule
     jobs: list[LeasesInForceSchedule]
 
@@ -977,29 +1010,29 @@ class LeasesStatementReceivablesItemBreakdown(Out):
 
 class LeasesStatementReceivablesItem(Out):
     id: int
-    lease_id: int
-    tenant_id: int
-    building_id: int
+    lease_id: int | None
+    tenant_id: int | None
+    building_id: int | None
     charge: str
     charge_type: str
     label: str
     period_start: str
     period_end: str
-    due_date: str
+    due_date: str | None
     amount_fen: int
     paid_fen: int
     outstanding_fen: int
     state: str
     status: str
     breakdown: LeasesStatementReceivablesItemBreakdown
-    schedule_version: int
+    schedule_version: int | None
     paid_at: str | None
-    payment_code: str
+    payment_code: str | None
     waived: Any
 
 
 class LeasesStatement(Out):
-    lease_id: int
+    lease_id: int | None
     contract_no: Any
     as_of: str
     totals: LeasesStatementTotals
@@ -1016,8 +1049,8 @@ class MeLeases(Out):
 
 
 class MePaymentsOrderDetailReceivablesItem(Out):
-    receivable_id: int
-    lease_id: int
+    receivable_id: int | None
+    lease_id: int | None
     amount_fen: int
     label: str
 
@@ -1029,8 +1062,8 @@ class MePaymentsOrderDetail(Out):
     amount_fen: int
     description: str
     receivables: list[MePaymentsOrderDetailReceivablesItem]
-    expires_at: str
-    placed_at: str
+    expires_at: str | None
+    placed_at: str | None
     paid_at: Any
     paid_fen: Any
     closed_at: Any
@@ -1042,7 +1075,7 @@ class MeRefundsCancelDeductionsItem(Out):
     amount_fen: int
     description: str
     evidence: list[Any]
-    quote_document_id: int
+    quote_document_id: int | None
     has_quote: bool
 
 
@@ -1057,22 +1090,22 @@ class MeRefundsCancelTimelineItem(Out):
 
 class MeRefundsCancelDocumentsItem(Out):
     id: int
-    kind: str
+    kind: str | None
     filename: str
     size_bytes: int
 
 
 class MeRefundsCancel(Out):
     id: int
-    lease_id: int
-    unit_code: str
+    lease_id: int | None
+    unit_code: str | None
     unit_name: str
     step: str
     step_label: str
     pending_step: Any
-    step_entered_at: str
+    step_entered_at: str | None
     step_due_at: Any
-    applied_at: str
+    applied_at: str | None
     expected_completion: Any
     deposit_fen: int
     deductions_fen: int
@@ -1082,7 +1115,7 @@ class MeRefundsCancel(Out):
     paid_at: Any
     completed_at: Any
     completed_by: Any
-    cancelled_at: str
+    cancelled_at: str | None
     cancel_reason: str
     payee_account: str
     overdue: bool
@@ -1094,15 +1127,15 @@ class MeRefundsCancel(Out):
 
 class MeRefundsListItemsItem(Out):
     id: int
-    lease_id: int
-    unit_code: str
+    lease_id: int | None
+    unit_code: str | None
     unit_name: str
     step: str
     step_label: str
     pending_step: Any
-    step_entered_at: str
+    step_entered_at: str | None
     step_due_at: Any
-    applied_at: str
+    applied_at: str | None
     expected_completion: Any
     deposit_fen: int
     deductions_fen: int
@@ -1112,7 +1145,7 @@ class MeRefundsListItemsItem(Out):
     paid_at: Any
     completed_at: Any
     completed_by: Any
-    cancelled_at: str
+    cancelled_at: str | None
     cancel_reason: str
     payee_account: str
     overdue: bool
@@ -1150,12 +1183,12 @@ class OccupancyAuditFindingsItemDetail(Out):
 
 
 class OccupancyAuditFindingsItem(Out):
-    unit_id: int
-    unit_code: str
-    building_id: int
+    unit_id: int | None
+    unit_code: str | None
+    building_id: int | None
     building: str
-    city_id: int
-    kind: str
+    city_id: int | None
+    kind: str | None
     label: str
     process_step: str
     action: str
@@ -1168,7 +1201,7 @@ class OccupancyAudit(Out):
     month: str
     as_of: str
     as_of_note: str
-    generated_at: str
+    generated_at: str | None
     units: int
     units_with_differences: int
     rate: str
@@ -1182,7 +1215,7 @@ class OccupancyAudit(Out):
 class OccupancyAuditsAuditsItem(Out):
     month: str
     as_of: str
-    generated_at: str
+    generated_at: str | None
     units: int
     units_with_differences: int
     rate: str
@@ -1199,7 +1232,7 @@ class OccupancyDayPeriodDaysMissingItem(Out):
 
 
 class OccupancyDayPeriod(Out):
-    kind: str
+    kind: str | None
     requested: str | None = None
     day: Any = None
     month: str | None = None
@@ -1235,9 +1268,9 @@ class OccupancyDays(Out):
 
 class OccupancyFlagAdd(Out):
     id: int
-    unit_id: int
+    unit_id: int | None
     lease_id: int | None
-    kind: str
+    kind: str | None
     label: str
     valid_from: str
     valid_to: str | None
@@ -1246,18 +1279,18 @@ class OccupancyFlagAdd(Out):
     recorded_by: int | None
     ended_by: int | None
     ended_at: str | None
-    recorded_at: str
+    recorded_at: str | None
 
 
 class OccupancyFlags(Out):
-    unit_code: str
+    unit_code: str | None
     flags: list[OccupancyFlagAdd]
 
 
 class OccupancyTrendMonthsItem(Out):
     month: str
-    complete_days: int
-    missing_days: int
+    complete_days: int | None
+    missing_days: int | None
     figures: Any
     reason: str
 
@@ -1292,16 +1325,16 @@ class RefundProgressPublic(Out):
     step_label: str
     steps: list[RefundProgressPublicStepsItem]
     cancelled: bool
-    applied_on: str
+    applied_on: str | None
     expected_completion: str | None
 
 
 class RefundsBoardByStepValueItem(Out):
     id: int
-    unit_code: str
-    entered_at: str
-    due_at: str
-    assignee_id: int
+    unit_code: str | None
+    entered_at: str | None
+    due_at: str | None
+    assignee_id: int | None
     hours_in_step: float
     overdue: bool
     red_flag: bool
@@ -1332,7 +1365,7 @@ class RefundsCancelDeductionsItem(Out):
     amount_fen: int
     description: str
     photo_ids: list[Any]
-    document_id: int
+    document_id: int | None
 
 
 class RefundsCancelTimelineItem(Out):
@@ -1341,7 +1374,7 @@ class RefundsCancelTimelineItem(Out):
     step: str
     at: str
     role: str
-    actor_id: int
+    actor_id: int | None
     reason: str
     due_at: Any
     on_time: Any
@@ -1350,7 +1383,7 @@ class RefundsCancelTimelineItem(Out):
 
 class RefundsCancelDocumentsItem(Out):
     id: int
-    kind: str
+    kind: str | None
     filename: str
     size_bytes: int
     sha256: str
@@ -1358,15 +1391,15 @@ class RefundsCancelDocumentsItem(Out):
 
 class RefundsCancel(Out):
     id: int
-    lease_id: int
-    unit_code: str
+    lease_id: int | None
+    unit_code: str | None
     unit_name: str
     step: str
     step_label: str
     pending_step: Any
-    step_entered_at: str
+    step_entered_at: str | None
     step_due_at: Any
-    applied_at: str
+    applied_at: str | None
     expected_completion: Any
     deposit_fen: int
     deductions_fen: int
@@ -1376,13 +1409,13 @@ class RefundsCancel(Out):
     paid_at: Any
     completed_at: Any
     completed_by: Any
-    cancelled_at: str
+    cancelled_at: str | None
     cancel_reason: str
     payee_account: str
     overdue: bool
     red_flag: bool
-    building_id: int
-    tenant_id: int
+    building_id: int | None
+    tenant_id: int | None
     assignee_id: Any
     version: int
     inspection_report_id: Any
@@ -1402,15 +1435,15 @@ class RefundsCancel(Out):
 
 class RefundsListItemsItem(Out):
     id: int
-    lease_id: int
-    unit_code: str
+    lease_id: int | None
+    unit_code: str | None
     unit_name: str
     step: str
     step_label: str
     pending_step: Any
-    step_entered_at: str
+    step_entered_at: str | None
     step_due_at: Any
-    applied_at: str
+    applied_at: str | None
     expected_completion: Any
     deposit_fen: int
     deductions_fen: int
@@ -1420,13 +1453,13 @@ class RefundsListItemsItem(Out):
     paid_at: Any
     completed_at: Any
     completed_by: Any
-    cancelled_at: str
+    cancelled_at: str | None
     cancel_reason: str
     payee_account: str
     overdue: bool
     red_flag: bool
-    building_id: int
-    tenant_id: int
+    building_id: int | None
+    tenant_id: int | None
     assignee_id: Any
     version: int
     inspection_report_id: Any
@@ -1450,7 +1483,7 @@ class RefundsList(Out):
 
 class RefundsUploadDocument(Out):
     id: int
-    kind: str
+    kind: str | None
     sha256: str
     size_bytes: int
     content_type: str
@@ -1474,9 +1507,9 @@ class StatementsImportReconcile(Out):
 
 
 class StatementsImport(Out):
-    import_id: int
+    import_id: int | None
     format: str
-    source: str
+    source: str | None
     encoding: str
     lines_read: int
     lines_new: int
@@ -1494,11 +1527,11 @@ class StatementsImportsItemsItemSummary(Out):
 class StatementsImportsItemsItem(Out):
     id: int
     format: str
-    source: str
+    source: str | None
     filename: str
-    building_id: int
+    building_id: int | None
     status: str
-    imported_at: str
+    imported_at: str | None
     imported_by: int | None
     lines_read: int
     lines_new: int
@@ -1517,10 +1550,10 @@ class StatementsImports(Out):
 
 class StatementsLineMatchesItem(Out):
     id: int
-    line_id: int
-    lease_id: int
-    building_id: int
-    receivable_id: int
+    line_id: int | None
+    lease_id: int | None
+    building_id: int | None
+    receivable_id: int | None
     amount_fen: int
     rule: str
     confidence: int
@@ -1534,13 +1567,13 @@ class StatementsLineMatchesItem(Out):
 
 class StatementsLine(Out):
     id: int
-    import_id: int
-    building_id: int
-    source: str
+    import_id: int | None
+    building_id: int | None
+    source: str | None
     format: str
     serial: str
     row: int
-    booked_at: str
+    booked_at: str | None
     direction: str
     amount_fen: int
     balance_fen: Any
@@ -1554,7 +1587,7 @@ class StatementsLine(Out):
 
 
 class StatementsLineConfirmExplanationFindingsItem(Out):
-    kind: str
+    kind: str | None
     amount_fen: int
     expected_fen: Any
     explanation: str
@@ -1575,17 +1608,18 @@ class StatementsLineConfirmExplanation(Out):
     findings: list[StatementsLineConfirmExplanationFindingsItem] | None = None
     candidates: list[Any] | None = None
     rejected: StatementsLineConfirmExplanationRejected | None = None
+    reversed: list[dict[str, Any]] | None = None  # who, when, why and what of each reversal of an applied match
 
 
 class StatementsLineConfirm(Out):
     id: int
-    import_id: int
-    building_id: int
-    source: str
+    import_id: int | None
+    building_id: int | None
+    source: str | None
     format: str
     serial: str
     row: int
-    booked_at: str
+    booked_at: str | None
     direction: str
     amount_fen: int
     balance_fen: int | None
@@ -1607,7 +1641,7 @@ class StatementsLines(Out):
 class UnitsChangeStatusUnit(Out):
     code: str
     name: str
-    building_id: int
+    building_id: int | None
     property_type: str
     unit_type: str
     area_m2: str
@@ -1616,8 +1650,8 @@ class UnitsChangeStatusUnit(Out):
     lat: Any
     lng: Any
     status: str
-    status_version: int
-    status_changed_at: str
+    status_version: int | None
+    status_changed_at: str | None
     last_inspected_at: str | None
 
 
@@ -1629,7 +1663,7 @@ class UnitsChangeStatus(Out):
 class UnitsDetail(Out):
     code: str
     name: str
-    building_id: int
+    building_id: int | None
     property_type: str
     unit_type: str
     area_m2: str
@@ -1638,8 +1672,8 @@ class UnitsDetail(Out):
     lat: Any
     lng: Any
     status: str
-    status_version: int
-    status_changed_at: str
+    status_version: int | None
+    status_changed_at: str | None
     last_inspected_at: str | None
     building: ScanBuilding
     status_history: list[dict[str, str | int]]
@@ -1648,7 +1682,7 @@ class UnitsDetail(Out):
 class UnitsListItemsItem(Out):
     code: str
     name: str
-    building_id: int
+    building_id: int | None
     property_type: str
     unit_type: str
     area_m2: str
@@ -1657,7 +1691,7 @@ class UnitsListItemsItem(Out):
     lat: Any
     lng: Any
     status: str
-    status_version: int
+    status_version: int | None
     status_changed_at: str | None
     last_inspected_at: str | None
     building: ScanBuilding
@@ -1671,7 +1705,7 @@ class UnitsList(Out):
 
 
 class WorkordersCreateTrigger(Out):
-    source: str
+    source: str | None
     ref: str
 
 
@@ -1681,15 +1715,15 @@ class WorkordersCreate(Out):
     status: str
     title: str
     description: str
-    building_id: int
-    unit_id: int
+    building_id: int | None
+    unit_id: int | None
     unit_code: str | None
     trigger: WorkordersCreateTrigger
-    assignee_id: int
-    due_at: str
+    assignee_id: int | None
+    due_at: str | None
     completed_at: str | None
     visit_result: Any
-    created_at: str
+    created_at: str | None
 
 
 class WorkordersDetail(Out):
@@ -1698,15 +1732,15 @@ class WorkordersDetail(Out):
     status: str
     title: str
     description: str
-    building_id: int
-    unit_id: int
-    unit_code: str
+    building_id: int | None
+    unit_id: int | None
+    unit_code: str | None
     trigger: WorkordersCreateTrigger
-    assignee_id: int
-    due_at: str
+    assignee_id: int | None
+    due_at: str | None
     completed_at: str | None
     visit_result: Any
-    created_at: str
+    created_at: str | None
     history: list[dict[str, str | int | None]]
 
 
@@ -1770,16 +1804,33 @@ class MePaymentsOrder(Out):
 
 
 class RefundWechatPayout(Out):
+    """A refund to the deposit's original payment (method REFUND) or a 商家转账 to the tenant's balance (TRANSFER)."""
+
     id: int
-    refund_id: int
-    out_refund_no: str
+    method: str
+    refund_id: int | None
     status: str
     amount_fen: int
-    transaction_id: str | None
-    wechat_refund_id: str | None
-    requested_at: str
+    requested_at: str | None
     succeeded_at: str | None
     last_error: str | None
+    out_refund_no: str | None = None
+    transaction_id: str | None = None
+    wechat_refund_id: str | None = None
+    out_bill_no: str | None = None
+    transfer_bill_no: str | None = None
+    recipient_id: int | None = None
+
+
+class MeRefundWechatTransferConfirm(Out):
+    mchId: str  # noqa: N815 - the names wx.requestMerchantTransfer takes
+    appId: str  # noqa: N815
+    package: str
+
+
+class MeRefundWechatTransfer(Out):
+    transfer: RefundWechatPayout
+    confirm: MeRefundWechatTransferConfirm
 
 
 class IotDetectSweep(Out):
@@ -1797,7 +1848,7 @@ class IotDetect(Out):
     units: int
     as_of: str
     occupancy: dict[str, int]
-    sweep: IotDetectSweep
+    sweep: IotDetectSweep | None = None  # absent when the detection runs for a past day (as_of)
     seconds: float
 
 
@@ -1840,6 +1891,7 @@ OccupancySnapshot: type[Out] = OccupancyDays
 RefundsDetail: type[Out] = RefundsCancel
 ScheduleFailuresList: type[Out] = Page
 StatementsLineReject: type[Out] = StatementsLineConfirm
+StatementsLineReverse: type[Out] = StatementsLineConfirm
 StatementsMatches: type[Out] = Page
 WorkordersTransition: type[Out] = WorkordersCreate
 
@@ -1943,6 +1995,7 @@ ROUTE_RESPONSES = {
     'statements.statements_line': StatementsLine,
     'statements.statements_line_confirm': StatementsLineConfirm,
     'statements.statements_line_reject': StatementsLineReject,
+    'statements.statements_line_reverse': StatementsLineReverse,
     'statements.statements_lines': StatementsLines,
     'statements.statements_matches': StatementsMatches,
     'units.units_change_status': UnitsChangeStatus,

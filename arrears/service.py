@@ -413,7 +413,7 @@ async def resolve_settled_tasks(now: datetime) -> int:
 
 
 async def received_total(lease_id: int, *, until: datetime | None = None) -> int:
-    qs = Payment.filter(lease_id=lease_id).exclude(method=PaymentMethod.CREDIT_NOTE)
+    qs = Payment.filter(lease_id=lease_id, reversed_at__isnull=True).exclude(method=PaymentMethod.CREDIT_NOTE)
     if until is not None:
         qs = qs.filter(paid_at__lte=until)
     return sum(cast(list[int], await qs.values_list("amount_fen", flat=True)))

@@ -17,6 +17,7 @@ class AuditAction(StrEnum):
     PASSWORD_SET = "credential.password_set"
     DEVICE_CREDENTIAL_ISSUED = "credential.device_issued"
     EXPORT = "export"
+    STATEMENT_MATCH_REVERSED = "reconciliation.match_reversed"
 
 
 #: The table the append-only triggers protect.

@@ -1,5 +1,6 @@
-"""``rentwatch lease-health`` — run the daily assessment once (``run``) or print and export the monthly
-《租约健康度报告》 (``report --month YYYY-MM [--xlsx FILE]``). ``--now`` (ISO time with zone) replays a moment."""
+"""``rentwatch lease-health`` — run the daily assessment once (``run``), print and export the monthly
+《租约健康度报告》 (``report --month YYYY-MM [--xlsx FILE]``), or recompute the tenant profiles and print each
+recommendation with its reasons (``profiles [--tenant ID]``). ``--now`` (ISO time with zone) replays a moment."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     rep.add_argument("--json", action="store_true", help="print the report as JSON")
     rep.add_argument("--now", default=None)
     rep.set_defaults(func=lambda s, a: asyncio.run(report(s, a)))
+    prof = commands.add_parser("profiles", help="recompute tenant profiles (信用行为画像) and print the renewal "
+                                                "recommendation with its reasons")
+    prof.add_argument("--tenant", type=int, action="append", default=None, help="only this tenant (repeatable)")
+    prof.add_argument("--now", default=None)
+    prof.set_defaults(func=lambda s, a: asyncio.run(profiles(s, a)))
 
 
 async def run_once(settings: Settings, args: argparse.Namespace) -> int:
@@ -67,4 +73,20 @@ async def report(settings: Settings, args: argparse.Namespace) -> int:
     if content is not None:
         args.xlsx.write_bytes(content)
         print(f"written {args.xlsx}")
+    return 0
+
+
+async def profiles(settings: Settings, args: argparse.Namespace) -> int:
+    from cli.core_commands import with_db
+    from leasehealth.profiles import profile_lines, run_profiles
+    from leasehealth.service import HealthConfig
+
+    async def work() -> tuple[dict, list[str]]:
+        report = await run_profiles(HealthConfig.from_settings(settings), _now(args.now), tenant_ids=args.tenant)
+        return report.summary(), await profile_lines(args.tenant)
+
+    summary, lines = await with_db(settings, work)
+    print(json.dumps(summary, ensure_ascii=False))
+    for line in lines:
+        print(line)
     return 0

@@ -245,6 +245,11 @@ class Settings(BaseSettings):
     wechatpay_bill_ready_hour: int = Field(10, ge=0, le=23)  # a day's trade bill exists from this local hour next day
     wechatpay_bill_lookback_days: int = Field(7, ge=1, le=90)  # days checked for a missing bill (WeChat keeps 3 months)
     wechatpay_bill_retry_minutes: int = Field(60, ge=1, le=1440)  # backoff base of a failed day (doubling, ≤ 24 h)
+    #: 商家转账 (to the tenant's WeChat balance) for deposits that came by bank: the 转账场景ID the merchant platform
+    #: granted (empty: off, such refunds are paid by bank) and that scene's 报备信息 (JSON list of info_type/content)
+    wechatpay_transfer_scene_id: str = ""
+    wechatpay_transfer_report_infos: list[dict[str, str]] = Field(default_factory=list)
+    wechatpay_transfer_perception: str = ""  # 用户收款感知 (empty: the scene's default)
 
     # --- rate limits (core.ratelimit, api.throttle): (limit, window seconds) per key, limit 0 turns one off ---
     # Kept in each worker's memory: with RW_WORKERS=n a client gets up to n × limit (docs/architecture.md).

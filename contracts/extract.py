@@ -149,7 +149,7 @@ def _same_row(a: TextLine, b: TextLine) -> bool:
 S = r"[ \t]*"
 COLON = r"[ \t]*[::]?[ \t]*"
 NUM = r"\d[\d,]*(?:\.\d{1,2})?"
-UPPER = r"[零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬亿億元圆角分整正]+"
+UPPER = r"[零壹贰貳叁參参肆伍陆陸柒捌玖拾佰仟万萬亿億元圆角分整正]+"
 CN_NUM = r"[\d一二两三四五六七八九十百]+"
 BP = r"[\d一二三四五六七八九十]+(?:\.\d+)?"
 D = DATE_PATTERN

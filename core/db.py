@@ -9,10 +9,11 @@ from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError, TransactionManagementError  # noqa: F401 - re-export
 
 from config.settings import Settings
-from core import sqlite_engine
+from core import pg_engine, sqlite_engine
 from core.sql import dialect, is_postgres  # noqa: F401 - re-export: the dialect is decided in core.sql only
 
 sqlite_engine.register()  # SQLite row counts exclude rows written by the change-log triggers
+pg_engine.register()  # pooled PostgreSQL connections go back without a reset round trip
 
 
 def normalize_db_url(url: str) -> str:

@@ -13,16 +13,22 @@ Two things a hand-written statement gets wrong as the schema moves, kept here in
 
 ``bulk`` writes many rows in one statement: on PostgreSQL one array per column expanded with ``unnest`` (one
 round trip, arrays encoded in asyncpg's binary protocol), elsewhere ``executemany`` over ``VALUES``.
+
+``Materialized`` computes a large result once and reads it back sorted, a slice at a time: on PostgreSQL a temporary
+table and server-side cursors on a pool connection of its own (the client never holds the whole result), elsewhere
+the statement run per read and sliced.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from functools import cache, lru_cache
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.models import Model
 
 POSTGRES = "postgres"
@@ -85,6 +91,61 @@ async def execute(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ())
 
 async def execute_many(conn: BaseDBAsyncClient, sql: str, rows: Iterable[Sequence[Any]]) -> None:
     await conn.execute_many(render(sql, conn), [list(r) for r in rows])
+
+
+class Materialized:
+    """A large read-only result (an aggregate) computed once and read back sorted, in slices, as often as needed
+    (``async with Materialized(conn, sql, params) as m: async for rows in m.read(order_by=…)``), never held whole.
+
+    On PostgreSQL outside a transaction: on a pool connection of its own, in a transaction with ``pg_settings``
+    set for it alone (e.g. ``{"jit": "off"}``), the statement fills a temporary table (``CREATE TABLE AS`` may use
+    parallel workers, a cursor may not; dropped at the end) and each read is a server-side cursor over it, so the
+    caller may run other statements between slices. Inside a transaction (one connection, held by its lock) and on
+    SQLite each read runs the statement and slices its rows."""
+
+    def __init__(self, conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = (), *,
+                 pg_settings: Mapping[str, str] | None = None):
+        self._conn, self._sql, self._params = conn, sql, list(params)
+        self._pg_settings = dict(pg_settings or {})
+        self._table = f"rw_materialized_{next(_materialized)}"
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._raw: Any = None
+
+    async def __aenter__(self) -> Materialized:
+        if is_postgres(self._conn) and not isinstance(self._conn, TransactionalDBClient):
+            async with contextlib.AsyncExitStack() as stack:
+                raw = await stack.enter_async_context(self._conn.acquire_connection())
+                await stack.enter_async_context(raw.transaction())
+                for name, value in self._pg_settings.items():
+                    await raw.execute("SELECT set_config($1, $2, true)", name, value)
+                await raw.execute(f"CREATE TEMPORARY TABLE {self._table} ON COMMIT DROP AS "
+                                  f"{render(self._sql, self._conn)}", *self._params)
+                self._raw, self._stack = raw, stack.pop_all()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self._stack is not None:
+            stack, self._stack, self._raw = self._stack, None, None
+            await stack.__aexit__(*exc)
+
+    async def read(self, *, order_by: str, where: str = "", params: Sequence[Any] = (),
+                   size: int = 5000) -> AsyncIterator[list[Any]]:
+        """The rows (tuple-like on both backends) matching ``where`` (written with ``?``, its own ``params``),
+        sorted by ``order_by``, at most ``size`` at a time."""
+        condition = f" WHERE {where}" if where else ""
+        if self._raw is not None:
+            cursor = await self._raw.cursor(
+                render(f"SELECT * FROM {self._table}{condition} ORDER BY {order_by}", self._conn), *params)
+            while rows := await cursor.fetch(size):
+                yield rows
+            return
+        rows = await execute(self._conn, f"SELECT * FROM ({self._sql}) AS m{condition} ORDER BY {order_by}",
+                             [*self._params, *params])
+        for start in range(0, len(rows), size):
+            yield rows[start:start + size]
+
+
+_materialized = itertools.count(1)
 
 
 #: Parameters in one statement: both PostgreSQL (32767) and SQLite (32766 since 3.32) take this many.

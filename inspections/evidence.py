@@ -4,7 +4,6 @@ a thumbnail, and a stamped evidence copy (unit code, capture time, distance to t
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from datetime import datetime
 from uuid import UUID
 
@@ -14,7 +13,7 @@ from accounts.scope import Principal
 from config.settings import Settings
 from core.errors import Conflict, Forbidden, PayloadTooLarge
 from inspections import geo
-from inspections.photos import LOCAL_TZ, derivatives, inspect_image
+from inspections.photos import LOCAL_TZ, ImageSource, derivatives, inspect_image, source_sha256, source_size
 from inspections.service import REPORTERS, Site, photo_arrived
 from inspections.storage import PhotoStorage
 from models.inspections import Photo, ReportPhoto
@@ -29,16 +28,19 @@ def _same_or_conflict(existing: Photo, sha: str) -> Photo:
     return existing
 
 
-async def store_photo(principal: Principal, photo_id: UUID, data: bytes, *, settings: Settings, now: datetime,
+async def store_photo(principal: Principal, photo_id: UUID, data: ImageSource, *, settings: Settings, now: datetime,
                       storage: PhotoStorage, unit_code: str | None = None, lat: float | None = None,
-                      lng: float | None = None, coord_system: str = "wgs84",
-                      captured_at: datetime | None = None) -> tuple[Photo, bool]:
+                      lng: float | None = None, coord_system: str = "wgs84", captured_at: datetime | None = None,
+                      size: int | None = None, sha256: str | None = None) -> tuple[Photo, bool]:
+    """``data``: the bytes, or the file an upload was received into (moved into storage when kept), with the
+    ``size`` sent (a file over the limit was not kept whole) and the ``sha256`` taken while receiving it."""
     if principal.role not in REPORTERS:
         raise Forbidden(f"role {principal.role} may not upload evidence")
-    if len(data) > settings.photo_max_bytes:
+    size = source_size(data) if size is None else size
+    if size > settings.photo_max_bytes:
         raise PayloadTooLarge("photo is larger than allowed",
-                              details={"size": len(data), "max_bytes": settings.photo_max_bytes})
-    sha = hashlib.sha256(data).hexdigest()
+                              details={"size": size, "max_bytes": settings.photo_max_bytes})
+    sha = sha256 or source_sha256(data)
     existing = await Photo.get_or_none(id=photo_id)
     if existing is not None:
         photo = _same_or_conflict(existing, sha)
@@ -57,7 +59,8 @@ async def store_photo(principal: Principal, photo_id: UUID, data: bytes, *, sett
             if principal.can_see_building(unit.building_id):
                 site = Site(unit=unit, building=await Building.get(id=unit.building_id))
     info = await asyncio.to_thread(inspect_image, data, max_bytes=settings.photo_max_bytes,
-                                   max_pixels=settings.photo_max_pixels, limits=settings.photo_pixel_limits)
+                                   max_pixels=settings.photo_max_pixels, limits=settings.photo_pixel_limits,
+                                   sha256=sha)
     distance = None
     if site is not None:
         point = None
@@ -80,18 +83,11 @@ async def store_photo(principal: Principal, photo_id: UUID, data: bytes, *, sett
     thumb_key = f"thumbnails/{sha[:2]}/{sha}.jpg"
     evidence_key = f"evidence/{str(photo_id)[:2]}/{photo_id}.jpg"
 
-    def write() -> None:
-        if not storage.exists(original_key):
-            storage.put(original_key, data)
-        if not storage.exists(thumb_key):
-            storage.put(thumb_key, thumb)
-        storage.put(evidence_key, stamped)
-
-    await asyncio.to_thread(write)
+    await asyncio.to_thread(_write_files, storage, {original_key: data, thumb_key: thumb}, {evidence_key: stamped})
     try:
         photo = await Photo.create(
             id=photo_id, unit_id=site.unit.id if site else None, uploaded_by_id=principal.user_id, sha256=sha,
-            content_type=info.content_type, size_bytes=len(data), width=info.width, height=info.height,
+            content_type=info.content_type, size_bytes=size, width=info.width, height=info.height,
             original_key=original_key, thumbnail_key=thumb_key, evidence_key=evidence_key,
             exif_taken_at=info.exif_taken_at, exif_lat=info.exif_lat, exif_lng=info.exif_lng,
             exif_flags=list(info.exif_flags), captured_at=captured_at, distance_m=distance)
@@ -101,6 +97,19 @@ async def store_photo(principal: Principal, photo_id: UUID, data: bytes, *, sett
         return photo, False
     await photo_arrived(photo_id, settings=settings, now=now)
     return photo, True
+
+
+def _write_files(storage: PhotoStorage, content_addressed: dict[str, ImageSource], own: dict[str, bytes]) -> None:
+    """Content-addressed files only when not there yet; an upload's file is moved in, not copied."""
+    for key, data in content_addressed.items():
+        if storage.exists(key):
+            continue
+        if isinstance(data, bytes):
+            storage.put(key, data)
+        else:
+            storage.put_file(key, data)
+    for key, body in own.items():
+        storage.put(key, body)
 
 
 def serialize_photo(photo: Photo) -> dict:

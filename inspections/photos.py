@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
@@ -67,20 +68,41 @@ def decode_kind(img: Image.Image) -> str:
     return fmt
 
 
-def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int,
-                  limits: Mapping[str, int] | None = None) -> ImageInfo:
+#: An image's bytes, or the file they were received into (never read into memory whole).
+ImageSource = bytes | Path
+
+
+def _open(source: ImageSource) -> Image.Image:
+    return Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+
+
+def source_size(source: ImageSource) -> int:
+    return len(source) if isinstance(source, bytes) else source.stat().st_size
+
+
+def source_sha256(source: ImageSource) -> str:
+    if isinstance(source, bytes):
+        return hashlib.sha256(source).hexdigest()
+    with source.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def inspect_image(data: ImageSource, *, max_bytes: int, max_pixels: int,
+                  limits: Mapping[str, int] | None = None, sha256: str | None = None) -> ImageInfo:
     """Decide from the header: size, type, pixel count, EXIF. Raises before decoding any pixel data.
 
     ``max_pixels`` caps every image; ``limits`` (decode kind → pixels) lowers it for the kinds decoded at full
-    size, so that no accepted upload needs more than ~150 MB to decode."""
-    if len(data) > max_bytes:
-        raise PayloadTooLarge("photo is larger than allowed", details={"size": len(data), "max_bytes": max_bytes})
-    if not data:
+    size, so that no accepted upload needs more than ~150 MB to decode. ``sha256``: the digest if known (an
+    upload hashed while it was received)."""
+    size = source_size(data)
+    if size > max_bytes:
+        raise PayloadTooLarge("photo is larger than allowed", details={"size": size, "max_bytes": max_bytes})
+    if not size:
         raise BadImage("empty file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))  # lazy: reads the header only
+            img = _open(data)  # lazy: reads the header only
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise BadImage("image dimensions are too large", code="DECOMPRESSION_BOMB") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
@@ -98,13 +120,13 @@ def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int,
                            details={"width": width, "height": height, "max_pixels": cap, "kind": kind})
         taken, lat, lng, exif_flags = read_exif(img)
     try:
-        with Image.open(io.BytesIO(data)) as probe:
+        with _open(data) as probe:
             probe.verify()  # structure / checksums; does not keep decoded pixels
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken files
         raise BadImage(f"corrupt image: {exc}") from None
     content_type, ext = FORMATS[fmt]
     return ImageInfo(format=fmt, content_type=content_type, ext=ext, width=width, height=height,
-                     sha256=hashlib.sha256(data).hexdigest(), exif_taken_at=taken, exif_lat=lat, exif_lng=lng,
+                     sha256=sha256 or source_sha256(data), exif_taken_at=taken, exif_lat=lat, exif_lng=lng,
                      exif_flags=exif_flags)
 
 
@@ -166,13 +188,22 @@ def read_exif(img: Image.Image) -> tuple[datetime | None, float | None, float | 
     return taken, lat, lng, tuple(flags)
 
 
-def decode_reduced(data: bytes, longest: int) -> Image.Image:
+def draft_box(size: tuple[int, int], longest: int) -> tuple[int, int]:
+    """The size to ask JPEG draft mode for: the image scaled to ``longest`` on its long edge (never up). Draft
+    mode decodes at the smallest 1/2, 1/4 or 1/8 scale at least this large in both directions — a square box
+    would hold a landscape photo's short edge to ``longest`` and rarely allow any reduction."""
+    width, height = size
+    scale = min(1.0, longest / max(width, height, 1))
+    return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
+
+
+def decode_reduced(data: ImageSource, longest: int) -> Image.Image:
     """Decode at most about ``longest`` px on the long edge (JPEG draft mode: DCT scaling). Other formats are
     decoded at full size once and reduced before any conversion, so no second full-size copy is made."""
     try:
-        img: Image.Image = Image.open(io.BytesIO(data))
+        img: Image.Image = _open(data)
         if image_format(img) == "JPEG":
-            img.draft("RGB", (longest, longest))
+            img.draft("RGB", draft_box(img.size, longest))
         img.load()
         if img.mode not in ("RGB", "RGBA", "L", "LA"):
             img = img.convert("RGB")  # palette, 16-bit, CMYK: resize would be nearest-only or unsupported
@@ -191,7 +222,8 @@ def _stamp_font(size: int, font_path):
         return ImageFont.load_default(size), False
 
 
-def derivatives(data: bytes, *, stamp_lines: list[str], ascii_lines: list[str], font_path=None) -> tuple[bytes, bytes]:
+def derivatives(data: ImageSource, *, stamp_lines: list[str], ascii_lines: list[str],
+                font_path=None) -> tuple[bytes, bytes]:
     """(thumbnail JPEG, watermarked evidence JPEG)."""
     img = decode_reduced(data, EVIDENCE_PX)
     thumb = img.copy()

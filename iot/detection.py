@@ -6,18 +6,21 @@ store:
 - ``moveout_cleaning(now)``: a quiet MOVE_OUT_PENDING unit gets its cleaning work order;
 - ``backfilled_days``: which past days received data after their run.
 
-The daily rules read hourly roll-ups only, aggregated in SQL to one row per (unit, kind, local day), then
-evaluated in plain Python over those small rows: 10,000 units × 3 devices × 30 days is 900,000 aggregate
-rows, not 21.6 million ORM objects. Scheduling (the sweep, the daily job, back-fill re-runs) is iot.jobs.
+The daily rules read hourly roll-ups only, aggregated by the database to one row per (unit, local day) — every
+device kind in columns of its own — and streamed in unit order (a server-side cursor on PostgreSQL) while the
+units are judged in chunks of ``DETECTION_CHUNK_UNITS``: memory holds one chunk's facts, series and evidence,
+not the portfolio's. The cohorts every unit is compared with come from a first, shorter pass over the recent
+window. Scheduling (the sweep, the daily job, back-fill re-runs) is iot.jobs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time as time_module
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -69,10 +72,12 @@ log = logging.getLogger("rentwatch.iot.detection")
 
 #: rows per INSERT … ON CONFLICT statement when the day's occupancy is stored
 OCCUPANCY_WRITE_CHUNK = 2000
+#: units judged at a time by the daily rules: what bounds the run's memory (facts, series and evidence)
+DETECTION_CHUNK_UNITS = 2000
 #: the lease statuses the daily rules look at (live, and recently ended for ACTIVITY_AFTER_LEASE_END)
 LEASE_STATUSES = (LeaseStatus.SIGNED, LeaseStatus.ACTIVE, LeaseStatus.ENDED, LeaseStatus.TERMINATED)
 
-__all__ = ["detect_day", "device_health", "moveout_cleaning", "backfilled_days", "aggregate_days",
+__all__ = ["detect_day", "judge_day", "device_health", "moveout_cleaning", "backfilled_days", "day_statement",
            "local_day_end", "offline_because"]
 
 offline_because = rules.offline_because  # the rule, where the tests and docs have always found it
@@ -158,9 +163,10 @@ def sql_conn() -> Any:
 
 # ------------------------------------------------------------------------------------------------ daily: load
 
-async def aggregate_days(building_ids: list[int] | None, tz: ZoneInfo, first: date, last: date,
-                         settings: Settings) -> dict[int, dict[int, DayFacts]]:
-    """One SQL aggregate: (unit, kind, local day) → sums. Returns unit → day number → DayFacts."""
+def day_statement(building_ids: list[int] | None, tz: ZoneInfo, first: date, last: date,
+                  settings: Settings) -> tuple[str, list[int]]:
+    """One aggregate over the hourly roll-ups of the local days ``first``…``last``: a row per (unit, local day),
+    each kind in columns of its own (``day_facts`` reads the row; read ordered by ``unit_id, d``)."""
     offset = tz.utcoffset(datetime.combine(last, time(12)))
     offset_h = int(offset.total_seconds() // 3600) if offset else 0
     start_h = day_number(first) * 24 - offset_h
@@ -169,58 +175,88 @@ async def aggregate_days(building_ids: list[int] | None, tz: ZoneInfo, first: da
     kwh_h, m3_h = settings.iot_vacant_kwh_per_hour, settings.iot_vacant_m3_per_hour
     h, u = names(HourlyRollup), names(Unit)
     local = f"({h.hour_ts} + {offset_h})"
-    water, door = DeviceKind.WATER, DeviceKind.DOOR
+    hod = f"{local} % 24"
+    water, door, elec, plug = DeviceKind.WATER, DeviceKind.DOOR, DeviceKind.ELECTRICITY, DeviceKind.PLUG
+    is_w, is_d = f"{h.kind} = '{water}'", f"{h.kind} = '{door}'"
+    is_e, is_p = f"{h.kind} = '{elec}'", f"{h.kind} = '{plug}'"
+    is_meter_e = f"{h.kind} <> '{water}' AND {h.kind} <> '{door}'"  # electricity and plugs
+    night = f"{hod} >= {night_start} AND {hod} < {night_end}"
     # water above the vacant hourly baseline, or a door opening: what a day's activity span is read from
-    active = f"(({h.kind} = '{door}' AND {h.value} > 0) OR ({h.kind} = '{water}' AND {h.value} > {m3_h}))"
+    active = f"(({is_d} AND {h.value} > 0) OR ({is_w} AND {h.value} > {m3_h}))"
+
+    def total(cond: str) -> str:
+        return f"SUM(CASE WHEN {cond} THEN {h.value} END)"
+
+    def count(cond: str) -> str:
+        return f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)"
+
+    columns = [  # the order of day_facts
+        total(is_e), total(is_p), total(is_w), total(is_d),
+        total(f"{is_e} AND {night}"), total(f"{is_p} AND {night}"), total(f"{is_d} AND {night}"),
+        count(f"{is_e} AND {h.messages} > 0"), count(f"{is_p} AND {h.messages} > 0"),
+        count(f"{is_w} AND {h.messages} > 0"),
+        count(f"{is_meter_e} AND {h.value} > {kwh_h}"),
+        f"SUM(CASE WHEN {is_d} THEN {h.messages} END)",
+        count(f"{hod} >= {EVENING_START} AND {is_meter_e} AND {h.value} > {kwh_h}"),
+        total(f"{is_d} AND {hod} >= {EVENING_START}"),
+        f"MIN(CASE WHEN {active} THEN {hod} END)", f"MAX(CASE WHEN {active} THEN {hod} END)"]
     statement = (
-        f"SELECT {h.unit_id}, {h.kind}, {local} / 24 AS d, SUM({h.value}) AS total, "
-        f"SUM(CASE WHEN {local} % 24 >= {night_start} AND {local} % 24 < {night_end} THEN {h.value} ELSE 0 END) "
-        f"AS night, SUM(CASE WHEN {h.messages} > 0 THEN 1 ELSE 0 END) AS hours, "
-        f"SUM(CASE WHEN ({h.kind} = '{water}' AND {h.value} > {m3_h}) OR ({h.kind} <> '{water}' "
-        f"AND {h.kind} <> '{door}' AND {h.value} > {kwh_h}) THEN 1 ELSE 0 END) AS busy, SUM({h.messages}) AS msgs, "
-        f"SUM(CASE WHEN {local} % 24 >= {EVENING_START} AND {h.kind} <> '{water}' AND {h.kind} <> '{door}' "
-        f"AND {h.value} > {kwh_h} THEN 1 ELSE 0 END) AS ev_busy, "
-        f"SUM(CASE WHEN {local} % 24 >= {EVENING_START} THEN {h.value} ELSE 0 END) AS evening, "
-        f"MIN(CASE WHEN {active} THEN {local} % 24 END) AS act_first, "
-        f"MAX(CASE WHEN {active} THEN {local} % 24 END) AS act_last "
+        f"SELECT {h.unit_id} AS unit_id, {local} / 24 AS d, "
+        + ", ".join(f"{c} AS c{k}" for k, c in enumerate(columns)) + " "
         f"FROM {h} WHERE {h.hour_ts} >= ? AND {h.hour_ts} < ? AND {h.unit_id} IS NOT NULL")
     if building_ids is not None:
         statement += (f" AND {h.unit_id} IN (SELECT {u.id} FROM {u} WHERE {u.building} IN ("
                       + ",".join(str(int(b)) for b in building_ids) + "))")
-    statement += f" GROUP BY {h.unit_id}, {h.kind}, d"
-    # [elec_kwh, water_m3, door_opens, night_opens, elec_hours, water_hours, door_messages, busy_hours, night_kwh,
-    #  evening_busy_hours, evening_opens, active_first, active_last]
-    acc: dict[int, dict[int, list]] = defaultdict(dict)
-    for row in await sql.execute(sql_conn(), statement, [start_h, end_h]):
-        unit_id, kind, d, total, night, hours, busy = row[0], row[1], int(row[2]), row[3], row[4], row[5], row[6]
-        a = acc[unit_id].get(d)
-        if a is None:
-            a = acc[unit_id][d] = [0.0, 0.0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, -1, -1]
-        total = float(total or 0)
-        if row[10] is not None:
-            first_hour, last_hour = int(row[10]), int(row[11])
-            a[11] = first_hour if a[11] < 0 else min(a[11], first_hour)
-            a[12] = max(a[12], last_hour)
-        if kind == door:
-            a[2] += int(total)
-            a[3] += int(night or 0)
-            a[6] += int(row[7] or 0)
-            a[10] += int(row[9] or 0)
-        elif kind == water:
-            a[1] += total
-            a[5] = max(a[5], int(hours))
-        else:
-            a[0] += total
-            a[8] += float(night or 0)
-            a[4] = max(a[4], int(hours))
-            a[7] += int(busy or 0)
-            a[9] += int(row[8] or 0)
-    return {unit_id: {d: DayFacts(*a) for d, a in days.items()} for unit_id, days in acc.items()}
+    statement += f" GROUP BY {h.unit_id}, d"
+    return statement, [start_h, end_h]
+
+
+def day_facts(row: Sequence[Any]) -> DayFacts:
+    """A row of ``day_statement`` as the day's facts (electricity = meters and plugs: energy added up, hours the
+    better covered of the two)."""
+    (_, _, elec, plug, water, door, elec_night, plug_night, door_night, elec_hours, plug_hours, water_hours, busy,
+     door_msgs, ev_busy, ev_opens, act_first, act_last) = row
+    return DayFacts(  # positional, in DayFacts' field order (a hot loop: one call per unit and day)
+        0.0 + float(elec or 0) + float(plug or 0), 0.0 + float(water or 0), int(door or 0), int(door_night or 0),
+        max(elec_hours or 0, plug_hours or 0), water_hours or 0, door_msgs or 0, busy or 0,
+        0.0 + float(elec_night or 0) + float(plug_night or 0), ev_busy or 0, int(ev_opens or 0),
+        -1 if act_first is None else act_first, -1 if act_last is None else act_last)
+
+
+class FactsReader:
+    """Rows of the day aggregate (``day_statement``) in unit order: ``upto(u)`` returns the facts of the units up
+    to id ``u`` not yet returned (unit → day number → DayFacts); a unit without roll-ups is absent."""
+
+    def __init__(self, rows: AsyncIterator[list[Any]]):
+        self._rows = rows
+        self._pending: list[Any] = []
+        self._at = 0
+        self._done = False
+
+    async def upto(self, last_unit: int) -> dict[int, dict[int, DayFacts]]:
+        out: dict[int, dict[int, DayFacts]] = {}
+        while True:
+            if self._at >= len(self._pending):
+                if self._done:
+                    return out
+                try:
+                    self._pending, self._at = await anext(self._rows), 0
+                except StopAsyncIteration:
+                    self._done = True
+                    return out
+            row = self._pending[self._at]
+            if row[0] > last_unit:
+                return out
+            out.setdefault(row[0], {})[int(row[1])] = day_facts(row)
+            self._at += 1
+
+    async def close(self) -> None:
+        await self._rows.aclose()  # type: ignore[attr-defined]
 
 
 @dataclass
 class DayInput:
-    """What the daily rules read, loaded once per run."""
+    """What the daily rules read about one chunk of units (``units``, in id order), and the run's own memory."""
 
     as_of: date
     now: datetime
@@ -233,38 +269,70 @@ class DayInput:
     baseline_from: dict[int, int] = field(default_factory=dict)
 
 
-async def load_day(as_of: date, now: datetime, settings: Settings, p: DailyParams) -> DayInput:
+@dataclass
+class DayRun:
+    """One run's inputs that are not per unit: the clock, what explains activity, the sublet memory, the
+    timezone groups of the buildings that have units (``None``: one group, no building filter)."""
+
+    as_of: date
+    now: datetime
+    busy: set[int]
+    episodes: dict[int, rules.SubletEpisode]
+    baseline_from: dict[int, int]
+    zones: list[tuple[ZoneInfo, list[int] | None]]
+
+
+async def load_run(as_of: date, now: datetime, settings: Settings, p: DailyParams) -> DayRun:
     first = as_of - timedelta(days=p.lookback - 1)
-    rows = await Unit.all().values("id", "code", "building_id", "status", "unit_type", "building__timezone")
-    units = [UnitInfo(r["id"], r["code"], r["building_id"], r["status"], r["unit_type"],
-                      zone(r["building__timezone"], settings.iot_timezone)) for r in rows]
-    tz_groups: dict[str, list[int]] = defaultdict(list)
-    for r in rows:
-        tz_groups[r["building__timezone"] or settings.iot_timezone].append(r["building_id"])
-    facts: dict[int, dict[int, DayFacts]] = {}
-    for tz_name, building_ids in tz_groups.items():
-        only = None if len(tz_groups) == 1 else sorted(set(building_ids))
-        facts.update(await aggregate_days(only, zone(tz_name, settings.iot_timezone), first, as_of, settings))
-
-    kinds: dict[int, set[DeviceKind]] = defaultdict(set)
-    door_seen: dict[int, datetime | None] = {}
-    for d in await Device.filter(unit_id__isnull=False).values("unit_id", "kind", "last_seen"):
-        kind = DeviceKind.ELECTRICITY if d["kind"] == DeviceKind.PLUG else DeviceKind(d["kind"])
-        kinds[d["unit_id"]].add(kind)
-        if kind == DeviceKind.DOOR:
-            prev = door_seen.get(d["unit_id"])
-            door_seen[d["unit_id"]] = max(filter(None, [prev, d["last_seen"]]), default=None)
-    devices = {uid: UnitDevices(frozenset(k), door_seen.get(uid)) for uid, k in kinds.items()}
-
-    leases: dict[int, list[LeaseInfo]] = defaultdict(list)
-    for lease in await Lease.filter(status__in=list(LEASE_STATUSES)).values(
-            "id", "unit_id", "status", "start_date", "end_date", "ended_at"):
-        leases[lease["unit_id"]].append(LeaseInfo(lease["id"], lease["status"], lease["start_date"],
-                                                  lease["end_date"], lease["ended_at"]))
+    tz_groups: dict[str, set[int]] = defaultdict(set)
+    for building_id, tz_name in await Unit.all().distinct().values_list("building_id", "building__timezone"):
+        tz_groups[tz_name or settings.iot_timezone].add(building_id)
+    zones = [(zone(name, settings.iot_timezone), None if len(tz_groups) == 1 else sorted(ids))
+             for name, ids in tz_groups.items()]
     tz = zone(None, settings.iot_timezone)
     episodes, baseline_from = await sublet_memory(local_day_end(first - timedelta(days=1), tz), tz, p)
-    return DayInput(as_of, now, units, facts, devices, leases, await units_with_active_work(), episodes,
-                    baseline_from)
+    return DayRun(as_of, now, await units_with_active_work(), episodes, baseline_from, zones)
+
+
+async def unit_chunks(run: DayRun, settings: Settings, size: int,
+                      readers: list[FactsReader]) -> AsyncIterator[DayInput]:
+    """The units in id order, ``size`` at a time, each chunk with its devices, leases and day facts (from
+    ``readers``, read alongside; closed at the end)."""
+    try:
+        after = 0
+        while True:
+            rows = await Unit.filter(id__gt=after).order_by("id").limit(size).values(
+                "id", "code", "building_id", "status", "unit_type", "building__timezone")
+            if not rows:
+                return
+            after = rows[-1]["id"]
+            ids = [r["id"] for r in rows]
+            units = [UnitInfo(r["id"], r["code"], r["building_id"], r["status"], r["unit_type"],
+                              zone(r["building__timezone"], settings.iot_timezone)) for r in rows]
+            facts: dict[int, dict[int, DayFacts]] = {}
+            for reader in readers:
+                facts.update(await reader.upto(after))
+
+            kinds: dict[int, set[DeviceKind]] = defaultdict(set)
+            door_seen: dict[int, datetime | None] = {}
+            for d in await Device.filter(unit_id__in=ids).values("unit_id", "kind", "last_seen"):
+                kind = DeviceKind.ELECTRICITY if d["kind"] == DeviceKind.PLUG else DeviceKind(d["kind"])
+                kinds[d["unit_id"]].add(kind)
+                if kind == DeviceKind.DOOR:
+                    prev = door_seen.get(d["unit_id"])
+                    door_seen[d["unit_id"]] = max(filter(None, [prev, d["last_seen"]]), default=None)
+            devices = {uid: UnitDevices(frozenset(k), door_seen.get(uid)) for uid, k in kinds.items()}
+
+            leases: dict[int, list[LeaseInfo]] = defaultdict(list)
+            for lease in await Lease.filter(status__in=list(LEASE_STATUSES), unit_id__in=ids).order_by("id").values(
+                    "id", "unit_id", "status", "start_date", "end_date", "ended_at"):
+                leases[lease["unit_id"]].append(LeaseInfo(lease["id"], lease["status"], lease["start_date"],
+                                                          lease["end_date"], lease["ended_at"]))
+            yield DayInput(run.as_of, run.now, units, facts, devices, leases, run.busy, run.episodes,
+                           run.baseline_from)
+    finally:
+        for reader in readers:
+            await reader.close()
 
 
 async def sublet_memory(since: datetime, tz: ZoneInfo, p: DailyParams
@@ -294,14 +362,31 @@ async def sublet_memory(since: datetime, tz: ZoneInfo, p: DailyParams
 
 # ------------------------------------------------------------------------------------------------ daily: compute
 
+def cohort_members(inp: DayInput, p: DailyParams) -> list[tuple[UnitInfo, rules.MeterValues, bool]]:
+    """The cohort's share of one chunk: (unit, recent means, OCCUPIED under a live lease) for the units that
+    count (``Cohort.of`` skips the others). ``inp.facts`` need only cover the recent window."""
+    day0 = day_number(inp.as_of)
+    out = []
+    for u in inp.units:
+        if u.status != UnitStatus.OCCUPIED or not rules.live_leases(inp.leases.get(u.id, []), inp.as_of):
+            continue
+        recent, _ = rules.meter_means(inp.facts.get(u.id, {}), day0, p, episode=inp.episodes.get(u.id),
+                                      since=inp.baseline_from.get(u.id))
+        out.append((u, recent, True))
+    return out
+
+
 @dataclass
 class DayComputed:
     window: tuple[int, ...]
     days: dict[int, UnitDay] = field(default_factory=dict)
 
 
-def compute_day(inp: DayInput, p: DailyParams, grace_days: int) -> DayComputed:
-    """Occupancy series, baselines and cohort per unit: everything the decisions need, pure."""
+def compute_day(inp: DayInput, p: DailyParams, grace_days: int, cohort: Cohort | None = None,
+                recent_of: Mapping[int, rules.MeterValues] | None = None) -> DayComputed:
+    """Occupancy series, baselines and cohort per unit: everything the decisions need, pure. ``cohort``: the
+    whole portfolio's, when ``inp`` is one chunk of it (default: the cohort of ``inp``'s units), with the recent
+    means it was built from (``recent_of``: a member's own value must be the one in the cohort, to the bit)."""
     day0 = day_number(inp.as_of)
     window = tuple(range(day0 - p.lookback + 1, day0 + 1))
     empty_devices = UnitDevices()
@@ -315,10 +400,14 @@ def compute_day(inp: DayInput, p: DailyParams, grace_days: int) -> DayComputed:
         means[u.id] = rules.meter_means(unit_facts, day0, p, episode=inp.episodes.get(u.id),
                                         since=inp.baseline_from.get(u.id))
         live[u.id] = tuple(rules.live_leases(inp.leases.get(u.id, []), inp.as_of))
-    cohort = Cohort.of((u, means[u.id][0], u.status == UnitStatus.OCCUPIED and bool(live[u.id])) for u in inp.units)
+    if cohort is None:
+        cohort = Cohort.of((u, means[u.id][0], u.status == UnitStatus.OCCUPIED and bool(live[u.id]))
+                           for u in inp.units)
     out = DayComputed(window)
     for u in inp.units:
         recent, own = means[u.id]
+        if recent_of is not None:
+            recent = recent_of.get(u.id, recent)
         out.days[u.id] = UnitDay(
             unit=u, window=window, series=series[u.id], live=live[u.id],
             ended=tuple(rules.recently_ended(inp.leases.get(u.id, []), inp.as_of, u.timezone, grace_days)),
@@ -339,6 +428,46 @@ def decide_day(computed: DayComputed, p: DailyParams) -> tuple[dict[str, list[Co
     holding[IotAlert.DOOR_OPEN_WHILE_VACANT] = {
         uid for uid, day in computed.days.items() if rules.door_open_while_vacant_holds(day)}
     return conditions, holding
+
+
+@dataclass
+class Judged:
+    """One chunk judged: its units' computed days, the conditions that hold and the units each type holds for."""
+
+    computed: DayComputed
+    conditions: dict[str, list[Condition]]
+    holding: dict[str, set[int]]
+    buildings: dict[int, int]
+
+
+async def judge_day(run: DayRun, settings: Settings, p: DailyParams, *,
+                    chunk_units: int = DETECTION_CHUNK_UNITS) -> AsyncIterator[Judged]:
+    """The daily rules over the portfolio, ``chunk_units`` units at a time (facts, series and evidence of one
+    chunk held at once). The database aggregates the look-back once (``sql.Materialized``), read in two passes:
+    the recent window first, for the unit-type cohorts every unit is compared with; then the whole look-back,
+    chunk by chunk, judged against them."""
+    first = run.as_of - timedelta(days=p.lookback - 1)
+    recent_from = day_number(max(first, run.as_of - timedelta(days=p.sublet_window_days - 1)))
+    size = 4 * chunk_units  # aggregate rows per slice read
+    async with contextlib.AsyncExitStack() as stack:
+        # the day aggregate of the whole look-back, once per timezone group, read twice; JIT compilation of this
+        # wide aggregate costs more than it saves (seconds, on a busy machine)
+        aggregates = [await stack.enter_async_context(sql.Materialized(
+            sql_conn(), *day_statement(only, tz, first, run.as_of, settings), pg_settings={"jit": "off"}))
+            for tz, only in run.zones]
+        members: list[tuple[UnitInfo, rules.MeterValues, bool]] = []
+        recent = [FactsReader(a.read(order_by="unit_id, d", where="d >= ?", params=[recent_from], size=size))
+                  for a in aggregates]
+        async for inp in unit_chunks(run, settings, chunk_units, recent):
+            members += cohort_members(inp, p)
+        cohort = Cohort.of(members)
+        recent_of = {u.id: means for u, means, _ in members}
+        del members
+        whole = [FactsReader(a.read(order_by="unit_id, d", size=size)) for a in aggregates]
+        async for inp in unit_chunks(run, settings, chunk_units, whole):
+            computed = compute_day(inp, p, settings.iot_lease_end_grace_days, cohort, recent_of)
+            conditions, holding = decide_day(computed, p)
+            yield Judged(computed, conditions, holding, {u.id: u.building_id for u in inp.units})
 
 
 # ------------------------------------------------------------------------------------------------ daily: act, store
@@ -364,9 +493,9 @@ async def act_day(conditions: dict[str, list[Condition]], holding: dict[str, set
     return stats
 
 
-async def store_day(as_of: date, computed: DayComputed) -> dict[str, int]:
-    """The day's occupancy per unit, with its evidence (an upsert: re-runs refresh)."""
-    counts: Counter[str] = Counter()
+async def store_day(as_of: date, computed: DayComputed, counts: Counter[str]) -> None:
+    """The day's occupancy of a chunk of units, with its evidence (an upsert: re-runs refresh); tallied in
+    ``counts``."""
     rows = []
     for uid, day in computed.days.items():
         state, evidence = day.series[-1]
@@ -379,7 +508,6 @@ async def store_day(as_of: date, computed: DayComputed) -> dict[str, int]:
     async with in_transaction() as conn:
         for start in range(0, len(rows), OCCUPANCY_WRITE_CHUNK):
             await sql.execute_many(conn, statement, rows[start:start + OCCUPANCY_WRITE_CHUNK])
-    return dict(counts)
 
 
 async def record_run(as_of: date, ran_at: datetime, stats: dict) -> None:
@@ -392,26 +520,42 @@ async def record_run(as_of: date, ran_at: datetime, stats: dict) -> None:
 
 
 async def detect_day(as_of: date, settings: Settings, *, now: datetime | None = None, raise_only: bool = False,
-                     then: Callable[[datetime], Awaitable[dict]] | None = None) -> dict:
+                     then: Callable[[datetime], Awaitable[dict]] | None = None,
+                     chunk_units: int = DETECTION_CHUNK_UNITS) -> dict:
     """Daily pattern rules for the local day ``as_of``: occupancy per unit, UNEXPECTED_ACTIVITY, NO_ACTIVITY,
     ACTIVITY_AFTER_LEASE_END, SUSPECTED_SUBLET; clears alerts whose condition stayed false. ``then(now)`` (the
     sweep, from iot.jobs) runs after the rules unless ``raise_only``; its result is stored as ``sweep``.
 
     ``raise_only``: a re-run of a past day (it received back-filled data, or someone asked for it) — it raises what
-    that day shows but clears nothing and skips the sweep (a past day must not undo what a later day's run found)."""
+    that day shows but clears nothing and skips the sweep (a past day must not undo what a later day's run found).
+
+    The units are judged ``chunk_units`` at a time and each chunk's occupancy stored as it is judged (one
+    transaction per chunk; a run that fails half-way is not recorded, so the daily job runs the day again and
+    its upserts refresh every row); the alerts are raised and cleared once every chunk is judged."""
     day_end = local_day_end(as_of, zone(None, settings.iot_timezone))
     ran_at = now or datetime.now(UTC)  # when the run happened: back-fill received later makes the day dirty
     now = min(now, day_end) if now else day_end
     started = time_module.perf_counter()
     p = DailyParams.from_settings(settings)
 
-    inp = await load_day(as_of, now, settings, p)
-    computed = compute_day(inp, p, settings.iot_lease_end_grace_days)
-    conditions, holding = decide_day(computed, p)
-    stats: dict[str, Any] = {"units": len(inp.units), "as_of": as_of.isoformat()}
-    stats.update(await act_day(conditions, holding, {u.id: u.building_id for u in inp.units}, now=now,
+    run = await load_run(as_of, now, settings, p)
+    conditions: dict[str, list[Condition]] = defaultdict(list)
+    holding: dict[str, set[int]] = defaultdict(set)
+    buildings: dict[int, int] = {}
+    counts: Counter[str] = Counter()
+    units = 0
+    async for judged in judge_day(run, settings, p, chunk_units=chunk_units):
+        units += len(judged.computed.days)
+        for alert_type, found in judged.conditions.items():
+            conditions[alert_type] += found
+            buildings.update((c.unit_id, judged.buildings[c.unit_id]) for c in found if c.unit_id is not None)
+        for alert_type, unit_ids in judged.holding.items():
+            holding[alert_type] |= unit_ids
+        await store_day(as_of, judged.computed, counts)
+    stats: dict[str, Any] = {"units": units, "as_of": as_of.isoformat()}
+    stats.update(await act_day(conditions, holding, buildings, now=now,
                                hysteresis=timedelta(hours=settings.iot_alert_clear_hours), raise_only=raise_only))
-    stats["occupancy"] = await store_day(as_of, computed)
+    stats["occupancy"] = dict(counts)
     if raise_only:
         stats["raise_only"] = True
     elif then is not None:

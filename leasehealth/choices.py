@@ -69,3 +69,5 @@ RECOMMENDATION_LABEL: dict[Recommendation, str] = {
 
 #: the daily job is recorded once per local day in ledger_job_runs under this name
 JOB_NAME = "lease_health_daily"
+#: the daily tenant profile job, recorded the same way
+PROFILE_JOB_NAME = "tenant_profiles_daily"

@@ -178,7 +178,9 @@ async def _succeeded(job: ScheduleGeneration, lease: Lease, schedule: Schedule, 
 
 
 async def notify_tenant_due(receivable: Receivable, unit_code: str, now: datetime) -> None:
-    """The tenant's payment notice for one receivable (once per receivable and version)."""
+    """The tenant's payment notice for one receivable (once per receivable and version), with its payment code
+    (缴费码) for the transfer's 附言: a bank transfer naming it is matched to this receivable by reconciliation."""
+    code = payment_code(receivable.id)
     user_ids = cast(list[int], await User.filter(tenant_id=receivable.tenant_id, role=Role.TENANT,
                                                  is_active=True).values_list("id", flat=True))
     for user_id in user_ids:
@@ -187,7 +189,8 @@ async def notify_tenant_due(receivable: Receivable, unit_code: str, now: datetim
             dedupe_key=f"receivable:{receivable.id}:v{receivable.schedule_version}:notice:{user_id}",
             payload={"receivable_id": receivable.id, "lease_id": receivable.lease_id, "unit_code": unit_code,
                      "amount_fen": receivable.amount_fen - receivable.paid_fen,
-                     "due_date": receivable.due_date.isoformat(), "title": f"{receivable.label or '租金'}账单"},
+                     "due_date": receivable.due_date.isoformat(), "title": f"{receivable.label or '租金'}账单",
+                     "payment_code": code, "remark": f"转账附言请填写{code}"},
             now=now)
 
 
@@ -462,6 +465,45 @@ async def _allocate_payment(payment: Payment, lease: Lease, *, now: datetime,
     return allocations
 
 
+async def reverse_payment(payment_id: int, *, now: datetime, note: str) -> list[tuple[int, int]]:
+    """Undo a payment recorded in error (e.g. a statement line matched to the wrong lease): every receivable it
+    paid gets back what it took (negative allocation rows: the history stays), its credit is gone, it is marked
+    reversed and its external reference freed, so the same money can be recorded again where it belongs. A
+    receivable never goes below zero paid; reversing twice changes nothing. Returns (receivable id, fen undone)."""
+    first = await Payment.get_or_none(id=payment_id)
+    if first is None:
+        raise NotFound("payment not found")
+    async with in_transaction():
+        await Lease.select_for_update().get(id=first.lease_id)  # the lock order of record_payment: lease first
+        payment = await Payment.select_for_update().get(id=payment_id)
+        if payment.reversed_at is not None:
+            return []
+        net: dict[int, int] = {}
+        for allocation in await PaymentAllocation.filter(payment_id=payment.id).order_by("id"):
+            net[allocation.receivable_id] = net.get(allocation.receivable_id, 0) + allocation.amount_fen
+        undone = []
+        for receivable_id, amount in net.items():
+            row = await Receivable.select_for_update().get(id=receivable_id)
+            take = min(amount, row.paid_fen)
+            if take <= 0:
+                continue
+            if row.charge_type == ChargeType.DEPOSIT and await DepositLiability.filter(
+                    lease_id=row.lease_id, settled_at__not_isnull=True).exists():
+                raise Conflict("the deposit this payment paid was already settled by its refund",
+                               code="DEPOSIT_ALREADY_SETTLED", details={"receivable_id": row.id})
+            paid = row.paid_fen - take
+            await Receivable.filter(id=row.id).update(paid_fen=paid, status=stored_status(row.amount_fen, paid),
+                                                     paid_at=row.paid_at if paid >= row.amount_fen else None)
+            await PaymentAllocation.create(payment_id=payment.id, receivable_id=row.id, amount_fen=-take, at=now)
+            if row.charge_type == ChargeType.DEPOSIT:
+                await DepositLiability.filter(lease_id=row.lease_id, settled_at__isnull=True).update(held_fen=paid)
+            undone.append((row.id, take))
+        ref = f"{payment.external_ref}~reversed{payment.id}"[-120:] if payment.external_ref else None
+        await Payment.filter(id=payment.id).update(reversed_at=now, unallocated_fen=0, external_ref=ref,
+                                                   note=f"{payment.note} | reversed: {note}"[:500])
+    return undone
+
+
 async def apply_credit(lease_id: int, *, now: datetime) -> int:
     """Allocate the lease's credit (unallocated payment amounts, oldest payment first) to its open receivables."""
     lease = await Lease.get(id=lease_id)
@@ -570,7 +612,8 @@ def serialize_payment(payment: Payment) -> dict[str, Any]:
     return {"id": payment.id, "lease_id": payment.lease_id, "amount_fen": payment.amount_fen,
             "unallocated_fen": payment.unallocated_fen, "paid_at": payment.paid_at.isoformat(),
             "method": payment.method, "source": payment.source, "payer_name": payment.payer_name,
-            "reference": payment.reference, "note": payment.note}
+            "reference": payment.reference, "note": payment.note,
+            "reversed_at": payment.reversed_at.isoformat() if payment.reversed_at else None}
 
 
 def state_filter(state: ReceivableState, as_of: date, cfg: LeasingConfig) -> Q:

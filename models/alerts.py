@@ -49,3 +49,4 @@ class Alert(TimestampedModel):
 
     class Meta:
         table = "alerts"
+        indexes = (("unit_id", "last_seen"),)  # a unit's card (inspections.card_sql) and its lists

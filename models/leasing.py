@@ -96,6 +96,7 @@ class Lease(TimestampedModel):
 
     class Meta:
         table = "leases"
+        indexes = (("unit_id", "start_date"),)  # a unit's card (inspections.card_sql) and its lists
 
 
 class LeaseContact(TimestampedModel):
@@ -249,6 +250,7 @@ class Payment(TimestampedModel):
                                          on_delete=fields.SET_NULL)
     recorded_by_id: int | None
     note = fields.CharField(max_length=500, default="")
+    reversed_at = fields.DatetimeField(null=True, description="its allocations undone (a wrong statement match)")
 
     class Meta:
         table = "payments"

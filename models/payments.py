@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from tortoise import fields
 
 from models.base import TimestampedModel
-from payments.choices import BillStatus, NoticeOutcome, OrderStatus, PayoutStatus, PaySource
+from payments.choices import BillStatus, NoticeOutcome, OrderStatus, PayoutStatus, PaySource, TransferStatus
 
 if TYPE_CHECKING:
     from models.accounts import User
@@ -135,4 +135,39 @@ class WechatPayRefund(TimestampedModel):
 
     class Meta:
         table = "wechatpay_refunds"
+        unique_together = (("refund", "attempt"),)
+
+
+class WechatPayTransfer(TimestampedModel):
+    """A deposit refund paid to the tenant's WeChat balance (商家转账) when the deposit did not come by WeChat Pay.
+    ``out_bill_no`` is derived from the refund and the attempt, so asking twice makes one transfer bill; the
+    tenant confirms receipt in the mini program with ``package_info`` (wx.requestMerchantTransfer)."""
+
+    id = fields.IntField(primary_key=True)
+    out_bill_no = fields.CharField(max_length=32, unique=True)
+    refund: fields.ForeignKeyRelation[DepositRefund]
+    refund = fields.ForeignKeyField("models.DepositRefund", related_name="wechatpay_transfers",
+                                    on_delete=fields.RESTRICT)
+    refund_id: int
+    attempt = fields.IntField(default=1)
+    recipient: fields.ForeignKeyNullableRelation[User]
+    recipient = fields.ForeignKeyField("models.User", related_name="wechatpay_transfers_received", null=True,
+                                       on_delete=fields.SET_NULL)
+    recipient_id: int | None
+    openid = fields.CharField(max_length=64)
+    amount_fen = fields.BigIntField()
+    status = fields.CharEnumField(TransferStatus, max_length=18)
+    transfer_bill_no = fields.CharField(max_length=64, default="", description="微信转账单号")
+    package_info = fields.TextField(default="", description="what wx.requestMerchantTransfer takes")
+    requested_by: fields.ForeignKeyNullableRelation[User]
+    requested_by = fields.ForeignKeyField("models.User", related_name="wechatpay_transfers", null=True,
+                                          on_delete=fields.SET_NULL)
+    requested_by_id: int | None
+    requested_at = fields.DatetimeField()
+    succeeded_at = fields.DatetimeField(null=True)
+    last_queried_at = fields.DatetimeField(null=True)
+    last_error = fields.CharField(max_length=300, default="")
+
+    class Meta:
+        table = "wechatpay_transfers"
         unique_together = (("refund", "attempt"),)

@@ -39,6 +39,7 @@ class WorkOrder(TimestampedModel):
 
     class Meta:
         table = "work_orders"
+        indexes = (("unit_id", "due_at"),)  # a unit's card (inspections.card_sql) and its lists
         unique_together = (("trigger_source", "trigger_ref"),)
 
 

@@ -30,7 +30,7 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
                                     "thing4": "owner_name"}},
     K.LEASE_REMINDER: {"template_id": "", "page": "pages/workorders/workorders?id={work_order_id}",
                        "fields": {"character_string1": "unit_code", "thing2": "title", "date3": "end_date",
-                                  "number4": "days_left"}},
+                                  "number4": "days_left", "thing5": "renewal|=续约建议:尚无画像"}},
     K.INSPECTION_EXPIRED: {"template_id": "", "page": "pages/report/report?id={report_id}",
                            "fields": {"character_string1": "unit_code", "thing2": "title|=状态变更确认已过期",
                                       "time3": "deadline|captured_at"}},
@@ -41,9 +41,10 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
                         "fields": {"character_string1": "contract_no", "thing2": "title", "time3": "at"}},
     K.SCHEDULE_READY: {"template_id": "", "page": STAFF_HOME,
                        "fields": {"character_string1": "contract_no", "thing2": "title", "time3": "at"}},
+    # the payment notice carries the receivable's payment code (缴费码, ≤ 9 ASCII characters) for the 附言
     K.RENT_DUE: {"template_id": "", "page": TENANT_STATEMENT,
                  "fields": {"character_string1": "unit_code", "thing2": "title", "amount3": "amount_fen",
-                            "date4": "due_date"}},
+                            "date4": "due_date", "character_string5": "payment_code", "thing6": "remark"}},
     # collections (arrears/): the tier's note is the template's short text, fitted to a thing field (≤ 20)
     K.COLLECTION_FRIENDLY: {"template_id": "", "page": TENANT_STATEMENT,
                             "fields": {"character_string1": "contract_no|unit_code", "amount2": "outstanding_fen",

@@ -55,6 +55,27 @@ class PayoutStatus(StrEnum):
 OPEN_PAYOUT_STATUSES = frozenset({PayoutStatus.PROCESSING, PayoutStatus.SUCCESS})
 
 
+class TransferStatus(StrEnum):
+    """A deposit refund paid to the tenant's WeChat balance (商家转账, ``/v3/fund-app/mch-transfer/transfer-bills``)."""
+
+    ACCEPTED = "ACCEPTED"  # WeChat Pay took the bill
+    WAIT_USER_CONFIRM = "WAIT_USER_CONFIRM"  # the tenant confirms receipt in the mini program (requestMerchantTransfer)
+    PROCESSING = "PROCESSING"  # TRANSFERING / PROCESSING / CANCELING at WeChat Pay: the outcome is on its way
+    SUCCESS = "SUCCESS"  # in the tenant's balance: the refund's 款项发放 step is done
+    FAIL = "FAIL"  # refused (e.g. the name does not match the account): finance pays another way
+    CANCELLED = "CANCELLED"  # cancelled, or not confirmed by the tenant in time: finance pays another way
+
+
+#: WeChat Pay's transfer bill states → ours
+TRANSFER_STATES = {"ACCEPTED": TransferStatus.ACCEPTED, "WAIT_USER_CONFIRM": TransferStatus.WAIT_USER_CONFIRM,
+                   "PROCESSING": TransferStatus.PROCESSING, "TRANSFERING": TransferStatus.PROCESSING,
+                   "CANCELING": TransferStatus.PROCESSING, "SUCCESS": TransferStatus.SUCCESS,
+                   "FAIL": TransferStatus.FAIL, "CANCELLED": TransferStatus.CANCELLED}
+IN_FLIGHT_TRANSFER_STATUSES = frozenset({TransferStatus.ACCEPTED, TransferStatus.WAIT_USER_CONFIRM,
+                                         TransferStatus.PROCESSING})
+OPEN_TRANSFER_STATUSES = IN_FLIGHT_TRANSFER_STATUSES | {TransferStatus.SUCCESS}
+
+
 class BillStatus(StrEnum):
     FAILED = "FAILED"  # not fetched, not verified or refused: retried with backoff, alerted
     IMPORTED = "IMPORTED"  # downloaded, hash verified, fed to the reconciliation
@@ -72,6 +93,8 @@ class PaymentsError(StrEnum):
     NOTIFICATION_REFUSED = "NOTIFICATION_REFUSED"
     NO_WECHAT_DEPOSIT_PAYMENT = "NO_WECHAT_DEPOSIT_PAYMENT"
     NOTHING_TO_PAY_BACK = "NOTHING_TO_PAY_BACK"
+    NO_TRANSFER_RECIPIENT = "NO_TRANSFER_RECIPIENT"
+    NO_TRANSFER_WAITING = "NO_TRANSFER_WAITING"
 
 
 #: alert raised when a notification fails the platform signature (someone is posting forged payments)

@@ -40,6 +40,9 @@ class PayConfig:
     bill_lookback_days: int = 7
     bill_retry_minutes: int = 60
     timezone: str = "Asia/Shanghai"
+    transfer_scene_id: str = ""  # 商家转账 off when empty
+    transfer_report_infos: tuple[tuple[str, str], ...] = ()
+    transfer_perception: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PayConfig | None:
@@ -60,7 +63,11 @@ class PayConfig:
                    notify_max_skew_seconds=settings.wechatpay_notify_max_skew_seconds,
                    bill_ready_hour=settings.wechatpay_bill_ready_hour,
                    bill_lookback_days=settings.wechatpay_bill_lookback_days,
-                   bill_retry_minutes=settings.wechatpay_bill_retry_minutes, timezone=settings.business_timezone)
+                   bill_retry_minutes=settings.wechatpay_bill_retry_minutes, timezone=settings.business_timezone,
+                   transfer_scene_id=settings.wechatpay_transfer_scene_id,
+                   transfer_report_infos=tuple((str(i.get("info_type", "")), str(i.get("info_content", "")))
+                                               for i in settings.wechatpay_transfer_report_infos),
+                   transfer_perception=settings.wechatpay_transfer_perception)
 
 
 _CLIENTS: dict[PayConfig, WeChatPay] = {}

@@ -40,19 +40,22 @@ async def _alone(key: int, run: Callable[[], Awaitable[dict[str, Any]]]) -> dict
 
 
 async def query_unnotified_orders(settings: Settings, now: datetime) -> dict[str, Any]:
-    """Orders and deposit payouts without their notification after the configured minutes: asked for."""
+    """Orders, deposit refunds and transfers without their notification after the configured minutes: asked."""
     from payments.payouts import query_processing_payouts
+    from payments.transfers import query_transfers
     from refunds.service import RefundConfig
 
     cfg = PayConfig.from_settings(settings)
     if cfg is None:
         return {"wechatpay": "disabled"}
     client = pay_client(cfg)
+    refund_cfg = RefundConfig.from_settings(settings)
 
     async def run() -> dict[str, Any]:
         return {"wechatpay_orders": await query_unnotified(now=now, cfg=cfg, client=client),
-                "wechatpay_payouts": await query_processing_payouts(
-                    now=now, cfg=cfg, client=client, refund_cfg=RefundConfig.from_settings(settings))}
+                "wechatpay_payouts": await query_processing_payouts(now=now, cfg=cfg, client=client,
+                                                                    refund_cfg=refund_cfg),
+                "wechatpay_transfers": await query_transfers(now=now, cfg=cfg, client=client, refund_cfg=refund_cfg)}
 
     return await _alone(QUERY_LOCK_KEY, run)
 

@@ -2,7 +2,8 @@
 WeChat Pay payment (申请退款). WeChat Pay confirms asynchronously (退款结果通知, or at once in the answer);
 on SUCCESS the refund moves to PAID with the WeChat Pay refund as its payment record instead of a bank receipt
 (``refunds.service.pay(payment_record=…)``), and the deposit liability is settled as for a bank payout. A deposit
-that did not come by WeChat Pay is refused here (商家转账 to the tenant's balance is not built: docs/payments.md)."""
+that did not come by WeChat Pay is paid by 商家转账 to the tenant's balance when the merchant has a transfer
+scene configured (payments.transfers), else refused (finance pays by bank)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from core.errors import Conflict, InvalidTransition, NotFound, ServiceUnavailabl
 from leasing.choices import ChargeType, PaymentSource
 from models.accounts import User
 from models.leasing import PaymentAllocation
-from models.payments import WechatPayOrder, WechatPayRefund
+from models.payments import WechatPayOrder, WechatPayRefund, WechatPayTransfer
 from models.refunds import DepositRefund
+from payments import transfers
 from payments.choices import (
     ALERT_PAYOUT_FAILED,
     OPEN_PAYOUT_STATUSES,
@@ -56,8 +58,9 @@ async def deposit_order(lease_id: int, amount_fen: int) -> WechatPayOrder:
 
 
 async def start_payout(refund_id: int, *, actor: User, now: datetime, cfg: PayConfig, client: Any,
-                       refund_cfg: RefundConfig) -> WechatPayRefund:
-    """Ask WeChat Pay to refund the approved amount (once: asking again returns the same payout)."""
+                       refund_cfg: RefundConfig) -> WechatPayRefund | WechatPayTransfer:
+    """Ask WeChat Pay to refund the approved amount to the deposit's payment, or, when the deposit came another
+    way, to transfer it to the tenant's balance (once: asking again returns the same payout)."""
     refund = await DepositRefund.get_or_none(id=refund_id)
     if refund is None:
         raise NotFound("refund not found")
@@ -70,7 +73,13 @@ async def start_payout(refund_id: int, *, actor: User, now: datetime, cfg: PayCo
     current = await WechatPayRefund.filter(refund_id=refund.id).order_by("-attempt").first()
     if current is not None and current.status in OPEN_PAYOUT_STATUSES:
         return current
-    order = await deposit_order(refund.lease_id, amount)
+    try:
+        order = await deposit_order(refund.lease_id, amount)
+    except Conflict as exc:
+        if exc.code != PaymentsError.NO_WECHAT_DEPOSIT_PAYMENT or not cfg.transfer_scene_id:
+            raise
+        return await transfers.start_transfer(refund, amount, actor=actor, now=now, cfg=cfg, client=client,
+                                              refund_cfg=refund_cfg)
     attempt = current.attempt + 1 if current else 1
     try:
         async with in_transaction():
@@ -172,7 +181,7 @@ async def query_processing_payouts(*, now: datetime, cfg: PayConfig, client: Any
 
 
 def serialize_payout(payout: WechatPayRefund) -> dict[str, Any]:
-    return {"id": payout.id, "refund_id": payout.refund_id, "out_refund_no": payout.out_refund_no,
+    return {"id": payout.id, "method": "REFUND", "refund_id": payout.refund_id, "out_refund_no": payout.out_refund_no,
             "status": payout.status, "amount_fen": payout.amount_fen, "transaction_id": payout.transaction_id,
             "wechat_refund_id": payout.wechat_refund_id, "requested_at": payout.requested_at.isoformat(),
             "succeeded_at": payout.succeeded_at.isoformat() if payout.succeeded_at else None,

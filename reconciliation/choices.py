@@ -32,6 +32,7 @@ class MatchStatus(StrEnum):
     PROPOSED = "PROPOSED"
     APPLIED = "APPLIED"
     REJECTED = "REJECTED"
+    REVERSED = "REVERSED"  # applied, then undone by a person (the ledger payment reversed, the line open again)
 
 
 class MatchRule(StrEnum):

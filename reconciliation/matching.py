@@ -24,6 +24,7 @@ receivables are open, so a statement's cost grows linearly."""
 from __future__ import annotations
 
 import heapq
+import itertools
 import re
 import unicodedata
 from collections import defaultdict
@@ -204,6 +205,9 @@ class Index:
     parties: dict[int, Party] = field(default_factory=dict)
     names: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     grams: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    named: dict[tuple[str, int], list[tuple[int, int, str]]] = field(default_factory=dict)  # parties_named's answers
+    name_keys: dict[int, str] = field(default_factory=dict)  # each party's name_key, once
+    sorted_grams: dict[str, list[str]] = field(default_factory=dict)  # a bigram's names in order, once
 
     @classmethod
     def build(cls, receivables: Iterable[OpenReceivable], parties: Iterable[Party] = (),
@@ -262,15 +266,11 @@ class Index:
         key = name_key(payer)
         if not key:
             return []
+        cached = self.named.get((key, min_score))
+        if cached is not None:  # names do not change while lines are decided: the same payer, the same answer
+            return cached
         out: dict[int, tuple[int, str]] = {t: (100, key) for t in self.names.get(key, ())}
-        shared: dict[str, int] = defaultdict(int)
-        for gram in bigrams(key):
-            postings = self.grams.get(gram, ())
-            if len(postings) > COMMON_BIGRAM_POSTINGS:
-                continue
-            for other in postings:
-                shared[other] += 1
-        for other, _ in heapq.nsmallest(FUZZY_CANDIDATES, shared.items(), key=lambda kv: (-kv[1], kv[0])):
+        for other in self.fuzzy_candidates(key):
             if other == key:
                 continue
             score = round(fuzz.ratio(key, other))
@@ -278,7 +278,41 @@ class Index:
                 for tenant_id in self.names[other]:
                     if out.get(tenant_id, (0, ""))[0] < score:
                         out[tenant_id] = (score, other)
-        return sorted(((t, s, n) for t, (s, n) in out.items()), key=lambda x: (-x[1], x[0]))
+        named = sorted(((t, s, n) for t, (s, n) in out.items()), key=lambda x: (-x[1], x[0]))
+        self.named[(key, min_score)] = named
+        return named
+
+    def fuzzy_candidates(self, key: str) -> list[str]:
+        """The FUZZY_CANDIDATES names sharing the most bigrams with ``key``, most shared first and by name among
+        equals (as sorting every name by (-shared, name) would); bigrams in more than COMMON_BIGRAM_POSTINGS
+        names are skipped. Without touching every name: those sharing two or more bigrams come from the postings'
+        pairwise intersections, the rest (sharing one) by merging the postings in name order until enough."""
+        grams = [gram for gram in bigrams(key) if 0 < len(self.grams.get(gram, ())) <= COMMON_BIGRAM_POSTINGS]
+        posts = [self.grams[gram] for gram in grams]
+        multi: set[str] = set()
+        for first, second in itertools.combinations(posts, 2):
+            multi |= first & second
+        ranked = sorted((-sum(name in post for post in posts), name) for name in multi)
+        chosen = [name for _, name in ranked[:FUZZY_CANDIDATES]]
+        if len(chosen) < FUZZY_CANDIDATES:
+            for name in heapq.merge(*(self._sorted_postings(gram) for gram in grams)):
+                if name not in multi:
+                    chosen.append(name)
+                    if len(chosen) == FUZZY_CANDIDATES:
+                        break
+        return chosen
+
+    def _sorted_postings(self, gram: str) -> list[str]:
+        names = self.sorted_grams.get(gram)
+        if names is None:
+            names = self.sorted_grams[gram] = sorted(self.grams[gram])
+        return names
+
+    def party_key(self, party: Party) -> str:
+        key = self.name_keys.get(party.tenant_id)
+        if key is None:
+            key = self.name_keys[party.tenant_id] = name_key(party.name)
+        return key
 
     def take(self, allocations: Iterable[Allocation]) -> None:
         for a in allocations:
@@ -498,7 +532,7 @@ class Matcher:
         for tenant_id, score, matched_name in named:
             party = ix.parties.get(tenant_id)
             label = party.name if party else str(tenant_id)
-            how = "the tenant's name" if party and name_key(party.name) == matched_name else "a registered alias"
+            how = "the tenant's name" if party and ix.party_key(party) == matched_name else "a registered alias"
             if score < 100:
                 how = f"{how} (similarity {score})"
             considered.append({"tenant_id": tenant_id, "name": label, "score": score})

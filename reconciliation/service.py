@@ -24,6 +24,8 @@ from tortoise.transactions import in_transaction
 from accounts.choices import Role, StaffDuty
 from alerts.choices import AlertSeverity
 from alerts.service import raise_alert
+from audit.choices import AuditAction
+from audit.service import Target, record
 from config.settings import Settings
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from leasing.choices import (
@@ -34,7 +36,7 @@ from leasing.choices import (
     PaymentSource,
     ReceivableStatus,
 )
-from leasing.ledger import record_payment, staff_of
+from leasing.ledger import record_payment, reverse_payment, staff_of
 from leasing.payment_codes import codes_in
 from models.accounts import User
 from models.leasing import Lease, Payment, PaymentAllocation, Receivable, Tenant
@@ -80,6 +82,9 @@ HAND_SOURCES = (PaymentSource.MANUAL, PaymentSource.IMPORT)
 CHANNEL_METHOD = {StatementSource.BANK: PaymentMethod.BANK_TRANSFER,
                   StatementSource.WECHAT_PAY: PaymentMethod.WECHAT_PAY, StatementSource.ALIPAY: PaymentMethod.ALIPAY}
 SYSTEM = "reconciliation"
+#: a line's record of a person's decision against a match (kept when the line is matched again, which is then
+#: only proposed, never applied automatically)
+PERSON_DECIDED = ("rejected", "reversed")
 
 
 @dataclass(frozen=True)
@@ -350,10 +355,11 @@ async def store_decision(line: StatementLine, decision: Decision, *, now: dateti
     if decision.allocated_fen > line.amount_fen:
         raise ValidationFailed("a decision allocates more than its line", code="OVER_ALLOCATED",
                                details={"line_id": line.id, "allocated_fen": decision.allocated_fen})
+    kept = {k: line.explanation[k] for k in PERSON_DECIDED if k in (line.explanation or {})}
     async with in_transaction():
         claimed = await StatementLine.filter(id=line.id, status=LineStatus.UNMATCHED).update(
             status=LineStatus.UNMATCHED if decision.rule is None else LineStatus.PROPOSED,
-            explanation=decision.as_dict())
+            explanation={**decision.as_dict(), **kept})
         if not claimed:
             return "skipped"
         for finding in decision.findings:
@@ -381,7 +387,7 @@ async def store_decision(line: StatementLine, decision: Decision, *, now: dateti
                     explanation=decision.explanation[:1000],
                     details={"allocations": [{"receivable_id": a.receivable_id, "amount_fen": a.amount_fen}
                                              for a in allocations], "candidates": list(decision.candidates)})
-    if decision.applies(cfg.auto_apply_confidence):
+    if decision.applies(cfg.auto_apply_confidence) and not kept:  # a person undid a match here: a person decides
         await apply_line(line.id, now=now, actor_id=None)
         return "applied"
     return "proposed"
@@ -489,6 +495,52 @@ async def reject_line(line_id: int, *, reason: str, actor_id: int, now: datetime
         await open_discrepancy(Finding(DiscrepancyKind.UNMATCHED_INCOME, line.amount_fen, None,
                                        f"bank income {fen(line.amount_fen)}: the proposal was rejected ({reason})"),
                                line=line, now=now)
+    return await StatementLine.get(id=line_id)
+
+
+async def reverse_line(line_id: int, *, reason: str, actor_id: int, now: datetime) -> StatementLine:
+    """A person undoes a line's applied match (a wrong lease or receivable): the ledger payments the line made are
+    reversed (the receivables back to open or partially paid, never below zero), a payment it only confirmed is
+    no longer confirmed, the line is unmatched income again and a discrepancy until decided; who, when and why
+    on the line, its matches and the audit log. Reversing a reversed line changes nothing."""
+    note = _need_reason(reason)
+    async with in_transaction():
+        line = await StatementLine.select_for_update().get_or_none(id=line_id)
+        if line is None:
+            raise NotFound("statement line not found")
+        matches = await ReconciliationMatch.filter(line_id=line.id, status=MatchStatus.APPLIED).order_by("id")
+        if line.status == LineStatus.UNMATCHED and not matches and line.explanation.get("reversed"):
+            return line  # already reversed
+        if line.status != LineStatus.MATCHED or not matches:
+            raise InvalidTransition("statement line", line.status, LineStatus.UNMATCHED, [LineStatus.MATCHED])
+        method, source = LEDGER_SOURCE[StatementSource(line.source)]
+        undone: list[dict[str, Any]] = []
+        for match in matches:
+            ledger: list[list[int]] = []
+            payment = await Payment.get_or_none(id=match.payment_id) if match.payment_id else None
+            made_by_line = payment is not None and payment.source == source and match.rule != \
+                MatchRule.EXISTING_PAYMENT and "recorded_payment_id" not in match.details
+            if payment is not None and made_by_line:
+                ledger = [list(pair) for pair in await reverse_payment(payment.id, now=now,
+                                                                        note=f"statement line {line.id}: {note}")]
+            entry = {"match_id": match.id, "payment_id": match.payment_id, "payment_reversed": made_by_line,
+                     "receivables_undone": ledger}
+            await ReconciliationMatch.filter(id=match.id).update(
+                status=MatchStatus.REVERSED, details={**match.details, "reversed": {
+                    "by": actor_id, "at": now.isoformat(), "why": note, "receivables_undone": ledger}})
+            undone.append(entry)
+        history = [*line.explanation.get("reversed", []), {"by": actor_id, "at": now.isoformat(), "why": note,
+                                                          "matches": undone}]
+        await StatementLine.filter(id=line.id).update(status=LineStatus.UNMATCHED, allocated_fen=0,
+                                                      explanation={**line.explanation, "reversed": history})
+        await open_discrepancy(Finding(DiscrepancyKind.UNMATCHED_INCOME, line.amount_fen, None,
+                                       f"{line.source} income {fen(line.amount_fen)}: its match was reversed "
+                                       f"({note})"), line=line, now=now,
+                               key=f"{DiscrepancyKind.UNMATCHED_INCOME}:line:{line.id}:reversal:{len(history)}")
+        await record(actor_id, AuditAction.STATEMENT_MATCH_REVERSED, Target("statement_line", line.id),
+                     {"matches": [m["match_id"] for m in undone], "method": str(method),
+                      "payments_reversed": [m["payment_id"] for m in undone if m["payment_reversed"]]}, now)
+    log.info("statement line %s: match reversed by %s (%s)", line_id, actor_id, note)
     return await StatementLine.get(id=line_id)
 
 
@@ -657,4 +709,5 @@ def serialize_import(record: StatementImport) -> dict[str, Any]:
 
 
 __all__ = ["ParsedStatement", "ReconciliationConfig", "import_statement", "reconcile", "apply_line", "reject_line",
+           "reverse_line",
            "resolve_discrepancy", "scan_paid_without_line", "feed_status"]

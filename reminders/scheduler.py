@@ -28,6 +28,7 @@ Job = Callable[[Settings, datetime], Awaitable[dict[str, Any]]]
 #: (notifications.jobs.announce_job_failure) under its name here.
 JOBS: dict[str, str] = {
     "refunds": "refunds.jobs:refund_jobs",
+    "tenant_profiles": "leasehealth.jobs:tenant_profiles_daily",  # before the expiry reminders that quote them
     "reminders": "reminders.jobs:lease_reminders",
     "desk": "notifications.jobs:desk_alerts",
     "overdue_work_orders": "workorders.jobs:overdue_work_orders",

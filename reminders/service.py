@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
@@ -18,7 +19,9 @@ from tortoise.transactions import in_transaction
 
 from config.settings import Settings
 from core.db import is_postgres
+from leasehealth.choices import RECOMMENDATION_LABEL, Recommendation
 from leasing.choices import LIVE_LEASE_STATUSES
+from models.leasehealth import TenantProfile
 from models.leasing import Lease
 from models.reminders import LeaseReminder
 from notifications.choices import NotificationKind
@@ -80,9 +83,31 @@ async def run_lease_reminders(settings: Settings, now: datetime, *, as_of: date 
     return report
 
 
+#: what the reminder says when the daily profile job has not profiled the tenant yet
+NO_PROFILE = "尚无画像"
+
+
+async def renewal_advice(tenant_id: int) -> dict[str, Any]:
+    """The renewal recommendation with its reasons, as the tenant's stored profile (tenant_profiles, recomputed
+    daily) states it; without a stored profile it says so instead of guessing."""
+    row = await TenantProfile.get_or_none(tenant_id=tenant_id)
+    if row is None:
+        return {"recommendation": None, "recommendation_label": NO_PROFILE, "profile_score": None,
+                "profile_reasons": [], "profile_as_of": None, "renewal": f"续约建议:{NO_PROFILE}",
+                "renewal_text": f"续约建议:{NO_PROFILE}(画像每日计算,尚未生成)"}
+    label = RECOMMENDATION_LABEL[Recommendation(row.recommendation)]
+    reasons = [str(reason.get("text", "")) for reason in row.reasons]
+    return {"recommendation": str(row.recommendation), "recommendation_label": label, "profile_score": row.score,
+            "profile_reasons": reasons, "profile_as_of": row.as_of.isoformat(),
+            "renewal": f"续约建议:{label}({row.score}分)",
+            "renewal_text": f"续约建议:{label}(评分{row.score},画像日期{row.as_of.isoformat()})。依据:"
+                            + (";".join(reasons) or "无")}
+
+
 async def _fire(lease: Lease, tier, *, as_of: date, now: datetime) -> bool:
     unit = lease.unit
     days_left = (lease.end_date - as_of).days
+    advice = await renewal_advice(lease.tenant_id)
     try:
         async with in_transaction():  # a savepoint inside the run: a lost race rolls back only this lease
             reminder = await LeaseReminder.create(lease_id=lease.id, tier_days=tier.days, action=tier.action,
@@ -91,7 +116,8 @@ async def _fire(lease: Lease, tier, *, as_of: date, now: datetime) -> bool:
         return False  # another instance fired this tier first
     order, _ = await open_work_order(
         wo_type=WorkOrderType.TASK, building_id=unit.building_id, unit_id=unit.id, title=f"{unit.code} {tier.title}",
-        description=f"租约 #{lease.id} 于 {lease.end_date.isoformat()} 到期(剩余 {days_left} 天),{tier.action}",
+        description=f"租约 #{lease.id} 于 {lease.end_date.isoformat()} 到期(剩余 {days_left} 天),{tier.action}。"
+                    f"{advice['renewal_text']}",
         trigger_source=TriggerSource.LEASE_REMINDER, trigger_ref=trigger_ref(lease.id, tier.days), now=now,
         sla=timedelta(days=max(1, min(14, days_left))))
     await LeaseReminder.filter(id=reminder.id).update(work_order_id=order.id)
@@ -101,5 +127,5 @@ async def _fire(lease: Lease, tier, *, as_of: date, now: datetime) -> bool:
             dedupe_key=f"{trigger_ref(lease.id, tier.days)}:user:{order.assignee_id}",
             payload={"lease_id": lease.id, "work_order_id": order.id, "unit_code": unit.code, "title": tier.title,
                      "action": tier.action, "end_date": lease.end_date.isoformat(), "days_left": days_left,
-                     "tier_days": tier.days}, now=now)
+                     "tier_days": tier.days, **advice}, now=now)
     return True

@@ -17,6 +17,7 @@ from leasing.frequency import build_alias_table
     ("壹万零伍元整", 1_000_500), ("贰万零伍佰元整", 2_050_000), ("壹拾万元整", 10_000_000),
     ("壹拾贰万叁仟肆佰伍拾陆元柒角捌分", 12_345_678), ("伍元整", 500), ("捌仟捌佰圆正", 880_000),
     ("壹佰万元整", 100_000_000), ("", None), ("陆仟柒佰", None), ("柒捌元", None), ("壹万贰X元", None),
+    ("叁万零参佰元整", 3_030_000), ("参万参仟玖佰元整", 3_390_000),  # 参: the OCR's (and people's) 叁
 ])
 def test_upper_case_amounts(text, fen):
     assert parse_upper_amount(text) == fen

@@ -421,3 +421,31 @@ async def test_the_server_body_limit_follows_photo_max_bytes(world, settings, cl
         await server.wait_closed()
         await server.after_stop()
 
+
+
+def test_draft_box_keeps_the_aspect_so_draft_mode_can_reduce():
+    from inspections.photos import decode_reduced, draft_box
+
+    assert draft_box((4000, 3000), 1600) == (1600, 1200)
+    assert draft_box((3000, 4000), 1600) == (1200, 1600)
+    assert draft_box((800, 600), 1600) == (800, 600)  # never up
+    buf = io.BytesIO()
+    Image.new("RGB", (4000, 3000), (90, 60, 30)).save(buf, "JPEG")
+    with Image.open(io.BytesIO(buf.getvalue())) as img:
+        img.draft("RGB", draft_box(img.size, 1600))
+        assert img.size == (2000, 1500)  # decoded at half scale, not full size
+    assert decode_reduced(buf.getvalue(), 1600).size == (1600, 1200)
+
+
+async def test_uploads_leave_no_file_behind_in_the_spool(client, world, settings):
+    """The body is received into a file under the storage's spool directory: moved into storage when kept,
+    removed when refused or when the original was already stored (same bytes, another photo id)."""
+    a = world.a
+    data = jpeg_with_exif()
+    for _ in range(2):
+        assert (await upload(client, world, a.inspector, data, unit_code=a.unit.code)).status == 201
+    assert (await upload(client, world, a.inspector, b"not an image" * 50)).status == 400
+    settings.photo_max_bytes = 1000
+    assert (await upload(client, world, a.inspector, data)).status == 413
+    spool = storage_for(settings).spool_dir
+    assert spool.is_dir() and list(spool.iterdir()) == []

@@ -1,5 +1,6 @@
 """The CLI on a fresh demo database: the monthly 《租约健康度报告》 shows leases at every level and exports XLSX;
-the daily run at an injected --now raises the actions; a bad month is refused."""
+the daily run at an injected --now raises the actions; a bad month is refused; the demo's tenant profiles cover
+every renewal recommendation."""
 
 import json
 import os
@@ -38,3 +39,13 @@ def test_demo_report_has_every_level_and_exports(tmp_path):
     assert json.loads(again.stdout)["raised"] == 0
     bad = run_cli("lease-health", "report", "--month", "2026-13", env=env)
     assert bad.returncode == 2 and "INVALID_MONTH" in bad.stderr
+    # the demo's tenant profiles: every recommendation, each printed with its reasons
+    assert "tenant profiles:" in seeded.stdout
+    profiles = run_cli("lease-health", "profiles", "--now", later, env=env)
+    assert profiles.returncode == 0, profiles.stderr[-2000:]
+    lines = profiles.stdout.splitlines()
+    summary = json.loads(lines[0])
+    assert all(summary["recommendations"][r] >= 1 for r in ("ELIGIBLE", "REVIEW", "NOT_RECOMMENDED")), summary
+    assert any("失约租户 需复核(70分" in line and "违约付款承诺3次" in line for line in lines[1:])
+    assert any("准时租户 建议续约(100分" in line for line in lines[1:])
+    assert any("不建议续约" in line and "按时付款率" in line for line in lines[1:])

@@ -101,8 +101,25 @@ async def test_forced_generation_failure_is_retried_alerts_finance_and_a_later_r
     assert sorted(ready) == sorted([a.finance.id, a.manager.id])  # 补发提醒通知
     notice = await OutboxMessage.get(kind="RENT_DUE")
     assert notice.user_id == tenant_user.id and notice.payload["amount_fen"] == 8000000
+    await assert_notice_names_its_payment_code(notice.payload)
     _, failures = await client.get("/api/v1/schedule-failures", headers=world.auth(a.finance))
     assert failures.json["items"] == []
+
+
+async def assert_notice_names_its_payment_code(payload: dict) -> None:
+    """The payment notice carries the receivable's 缴费码 in its own WeChat field (fitted unchanged) and in the
+    remark; the code typed into a transfer's 附言 names that receivable again."""
+    from zoneinfo import ZoneInfo
+
+    from leasing.payment_codes import codes_in, payment_code
+    from notifications.fit import render_data
+    from notifications.templates import DEFAULT_TEMPLATES
+
+    code = payment_code(payload["receivable_id"])
+    assert payload["payment_code"] == code and code in payload["remark"]
+    data = render_data(DEFAULT_TEMPLATES["RENT_DUE"]["fields"], payload, ZoneInfo("Asia/Shanghai"))
+    assert data["character_string5"]["value"] == code and data["thing6"]["value"] == payload["remark"]
+    assert codes_in(f"房租 {code.lower()} 12月") == [payload["receivable_id"]]
 
 
 async def test_signing_twice_or_concurrently_yields_one_schedule(world, clock):

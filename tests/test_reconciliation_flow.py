@@ -91,7 +91,7 @@ async def test_every_discrepancy_kind_from_a_statement_built_for_it(client, worl
     # a re-import of the same (or an overlapping) export adds no line and no item
     again = await upload(client, world, a.finance, statement.text.encode("utf-16"), a.building.id)
     assert again.status == 200 and (again.json["lines_new"], again.json["lines_duplicate"]) == (0, 7)
-    assert await StatementLine.all().count() == 7 + 10  # + the world's lines
+    assert await StatementLine.all().count() == 7 + 12  # + the world's lines
     assert await Discrepancy.all().count() == len(items)
 
     # decisions: each with who, when, why; an item stays in the list until decided
@@ -188,3 +188,71 @@ def test_cli_imports_with_a_named_format_and_now(tmp_path, premigrated):
     assert "0 new, 1 already imported" in again.stdout
     wrong = run("statements", "import", str(path), "--format", "alipay_account_bill@1")
     assert wrong.returncode == 1 and "UNKNOWN_STATEMENT_FORMAT" in wrong.stderr and "closest" in wrong.stderr
+
+
+async def test_reversing_an_applied_match_reopens_the_receivable_and_the_line(client, world, clock):
+    """A line matched (and applied) to the wrong receivable: a person reverses it with a reason. The receivable
+    is back to partially paid (what another payment brought stays), the line is unmatched income on the
+    discrepancy list, who/when/why are recorded; reversing again changes nothing; the daily job does not
+    re-apply it by itself; reassigning it records the money where it belongs, never more than the line."""
+    from audit.choices import AuditAction
+    from leasing.choices import PaymentMethod
+    from leasing.ledger import record_payment
+    from leasing.payment_codes import payment_code
+    from models.audit import AuditEvent
+    from models.leasing import PaymentAllocation
+    from reconciliation.service import DEFAULT_CONFIG, reconcile
+
+    a = world.a
+    wrong, right = await Receivable.filter(lease_id=a.lease.id, charge="RENT", status="OPEN").order_by(
+        "period_start").limit(2)
+    await record_payment(lease_id=a.lease.id, amount_fen=1000, paid_at=clock.now(), now=clock.now(),
+                         method=PaymentMethod.CASH, receivable_id=wrong.id)
+    due = wrong.amount_fen - 1000
+    text = bank_csv([Row(clock.now().replace(tzinfo=None), due, "某某", "", f"房租 {payment_code(wrong.id)}",
+                         "REV0001")])
+    response = await upload(client, world, a.finance, text.encode("gbk"), a.building.id)
+    assert response.json["reconcile"]["applied"] == 1, response.json
+    line = await StatementLine.get(serial="REV0001")
+    assert (await Receivable.get(id=wrong.id)).status == "PAID"
+    payment = await Payment.get(external_ref="bank:REV0001")
+
+    path = f"/api/v1/statements/lines/{line.id}/reverse"
+    assert (await post(client, world, a.finance, path, {})).status == 422  # a reason is required
+    reversed_ = await post(client, world, a.finance, path, {"reason": "附言写错了缴费码"})
+    assert reversed_.status == 200, reversed_.json
+    assert (reversed_.json["status"], reversed_.json["allocated_fen"]) == ("UNMATCHED", 0)
+    (entry,) = reversed_.json["explanation"]["reversed"]
+    assert (entry["by"], entry["why"], entry["at"]) == (a.finance.id, "附言写错了缴费码", clock.now().isoformat())
+    receivable = await Receivable.get(id=wrong.id)
+    assert (receivable.status, receivable.paid_fen, receivable.paid_at) == ("PARTIAL", 1000, None)
+    payment = await Payment.get(id=payment.id)
+    assert payment.reversed_at is not None and payment.unallocated_fen == 0 and payment.external_ref != "bank:REV0001"
+    assert sorted(await PaymentAllocation.filter(payment_id=payment.id).values_list("amount_fen", flat=True)) == [
+        -due, due]
+    match = await ReconciliationMatch.get(line_id=line.id)
+    assert match.status == "REVERSED" and match.details["reversed"]["by"] == a.finance.id
+    item = await Discrepancy.get(line_id=line.id, kind="UNMATCHED_INCOME", status="OPEN")
+    assert "reversed" in item.explanation
+    assert await AuditEvent.filter(action=AuditAction.STATEMENT_MATCH_REVERSED, target_id=str(line.id)).count() == 1
+
+    again = await post(client, world, a.finance, path, {"reason": "再点一次"})
+    assert again.status == 200 and len(again.json["explanation"]["reversed"]) == 1
+    assert await PaymentAllocation.filter(payment_id=payment.id).count() == 2
+    assert (await Receivable.get(id=wrong.id)).paid_fen == 1000
+
+    await reconcile(now=clock.now(), cfg=DEFAULT_CONFIG)  # the daily pass proposes at most: a person decided
+    assert (await StatementLine.get(id=line.id)).status in ("UNMATCHED", "PROPOSED")
+    assert (await Receivable.get(id=wrong.id)).paid_fen == 1000
+
+    reassigned = await post(client, world, a.finance, f"/api/v1/discrepancies/{item.id}/reassign",
+                            {"reason": "是下个月的房租", "receivable_id": right.id})
+    assert reassigned.status == 200, reassigned.json
+    line = await StatementLine.get(id=line.id)
+    assert line.status == "MATCHED" and line.allocated_fen == line.amount_fen == due
+    fresh = await Payment.get(external_ref="bank:REV0001")
+    assert fresh.id != payment.id and fresh.reversed_at is None
+    assert (await Receivable.get(id=right.id)).paid_fen == min(due, right.amount_fen)
+    assert (await Receivable.get(id=wrong.id)).paid_fen == 1000
+    applied = await ReconciliationMatch.filter(line_id=line.id, status="APPLIED").values_list("amount_fen", flat=True)
+    assert sum(applied) <= line.amount_fen

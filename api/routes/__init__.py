@@ -17,6 +17,7 @@ from api.routes.ledger import bp as receivables_bp
 from api.routes.ledger import failures_bp as schedule_failures_bp
 from api.routes.occupancy import bp as occupancy_bp
 from api.routes.payments import me_bp as me_payments_bp
+from api.routes.payments import me_transfer_bp as me_wechatpay_transfers_bp
 from api.routes.payments import notify_bp as wechatpay_notify_bp
 from api.routes.payments import payout_bp as wechatpay_payouts_bp
 from api.routes.reconciliation import bp as statements_bp
@@ -34,6 +35,7 @@ BLUEPRINTS += [receivables_bp, schedule_failures_bp]
 BLUEPRINTS += [collections_bp, me_collections_bp]  # collections (arrears/)
 BLUEPRINTS += [occupancy_bp]  # occupancy truth (docs/occupancy.md)
 BLUEPRINTS += [statements_bp, discrepancies_bp]  # bank reconciliation
-BLUEPRINTS += [me_payments_bp, wechatpay_notify_bp, wechatpay_payouts_bp]  # WeChat Pay (payments/)
+BLUEPRINTS += [me_payments_bp, wechatpay_notify_bp, wechatpay_payouts_bp,  # WeChat Pay (payments/)
+               me_wechatpay_transfers_bp]
 BLUEPRINTS += [contracts_bp]  # paper contracts in (docs/contracts.md)
 BLUEPRINTS += [lease_health_bp]  # lease health (leasehealth/)

@@ -28,7 +28,8 @@ async def ingest_health(request: Request, database_ok: bool) -> IngestHealth | N
 
 
 @bp.get("", name="health")
-@access(public=True, note="liveness for load balancers; shows no data", response=R.Health, errors=(503,))
+@access(public=True, note="liveness for load balancers; shows no data", response=R.Health,
+        status=(200, 503))
 async def health(request: Request):
     database_ok = await ping()
     broker = await request.app.ctx.broker_status()

@@ -11,6 +11,7 @@ from sanic.response import json, raw
 from accounts.permissions import MANAGERS, STAFF, STATUS_CONFIRMERS, STATUS_REPORTERS
 from api import responses as R
 from api.access import File, access, body_of, form_of, principal_of, query_of
+from api.multipart import receive_form
 from core.errors import ServiceUnavailable, ValidationFailed
 from core.pagination import PageQuery, paginate
 from core.validation import UnitCode
@@ -130,19 +131,25 @@ async def sync(request: Request):
     return json(await apply_batch(principal, body.items, settings=settings, now=now))
 
 
-@bp.post("/photos", name="photos_upload")
+@bp.post("/photos", name="photos_upload", stream=True)
 @access(STATUS_REPORTERS, form=PhotoForm, files=("file",), response=R.PhotosUpload, status=(201, 200))
 async def upload_photo(request: Request):
     principal, settings, now = _ctx(request)
-    upload = request.files.get("file") if request.files else None
-    data = form_of(request, PhotoForm)
-    if upload is None:
-        raise ValidationFailed("multipart field 'file' is required",
-                               details={"fields": [{"field": "file", "message": "required"}]})
-    photo, created = await store_photo(
-        principal, data.photo_id, upload.body, settings=settings, now=now, storage=storage_for(settings),
-        unit_code=data.unit_code, lat=data.lat, lng=data.lng, coord_system=data.coord_system,
-        captured_at=data.captured_at)
+    storage = storage_for(settings)
+    received = await receive_form(request, spool_dir=storage.spool_dir, file_fields={"file"},
+                                  max_file_bytes=settings.photo_max_bytes)
+    try:
+        upload = received.files.get("file")
+        data = form_of(request, PhotoForm, fields=received.fields)
+        if upload is None:
+            raise ValidationFailed("multipart field 'file' is required",
+                                   details={"fields": [{"field": "file", "message": "required"}]})
+        photo, created = await store_photo(
+            principal, data.photo_id, upload.path, settings=settings, now=now, storage=storage,
+            unit_code=data.unit_code, lat=data.lat, lng=data.lng, coord_system=data.coord_system,
+            captured_at=data.captured_at, size=upload.size, sha256=upload.sha256 if upload.complete else None)
+    finally:
+        received.discard()
     return json(serialize_photo(photo), status=201 if created else 200)
 
 

@@ -1,5 +1,6 @@
 """Lease health (租约健康度): live leases by level with their evidence, one lease's findings and the tasks raised,
-the monthly 《租约健康度报告》 as JSON and XLSX. Staff see their buildings."""
+a tenant's profile and renewal recommendation, the monthly 《租约健康度报告》 as JSON and XLSX. Staff see their
+buildings."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from api import responses as R
 from api.access import File, access, principal_of, query_of
 from audit.service import record_export
 from core.errors import ValidationFailed
-from leasehealth import service
+from leasehealth import profiles, service
 from leasehealth.schemas import AsOfQuery, HealthQuery
 
 bp = Blueprint("lease_health", url_prefix="/lease-health")
@@ -52,6 +53,13 @@ async def lease(request: Request, lease_id: int):
     cfg = cfg_of(request)
     return json(await service.lease_health(lease_id, cfg, as_of_of(request, cfg, query.as_of),
                                            principal_of(request).building_ids))
+
+
+@bp.get("/tenants/<tenant_id:int>/profile", name="lease_health_tenant_profile")
+@access(LEASE_HEALTH_READERS, response=R.LeaseHealthTenantProfile)
+async def tenant_profile(request: Request, tenant_id: int):
+    """A tenant party's stored profile (across all their leases): score, reasons, renewal recommendation."""
+    return json(await profiles.tenant_profile(tenant_id, principal_of(request).building_ids))
 
 
 @bp.get("/reports/<month:str>", name="lease_health_report")

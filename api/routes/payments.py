@@ -7,13 +7,14 @@ from pydantic import BaseModel
 from sanic import Blueprint, Request
 from sanic.response import empty, json
 
-from accounts.permissions import REFUND_PAYERS, WECHAT_PAYERS
+from accounts.permissions import REFUND_PAYERS, TENANTS, WECHAT_PAYERS
 from api import responses as R
 from api.access import access, body_of, principal_of
 from core.errors import NotFound
 from models.accounts import User
+from models.payments import WechatPayTransfer
 from models.refunds import DepositRefund
-from payments import payouts, service
+from payments import payouts, service, transfers
 from payments.client import configured
 from payments.schemas import OrderIn
 from refunds.service import RefundConfig
@@ -21,6 +22,7 @@ from refunds.service import RefundConfig
 me_bp = Blueprint("me_payments", url_prefix="/me/payments")
 notify_bp = Blueprint("wechatpay_notify", url_prefix="/payments/wechat")
 payout_bp = Blueprint("wechatpay_payouts", url_prefix="/refunds")
+me_transfer_bp = Blueprint("me_wechatpay_transfers", url_prefix="/me/deposit-refunds")
 
 
 class NotifyResource(BaseModel):
@@ -91,10 +93,37 @@ async def refund_notify(request: Request):
     return empty(status=204)
 
 
+@notify_bp.post("/transfer-notify", name="wechatpay_transfer_notify")
+@access(public=True, note="verified by the WeChat Pay platform signature; forged ones refused and logged",
+        body=NotifyEnvelope, status=204, errors=(400, 401, 503))
+async def transfer_notify(request: Request):
+    """商家转账结果通知: a deposit refund transferred to the tenant's balance arrived (or failed, or was cancelled)."""
+    cfg, client = configured(request.app.ctx.settings)
+    await transfers.handle_transfer_notification(
+        request.headers, request.body or b"", now=request.app.ctx.clock.now(), cfg=cfg, client=client,
+        refund_cfg=RefundConfig.from_settings(request.app.ctx.settings),
+        remote_addr=request.remote_addr or request.ip or "")
+    return empty(status=204)
+
+
+@me_transfer_bp.get("/<refund_id:int>/wechat-transfer", name="me_refund_wechat_transfer")
+@access(TENANTS, note="only the caller's own refund, only the account the transfer goes to",
+        response=R.MeRefundWechatTransfer, errors=(503,))
+async def my_transfer(request: Request, refund_id: int):
+    """The wx.requestMerchantTransfer parameters of the transfer waiting for the tenant's confirmation."""
+    principal = principal_of(request)
+    if not await DepositRefund.filter(id=refund_id, tenant_id=principal.tenant_id or 0).exists():
+        raise NotFound("deposit refund not found")
+    cfg, _ = configured(request.app.ctx.settings)
+    return json(await transfers.tenant_confirmation(refund_id, user_id=principal.user_id,
+                                                    tenant_id=principal.tenant_id, cfg=cfg))
+
+
 @payout_bp.post("/<refund_id:int>/wechat-payout", name="refund_wechat_payout")
-@access(REFUND_PAYERS, note="款项发放 through WeChat Pay: refund to the deposit's original payment; the refund "
-                            "moves to PAID when WeChat Pay confirms, with that record instead of a bank receipt",
-        response=R.RefundWechatPayout, status=(200, 202), errors=(503,))
+@access(REFUND_PAYERS, note="款项发放 through WeChat Pay: refund to the deposit's original payment, or 商家转账 to the "
+                            "tenant's balance when it came by bank; the refund moves to PAID when WeChat Pay "
+                            "confirms, with that record instead of a bank receipt",
+        response=R.RefundWechatPayout, status=(200, 202), errors=(409, 503))
 async def wechat_payout(request: Request, refund_id: int):
     """Pay an approved deposit refund back through WeChat Pay (202 while WeChat Pay processes it)."""
     refund = await DepositRefund.get_or_none(id=refund_id)
@@ -105,4 +134,6 @@ async def wechat_payout(request: Request, refund_id: int):
     payout = await payouts.start_payout(refund.id, actor=await User.get(id=principal_of(request).user_id),
                                         now=request.app.ctx.clock.now(), cfg=cfg, client=client,
                                         refund_cfg=RefundConfig.from_settings(request.app.ctx.settings))
-    return json(payouts.serialize_payout(payout), status=200 if payout.status == "SUCCESS" else 202)
+    body = transfers.serialize_transfer(payout) if isinstance(payout, WechatPayTransfer) else \
+        payouts.serialize_payout(payout)
+    return json(body, status=200 if payout.status == "SUCCESS" else 202)

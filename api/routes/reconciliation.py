@@ -182,6 +182,23 @@ async def reject_line(request: Request, line_id: int):
     return json(service.serialize_line(line))
 
 
+@bp.post("/lines/<line_id:int>/reverse", name="statements_line_reverse")
+@access(RECONCILIATION_WRITERS, note="a reason is required; undoes an applied match: the ledger payment reversed, "
+                                    "the line unmatched income again (idempotent)", body=ReasonIn,
+        response=R.StatementsLineReverse)
+async def reverse_line(request: Request, line_id: int):
+    """Undo a wrong match of a line already applied to the ledger, with a reason."""
+    line = await line_for(request, line_id)
+    principal = principal_of(request)
+    for match in await ReconciliationMatch.filter(line_id=line.id, status__in=[MatchStatus.APPLIED,
+                                                                               MatchStatus.REVERSED]):
+        principal.require_building(match.building_id, "statement line")
+    body = body_of(request, ReasonIn)
+    line = await service.reverse_line(line.id, reason=body.reason, actor_id=principal.user_id,
+                                      now=request.app.ctx.clock.now())
+    return json(service.serialize_line(line))
+
+
 @bp.get("/matches", name="statements_matches")
 @access(RECONCILIATION_READERS, query=MatchesQuery, response=R.StatementsMatches)
 async def matches(request: Request):

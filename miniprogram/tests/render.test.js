@@ -66,7 +66,7 @@ const STATEMENT = {
     { id: 1, charge: 'RENT', label: '10月租金', state: 'PAID', due_date: '2026-10-01', amount_fen: 450000,
       outstanding_fen: 0, paid_at: '2026-09-30T02:00:00+00:00' },
     { id: 2, charge: 'RENT', label: '11月租金', state: 'OVERDUE', due_date: '2026-11-01', amount_fen: 450000,
-      outstanding_fen: 450000, paid_at: null },
+      outstanding_fen: 450000, paid_at: null, payment_code: 'RW00002C' },
     { id: 3, charge: 'LATE_FEE:2', label: '滞纳金', state: 'DUE', due_date: '2026-11-12', amount_fen: 2250,
       outstanding_fen: 2250, paid_at: null },
   ],
@@ -85,6 +85,7 @@ test('statement page: the tenant\'s rows, overdue days and totals render; a tap 
     assert.match(text(), /押金 ¥9,000\.00/);
     assert.match(text(), /已逾期 11 天/);
     assert.match(text(), /2026-09-30 已缴\(银行转账\)/);
+    assert.match(text(), /缴费码 RW00002C\(银行转账请填入附言\)/);
     assert.equal(comp.querySelectorAll('.row').length, 3);
     assert.match(text(), /微信支付 ¥4,500\.00/);
     const rows = comp.querySelectorAll('.row');

@@ -38,6 +38,8 @@ function statementView(statement, selected = []) {
       paid_on: r.paid_at ? r.paid_at.slice(0, 10) : '',
       paid_method: r.paid_at ? (METHOD[methodAt[r.paid_at]] || methodAt[r.paid_at] || '') : '',
       payable,
+      // 缴费码: a bank transfer with it in the 附言 is matched to this receivable
+      payment_code: r.payment_code || '',
       selected: payable && selected.includes(r.id),
     };
   });

@@ -1,4 +1,4 @@
-from accounts.permissions import REFUND_PAYERS, WECHAT_PAYERS
+from accounts.permissions import REFUND_PAYERS, TENANTS, WECHAT_PAYERS
 from tests.route_cases import RouteCase
 
 CASES = {
@@ -15,6 +15,12 @@ CASES = {
     "wechatpay_notify.wechatpay_refund_notify": RouteCase(
         "POST", lambda w, s: "/api/v1/payments/wechat/refund-notify", public=True, scoped=False,
         body=lambda w, s: {"id": "x"}, notes="authenticated by the platform signature, not a token"),
+    "wechatpay_notify.wechatpay_transfer_notify": RouteCase(
+        "POST", lambda w, s: "/api/v1/payments/wechat/transfer-notify", public=True, scoped=False,
+        body=lambda w, s: {"id": "x"}, notes="authenticated by the platform signature, not a token"),
+    "me_wechatpay_transfers.me_refund_wechat_transfer": RouteCase(
+        "GET", lambda w, s: f"/api/v1/me/deposit-refunds/{s.extra['refund'].id}/wechat-transfer", roles=TENANTS,
+        scoped=False, tenant_own=True, notes="WeChat Pay is off in the scope test's settings: own refund 503"),
     "wechatpay_payouts.refund_wechat_payout": RouteCase(
         "POST", lambda w, s: f"/api/v1/refunds/{s.extra['refund'].id}/wechat-payout", roles=REFUND_PAYERS,
         notes="WeChat Pay is off in the scope test's settings: own building 503, the other 404"),

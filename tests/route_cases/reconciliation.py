@@ -27,6 +27,9 @@ CASES = {
     "statements.statements_line_confirm": RouteCase(
         "POST", lambda w, s: f"/api/v1/statements/lines/{s.extra['line_to_confirm'].id}/confirm",
         roles=RECONCILIATION_WRITERS, body=lambda w, s: {}),
+    "statements.statements_line_reverse": RouteCase(
+        "POST", lambda w, s: f"/api/v1/statements/lines/{s.extra['line_to_reverse'].id}/reverse",
+        roles=RECONCILIATION_WRITERS, body=reason, notes="the first allowed role reverses it; again changes nothing"),
     "statements.statements_line_reject": RouteCase(
         "POST", lambda w, s: f"/api/v1/statements/lines/{s.extra['line_to_reject'].id}/reject",
         roles=RECONCILIATION_WRITERS, body=reason),

@@ -95,6 +95,9 @@ class FakeWeChatPay:
         self.bill_rows_dropped: set[str] = set()  # out_trade_nos left out of the bill (a payment WeChat never saw)
         self._bills: dict[str, bytes] = {}
         self.refunds: dict[str, dict] = {}  # out_refund_no → the refund as WeChat Pay keeps it
+        self.transfers: dict[str, dict] = {}  # out_bill_no → the 商家转账 bill as WeChat Pay keeps it
+        self.transfer_scenes = {"1005": ("岗位类型", "报酬说明")}  # 转账场景ID → the 报备信息 types it requires
+        self.transfer_failures = 0  # how many more transfer requests answer 500 SYSTEM_ERROR
         #: called in the server's thread with (method, path) before each request is answered: tests look at the
         #: database while our side waits for the answer
         self.on_request: Callable[[str, str], None] | None = None
@@ -109,7 +112,10 @@ class FakeWeChatPay:
             def _handle(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode() if length else ""
-                status, payload = fake.handle(method, self.path, raw, self.headers.get("Authorization", ""))
+                if fake.on_request is not None:
+                    fake.on_request(self.command, self.path)
+                status, payload = fake.handle(method, self.path, raw, self.headers.get("Authorization", ""),
+                                              serial=self.headers.get("Wechatpay-Serial", ""))
                 if isinstance(payload, bytes):  # a bill file: not signed, not JSON (as WeChat Pay serves it)
                     self.send_response(status)
                     self.send_header("Content-Type", "application/octet-stream")
@@ -191,11 +197,10 @@ class FakeWeChatPay:
 
     # ------------------------------------------------------------------------------------------ the API
 
-    def handle(self, method: str, path: str, raw: str, authorization: str) -> tuple[int, dict | bytes | None]:
+    def handle(self, method: str, path: str, raw: str, authorization: str, *, serial: str = ""
+               ) -> tuple[int, dict | bytes | None]:
         with self._lock:
             self.requests.append({"method": method, "path": path, "body": raw})
-        if self.on_request is not None:
-            self.on_request(method, path)
         if not self.merchant_signed(method, path, raw, authorization):
             self.refused.append({"method": method, "path": path})
             return 401, {"code": "SIGN_ERROR", "message": "签名错误"}
@@ -210,6 +215,8 @@ class FakeWeChatPay:
             return 200, {k: v for k, v in found_refund.items() if k != "notify_url"}
         if method == "POST" and url.path == "/v3/refund/domestic/refunds":
             return self._refund(json.loads(raw or "{}"))
+        if url.path.startswith("/v3/fund-app/mch-transfer/transfer-bills"):
+            return self._transfers_api(method, url.path, raw, serial)
         if method == "GET" and url.path == "/v3/bill/tradebill":
             return self._tradebill(parse_qs(url.query))
         if method == "GET" and url.path == "/v3/billdownload/file":
@@ -283,6 +290,86 @@ class FakeWeChatPay:
                                        "currency": "CNY"}}
         order.state = "REFUND"
         return 200, {k: v for k, v in self.refunds[no].items() if k != "notify_url"}
+
+    def _transfers_api(self, method: str, path: str, raw: str, serial: str) -> tuple[int, dict]:
+        if method == "POST" and path == "/v3/fund-app/mch-transfer/transfer-bills":
+            return self._transfer(json.loads(raw or "{}"), serial)
+        query = re.fullmatch(r"/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/([^/]+)", path)
+        if method == "GET" and query:
+            bill = self.transfers.get(query.group(1))
+            if bill is None:
+                return 404, {"code": "NOT_FOUND", "message": "转账单不存在"}
+            return 200, self.transfer_view(bill)
+        return 404, {"code": "NOT_FOUND", "message": f"fake has no {method} {path}"}
+
+    def _transfer(self, body: dict, serial: str) -> tuple[int, dict]:
+        """发起转账 (商家转账, the transfer-bills API): checked as WeChat Pay documents it; the same out_bill_no is
+        the same bill. The payee's name arrives RSA-OAEP encrypted with the platform public key."""
+        if self.transfer_failures > 0:
+            self.transfer_failures -= 1
+            return 500, {"code": "SYSTEM_ERROR", "message": "系统繁忙"}
+        no = str(body.get("out_bill_no", ""))
+        if no in self.transfers:
+            return 200, self.transfer_answer(self.transfers[no])
+        amount = body.get("transfer_amount")
+        required = ("appid", "out_bill_no", "transfer_scene_id", "openid", "transfer_amount", "transfer_remark",
+                    "notify_url")
+        missing = [name for name in required if not body.get(name)]
+        if missing or not isinstance(amount, int) or amount <= 0 or not re.fullmatch(r"[0-9A-Za-z]{5,32}", no) \
+                or len(body["transfer_remark"]) > 32:
+            return 400, {"code": "PARAM_ERROR", "message": f"missing or bad: {missing or 'amount/out_bill_no/remark'}"}
+        if body["appid"] != self.appid:
+            return 400, {"code": "APPID_MCHID_NOT_MATCH", "message": "appid和mch_id不匹配"}
+        scene = self.transfer_scenes.get(body["transfer_scene_id"])
+        if scene is None:
+            return 403, {"code": "NO_AUTH", "message": "未开通该转账场景"}
+        reported = {i.get("info_type"): i.get("info_content") for i in body.get("transfer_scene_report_infos") or []}
+        if any(not reported.get(kind) for kind in scene):
+            return 400, {"code": "PARAM_ERROR", "message": f"transfer_scene_report_infos: {list(scene)}"}
+        name = ""
+        if body.get("user_name"):
+            if serial != self.public_key_id:
+                return 400, {"code": "PARAM_ERROR", "message": "Wechatpay-Serial"}
+            try:
+                name = self.platform_key.decrypt(base64.b64decode(body["user_name"]), padding.OAEP(
+                    mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)).decode()
+            except ValueError:
+                return 400, {"code": "PARAM_ERROR", "message": "user_name 解密失败"}
+        elif amount >= 200000:
+            return 400, {"code": "PARAM_ERROR", "message": "转账金额>=2000元时须填写收款用户姓名"}
+        self.transfers[no] = {"out_bill_no": no, "transfer_bill_no": "1330000" + secrets.token_hex(16),
+                              "appid": body["appid"], "openid": body["openid"], "transfer_amount": amount,
+                              "transfer_remark": body["transfer_remark"], "user_name": name,
+                              "notify_url": body["notify_url"], "state": "WAIT_USER_CONFIRM",
+                              "package_info": base64.b64encode(secrets.token_bytes(48)).decode(),
+                              "create_time": datetime.now(UTC).isoformat(), "fail_reason": ""}
+        return 200, self.transfer_answer(self.transfers[no])
+
+    def transfer_answer(self, bill: dict) -> dict:
+        answer = {k: bill[k] for k in ("out_bill_no", "transfer_bill_no", "create_time", "state")}
+        if bill["state"] == "WAIT_USER_CONFIRM":
+            answer["package_info"] = bill["package_info"]
+        return answer
+
+    def transfer_view(self, bill: dict) -> dict:
+        """查询转账单 / the 商家转账结果通知 resource."""
+        view = {"mch_id": self.mchid, "out_bill_no": bill["out_bill_no"], "transfer_bill_no": bill["transfer_bill_no"],
+                "appid": bill["appid"], "state": bill["state"], "transfer_amount": bill["transfer_amount"],
+                "transfer_remark": bill["transfer_remark"], "openid": bill["openid"],
+                "create_time": bill["create_time"], "update_time": datetime.now(UTC).isoformat()}
+        if bill["fail_reason"]:
+            view["fail_reason"] = bill["fail_reason"]
+        return view
+
+    def confirm_transfer(self, params: dict, *, openid: str, state: str = "SUCCESS", fail_reason: str = "") -> dict:
+        """The tenant taps 确认收款 (wx.requestMerchantTransfer): WeChat checks the merchant, the app, the package
+        and that the confirming user is the payee. Returns the result notification's resource."""
+        bill = next((b for b in self.transfers.values() if b["package_info"] == params.get("package")), None)
+        if bill is None or params.get("mchId") != self.mchid or params.get("appId") != self.appid \
+                or bill["openid"] != openid or bill["state"] != "WAIT_USER_CONFIRM":
+            raise ValueError("requestMerchantTransfer refused")
+        bill["state"], bill["fail_reason"] = state, fail_reason
+        return self.transfer_view(bill)
 
     def finish_refund(self, out_refund_no: str, status: str = "SUCCESS", *, at: datetime | None = None) -> dict:
         """The refund reaches the tenant (or fails): the 退款结果通知 resource."""
@@ -380,7 +467,8 @@ class FakeWeChatPay:
                      event_type: str = "TRANSACTION.SUCCESS") -> tuple[dict[str, str], bytes]:
         """支付成功通知 (or 退款结果通知 with event_type REFUND.*) as WeChat Pay POSTs it: (headers, body)."""
         nonce = secrets.token_hex(6)  # 12 bytes for AES-GCM
-        associated = "transaction" if event_type.startswith("TRANSACTION") else "refund"
+        associated = {"TRANSACTION": "transaction", "MCHTRANSFER": "mch_payment"}.get(event_type.split(".")[0],
+                                                                                     "refund")
         ciphertext = AESGCM((apiv3_key or self.apiv3_key).encode()).encrypt(
             nonce.encode(), json.dumps(resource, ensure_ascii=False).encode(), associated.encode())
         body = json.dumps({

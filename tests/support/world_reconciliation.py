@@ -1,5 +1,6 @@
 """Each side's building has a statement import with lines: two with a proposal on the side's first rent
-receivable (to confirm, to reject) and three unmatched ones, each an open discrepancy (confirm, dismiss, reassign)."""
+receivable (to confirm, to reject), one applied (to reverse) and three unmatched ones, each an open
+discrepancy (confirm, dismiss, reassign)."""
 
 from models.reconciliation import Discrepancy, ReconciliationMatch, StatementImport, StatementLine
 from reconciliation.choices import DiscrepancyKind, ImportStatus, LineStatus, MatchRule, MatchStatus
@@ -24,6 +25,12 @@ async def extend_world(world, side, now) -> None:
                                          rule=MatchRule.PAYER_AMOUNT, confidence=80, status=MatchStatus.PROPOSED,
                                          explanation="world: proposed")
         side.extra[name] = proposed
+    applied = await line(len(side.extra) + 5, LineStatus.MATCHED)
+    await ReconciliationMatch.create(line_id=applied.id, lease_id=side.lease.id, building_id=building,
+                                     receivable_id=receivable.id, amount_fen=receivable.amount_fen,
+                                     rule=MatchRule.MANUAL, confidence=100, status=MatchStatus.APPLIED,
+                                     explanation="world: applied")
+    side.extra["line_to_reverse"] = applied
     for name in ("discrepancy_to_confirm", "discrepancy_to_dismiss", "discrepancy_to_reassign"):
         unmatched = await line(len(side.extra) + 10, LineStatus.UNMATCHED)
         side.extra[name] = await Discrepancy.create(

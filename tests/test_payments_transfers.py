@@ -1,0 +1,177 @@
+"""商家转账 (merchant transfer to the tenant's WeChat balance) for deposit refunds whose deposit came by bank, end to
+end against the fake WeChat Pay on loopback: the real wechatpayv3 client signs the transfer request (the fake
+verifies it), encrypts the payee's name with the platform public key (the fake decrypts it with the platform
+key generated here) and verifies the fake's signed answers; the result notification is AES-GCM encrypted and
+signed. Real SQLite / PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from accounts.choices import Role
+from leasing.choices import PaymentFrequency, PaymentMethod
+from leasing.ledger import record_payment
+from leasing.service import create_lease, sign_lease
+from models.accounts import User
+from models.alerts import Alert
+from models.leasing import DepositLiability, Receivable
+from models.payments import WechatPayTransfer
+from models.refunds import DepositRefund
+from payments.choices import ALERT_PAYOUT_FAILED
+from payments.jobs import query_unnotified_orders
+from portfolio.choices import StatusSource, UnitStatus
+from portfolio.service import change_unit_status
+from tests.support.fake_wechatpay import FakeWeChatPay, new_key
+from tests.support.refund_helpers import PAYEE, post, refund_inspection_report, upload_photo
+
+NOTIFY = "/api/v1/payments/wechat/transfer-notify"
+SCENE = {"wechatpay_transfer_scene_id": "1005",
+         "wechatpay_transfer_report_infos": [{"info_type": "岗位类型", "info_content": "租户"},
+                                             {"info_type": "报酬说明", "info_content": "押金退还"}]}
+
+
+@pytest.fixture
+def fake_pay():
+    fake = FakeWeChatPay().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def settings(settings, fake_pay):
+    return settings.model_copy(update={**fake_pay.settings_overrides(), **SCENE})
+
+
+async def approved_bank_deposit_refund(client, world, clock, amount_fen=900000):  # the deposit, refunded whole
+    """A lease whose deposit was paid by bank transfer, its tenant's refund applied from the mini program and
+    approved: (the tenant's user, the refund id)."""
+    a = world.a
+    unit = a.units[3]
+    lease = await create_lease(unit=unit, tenant_name="银行押金租户", tenant_phone="13900000002",
+                               start_date=date(2026, 1, 1), end_date=date(2027, 6, 30), monthly_rent_fen=450000,
+                               deposit_fen=amount_fen, payment_frequency=PaymentFrequency.MONTHLY)
+    lease, _ = await sign_lease(lease.id, now=clock.now(), actor_id=a.manager.id)
+    await change_unit_status(unit.id, UnitStatus.OCCUPIED, source=StatusSource.LEASE, now=clock.now(), reason="in")
+    deposit = await Receivable.get(lease_id=lease.id, charge="DEPOSIT")
+    await record_payment(lease_id=lease.id, amount_fen=amount_fen, paid_at=clock.now(), now=clock.now(),
+                         method=PaymentMethod.BANK_TRANSFER, receivable_id=deposit.id, reference="bank deposit")
+    tenant = await User.create(name="银行押金租户", role=Role.TENANT, tenant_id=lease.tenant_id, openid="o-bank-dep")
+
+    def auth(user):
+        return world.auth(user)
+
+    resp = await post(client, "/api/v1/me/deposit-refunds", {"lease_id": lease.id, "reason": "到期退租",
+                                                             "move_out_date": "2026-11-10", **PAYEE}, auth(tenant))
+    assert resp.status == 201, resp.json
+    refund_id = resp.json["id"]
+    photo = await upload_photo(client, auth, a, unit)
+    report_id = await refund_inspection_report(client, auth, a, unit, clock.now(), [photo])
+    for path, body, user in ((f"/api/v1/refunds/{refund_id}/inspect", {"inspection_report_id": report_id},
+                              a.inspector),
+                             (f"/api/v1/refunds/{refund_id}/settle", {"deduction_ids": []}, a.finance),
+                             (f"/api/v1/refunds/{refund_id}/approve", {"approved_amount_fen": amount_fen},
+                              a.manager)):
+        step = await post(client, path, body, auth(user))
+        assert step.status == 200, step.json
+    return tenant, refund_id
+
+
+async def deliver(client, fake, clock, resource, **kwargs):
+    headers, body = fake.notification(resource, timestamp=int(clock.now().timestamp()),
+                                      event_type="MCHTRANSFER.BILL.FINISHED", **kwargs)
+    _, response = await client.post(NOTIFY, headers=headers, content=body)
+    return response
+
+
+@pytest.fixture(params=["notification", "query"])
+def confirmed_by(request):
+    return request.param
+
+
+async def test_a_bank_paid_deposit_is_transferred_to_the_tenants_balance(client, world, fake_pay, clock, settings,
+                                                                         confirmed_by):
+    tenant, refund_id = await approved_bank_deposit_refund(client, world, clock)
+    finance = world.auth(world.a.finance)
+    payout_path = f"/api/v1/refunds/{refund_id}/wechat-payout"
+    started = await post(client, payout_path, {}, finance)
+    assert started.status == 202, started.json
+    assert (started.json["method"], started.json["status"]) == ("TRANSFER", "WAIT_USER_CONFIRM")
+    again = await post(client, payout_path, {}, finance)  # asking twice makes one transfer bill
+    assert again.json["id"] == started.json["id"] and len(fake_pay.transfers) == 1
+    (bill,) = fake_pay.transfers.values()
+    assert (bill["openid"], bill["transfer_amount"], bill["user_name"]) == ("o-bank-dep", 900000, PAYEE["payee_name"])
+    assert bill["notify_url"].endswith("/api/v1/payments/wechat/transfer-notify")
+    assert (await DepositRefund.get(id=refund_id)).step == "APPROVED"  # until the money arrives
+
+    # the tenant confirms receipt in the mini program with what our server hands out
+    other = await User.create(name="别人", role=Role.TENANT, tenant_id=world.a.lease.tenant_id, openid="o-other")
+    path = f"/api/v1/me/deposit-refunds/{refund_id}/wechat-transfer"
+    _, refused = await client.get(path, headers=world.auth(other))
+    assert refused.status == 404  # another tenant's refund
+    _, mine = await client.get(path, headers=world.auth(tenant))
+    assert mine.status == 200, mine.json
+    resource = fake_pay.confirm_transfer(mine.json["confirm"], openid="o-bank-dep")
+
+    if confirmed_by == "query":  # the result notification never comes: the job asks WeChat Pay
+        assert (await query_unnotified_orders(settings, clock.now()))["wechatpay_transfers"]["queried"] == 0
+        clock.advance(minutes=settings.wechatpay_query_after_minutes + 1)
+        result = await query_unnotified_orders(settings, clock.now())
+        assert result["wechatpay_transfers"]["succeeded"] == 1
+    for _ in range(2):  # repeated: nothing more happens
+        notified = await deliver(client, fake_pay, clock, resource)
+        assert notified.status == 204, notified.text
+    refund = await DepositRefund.get(id=refund_id)
+    assert refund.step == "PAID" and refund.bank_receipt_ref == f"wechatpay-transfer:{bill['transfer_bill_no']}"
+    assert refund.receipt_document_id is None  # the transfer bill replaces the bank receipt
+    liability = await DepositLiability.get(lease_id=refund.lease_id)
+    assert liability.settled_at is not None and liability.refunded_fen == 900000
+    assert (await WechatPayTransfer.get(id=started.json["id"])).status == "SUCCESS"
+    assert (await deliver(client, fake_pay, clock, resource, key=new_key())).status == 401  # forged
+    _, gone = await client.get(path, headers=world.auth(tenant))
+    assert gone.status == 404 and gone.json["error"]["code"] == "NO_TRANSFER_WAITING"
+
+    done = await post(client, f"/api/v1/me/deposit-refunds/{refund_id}/confirm-receipt", {}, world.auth(tenant))
+    assert done.status == 200, done.json
+    assert (await DepositRefund.get(id=refund_id)).step == "COMPLETED"
+
+
+async def test_a_failed_transfer_is_alerted_and_can_be_asked_again(client, world, fake_pay, clock, settings):
+    tenant, refund_id = await approved_bank_deposit_refund(client, world, clock, amount_fen=150000)
+    finance = world.auth(world.a.finance)
+    payout_path = f"/api/v1/refunds/{refund_id}/wechat-payout"
+    first = await post(client, payout_path, {}, finance)
+    assert first.status == 202 and first.json["out_bill_no"] == f"RWTF{refund_id}A1"
+    _, mine = await client.get(f"/api/v1/me/deposit-refunds/{refund_id}/wechat-transfer", headers=world.auth(tenant))
+    resource = fake_pay.confirm_transfer(mine.json["confirm"], openid="o-bank-dep", state="FAIL",
+                                         fail_reason="REAL_NAME_CHECK_FAIL")
+    assert (await deliver(client, fake_pay, clock, resource)).status == 204
+    failed = await WechatPayTransfer.get(id=first.json["id"])
+    assert failed.status == "FAIL" and "REAL_NAME_CHECK_FAIL" in failed.last_error
+    assert await Alert.filter(type=ALERT_PAYOUT_FAILED, status="ACTIVE").exists()
+    assert (await DepositRefund.get(id=refund_id)).step == "APPROVED"  # finance may pay by bank or ask again
+
+    fake_pay.transfer_failures = 1  # WeChat Pay errs: maybe it made the bill, maybe not; the query decides
+    second = await post(client, payout_path, {}, finance)
+    assert second.status == 202 and (second.json["out_bill_no"], second.json["status"]) == (
+        f"RWTF{refund_id}A2", "ACCEPTED")
+    assert (await post(client, payout_path, {}, finance)).json["id"] == second.json["id"]  # in flight: the same
+    clock.advance(minutes=settings.wechatpay_query_after_minutes + 1)
+    result = (await query_unnotified_orders(settings, clock.now()))["wechatpay_transfers"]
+    assert result["failed"] == 1  # WeChat Pay has no such bill: it was never made
+    third = await post(client, payout_path, {}, finance)
+    assert third.json["out_bill_no"] == f"RWTF{refund_id}A3" and third.json["status"] == "WAIT_USER_CONFIRM"
+    assert len(fake_pay.transfers) == 2 and fake_pay.transfers[f"RWTF{refund_id}A3"]["user_name"] == "张三"
+
+
+async def test_without_a_transfer_scene_a_bank_paid_deposit_is_refused(client, world, fake_pay, clock, settings):
+    app_settings = client.sanic_app.ctx.settings
+    client.sanic_app.ctx.settings = app_settings.model_copy(update={"wechatpay_transfer_scene_id": ""})
+    try:
+        _, refund_id = await approved_bank_deposit_refund(client, world, clock)
+        refused = await post(client, f"/api/v1/refunds/{refund_id}/wechat-payout", {}, world.auth(world.a.finance))
+    finally:
+        client.sanic_app.ctx.settings = app_settings
+    assert refused.status == 409 and refused.json["error"]["code"] == "NO_WECHAT_DEPOSIT_PAYMENT"
+    assert not fake_pay.transfers
