@@ -98,9 +98,13 @@ async def install_triggers(connection=None) -> None:
     await install_append_only(AUDIT_TABLE, connection)
 
 
-async def record_export(actor: Any, what: str, key: str, fmt: str, now: datetime) -> AuditEvent:
+async def record_export(actor: Any, what: str, key: str, fmt: str, now: datetime, *,
+                        rows: int | None = None) -> AuditEvent:
     """An export left the system (a file of personal or business data): who took which report, in what form,
-    for which buildings (None: all). Exports write nothing else, so there is no transaction to share."""
+    for which buildings (None: all), and how many rows when it is a list. Exports write nothing else, so there
+    is no transaction to share. The list's filter values are not kept: a search may be a person's name."""
     buildings = getattr(actor, "building_ids", None)
-    return await record(Actor.of(actor), AuditAction.EXPORT, Target(what, key),
-                        {"format": fmt, "building_ids": sorted(buildings) if buildings is not None else None}, now)
+    details: dict[str, Any] = {"format": fmt, "building_ids": sorted(buildings) if buildings is not None else None}
+    if rows is not None:
+        details["rows"] = rows
+    return await record(Actor.of(actor), AuditAction.EXPORT, Target(what, key), details, now)

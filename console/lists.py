@@ -13,11 +13,15 @@ from urllib.parse import quote, urlencode
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from pydantic import BaseModel, Field
+from sanic import Request
 from sanic.response import HTTPResponse
 
+from audit.service import record_export
 from core.errors import ValidationFailed
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: The audit target type of a console list export; the target id names the list ("status-board").
+CONSOLE_EXPORT = "console_list"
 
 
 class ListQuery(BaseModel):
@@ -107,8 +111,12 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
-def xlsx_response(title: str, columns: Sequence[Column], rows: Sequence[dict], filename: str) -> HTTPResponse:
-    """A workbook of one sheet: a header row, then one row per list row, as the page shows them."""
+async def xlsx_response(request: Request, title: str, columns: Sequence[Column], rows: Sequence[dict],
+                        filename: str) -> HTTPResponse:
+    """A workbook of one sheet: a header row, then one row per list row, as the page shows them. The export is
+    written to the audit log (who, which list, which buildings, how many rows) before the file leaves."""
+    await record_export(request.ctx.principal, CONSOLE_EXPORT, filename.removesuffix(".xlsx"), "xlsx",
+                        request.app.ctx.clock.now(), rows=len(rows))
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=title[:31])
     for index, column in enumerate(columns, start=1):

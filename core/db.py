@@ -43,8 +43,17 @@ def build_tortoise_config(settings: Settings | str, *, model_modules: Sequence[s
 
 
 async def connect(config: dict[str, Any]) -> None:
+    """Initialise Tortoise and open every connection now. Tortoise opens a connection lazily inside its
+    connection lock and does not release the lock when that first opening is cancelled or fails: a load
+    balancer's probe that hangs up during a worker's first query (SQLite) left the lock taken, and every later
+    query of that worker waited forever. Opened here, at start-up, nothing cancels it, and a database that
+    cannot be reached fails the start instead of the first request."""
+    from tortoise.connection import get_connection
+
     # Global fallback: the server listener and the request tasks run in different contexts.
     await Tortoise.init(config=config, _enable_global_fallback=True)
+    for alias in config["connections"]:
+        await get_connection(alias).execute_query("SELECT 1")
 
 
 async def close_db() -> None:

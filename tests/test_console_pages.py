@@ -97,6 +97,37 @@ async def test_alert_acknowledged_over_htmx_leaves_the_active_queue(client, worl
     assert response.status == 200 and (await Alert.get(id=alert.id)).status == AlertStatus.RESOLVED
 
 
+EXPORTS = {"/console/board": "status-board", "/console/alerts": "alerts", "/console/work-orders": "work-orders",
+           "/console/leases/expiry": "lease-expiry", "/console/refunds": "refunds",
+           "/console/devices/commissioning": "commissioning", "/console/devices/dead-letters": "dead-letters",
+           "/console/admin/staff": "staff"}
+
+
+async def test_every_list_export_is_audited(client, world):
+    """An XLSX export is a privileged action: who took which list, for which buildings, how many rows."""
+    from audit.choices import AuditAction
+    from console.lists import CONSOLE_EXPORT
+    from models.audit import AuditEvent
+
+    assert set(EXPORTS) == {p for p in PAGES if "{unit}" not in p}  # every list page of the console
+    for path, name in EXPORTS.items():
+        _, export = await client.get(f"{path}?format=xlsx", headers={**world.console_auth(world.admin),
+                                                                      "X-Request-Id": f"export-{name}"})
+        assert export.status == 200 and export.headers["content-type"] == XLSX_TYPE, path
+        data_rows = load_workbook(io.BytesIO(export.content)).active.max_row - 1
+        event = await AuditEvent.get(action=AuditAction.EXPORT, target_id=name)
+        assert (event.target_type, event.actor_id, event.request_id) == (CONSOLE_EXPORT, world.admin.id,
+                                                                          f"export-{name}")
+        assert event.details == {"format": "xlsx", "building_ids": None, "rows": data_rows}, path
+    _, scoped = await client.get("/console/board?format=xlsx", headers=world.console_auth(world.a.manager))
+    assert scoped.status == 200
+    event = await AuditEvent.filter(action=AuditAction.EXPORT, actor_id=world.a.manager.id).get()
+    assert event.details["building_ids"] == [world.a.building.id]
+    before = await AuditEvent.filter(action=AuditAction.EXPORT).count()
+    _, refused = await client.get("/console/admin/staff?format=xlsx", headers=world.console_auth(world.a.inspector))
+    assert refused.status == 403 and await AuditEvent.filter(action=AuditAction.EXPORT).count() == before
+
+
 async def test_error_page_shows_the_request_id(client, world):
     """The id a user reads off the page is the one in the response header and the access log line."""
     headers = {**world.console_auth(world.a.inspector), "X-Request-Id": "page-err-1"}

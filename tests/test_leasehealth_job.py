@@ -141,6 +141,12 @@ async def test_api_scope_report_and_xlsx(world, client, clock):
     detail_rows = [r for r in book["明细"].iter_rows(values_only=True) if r[5] == lease.id]
     assert {r[6] for r in detail_rows} == {"履约偏差", "合同变更", "关联工单"}
     assert any("迟8个工作日" in (r[11] or "") for r in detail_rows)
+    from audit.choices import AuditAction
+    from models.audit import AuditEvent
+
+    event = await AuditEvent.get(action=AuditAction.EXPORT)  # an export is a privileged action: audited
+    assert (event.target_type, event.target_id, event.actor_id) == ("lease_health_report", "2026-12", world.admin.id)
+    assert event.details == {"format": "xlsx", "building_ids": None}
 
     for bad in ("2026-13", "26-12", "2026-1"):
         _, refused = await client.get(f"/api/v1/lease-health/reports/{bad}", headers=world.auth(world.admin))

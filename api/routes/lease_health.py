@@ -12,6 +12,7 @@ from sanic.response import json, raw
 from accounts.permissions import LEASE_HEALTH_READERS
 from api import responses as R
 from api.access import File, access, principal_of, query_of
+from audit.service import record_export
 from core.errors import ValidationFailed
 from leasehealth import profiles, service
 from leasehealth.schemas import AsOfQuery, HealthQuery
@@ -73,5 +74,6 @@ async def report(request: Request, month: str):
 async def report_xlsx(request: Request, month: str):
     content = await service.export_report_xlsx(month, cfg_of(request), request.app.ctx.clock.now(),
                                                principal_of(request).building_ids)
+    await record_export(principal_of(request), "lease_health_report", month, "xlsx", request.app.ctx.clock.now())
     return raw(content, content_type=XLSX,
                headers={"Content-Disposition": f'attachment; filename="lease-health-{month}.xlsx"'})

@@ -91,7 +91,7 @@ async def _page(request: Request, *, created: dict | None = None, status: int = 
              "buildings": "、".join(f"{buildings[b].name}({d})" for b, d in duties.get(u.id, []) if b in buildings)}
             for u in result.rows]
     if query.format == "xlsx":
-        return xlsx_response("员工", COLUMNS, rows, "staff.xlsx")
+        return await xlsx_response(request, "员工", COLUMNS, rows, "staff.xlsx")
     managers = await User.filter(role__in=[Role.MANAGER, Role.EXECUTIVE, Role.ADMIN]).order_by("name")
     return await page(request, "admin_staff.html", status=status, query=query, result=result, rows=rows,
                       columns=COLUMNS, buildings=list(buildings.values()), roles=sorted(STAFF_ROLES),

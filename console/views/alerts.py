@@ -93,7 +93,7 @@ async def alerts_queue(request: Request):
     result = await paginate(qs, query, settings.console_page_size, export_max=settings.console_export_max_rows)
     rows = await alert_rows(result.rows)
     if query.format == "xlsx":
-        return xlsx_response("告警", COLUMNS, rows, "alerts.xlsx")
+        return await xlsx_response(request, "告警", COLUMNS, rows, "alerts.xlsx")
     types = sorted(set(await alerts_for(principal).distinct().values_list("type", flat=True)))
     return await page(request, "alerts.html", query=query, result=result, rows=rows, columns=COLUMNS,
                       types=types, buildings=await visible_buildings(principal), statuses=list(AlertStatus),

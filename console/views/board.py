@@ -92,7 +92,7 @@ async def board(request: Request):
     buildings = {b.id: b for b in await Building.filter(id__in={u["building_id"] for u in result.rows})}
     rows = [board_row(u, buildings[u["building_id"]], stale_before) for u in result.rows]
     if query.format == "xlsx":
-        return xlsx_response("房源状态看板", COLUMNS, rows, "status-board.xlsx")
+        return await xlsx_response(request, "房源状态看板", COLUMNS, rows, "status-board.xlsx")
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(row["building"], []).append(row["cell"])

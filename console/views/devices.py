@@ -61,7 +61,7 @@ async def commissioning(request: Request):
              "message_count": c.message_count, "first_seen": c.first_seen, "last_seen": c.last_seen,
              "sample_payload": c.sample_payload} for c in result.rows]
     if query.format == "xlsx":
-        return xlsx_response("待接入设备", COMMISSIONING, rows, "commissioning.xlsx")
+        return await xlsx_response(request, "待接入设备", COMMISSIONING, rows, "commissioning.xlsx")
     return await page(request, "commissioning.html", query=query, result=result, rows=rows, columns=COMMISSIONING,
                       kinds=list(DeviceKind), link=lambda **kw: link("/console/devices/commissioning", query, **kw))
 
@@ -90,6 +90,6 @@ async def dead_letters(request: Request):
     rows = [{"id": d.id, "topic": d.topic, "reason": d.reason, "payload_size": d.payload_size,
              "received_at": d.received_at, "payload": d.payload} for d in result.rows]
     if query.format == "xlsx":
-        return xlsx_response("死信消息", DEAD_LETTERS, rows, "dead-letters.xlsx")
+        return await xlsx_response(request, "死信消息", DEAD_LETTERS, rows, "dead-letters.xlsx")
     return await page(request, "dead_letters.html", query=query, result=result, rows=rows, columns=DEAD_LETTERS,
                       link=lambda **kw: link("/console/devices/dead-letters", query, **kw))

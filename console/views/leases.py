@@ -83,7 +83,7 @@ async def lease_expiry(request: Request):
                      "tier": current_tier(rules.get(lease.unit.property_type, ()), days_left),
                      "tasks": tasks.get(lease.id, []), "month": lease.end_date.strftime("%Y年%m月")})
     if query.format == "xlsx":
-        return xlsx_response("租约到期", COLUMNS, rows, "lease-expiry.xlsx")
+        return await xlsx_response(request, "租约到期", COLUMNS, rows, "lease-expiry.xlsx")
     months: dict[str, list[dict]] = {}
     for row in rows:
         months.setdefault(row["month"], []).append(row)

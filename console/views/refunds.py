@@ -134,7 +134,7 @@ async def refunds_board(request: Request):
     if query.red_only:
         rows = [r for r in rows if r["red"]]
     if query.format == "xlsx":
-        return xlsx_response("押金退还看板", COLUMNS, rows, "refunds.xlsx")
+        return await xlsx_response(request, "押金退还看板", COLUMNS, rows, "refunds.xlsx")
     columns = {step: [r for r in rows if r["refund"].step == step] for step in STEP_ORDER}
     return await page(request, "refunds.html", query=query, columns=columns, steps=list(STEP_ORDER),
                       red_count=sum(1 for r in rows if r["red"]), buildings=await visible_buildings(principal),

@@ -86,7 +86,7 @@ async def work_orders(request: Request):
         rows.append({"order": order, "unit_code": codes.get(order.unit_id), "assignee": names.get(order.assignee_id),
                      "tz": zones.get(order.building_id), "countdown": text, "overdue": overdue, "live": live})
     if query.format == "xlsx":
-        return xlsx_response("工单", COLUMNS, rows, "work-orders.xlsx")
+        return await xlsx_response(request, "工单", COLUMNS, rows, "work-orders.xlsx")
     return await page(request, "workorders.html", query=query, result=result, rows=rows, columns=COLUMNS,
                       staff=await building_staff(o.building_id for o in orders),
                       buildings=await visible_buildings(principal), statuses=list(WorkOrderStatus),
