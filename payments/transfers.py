@@ -142,11 +142,10 @@ async def settle_transfer(out_bill_no_: str, state: str, *, now: datetime, refun
 
 
 async def _failed(transfer: WechatPayTransfer, status: TransferStatus, reason: str, *, now: datetime) -> None:
-    before = await WechatPayTransfer.get(id=transfer.id)
-    if not await payout_rows.leave_flight(TRANSFER, transfer, status, reason, package_info=""):  # nothing to confirm
-        return
-    if before.status == TransferStatus.CANCELING and status == TransferStatus.CANCELLED:
-        # the cancel finance asked for went through: no alert, the refund can be paid out again
+    # the cancel finance asked for went through: no alert, the refund can be paid out again
+    if status == TransferStatus.CANCELLED and await WechatPayTransfer.filter(
+            id=transfer.id, status=TransferStatus.CANCELING).update(status=status, last_error=reason[:300],
+                                                                     package_info=""):
         refund = await DepositRefund.get(id=transfer.refund_id)
         log.info("WeChat Pay transfer %s of refund %s cancelled", transfer.out_bill_no, refund.id)
         await audit.record(audit.SYSTEM, AuditAction.TRANSFER_CANCELLED,
@@ -154,7 +153,7 @@ async def _failed(transfer: WechatPayTransfer, status: TransferStatus, reason: s
                            {"out_bill_no": transfer.out_bill_no, "amount_fen": transfer.amount_fen,
                             "refund_step": refund.step}, now)
         return
-    await payout_rows.alert_failure(TRANSFER, transfer, reason, now=now)
+    await payout_rows.fail(TRANSFER, transfer, status, reason, now=now, package_info="")  # no longer to confirm
 
 
 async def cancel_transfer(refund: DepositRefund, *, actor: User, now: datetime, cfg: PayConfig, client: Any,

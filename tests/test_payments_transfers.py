@@ -272,3 +272,24 @@ async def test_a_cancel_wechat_pay_does_not_answer_leaves_the_transfer_waiting(c
     assert (await deliver(client, fake_pay, clock, resource)).status == 204
     assert (await WechatPayTransfer.get(id=started.json["id"])).status == "SUCCESS"
     assert (await DepositRefund.get(id=refund_id)).step == "PAID"
+
+
+async def test_no_bank_payout_while_a_transfer_is_in_flight_until_it_is_cancelled(client, world, fake_pay, clock,
+                                                                                   settings):
+    _, refund_id = await approved_bank_deposit_refund(client, world, clock, amount_fen=150000)
+    finance = world.auth(world.a.finance)
+    started = await post(client, f"/api/v1/refunds/{refund_id}/wechat-payout", {}, finance)
+    _, doc = await client.post(f"/api/v1/refunds/{refund_id}/documents", headers=finance,
+                               files={"file": ("receipt.pdf", b"%PDF-1.4 receipt", "application/pdf")},
+                               data={"kind": "BANK_RECEIPT"})
+    assert doc.status == 201, doc.json
+    bank = {"bank_receipt_ref": "CMB20261203001", "receipt_document_id": doc.json["id"]}
+    twice = await post(client, f"/api/v1/refunds/{refund_id}/pay", bank, finance)
+    assert twice.status == 409 and twice.json["error"]["code"] == "PAYOUT_IN_FLIGHT"  # it would be paid twice
+    assert (await post(client, CANCEL.format(refund_id), {}, finance)).json["status"] == "CANCELING"
+    assert (await post(client, f"/api/v1/refunds/{refund_id}/pay", bank, finance)).status == 409
+    resource = fake_pay.finish_cancel(started.json["out_bill_no"])
+    assert (await deliver(client, fake_pay, clock, resource)).status == 204
+    paid = await post(client, f"/api/v1/refunds/{refund_id}/pay", bank, finance)  # payable again, by bank
+    assert paid.status == 200, paid.json
+    assert (await DepositRefund.get(id=refund_id)).bank_receipt_ref == "CMB20261203001"
