@@ -114,16 +114,23 @@ async def snapshot(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def audit(settings: Settings, args: argparse.Namespace) -> int:
+    from audit.service import SYSTEM, record_export
     from cli.core_commands import with_db
     from core.errors import AppError
     from inspections.fonts import FontMissing
     from occupancy.audit import audit_view, export_pdf, export_xlsx, generate_audit
 
     async def run() -> tuple[dict, bytes | None, bytes | None]:
-        await generate_audit(settings, args.month, _now(args.now))
+        now = _now(args.now)
+        await generate_audit(settings, args.month, now)
         view = await audit_view(args.month, None)
-        return (view, await export_xlsx(args.month, None) if args.xlsx else None,
-                await export_pdf(args.month, None, settings.label_font_path) if args.pdf else None)
+        content = await export_xlsx(args.month, None) if args.xlsx else None
+        pdf = await export_pdf(args.month, None, settings.label_font_path) if args.pdf else None
+        # audited as the API's exports of the audit are; by the system (the CLI acts as no user), all buildings
+        for fmt, data in (("xlsx", content), ("pdf", pdf)):
+            if data is not None:
+                await record_export(SYSTEM, "occupancy_audit", args.month, fmt, now)
+        return view, content, pdf
 
     try:
         view, content, pdf = await with_db(settings, run)

@@ -2,6 +2,7 @@
 injected time, and the month's audit prints and exports."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -40,5 +41,11 @@ def test_demo_figures_differ_and_audit_exports(tmp_path, premigrated):
     assert "资产状态一致性审计报告" in audit.stdout and "VACANT_BUT_OCCUPIED_LIKE" in audit.stdout
     assert load_workbook(out).sheetnames == ["汇总", "楼宇", "城市", "明细"]
     assert (tmp_path / "audit.pdf").read_bytes().startswith(b"%PDF")
+    # both exports are in the audit log as the API's are, by the system (the CLI is no user)
+    with sqlite3.connect(tmp_path / "rentwatch.sqlite3") as conn:
+        exports = conn.execute("SELECT actor_id, actor_role, target_type, target_id, details FROM audit_events "
+                               "WHERE action = 'export' ORDER BY id").fetchall()
+    assert [row[:4] for row in exports] == [(None, "SYSTEM", "occupancy_audit", month)] * 2
+    assert [json.loads(row[4]) for row in exports] == [{"format": fmt, "building_ids": None} for fmt in ("xlsx", "pdf")]
     bad = run_cli("audit", "--month", "2026-13", env=env)
     assert bad.returncode == 2 and "INVALID_MONTH" in bad.stderr
