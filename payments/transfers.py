@@ -16,12 +16,9 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from accounts.choices import Role
-from alerts.choices import AlertSeverity
-from alerts.service import raise_alert
 from audit import service as audit
 from audit.choices import AuditAction
 from core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
@@ -29,8 +26,8 @@ from models.accounts import User
 from models.payments import WechatPayTransfer
 from models.portfolio import Unit
 from models.refunds import DepositRefund
+from payments import payout_rows
 from payments.choices import (
-    ALERT_PAYOUT_FAILED,
     CANCELLABLE_TRANSFER_STATUSES,
     IN_FLIGHT_TRANSFER_STATUSES,
     OPEN_TRANSFER_STATUSES,
@@ -40,7 +37,6 @@ from payments.choices import (
 )
 from payments.client import PayConfig, call_pay
 from payments.service import verify_notification
-from refunds import service as refunds
 from refunds.service import RefundConfig
 
 log = logging.getLogger("rentwatch.payments")
@@ -49,6 +45,12 @@ log = logging.getLogger("rentwatch.payments")
 NAME_REQUIRED_FEN = 200000
 REMARK_MAX = 32  # transfer_remark: ≤ 32 characters, shown to the tenant
 FAILED = frozenset({TransferStatus.FAIL, TransferStatus.CANCELLED})
+
+
+TRANSFER = payout_rows.PayoutKind(
+    model=WechatPayTransfer, noun="transfer", number=lambda t: t.out_bill_no, number_key="out_bill_no",
+    in_flight=IN_FLIGHT_TRANSFER_STATUSES, success=TransferStatus.SUCCESS, record_prefix="wechatpay-transfer",
+    wechat_number=lambda t: t.transfer_bill_no, not_paid="transferred")
 
 
 def transfer_notify_url(cfg: PayConfig) -> str:
@@ -87,14 +89,10 @@ async def start_transfer(refund: DepositRefund, amount_fen: int, *, actor: User,
         raise ValidationFailed("a transfer of 2,000 yuan or more needs the payee's real name on the refund",
                                code="PAYEE_NAME_REQUIRED", details={"fields": [{"field": "payee_name"}]})
     attempt = current.attempt + 1 if current else 1
-    try:
-        async with in_transaction():
-            transfer = await WechatPayTransfer.create(
-                out_bill_no=out_bill_no(refund.id, attempt), refund_id=refund.id, attempt=attempt,
-                recipient_id=recipient.id, openid=recipient.openid or "", amount_fen=amount_fen,
-                status=TransferStatus.ACCEPTED, requested_by_id=actor.id, requested_at=now)
-    except IntegrityError:
-        raise Conflict("a transfer of this refund is being requested", code="PAYOUT_CHANGED") from None
+    transfer = await payout_rows.claim(
+        TRANSFER, out_bill_no=out_bill_no(refund.id, attempt), refund_id=refund.id, attempt=attempt,
+        recipient_id=recipient.id, openid=recipient.openid or "", amount_fen=amount_fen,
+        status=TransferStatus.ACCEPTED, requested_by_id=actor.id, requested_at=now)
     unit = await Unit.get(id=refund.unit_id)
     infos = [{"info_type": kind, "info_content": text} for kind, text in cfg.transfer_report_infos]
     remark = f"{unit.code}押金退还"[:REMARK_MAX]
@@ -109,9 +107,7 @@ async def start_transfer(refund: DepositRefund, amount_fen: int, *, actor: User,
                         transfer.out_bill_no)
             return await WechatPayTransfer.get(id=transfer.id)
         await _failed(transfer, TransferStatus.FAIL, f"{response.status} {response.code}", now=now)
-        raise ServiceUnavailable("WeChat Pay refused the transfer", code=PaymentsError.WECHAT_PAY_REFUSED,
-                                 details={"wechat_code": response.code,
-                                          "wechat_message": str(response.data.get("message", ""))[:200]})
+        raise payout_rows.refused("transfer", response)
     return await settle_transfer(transfer.out_bill_no, str(response.data.get("state", "")), now=now,
                                  refund_cfg=refund_cfg,
                                  transfer_bill_no=str(response.data.get("transfer_bill_no", "")),
@@ -131,17 +127,7 @@ async def settle_transfer(out_bill_no_: str, state: str, *, now: datetime, refun
     if status is None:
         log.warning("WeChat Pay transfer %s in unknown state %r", out_bill_no_, state[:32])
     elif status == TransferStatus.SUCCESS:
-        async with in_transaction():  # the transfer and the refund's step change together, once
-            won = await WechatPayTransfer.filter(id=transfer.id, status__in=list(IN_FLIGHT_TRANSFER_STATUSES)) \
-                .update(status=TransferStatus.SUCCESS, succeeded_at=now, **known)
-            if won:
-                transfer = await WechatPayTransfer.get(id=transfer.id)
-                actor = await User.get_or_none(id=transfer.requested_by_id or 0)
-                if actor is None:
-                    raise Conflict("the transfer has no requesting finance user", code="PAYOUT_WITHOUT_ACTOR")
-                await refunds.pay(transfer.refund_id, actor=actor, now=now, cfg=refund_cfg, bank_receipt_ref=None,
-                                  receipt_document_id=None,
-                                  payment_record=f"wechatpay-transfer:{transfer.transfer_bill_no or out_bill_no_}")
+        await payout_rows.succeed(TRANSFER, transfer, now=now, refund_cfg=refund_cfg, **known)
     elif status in FAILED:
         if known:
             await WechatPayTransfer.filter(id=transfer.id).update(**known)
@@ -156,25 +142,18 @@ async def settle_transfer(out_bill_no_: str, state: str, *, now: datetime, refun
 
 
 async def _failed(transfer: WechatPayTransfer, status: TransferStatus, reason: str, *, now: datetime) -> None:
-    before = await WechatPayTransfer.get(id=transfer.id)
-    won = await WechatPayTransfer.filter(id=transfer.id, status__in=list(IN_FLIGHT_TRANSFER_STATUSES)).update(
-        status=status, last_error=reason[:300], package_info="")
-    if not won:
-        return
-    refund = await DepositRefund.get(id=transfer.refund_id)
-    if before.status == TransferStatus.CANCELING and status == TransferStatus.CANCELLED:
-        # the cancel finance asked for went through: no alert, the refund can be paid out again
+    # the cancel finance asked for went through: no alert, the refund can be paid out again
+    if status == TransferStatus.CANCELLED and await WechatPayTransfer.filter(
+            id=transfer.id, status=TransferStatus.CANCELING).update(status=status, last_error=reason[:300],
+                                                                     package_info=""):
+        refund = await DepositRefund.get(id=transfer.refund_id)
         log.info("WeChat Pay transfer %s of refund %s cancelled", transfer.out_bill_no, refund.id)
         await audit.record(audit.SYSTEM, AuditAction.TRANSFER_CANCELLED,
                            audit.Target("deposit_refund", refund.id, refund.building_id),
                            {"out_bill_no": transfer.out_bill_no, "amount_fen": transfer.amount_fen,
                             "refund_step": refund.step}, now)
         return
-    log.warning("WeChat Pay transfer %s of refund %s failed: %s", transfer.out_bill_no, refund.id, reason)
-    await raise_alert(alert_type=ALERT_PAYOUT_FAILED, now=now, unit_id=refund.unit_id,
-                      building_id=refund.building_id, subject=f"refund:{refund.id}", severity=AlertSeverity.WARNING,
-                      explanation=f"Deposit refund {refund.id} not transferred through WeChat Pay: {reason}",
-                      evidence={"refund_id": refund.id, "out_bill_no": transfer.out_bill_no, "reason": reason})
+    await payout_rows.fail(TRANSFER, transfer, status, reason, now=now, package_info="")  # no longer to confirm
 
 
 async def cancel_transfer(refund: DepositRefund, *, actor: User, now: datetime, cfg: PayConfig, client: Any,

@@ -28,25 +28,23 @@ from payments.transfers import settle_transfer
 from portfolio.choices import StatusSource, UnitStatus
 from portfolio.service import change_unit_status
 from refunds.service import RefundConfig
-from tests.support.fake_wechatpay import FakeWeChatPay, new_key
+from tests.support.fake_wechatpay import new_key
 from tests.support.refund_helpers import PAYEE, post, refund_inspection_report, upload_photo
+from tests.support.wechatpay_fixtures import (
+    TRANSFER_NOTIFY,
+    deliver_notification,
+    fake_pay_fixture,  # noqa: F401  (the fake_pay fixture)
+    pay_settings,
+)
 
-NOTIFY = "/api/v1/payments/wechat/transfer-notify"
 SCENE = {"wechatpay_transfer_scene_id": "1005",
          "wechatpay_transfer_report_infos": [{"info_type": "岗位类型", "info_content": "租户"},
                                              {"info_type": "报酬说明", "info_content": "押金退还"}]}
 
 
 @pytest.fixture
-def fake_pay():
-    fake = FakeWeChatPay().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def settings(settings, fake_pay):
-    return settings.model_copy(update={**fake_pay.settings_overrides(), **SCENE})
+    return pay_settings(settings, fake_pay, **SCENE)
 
 
 async def approved_bank_deposit_refund(client, world, clock, amount_fen=900000):  # the deposit, refunded whole
@@ -84,10 +82,8 @@ async def approved_bank_deposit_refund(client, world, clock, amount_fen=900000):
 
 
 async def deliver(client, fake, clock, resource, **kwargs):
-    headers, body = fake.notification(resource, timestamp=int(clock.now().timestamp()),
+    return await deliver_notification(client, fake, clock, TRANSFER_NOTIFY, resource,
                                       event_type="MCHTRANSFER.BILL.FINISHED", **kwargs)
-    _, response = await client.post(NOTIFY, headers=headers, content=body)
-    return response
 
 
 @pytest.fixture(params=["notification", "query"])
