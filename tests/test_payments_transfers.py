@@ -29,7 +29,7 @@ from portfolio.choices import StatusSource, UnitStatus
 from portfolio.service import change_unit_status
 from refunds.service import RefundConfig
 from tests.support.fake_wechatpay import new_key
-from tests.support.refund_helpers import PAYEE, post, refund_inspection_report, upload_photo
+from tests.support.refund_helpers import PAYEE, apply_refund, approve_refund, post
 from tests.support.wechatpay_fixtures import (
     TRANSFER_NOTIFY,
     deliver_notification,
@@ -62,22 +62,8 @@ async def approved_bank_deposit_refund(client, world, clock, amount_fen=900000):
                          method=PaymentMethod.BANK_TRANSFER, receivable_id=deposit.id, reference="bank deposit")
     tenant = await User.create(name="银行押金租户", role=Role.TENANT, tenant_id=lease.tenant_id, openid="o-bank-dep")
 
-    def auth(user):
-        return world.auth(user)
-
-    resp = await post(client, "/api/v1/me/deposit-refunds", {"lease_id": lease.id, "reason": "到期退租",
-                                                             "move_out_date": "2026-11-10", **PAYEE}, auth(tenant))
-    assert resp.status == 201, resp.json
-    refund_id = resp.json["id"]
-    photo = await upload_photo(client, auth, a, unit)
-    report_id = await refund_inspection_report(client, auth, a, unit, clock.now(), [photo])
-    for path, body, user in ((f"/api/v1/refunds/{refund_id}/inspect", {"inspection_report_id": report_id},
-                              a.inspector),
-                             (f"/api/v1/refunds/{refund_id}/settle", {"deduction_ids": []}, a.finance),
-                             (f"/api/v1/refunds/{refund_id}/approve", {"approved_amount_fen": amount_fen},
-                              a.manager)):
-        step = await post(client, path, body, auth(user))
-        assert step.status == 200, step.json
+    refund_id = await apply_refund(client, world.auth, lease, tenant)
+    await approve_refund(client, world.auth, a, unit, refund_id, clock.now(), amount_fen)
     return tenant, refund_id
 
 

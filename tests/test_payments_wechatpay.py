@@ -402,7 +402,7 @@ async def test_deposit_paid_by_wechat_pay_and_refunded_through_it(client, world,
     from models.refunds import DepositRefund
     from portfolio.choices import StatusSource, UnitStatus
     from portfolio.service import change_unit_status
-    from tests.support.refund_helpers import PAYEE, post, refund_inspection_report, upload_photo
+    from tests.support.refund_helpers import apply_refund, approve_refund, post
 
     a = world.a
     unit = a.units[3]
@@ -423,20 +423,10 @@ async def test_deposit_paid_by_wechat_pay_and_refunded_through_it(client, world,
     def auth(user):
         return world.auth(user)
 
-    resp = await post(client, "/api/v1/me/deposit-refunds", {"lease_id": lease.id, "reason": "到期退租",
-                                                             "move_out_date": "2026-11-10", **PAYEE}, auth(tenant))
-    assert resp.status == 201, resp.json
-    refund_id = resp.json["id"]
+    refund_id = await apply_refund(client, auth, lease, tenant)
     payout_path = f"/api/v1/refunds/{refund_id}/wechat-payout"
     assert (await post(client, payout_path, {}, auth(a.finance))).status == 409  # not approved yet
-    photo = await upload_photo(client, auth, a, unit)
-    report_id = await refund_inspection_report(client, auth, a, unit, clock.now(), [photo])
-    for path, body, user in ((f"/api/v1/refunds/{refund_id}/inspect", {"inspection_report_id": report_id},
-                              a.inspector),
-                             (f"/api/v1/refunds/{refund_id}/settle", {"deduction_ids": []}, a.finance),
-                             (f"/api/v1/refunds/{refund_id}/approve", {"approved_amount_fen": 900000}, a.manager)):
-        step = await post(client, path, body, auth(user))
-        assert step.status == 200, step.json
+    await approve_refund(client, auth, a, unit, refund_id, clock.now(), 900000)
 
     started = await post(client, payout_path, {}, auth(a.finance))
     assert started.status == 202 and started.json["status"] == "PROCESSING", started.json

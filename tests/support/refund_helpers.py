@@ -74,3 +74,25 @@ async def refund_inspection_report(client, auth, side, unit, now, photo_ids) -> 
     resp = await post(client, "/api/v1/status-reports", body, auth(side.inspector))
     assert resp.status in (200, 201), resp.json
     return resp.json["report"]["id"]
+
+
+async def apply_refund(client, auth, lease, tenant) -> int:
+    """The tenant applies for the deposit refund of ``lease`` from the mini program (payee as PAYEE): its id."""
+    resp = await post(client, "/api/v1/me/deposit-refunds", {"lease_id": lease.id, "reason": "到期退租",
+                                                             "move_out_date": "2026-11-10", **PAYEE}, auth(tenant))
+    assert resp.status == 201, resp.json
+    return resp.json["id"]
+
+
+async def approve_refund(client, auth, side, unit, refund_id, now, amount_fen) -> None:
+    """The refund inspected on site (a photo, a refund inspection report), settled without deductions and
+    approved for ``amount_fen``, each step by its role."""
+    photo = await upload_photo(client, auth, side, unit)
+    report_id = await refund_inspection_report(client, auth, side, unit, now, [photo])
+    for path, body, user in ((f"/api/v1/refunds/{refund_id}/inspect", {"inspection_report_id": report_id},
+                              side.inspector),
+                             (f"/api/v1/refunds/{refund_id}/settle", {"deduction_ids": []}, side.finance),
+                             (f"/api/v1/refunds/{refund_id}/approve", {"approved_amount_fen": amount_fen},
+                              side.manager)):
+        step = await post(client, path, body, auth(user))
+        assert step.status == 200, step.json
