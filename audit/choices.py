@@ -18,6 +18,8 @@ class AuditAction(StrEnum):
     DEVICE_CREDENTIAL_ISSUED = "credential.device_issued"
     EXPORT = "export"
     STATEMENT_MATCH_REVERSED = "reconciliation.match_reversed"
+    TRANSFER_CANCEL_REQUESTED = "wechatpay.transfer_cancel_requested"
+    TRANSFER_CANCELLED = "wechatpay.transfer_cancelled"
 
 
 #: The table the append-only triggers protect.

@@ -406,6 +406,12 @@ async def _existing_report_outcome(client_id: UUID, principal: Principal, digest
     existing = await StatusReport.get_or_none(client_id=client_id)
     if existing is None:
         return None
+    return _report_duplicate(existing, principal, digest)
+
+
+def _report_duplicate(existing: StatusReport, principal: Principal, digest: str) -> Outcome:
+    """DUPLICATE (the original result) for the stored report with the submitted client_id; raises
+    ClientIdReused when it is someone else's or different content."""
     outcome = _duplicate_of(existing, "author_id", principal, digest, existing_result(existing))
     outcome.report = existing
     return outcome
@@ -419,15 +425,18 @@ def existing_result(report: StatusReport) -> str:
 async def submit_report(principal: Principal, body: StatusReportIn, *, settings: Settings, now: datetime,
                         via_sync: bool = False, history: FixHistory | None = None,
                         known_photos: set[UUID] | None = None, maybe_duplicate: bool = True,
-                        sites: dict[str, Site] | None = None) -> Outcome:
+                        sites: dict[str, Site] | None = None, existing: StatusReport | None = None) -> Outcome:
     """Record a status report. Raises AppError for a refusal (nothing written); returns the outcome otherwise.
 
     ``maybe_duplicate=False`` (the sync looked the batch's client_ids up at once) skips the read; a racing
-    duplicate is still caught by the unique constraint below.
+    duplicate is still caught by the unique constraint below. ``existing``: the stored report with this
+    client_id, read by the caller (the sync reads a batch's stored reports at once): no read here either.
     """
     if principal.role not in REPORTERS:
         raise Forbidden(f"role {principal.role} may not submit status reports")
     digest = content_hash(body)
+    if existing is not None:
+        return _report_duplicate(existing, principal, digest)
     if maybe_duplicate:
         duplicate = await _existing_report_outcome(body.client_id, principal, digest)
         if duplicate:

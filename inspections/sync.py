@@ -94,8 +94,11 @@ async def apply_batch(principal: Principal, items: list[Any], *, settings: Setti
     if parsed:
         times = [m.location.captured_at for _, m in parsed]
         history = await FixHistory.load(principal.user_id, min(times), max(times))
-    seen: set[Any] = set(await StatusReport.filter(client_id__in=[m.client_id for m in reports])
-               .values_list("client_id", flat=True)) if reports else set()
+    # The batch's reports stored before it (a replay), read at once: each such item's DUPLICATE (or CONFLICT)
+    # comes from here instead of a read of its own.
+    stored = {r.client_id: r for r in await StatusReport.filter(client_id__in=[m.client_id for m in reports])} \
+        if reports else {}
+    seen: set[Any] = set(stored)
     photo_ids = {p for m in reports for p in m.photo_ids}
     known_photos: set = set()
     if photo_ids:
@@ -104,7 +107,7 @@ async def apply_batch(principal: Principal, items: list[Any], *, settings: Setti
     # after every such item: a later item of the same unit reads the unit again, as the earlier one may have
     # changed it). A report without photos changes no unit: it keeps the entry.
     sites = await load_sites(sorted({_unit_key(m) for m in reports} - {""}))
-    run = _Run(principal, settings, now, results, history, seen, known_photos, sites)
+    run = _Run(principal, settings, now, results, history, seen, known_photos, sites, stored)
     for index, model in parsed:
         if store_together and isinstance(model, StatusReportIn) and not model.photo_ids \
                 and model.client_id not in seen:
@@ -132,6 +135,9 @@ class _Run:
     seen: set[Any]
     known_photos: set
     sites: dict[str, Site]
+    # The stored reports read at the batch's start, by client_id; dropped once a confirmation was applied (it
+    # may change a stored report: a duplicate after it reads its report again, as it would have alone).
+    stored: dict[Any, StatusReport]
     pending: list[tuple[int, StatusReportIn, PreparedReport]] = field(default_factory=list)
     before_pending: tuple = ()
 
@@ -174,9 +180,11 @@ class _Run:
             if isinstance(model, StatusReportIn):
                 outcome = await submit_report(self.principal, model, settings=self.settings, now=self.now,
                                               via_sync=True, history=self.history, known_photos=self.known_photos,
-                                              maybe_duplicate=maybe_duplicate, sites=self.sites)
+                                              maybe_duplicate=maybe_duplicate, sites=self.sites,
+                                              existing=self.stored.get(model.client_id))
                 self.seen.add(model.client_id)
             else:
+                self.stored.clear()
                 report = await report_for(self.principal, model.report_id, model.report_client_id)
                 outcome = await decide(self.principal, report, model, settings=self.settings, now=self.now,
                                        history=self.history)

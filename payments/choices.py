@@ -60,7 +60,9 @@ class TransferStatus(StrEnum):
 
     ACCEPTED = "ACCEPTED"  # WeChat Pay took the bill
     WAIT_USER_CONFIRM = "WAIT_USER_CONFIRM"  # the tenant confirms receipt in the mini program (requestMerchantTransfer)
-    PROCESSING = "PROCESSING"  # TRANSFERING / PROCESSING / CANCELING at WeChat Pay: the outcome is on its way
+    PROCESSING = "PROCESSING"  # TRANSFERING / PROCESSING at WeChat Pay: the outcome is on its way
+    CANCELING = "CANCELING"  # finance asked WeChat Pay to cancel it (撤销转账): CANCELLED follows (or SUCCESS, had
+    # the tenant confirmed first)
     SUCCESS = "SUCCESS"  # in the tenant's balance: the refund's 款项发放 step is done
     FAIL = "FAIL"  # refused (e.g. the name does not match the account): finance pays another way
     CANCELLED = "CANCELLED"  # cancelled, or not confirmed by the tenant in time: finance pays another way
@@ -69,10 +71,12 @@ class TransferStatus(StrEnum):
 #: WeChat Pay's transfer bill states → ours
 TRANSFER_STATES = {"ACCEPTED": TransferStatus.ACCEPTED, "WAIT_USER_CONFIRM": TransferStatus.WAIT_USER_CONFIRM,
                    "PROCESSING": TransferStatus.PROCESSING, "TRANSFERING": TransferStatus.PROCESSING,
-                   "CANCELING": TransferStatus.PROCESSING, "SUCCESS": TransferStatus.SUCCESS,
+                   "CANCELING": TransferStatus.CANCELING, "SUCCESS": TransferStatus.SUCCESS,
                    "FAIL": TransferStatus.FAIL, "CANCELLED": TransferStatus.CANCELLED}
 IN_FLIGHT_TRANSFER_STATUSES = frozenset({TransferStatus.ACCEPTED, TransferStatus.WAIT_USER_CONFIRM,
-                                         TransferStatus.PROCESSING})
+                                         TransferStatus.PROCESSING, TransferStatus.CANCELING})
+#: before the tenant confirms: what 撤销转账 can still stop
+CANCELLABLE_TRANSFER_STATUSES = frozenset({TransferStatus.ACCEPTED, TransferStatus.WAIT_USER_CONFIRM})
 OPEN_TRANSFER_STATUSES = IN_FLIGHT_TRANSFER_STATUSES | {TransferStatus.SUCCESS}
 
 
@@ -95,6 +99,8 @@ class PaymentsError(StrEnum):
     NOTHING_TO_PAY_BACK = "NOTHING_TO_PAY_BACK"
     NO_TRANSFER_RECIPIENT = "NO_TRANSFER_RECIPIENT"
     NO_TRANSFER_WAITING = "NO_TRANSFER_WAITING"
+    NO_TRANSFER = "NO_TRANSFER"
+    TRANSFER_NOT_CANCELLABLE = "TRANSFER_NOT_CANCELLABLE"
 
 
 #: alert raised when a notification fails the platform signature (someone is posting forged payments)

@@ -11,20 +11,14 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
-
-from alerts.choices import AlertSeverity
-from alerts.service import raise_alert
 from core.errors import Conflict, InvalidTransition, NotFound, ServiceUnavailable, ValidationFailed
 from leasing.choices import ChargeType, PaymentSource
 from models.accounts import User
 from models.leasing import PaymentAllocation
 from models.payments import WechatPayOrder, WechatPayRefund, WechatPayTransfer
 from models.refunds import DepositRefund
-from payments import transfers
+from payments import payout_rows, transfers
 from payments.choices import (
-    ALERT_PAYOUT_FAILED,
     OPEN_PAYOUT_STATUSES,
     OrderStatus,
     PaymentsError,
@@ -32,11 +26,16 @@ from payments.choices import (
 )
 from payments.client import PayConfig, call_pay
 from payments.service import verify_notification
-from refunds import service as refunds
 from refunds.choices import RefundStep
 from refunds.service import RefundConfig
 
 log = logging.getLogger("rentwatch.payments")
+
+
+REFUND = payout_rows.PayoutKind(
+    model=WechatPayRefund, noun="payout", number=lambda p: p.out_refund_no, number_key="out_refund_no",
+    in_flight=frozenset({PayoutStatus.PROCESSING}), success=PayoutStatus.SUCCESS, record_prefix="wechatpay-refund",
+    wechat_number=lambda p: p.wechat_refund_id, not_paid="paid back")
 
 
 def refund_notify_url(cfg: PayConfig) -> str:
@@ -81,23 +80,17 @@ async def start_payout(refund_id: int, *, actor: User, now: datetime, cfg: PayCo
         return await transfers.start_transfer(refund, amount, actor=actor, now=now, cfg=cfg, client=client,
                                               refund_cfg=refund_cfg)
     attempt = current.attempt + 1 if current else 1
-    try:
-        async with in_transaction():
-            payout = await WechatPayRefund.create(
-                out_refund_no=f"RWRF{refund.id}-{attempt}", refund_id=refund.id, attempt=attempt, order_id=order.id,
-                transaction_id=order.transaction_id, amount_fen=amount, total_fen=order.paid_fen or 0,
-                status=PayoutStatus.PROCESSING, requested_by_id=actor.id, requested_at=now)
-    except IntegrityError:
-        raise Conflict("a payout of this refund is being requested", code="PAYOUT_CHANGED") from None
+    payout = await payout_rows.claim(
+        REFUND, out_refund_no=f"RWRF{refund.id}-{attempt}", refund_id=refund.id, attempt=attempt, order_id=order.id,
+        transaction_id=order.transaction_id, amount_fen=amount, total_fen=order.paid_fen or 0,
+        status=PayoutStatus.PROCESSING, requested_by_id=actor.id, requested_at=now)
     response = await call_pay(lambda: client.refund(
         out_refund_no=payout.out_refund_no, transaction_id=payout.transaction_id, reason="押金退还",
         amount={"refund": payout.amount_fen, "total": payout.total_fen, "currency": "CNY"},
         notify_url=refund_notify_url(cfg)))
     if not response.ok:
-        await _failed(payout, PayoutStatus.CLOSED, f"{response.status} {response.code}", now=now)
-        raise ServiceUnavailable("WeChat Pay refused the refund", code=PaymentsError.WECHAT_PAY_REFUSED,
-                                 details={"wechat_code": response.code,
-                                          "wechat_message": str(response.data.get("message", ""))[:200]})
+        await payout_rows.fail(REFUND, payout, PayoutStatus.CLOSED, f"{response.status} {response.code}", now=now)
+        raise payout_rows.refused("refund", response)
     await WechatPayRefund.filter(id=payout.id).update(wechat_refund_id=str(response.data.get("refund_id", ""))[:64])
     return await settle_payout(payout.out_refund_no, str(response.data.get("status", "")), now=now,
                                refund_cfg=refund_cfg, wechat_refund_id=str(response.data.get("refund_id", "")))
@@ -111,32 +104,11 @@ async def settle_payout(out_refund_no: str, status: str, *, now: datetime, refun
     if payout is None:
         raise NotFound("payout not found")
     if status == PayoutStatus.SUCCESS:
-        async with in_transaction():  # the payout and the refund's step change together, once
-            won = await WechatPayRefund.filter(id=payout.id, status=PayoutStatus.PROCESSING).update(
-                status=PayoutStatus.SUCCESS, succeeded_at=now,
-                **({"wechat_refund_id": wechat_refund_id[:64]} if wechat_refund_id else {}))
-            if won:
-                payout = await WechatPayRefund.get(id=payout.id)
-                actor = await User.get(id=payout.requested_by_id) if payout.requested_by_id else None
-                if actor is None:
-                    raise Conflict("the payout has no requesting finance user", code="PAYOUT_WITHOUT_ACTOR")
-                record = f"wechatpay-refund:{payout.wechat_refund_id or payout.out_refund_no}"
-                await refunds.pay(payout.refund_id, actor=actor, now=now, cfg=refund_cfg, bank_receipt_ref=None,
-                                  receipt_document_id=None, payment_record=record)
+        await payout_rows.succeed(REFUND, payout, now=now, refund_cfg=refund_cfg,
+                                  **({"wechat_refund_id": wechat_refund_id[:64]} if wechat_refund_id else {}))
     elif status in (PayoutStatus.CLOSED, PayoutStatus.ABNORMAL):
-        await _failed(payout, PayoutStatus(status), f"WeChat Pay refund {status}", now=now)
+        await payout_rows.fail(REFUND, payout, PayoutStatus(status), f"WeChat Pay refund {status}", now=now)
     return await WechatPayRefund.get(id=payout.id)
-
-
-async def _failed(payout: WechatPayRefund, status: PayoutStatus, reason: str, *, now: datetime) -> None:
-    await WechatPayRefund.filter(id=payout.id, status=PayoutStatus.PROCESSING).update(status=status,
-                                                                                     last_error=reason[:300])
-    refund = await DepositRefund.get(id=payout.refund_id)
-    log.warning("WeChat Pay payout %s of refund %s failed: %s", payout.out_refund_no, refund.id, reason)
-    await raise_alert(alert_type=ALERT_PAYOUT_FAILED, now=now, unit_id=refund.unit_id,
-                      building_id=refund.building_id, subject=f"refund:{refund.id}", severity=AlertSeverity.WARNING,
-                      explanation=f"Deposit refund {refund.id} not paid back through WeChat Pay: {reason}",
-                      evidence={"refund_id": refund.id, "out_refund_no": payout.out_refund_no, "reason": reason})
 
 
 async def handle_refund_notification(headers: Any, body: bytes, *, now: datetime, cfg: PayConfig, client: Any,

@@ -5,8 +5,10 @@ deposit did not come by WeChat Pay, so there is no payment to refund to. wechatp
 
 WeChat Pay answers WAIT_USER_CONFIRM with a ``package_info``: the tenant confirms receipt in the mini program
 (``wx.requestMerchantTransfer``), then the 商家转账结果通知 (or a query) brings SUCCESS, FAIL or CANCELLED. On SUCCESS
-the refund moves to PAID once, with the transfer bill as its payment record instead of a bank receipt. Nothing is
-written inside a transaction while WeChat Pay is asked; each write re-checks the state it changes."""
+the refund moves to PAID once, with the transfer bill as its payment record instead of a bank receipt. Until the
+tenant confirms, finance may cancel it (撤销转账): CANCELING, then CANCELLED by the notification or a query, and the
+refund's 款项发放 can be done again (another transfer, or the bank). Nothing is written inside a transaction while
+WeChat Pay is asked; each write re-checks the state it changes."""
 
 from __future__ import annotations
 
@@ -14,19 +16,19 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from accounts.choices import Role
-from alerts.choices import AlertSeverity
-from alerts.service import raise_alert
+from audit import service as audit
+from audit.choices import AuditAction
 from core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from models.accounts import User
 from models.payments import WechatPayTransfer
 from models.portfolio import Unit
 from models.refunds import DepositRefund
+from payments import payout_rows
 from payments.choices import (
-    ALERT_PAYOUT_FAILED,
+    CANCELLABLE_TRANSFER_STATUSES,
     IN_FLIGHT_TRANSFER_STATUSES,
     OPEN_TRANSFER_STATUSES,
     TRANSFER_STATES,
@@ -35,7 +37,6 @@ from payments.choices import (
 )
 from payments.client import PayConfig, call_pay
 from payments.service import verify_notification
-from refunds import service as refunds
 from refunds.service import RefundConfig
 
 log = logging.getLogger("rentwatch.payments")
@@ -44,6 +45,12 @@ log = logging.getLogger("rentwatch.payments")
 NAME_REQUIRED_FEN = 200000
 REMARK_MAX = 32  # transfer_remark: ≤ 32 characters, shown to the tenant
 FAILED = frozenset({TransferStatus.FAIL, TransferStatus.CANCELLED})
+
+
+TRANSFER = payout_rows.PayoutKind(
+    model=WechatPayTransfer, noun="transfer", number=lambda t: t.out_bill_no, number_key="out_bill_no",
+    in_flight=IN_FLIGHT_TRANSFER_STATUSES, success=TransferStatus.SUCCESS, record_prefix="wechatpay-transfer",
+    wechat_number=lambda t: t.transfer_bill_no, not_paid="transferred")
 
 
 def transfer_notify_url(cfg: PayConfig) -> str:
@@ -82,14 +89,10 @@ async def start_transfer(refund: DepositRefund, amount_fen: int, *, actor: User,
         raise ValidationFailed("a transfer of 2,000 yuan or more needs the payee's real name on the refund",
                                code="PAYEE_NAME_REQUIRED", details={"fields": [{"field": "payee_name"}]})
     attempt = current.attempt + 1 if current else 1
-    try:
-        async with in_transaction():
-            transfer = await WechatPayTransfer.create(
-                out_bill_no=out_bill_no(refund.id, attempt), refund_id=refund.id, attempt=attempt,
-                recipient_id=recipient.id, openid=recipient.openid or "", amount_fen=amount_fen,
-                status=TransferStatus.ACCEPTED, requested_by_id=actor.id, requested_at=now)
-    except IntegrityError:
-        raise Conflict("a transfer of this refund is being requested", code="PAYOUT_CHANGED") from None
+    transfer = await payout_rows.claim(
+        TRANSFER, out_bill_no=out_bill_no(refund.id, attempt), refund_id=refund.id, attempt=attempt,
+        recipient_id=recipient.id, openid=recipient.openid or "", amount_fen=amount_fen,
+        status=TransferStatus.ACCEPTED, requested_by_id=actor.id, requested_at=now)
     unit = await Unit.get(id=refund.unit_id)
     infos = [{"info_type": kind, "info_content": text} for kind, text in cfg.transfer_report_infos]
     remark = f"{unit.code}押金退还"[:REMARK_MAX]
@@ -104,9 +107,7 @@ async def start_transfer(refund: DepositRefund, amount_fen: int, *, actor: User,
                         transfer.out_bill_no)
             return await WechatPayTransfer.get(id=transfer.id)
         await _failed(transfer, TransferStatus.FAIL, f"{response.status} {response.code}", now=now)
-        raise ServiceUnavailable("WeChat Pay refused the transfer", code=PaymentsError.WECHAT_PAY_REFUSED,
-                                 details={"wechat_code": response.code,
-                                          "wechat_message": str(response.data.get("message", ""))[:200]})
+        raise payout_rows.refused("transfer", response)
     return await settle_transfer(transfer.out_bill_no, str(response.data.get("state", "")), now=now,
                                  refund_cfg=refund_cfg,
                                  transfer_bill_no=str(response.data.get("transfer_bill_no", "")),
@@ -126,38 +127,81 @@ async def settle_transfer(out_bill_no_: str, state: str, *, now: datetime, refun
     if status is None:
         log.warning("WeChat Pay transfer %s in unknown state %r", out_bill_no_, state[:32])
     elif status == TransferStatus.SUCCESS:
-        async with in_transaction():  # the transfer and the refund's step change together, once
-            won = await WechatPayTransfer.filter(id=transfer.id, status__in=list(IN_FLIGHT_TRANSFER_STATUSES)) \
-                .update(status=TransferStatus.SUCCESS, succeeded_at=now, **known)
-            if won:
-                transfer = await WechatPayTransfer.get(id=transfer.id)
-                actor = await User.get_or_none(id=transfer.requested_by_id or 0)
-                if actor is None:
-                    raise Conflict("the transfer has no requesting finance user", code="PAYOUT_WITHOUT_ACTOR")
-                await refunds.pay(transfer.refund_id, actor=actor, now=now, cfg=refund_cfg, bank_receipt_ref=None,
-                                  receipt_document_id=None,
-                                  payment_record=f"wechatpay-transfer:{transfer.transfer_bill_no or out_bill_no_}")
+        await payout_rows.succeed(TRANSFER, transfer, now=now, refund_cfg=refund_cfg, **known)
     elif status in FAILED:
         if known:
             await WechatPayTransfer.filter(id=transfer.id).update(**known)
         await _failed(transfer, status, reason or f"WeChat Pay transfer {state}", now=now)
     else:
-        await WechatPayTransfer.filter(id=transfer.id, status__in=list(IN_FLIGHT_TRANSFER_STATUSES)).update(
+        # only forward: once a cancel was asked for, a late WAIT_USER_CONFIRM / PROCESSING does not undo it
+        movable = IN_FLIGHT_TRANSFER_STATUSES - {TransferStatus.CANCELING} if status != TransferStatus.CANCELING \
+            else IN_FLIGHT_TRANSFER_STATUSES
+        await WechatPayTransfer.filter(id=transfer.id, status__in=list(movable)).update(
             status=status, **known, **({"package_info": package_info} if package_info else {}))
     return await WechatPayTransfer.get(id=transfer.id)
 
 
 async def _failed(transfer: WechatPayTransfer, status: TransferStatus, reason: str, *, now: datetime) -> None:
-    won = await WechatPayTransfer.filter(id=transfer.id, status__in=list(IN_FLIGHT_TRANSFER_STATUSES)).update(
-        status=status, last_error=reason[:300], package_info="")
-    if not won:
+    # the cancel finance asked for went through: no alert, the refund can be paid out again
+    if status == TransferStatus.CANCELLED and await WechatPayTransfer.filter(
+            id=transfer.id, status=TransferStatus.CANCELING).update(status=status, last_error=reason[:300],
+                                                                     package_info=""):
+        refund = await DepositRefund.get(id=transfer.refund_id)
+        log.info("WeChat Pay transfer %s of refund %s cancelled", transfer.out_bill_no, refund.id)
+        await audit.record(audit.SYSTEM, AuditAction.TRANSFER_CANCELLED,
+                           audit.Target("deposit_refund", refund.id, refund.building_id),
+                           {"out_bill_no": transfer.out_bill_no, "amount_fen": transfer.amount_fen,
+                            "refund_step": refund.step}, now)
         return
-    refund = await DepositRefund.get(id=transfer.refund_id)
-    log.warning("WeChat Pay transfer %s of refund %s failed: %s", transfer.out_bill_no, refund.id, reason)
-    await raise_alert(alert_type=ALERT_PAYOUT_FAILED, now=now, unit_id=refund.unit_id,
-                      building_id=refund.building_id, subject=f"refund:{refund.id}", severity=AlertSeverity.WARNING,
-                      explanation=f"Deposit refund {refund.id} not transferred through WeChat Pay: {reason}",
-                      evidence={"refund_id": refund.id, "out_bill_no": transfer.out_bill_no, "reason": reason})
+    await payout_rows.fail(TRANSFER, transfer, status, reason, now=now, package_info="")  # no longer to confirm
+
+
+async def cancel_transfer(refund: DepositRefund, *, actor: User, now: datetime, cfg: PayConfig, client: Any,
+                          refund_cfg: RefundConfig) -> WechatPayTransfer:
+    """撤销转账 (``POST …/transfer-bills/out-bill-no/{no}/cancel``) of the refund's transfer the tenant has not
+    confirmed yet (ACCEPTED / WAIT_USER_CONFIRM). Asking again while it is being cancelled, or once it is, returns
+    the same transfer. WeChat Pay answers CANCELING (or CANCELLED); the notification or a query brings CANCELLED,
+    and then the refund's 款项发放 is open again. Refused by WeChat Pay (e.g. the tenant confirmed a moment ago) or
+    unanswered: the transfer is put back as it was, for the notification or query to settle."""
+    transfer = await WechatPayTransfer.filter(refund_id=refund.id).order_by("-attempt").first()
+    if transfer is None:
+        raise NotFound("no WeChat Pay transfer of this refund", code=PaymentsError.NO_TRANSFER)
+    if transfer.status in (TransferStatus.CANCELING, TransferStatus.CANCELLED):
+        return transfer
+    if transfer.status not in CANCELLABLE_TRANSFER_STATUSES:
+        raise Conflict("only a transfer the tenant has not confirmed can be cancelled",
+                       code=PaymentsError.TRANSFER_NOT_CANCELLABLE, details={"status": transfer.status})
+    before = TransferStatus(transfer.status)
+    async with in_transaction():
+        won = await WechatPayTransfer.filter(id=transfer.id, status=before).update(status=TransferStatus.CANCELING)
+        if not won:
+            raise Conflict("the transfer changed, reload and retry", code="PAYOUT_CHANGED")
+        await audit.record(audit.Actor.of(actor), AuditAction.TRANSFER_CANCEL_REQUESTED,
+                           audit.Target("deposit_refund", refund.id, refund.building_id),
+                           {"out_bill_no": transfer.out_bill_no, "amount_fen": transfer.amount_fen,
+                            "status": before}, now)
+    number = transfer.out_bill_no
+    try:
+        response = await call_pay(lambda: client.mch_transfer_bills_cancel(out_bill_no=number))
+    except ServiceUnavailable:
+        await _uncancel(transfer, before)
+        raise
+    if not response.ok:
+        await _uncancel(transfer, before)
+        log.warning("WeChat Pay refused to cancel transfer %s: %s %s", number, response.status, response.code)
+        details = {"wechat_code": response.code, "wechat_message": str(response.data.get("message", ""))[:200]}
+        if response.status >= 500:
+            raise ServiceUnavailable("WeChat Pay did not cancel the transfer, try again",
+                                     code=PaymentsError.WECHAT_PAY_UNAVAILABLE, details=details)
+        raise Conflict("WeChat Pay refused to cancel the transfer", code=PaymentsError.TRANSFER_NOT_CANCELLABLE,
+                       details={"status": before, **details})
+    return await settle_transfer(number, str(response.data.get("state", "")), now=now, refund_cfg=refund_cfg,
+                                 transfer_bill_no=str(response.data.get("transfer_bill_no", "")),
+                                 reason="cancelled by finance")
+
+
+async def _uncancel(transfer: WechatPayTransfer, before: TransferStatus) -> None:
+    await WechatPayTransfer.filter(id=transfer.id, status=TransferStatus.CANCELING).update(status=before)
 
 
 async def handle_transfer_notification(headers: Any, body: bytes, *, now: datetime, cfg: PayConfig, client: Any,

@@ -26,6 +26,7 @@ from leasing.choices import LIVE_LEASE_STATUSES, LeaseStatus
 from leasing.ledger import held_deposit, settle_deposit
 from models.accounts import User
 from models.leasing import Lease
+from models.payments import WechatPayRefund, WechatPayTransfer
 from models.portfolio import BuildingStaff, Unit
 from models.refunds import (
     DepositRefund,
@@ -37,6 +38,7 @@ from models.refunds import (
 )
 from notifications.choices import NotificationKind
 from notifications.outbox import enqueue_notification
+from payments.choices import IN_FLIGHT_TRANSFER_STATUSES, PayoutStatus
 from portfolio.choices import StatusSource, UnitStatus
 from portfolio.service import change_unit_status
 from refunds.choices import (
@@ -356,6 +358,8 @@ async def pay(refund_id: int, *, actor: User, now: datetime, cfg: RefundConfig, 
     async with in_transaction():
         refund = await _locked(refund_id)
         _require_step(refund, S.APPROVED, S.PAID)
+        if not payment_record:
+            await _no_wechat_payout_in_flight(refund.id)
         if (refund.approved_amount_fen or 0) > 0 and not payment_record:
             absent = [name for name, value in (("bank_receipt_ref", bank_receipt_ref),
                                                 ("receipt_document_id", receipt_document_id)) if not value]
@@ -375,6 +379,15 @@ async def pay(refund_id: int, *, actor: User, now: datetime, cfg: RefundConfig, 
                            changes={"paid_at": now, "bank_receipt_ref": (bank_receipt_ref or "")[:64],
                                     "receipt_document_id": receipt_document_id},
                            details={"bank_receipt_ref": bank_receipt_ref, "amount_fen": refund.approved_amount_fen})
+
+
+async def _no_wechat_payout_in_flight(refund_id: int) -> None:
+    """Paying by bank while WeChat Pay may still pay the same refund would pay it twice: finance waits for the
+    WeChat Pay outcome, or cancels the transfer (撤销转账) first."""
+    if await WechatPayTransfer.filter(refund_id=refund_id, status__in=list(IN_FLIGHT_TRANSFER_STATUSES)).exists() \
+            or await WechatPayRefund.filter(refund_id=refund_id, status=PayoutStatus.PROCESSING).exists():
+        raise Conflict("a WeChat Pay payout of this refund is in flight: wait for it, or cancel the transfer",
+                       code="PAYOUT_IN_FLIGHT")
 
 
 async def confirm_receipt(refund_id: int, *, tenant_user: User, now: datetime, cfg: RefundConfig) -> DepositRefund:

@@ -11,37 +11,39 @@ from datetime import date
 import pytest
 
 from accounts.choices import Role
+from audit.choices import AuditAction
 from leasing.choices import PaymentFrequency, PaymentMethod
 from leasing.ledger import record_payment
 from leasing.service import create_lease, sign_lease
 from models.accounts import User
 from models.alerts import Alert
+from models.audit import AuditEvent
 from models.leasing import DepositLiability, Receivable
 from models.payments import WechatPayTransfer
 from models.refunds import DepositRefund
 from payments.choices import ALERT_PAYOUT_FAILED
 from payments.jobs import query_unnotified_orders
+from payments.transfers import settle_transfer
 from portfolio.choices import StatusSource, UnitStatus
 from portfolio.service import change_unit_status
-from tests.support.fake_wechatpay import FakeWeChatPay, new_key
+from refunds.service import RefundConfig
+from tests.support.fake_wechatpay import new_key
 from tests.support.refund_helpers import PAYEE, post, refund_inspection_report, upload_photo
+from tests.support.wechatpay_fixtures import (
+    TRANSFER_NOTIFY,
+    deliver_notification,
+    fake_pay_fixture,  # noqa: F401  (the fake_pay fixture)
+    pay_settings,
+)
 
-NOTIFY = "/api/v1/payments/wechat/transfer-notify"
 SCENE = {"wechatpay_transfer_scene_id": "1005",
          "wechatpay_transfer_report_infos": [{"info_type": "岗位类型", "info_content": "租户"},
                                              {"info_type": "报酬说明", "info_content": "押金退还"}]}
 
 
 @pytest.fixture
-def fake_pay():
-    fake = FakeWeChatPay().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def settings(settings, fake_pay):
-    return settings.model_copy(update={**fake_pay.settings_overrides(), **SCENE})
+    return pay_settings(settings, fake_pay, **SCENE)
 
 
 async def approved_bank_deposit_refund(client, world, clock, amount_fen=900000):  # the deposit, refunded whole
@@ -79,10 +81,8 @@ async def approved_bank_deposit_refund(client, world, clock, amount_fen=900000):
 
 
 async def deliver(client, fake, clock, resource, **kwargs):
-    headers, body = fake.notification(resource, timestamp=int(clock.now().timestamp()),
+    return await deliver_notification(client, fake, clock, TRANSFER_NOTIFY, resource,
                                       event_type="MCHTRANSFER.BILL.FINISHED", **kwargs)
-    _, response = await client.post(NOTIFY, headers=headers, content=body)
-    return response
 
 
 @pytest.fixture(params=["notification", "query"])
@@ -175,3 +175,121 @@ async def test_without_a_transfer_scene_a_bank_paid_deposit_is_refused(client, w
         client.sanic_app.ctx.settings = app_settings
     assert refused.status == 409 and refused.json["error"]["code"] == "NO_WECHAT_DEPOSIT_PAYMENT"
     assert not fake_pay.transfers
+
+
+CANCEL = "/api/v1/refunds/{}/wechat-transfer/cancel"
+
+
+def cancel_requests(fake):
+    return [r for r in fake.requests if r["path"].endswith("/cancel")]
+
+
+@pytest.fixture(params=["notification", "query"])
+def cancelled_by(request):
+    return request.param
+
+
+async def test_an_unconfirmed_transfer_is_cancelled_and_the_refund_can_be_paid_again(client, world, fake_pay, clock,
+                                                                                      settings, cancelled_by):
+    tenant, refund_id = await approved_bank_deposit_refund(client, world, clock)
+    finance = world.auth(world.a.finance)
+    payout_path = f"/api/v1/refunds/{refund_id}/wechat-payout"
+    started = await post(client, payout_path, {}, finance)
+    assert started.json["status"] == "WAIT_USER_CONFIRM"
+    confirm_path = f"/api/v1/me/deposit-refunds/{refund_id}/wechat-transfer"
+    _, mine = await client.get(confirm_path, headers=world.auth(tenant))
+    assert mine.status == 200
+
+    cancelled = await post(client, CANCEL.format(refund_id), {}, finance)
+    assert cancelled.status == 202, cancelled.json
+    assert (cancelled.json["id"], cancelled.json["status"]) == (started.json["id"], "CANCELING")
+    no = started.json["out_bill_no"]
+    assert fake_pay.transfers[no]["state"] == "CANCELING"
+    again = await post(client, CANCEL.format(refund_id), {}, finance)  # idempotent: WeChat Pay is not asked again
+    assert (again.status, again.json["status"]) == (202, "CANCELING") and len(cancel_requests(fake_pay)) == 1
+    _, waiting = await client.get(confirm_path, headers=world.auth(tenant))
+    assert waiting.status == 404 and waiting.json["error"]["code"] == "NO_TRANSFER_WAITING"
+    with pytest.raises(ValueError):  # the tenant's old confirmation page: WeChat refuses it now
+        fake_pay.confirm_transfer(mine.json["confirm"], openid="o-bank-dep")
+    requested = await AuditEvent.filter(action=AuditAction.TRANSFER_CANCEL_REQUESTED, target_id=str(refund_id))
+    assert len(requested) == 1 and requested[0].actor_id == world.a.finance.id
+    assert requested[0].details["out_bill_no"] == no
+    # while it is being cancelled the payout is still taken: asking for it returns the same transfer
+    assert (await post(client, payout_path, {}, finance)).json["id"] == started.json["id"]
+    # a late, stale state (a query answered before the cancel) does not bring it back to waiting
+    await settle_transfer(no, "WAIT_USER_CONFIRM", now=clock.now(), refund_cfg=RefundConfig.from_settings(settings))
+    assert (await WechatPayTransfer.get(id=started.json["id"])).status == "CANCELING"
+
+    resource = fake_pay.finish_cancel(no)
+    if cancelled_by == "query":
+        clock.advance(minutes=settings.wechatpay_query_after_minutes + 1)
+        result = (await query_unnotified_orders(settings, clock.now()))["wechatpay_transfers"]
+        assert result["failed"] == 1
+    for _ in range(2):  # repeated: nothing more happens
+        assert (await deliver(client, fake_pay, clock, resource)).status == 204
+    transfer = await WechatPayTransfer.get(id=started.json["id"])
+    assert transfer.status == "CANCELLED" and transfer.package_info == ""
+    assert not await Alert.filter(type=ALERT_PAYOUT_FAILED).exists()  # asked for: not a failure
+    assert await AuditEvent.filter(action=AuditAction.TRANSFER_CANCELLED, target_id=str(refund_id)).count() == 1
+    assert (await DepositRefund.get(id=refund_id)).step == "APPROVED"
+    done = await post(client, CANCEL.format(refund_id), {}, finance)
+    assert (done.status, done.json["status"]) == (200, "CANCELLED") and len(cancel_requests(fake_pay)) == 1
+
+    # payable again: a new transfer (attempt 2), which the tenant confirms; a cancel after that is refused
+    second = await post(client, payout_path, {}, finance)
+    assert (second.json["out_bill_no"], second.json["status"]) == (f"RWTF{refund_id}A2", "WAIT_USER_CONFIRM")
+    _, mine = await client.get(confirm_path, headers=world.auth(tenant))
+    resource = fake_pay.confirm_transfer(mine.json["confirm"], openid="o-bank-dep")
+    late = await post(client, CANCEL.format(refund_id), {}, finance)  # before the notification: WeChat Pay refuses
+    assert late.status == 409 and late.json["error"]["code"] == "TRANSFER_NOT_CANCELLABLE"
+    assert late.json["error"]["details"]["wechat_code"] == "INVALID_REQUEST"
+    assert (await WechatPayTransfer.get(id=second.json["id"])).status == "WAIT_USER_CONFIRM"  # put back as it was
+    assert (await deliver(client, fake_pay, clock, resource)).status == 204
+    assert (await DepositRefund.get(id=refund_id)).step == "PAID"
+    refused = await post(client, CANCEL.format(refund_id), {}, finance)
+    assert refused.status == 409 and refused.json["error"]["details"]["status"] == "SUCCESS"
+    assert len(cancel_requests(fake_pay)) == 2
+
+
+async def test_a_cancel_wechat_pay_does_not_answer_leaves_the_transfer_waiting(client, world, fake_pay, clock,
+                                                                               settings):
+    tenant, refund_id = await approved_bank_deposit_refund(client, world, clock, amount_fen=150000)
+    finance = world.auth(world.a.finance)
+    none_yet = await post(client, CANCEL.format(refund_id), {}, finance)
+    assert none_yet.status == 404 and none_yet.json["error"]["code"] == "NO_TRANSFER"
+    started = await post(client, f"/api/v1/refunds/{refund_id}/wechat-payout", {}, finance)
+    fake_pay.cancel_failures = 1
+    failed = await post(client, CANCEL.format(refund_id), {}, finance)
+    assert failed.status == 503 and failed.json["error"]["code"] == "WECHAT_PAY_UNAVAILABLE"
+    assert (await WechatPayTransfer.get(id=started.json["id"])).status == "WAIT_USER_CONFIRM"
+    _, mine = await client.get(f"/api/v1/me/deposit-refunds/{refund_id}/wechat-transfer", headers=world.auth(tenant))
+    assert mine.status == 200  # the tenant can still confirm it
+    # the tenant confirms while finance cancels: WeChat Pay decides, the transfer succeeds
+    retried = await post(client, CANCEL.format(refund_id), {}, finance)
+    assert retried.json["status"] == "CANCELING"
+    fake_pay.transfers[started.json["out_bill_no"]]["state"] = "WAIT_USER_CONFIRM"  # the tenant was first
+    resource = fake_pay.confirm_transfer(mine.json["confirm"], openid="o-bank-dep")
+    assert (await deliver(client, fake_pay, clock, resource)).status == 204
+    assert (await WechatPayTransfer.get(id=started.json["id"])).status == "SUCCESS"
+    assert (await DepositRefund.get(id=refund_id)).step == "PAID"
+
+
+async def test_no_bank_payout_while_a_transfer_is_in_flight_until_it_is_cancelled(client, world, fake_pay, clock,
+                                                                                   settings):
+    _, refund_id = await approved_bank_deposit_refund(client, world, clock, amount_fen=150000)
+    finance = world.auth(world.a.finance)
+    started = await post(client, f"/api/v1/refunds/{refund_id}/wechat-payout", {}, finance)
+    _, doc = await client.post(f"/api/v1/refunds/{refund_id}/documents", headers=finance,
+                               files={"file": ("receipt.pdf", b"%PDF-1.4 receipt", "application/pdf")},
+                               data={"kind": "BANK_RECEIPT"})
+    assert doc.status == 201, doc.json
+    bank = {"bank_receipt_ref": "CMB20261203001", "receipt_document_id": doc.json["id"]}
+    twice = await post(client, f"/api/v1/refunds/{refund_id}/pay", bank, finance)
+    assert twice.status == 409 and twice.json["error"]["code"] == "PAYOUT_IN_FLIGHT"  # it would be paid twice
+    assert (await post(client, CANCEL.format(refund_id), {}, finance)).json["status"] == "CANCELING"
+    assert (await post(client, f"/api/v1/refunds/{refund_id}/pay", bank, finance)).status == 409
+    resource = fake_pay.finish_cancel(started.json["out_bill_no"])
+    assert (await deliver(client, fake_pay, clock, resource)).status == 204
+    paid = await post(client, f"/api/v1/refunds/{refund_id}/pay", bank, finance)  # payable again, by bank
+    assert paid.status == 200, paid.json
+    assert (await DepositRefund.get(id=refund_id)).bank_receipt_ref == "CMB20261203001"

@@ -19,22 +19,20 @@ from models.reconciliation import Discrepancy
 from payments.choices import ALERT_FORGED_NOTIFICATION, NoticeOutcome, OrderStatus, PaySource
 from payments.jobs import query_unnotified_orders
 from reconciliation.choices import DiscrepancyKind
-from tests.support.fake_wechatpay import FakeWeChatPay, new_key
+from tests.support.fake_wechatpay import new_key
+from tests.support.wechatpay_fixtures import (
+    PAY_NOTIFY,
+    deliver_notification,
+    fake_pay_fixture,  # noqa: F401  (the fake_pay fixture)
+    pay_settings,
+)
 
-NOTIFY = "/api/v1/payments/wechat/notify"
 ORDERS = "/api/v1/me/payments/orders"
 
 
 @pytest.fixture
-def fake_pay():
-    fake = FakeWeChatPay().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def settings(settings, fake_pay):
-    return settings.model_copy(update=fake_pay.settings_overrides())
+    return pay_settings(settings, fake_pay)
 
 
 async def tenant_a(world):
@@ -53,9 +51,7 @@ async def order(client, world, user, ids, **extra):
 
 
 async def deliver(client, fake, clock, resource, **kwargs):
-    headers, body = fake.notification(resource, timestamp=int(clock.now().timestamp()), **kwargs)
-    _, response = await client.post(NOTIFY, headers=headers, content=body)
-    return response
+    return await deliver_notification(client, fake, clock, PAY_NOTIFY, resource, **kwargs)
 
 
 async def ledger_counts(world):
@@ -131,7 +127,7 @@ async def test_forged_notification_is_refused_and_logged(client, world, fake_pay
         assert response.status == 401 and response.json["error"]["code"] == "NOTIFICATION_REFUSED"
     assert "notification refused" in caplog.text
     headers, body = fake_pay.notification(resource, timestamp=int((clock.now() - timedelta(hours=1)).timestamp()))
-    _, stale = await client.post(NOTIFY, headers=headers, content=body)  # a genuine but old capture replayed
+    _, stale = await client.post(PAY_NOTIFY, headers=headers, content=body)  # a genuine but old capture replayed
     assert stale.status == 401
     assert await ledger_counts(world) == before
     assert (await Receivable.get(id=r1.id)).paid_fen == 0

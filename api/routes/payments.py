@@ -137,3 +137,21 @@ async def wechat_payout(request: Request, refund_id: int):
     body = transfers.serialize_transfer(payout) if isinstance(payout, WechatPayTransfer) else \
         payouts.serialize_payout(payout)
     return json(body, status=200 if payout.status == "SUCCESS" else 202)
+
+
+@payout_bp.post("/<refund_id:int>/wechat-transfer/cancel", name="refund_wechat_transfer_cancel")
+@access(REFUND_PAYERS, note="撤销转账 of a 商家转账 the tenant has not confirmed (ACCEPTED / WAIT_USER_CONFIRM); "
+                            "asking again returns the same transfer; once WeChat Pay reports it CANCELLED the "
+                            "refund's 款项发放 can be done again (another transfer, or the bank)",
+        response=R.RefundWechatPayout, status=(200, 202), errors=(409, 503))
+async def wechat_transfer_cancel(request: Request, refund_id: int):
+    """Cancel the refund's WeChat Pay transfer before the tenant confirms it (202 while WeChat Pay cancels it)."""
+    refund = await DepositRefund.get_or_none(id=refund_id)
+    if refund is None:
+        raise NotFound("deposit refund not found")
+    principal_of(request).require_building(refund.building_id, "deposit refund")
+    cfg, client = configured(request.app.ctx.settings)
+    transfer = await transfers.cancel_transfer(refund, actor=await User.get(id=principal_of(request).user_id),
+                                               now=request.app.ctx.clock.now(), cfg=cfg, client=client,
+                                               refund_cfg=RefundConfig.from_settings(request.app.ctx.settings))
+    return json(transfers.serialize_transfer(transfer), status=200 if transfer.status == "CANCELLED" else 202)

@@ -101,6 +101,11 @@ const MESSAGES = {
   DOCUMENT_FILE_MISSING: '服务器上的单据文件丢失,请联系楼宇经理或财务',
   INVALID_PROGRESS_LINK: '进度链接无效',
   PROGRESS_LINK_EXPIRED: '进度链接已过期,请在小程序中重新生成',
+
+  // 商家转账 of a deposit refund — payments/transfers.py, utils/transfers.js.
+  NO_TRANSFER_WAITING: '没有等待您确认的转账,请下拉刷新查看最新进度',
+  WX_TRANSFER_UNSUPPORTED: '当前微信版本过低,请升级微信后再确认收款',
+  WX_TRANSFER_FAILED: '微信未能完成确认收款,请稍后重试',
 };
 
 /** Server result states of an offline item, as shown in the queue page. */

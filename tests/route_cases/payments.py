@@ -24,4 +24,7 @@ CASES = {
     "wechatpay_payouts.refund_wechat_payout": RouteCase(
         "POST", lambda w, s: f"/api/v1/refunds/{s.extra['refund'].id}/wechat-payout", roles=REFUND_PAYERS,
         notes="WeChat Pay is off in the scope test's settings: own building 503, the other 404"),
+    "wechatpay_payouts.refund_wechat_transfer_cancel": RouteCase(
+        "POST", lambda w, s: f"/api/v1/refunds/{s.extra['refund'].id}/wechat-transfer/cancel", roles=REFUND_PAYERS,
+        notes="WeChat Pay is off in the scope test's settings: own building 503, the other 404"),
 }

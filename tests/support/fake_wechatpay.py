@@ -98,6 +98,7 @@ class FakeWeChatPay:
         self.transfers: dict[str, dict] = {}  # out_bill_no → the 商家转账 bill as WeChat Pay keeps it
         self.transfer_scenes = {"1005": ("岗位类型", "报酬说明")}  # 转账场景ID → the 报备信息 types it requires
         self.transfer_failures = 0  # how many more transfer requests answer 500 SYSTEM_ERROR
+        self.cancel_failures = 0  # how many more 撤销转账 requests answer 500 SYSTEM_ERROR
         #: called in the server's thread with (method, path) before each request is answered: tests look at the
         #: database while our side waits for the answer
         self.on_request: Callable[[str, str], None] | None = None
@@ -300,7 +301,34 @@ class FakeWeChatPay:
             if bill is None:
                 return 404, {"code": "NOT_FOUND", "message": "转账单不存在"}
             return 200, self.transfer_view(bill)
+        cancel = re.fullmatch(r"/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/([^/]+)/cancel", path)
+        if method == "POST" and cancel:
+            return self._cancel_transfer(cancel.group(1))
         return 404, {"code": "NOT_FOUND", "message": f"fake has no {method} {path}"}
+
+    def _cancel_transfer(self, no: str) -> tuple[int, dict]:
+        """撤销转账: only before the tenant confirms; accepted as CANCELING (``finish_cancel`` completes it, as
+        WeChat Pay does asynchronously); asking again while it is cancelled answers the same."""
+        if self.cancel_failures > 0:
+            self.cancel_failures -= 1
+            return 500, {"code": "SYSTEM_ERROR", "message": "系统繁忙"}
+        bill = self.transfers.get(no)
+        if bill is None:
+            return 404, {"code": "NOT_FOUND", "message": "转账单不存在"}
+        if bill["state"] in ("ACCEPTED", "WAIT_USER_CONFIRM"):
+            bill["state"] = "CANCELING"
+        elif bill["state"] not in ("CANCELING", "CANCELLED"):
+            return 400, {"code": "INVALID_REQUEST", "message": "当前单据状态不支持撤销"}
+        return 200, {"out_bill_no": no, "transfer_bill_no": bill["transfer_bill_no"], "state": bill["state"],
+                     "update_time": datetime.now(UTC).isoformat()}
+
+    def finish_cancel(self, out_bill_no: str) -> dict:
+        """WeChat Pay completes a cancel it accepted: the 商家转账结果通知 resource (state CANCELLED)."""
+        bill = self.transfers[out_bill_no]
+        if bill["state"] != "CANCELING":
+            raise ValueError(f"transfer {out_bill_no} is {bill['state']}, not CANCELING")
+        bill["state"], bill["fail_reason"] = "CANCELLED", "MERCHANT_REVOCATION"
+        return self.transfer_view(bill)
 
     def _transfer(self, body: dict, serial: str) -> tuple[int, dict]:
         """发起转账 (商家转账, the transfer-bills API): checked as WeChat Pay documents it; the same out_bill_no is

@@ -1,13 +1,16 @@
 /**
  * Tenant: my deposit refund — six-step timeline, expected date, deductions with photos, progress QR, and the
- * refund's documents (repair quotes, bank receipt) opened in WeChat's viewer.
+ * refund's documents (repair quotes, bank receipt) opened in WeChat's viewer; a refund paid to the WeChat balance
+ * that waits for the tenant's confirmation leads to the 确认收款 page.
  */
 const refunds = require('../../utils/refunds');
+const transfers = require('../../utils/transfers');
+const { yuan } = require('../../utils/labels');
 
 const app = getApp();
 
 Page({
-  data: { list: [], view: null, qr: null, withdrawReason: '', busy: false, error: '' },
+  data: { list: [], view: null, transfer: null, qr: null, withdrawReason: '', busy: false, error: '' },
 
   onLoad(query) {
     this.initialId = Number(query && query.id) || null;
@@ -27,12 +30,27 @@ Page({
       const list = await refunds.listRefunds(app.api);
       this.setData({ list: list.map((r) => ({ id: r.id, unit: r.unit_code, step: r.step_label })) });
       const chosen = id || (this.data.view && this.data.view.id) || (list[0] && list[0].id);
-      if (chosen) this.setData({ view: refunds.viewOf(await refunds.getRefund(app.api, chosen)) });
+      if (chosen) {
+        const view = refunds.viewOf(await refunds.getRefund(app.api, chosen));
+        this.setData({ view, transfer: await this.waitingTransfer(view) });
+      }
     } catch (e) {
       this.setData({ error: e.message });
     } finally {
       this.setData({ busy: false });
     }
+  },
+
+  /** An approved refund paid by 商家转账 may wait for the tenant to confirm receipt (pages/transfer). */
+  async waitingTransfer(view) {
+    if (view.step !== 'APPROVED') return null;
+    // WeChat Pay off or unreachable: nothing to confirm here, the refund shows as usual
+    const answer = await transfers.waiting(app.api, view.id).catch(() => null);
+    return answer ? { amount: yuan(answer.transfer.amount_fen) } : null;
+  },
+
+  toTransfer() {
+    wx.navigateTo({ url: `/pages/transfer/transfer?id=${this.data.view.id}` });
   },
 
   choose(e) {
