@@ -95,7 +95,7 @@ async def seed_portfolio(settings) -> None:
     await install_change_triggers()  # as migration 0002: production writes go through these triggers
     from iot.daily_facts import install_triggers
 
-    await install_triggers()  # as migration 0020: roll-up changes recorded for the daily facts
+    await install_triggers()  # as migration 0021: roll-up changes recorded for the daily facts
     from tortoise.connection import get_connection
 
     conn = get_connection("default")

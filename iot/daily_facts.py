@@ -42,7 +42,7 @@ RETAIN_DAYS = 90
 FACT_COLUMNS = tuple(f"c{k}" for k in range(16))
 
 # ------------------------------------------------------------------------------------------------ triggers
-# Written out here; migration 0020 keeps its own copy (tests/test_iot_daily_facts.py compares the two).
+# Written out here; migration 0021 keeps its own copy (tests/test_iot_daily_facts.py compares the two).
 
 _PG_MARK = ("INSERT INTO iot_hourly_changes (device_id, unit_id, utc_day) SELECT DISTINCT device_id, unit_id, "
             "hour_ts / 24 FROM ({rows}) AS r WHERE unit_id IS NOT NULL ORDER BY 1, 2, 3 "
@@ -109,7 +109,7 @@ def trigger_statements(dialect: str) -> list[str]:
 
 
 async def install_triggers(connection: Any = None) -> None:
-    """Run by test set-ups and benchmarks that build schemas directly (migration 0020 runs its own copy)."""
+    """Run by test set-ups and benchmarks that build schemas directly (migration 0021 runs its own copy)."""
     if connection is None:
         from tortoise.connection import get_connection
 

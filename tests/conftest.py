@@ -70,7 +70,7 @@ async def db():
     async with tortoise_test_context(MODEL_MODULES, db_url=url) as ctx:
         await install_change_triggers()  # what migration 0002 does; the test context builds tables directly
         await install_audit_triggers()  # migration 0015: audit_events refuses UPDATE and DELETE
-        await install_rollup_triggers()  # migration 0020: roll-up changes for the daily facts
+        await install_rollup_triggers()  # migration 0021: roll-up changes for the daily facts
         yield ctx
 
 

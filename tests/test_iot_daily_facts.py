@@ -161,7 +161,7 @@ async def test_facts_follow_a_moving_window_and_changed_settings(world, settings
 
 
 def test_the_migration_installs_the_triggers_written_here():
-    migration = importlib.import_module("models.migrations.0020_daily_facts")
+    migration = importlib.import_module("models.migrations.0021_daily_facts")
     assert migration.POSTGRES_INSTALL == daily_facts.POSTGRES_INSTALL
     assert migration.SQLITE_INSTALL == daily_facts.SQLITE_INSTALL
     assert migration.POSTGRES_REMOVE == daily_facts.POSTGRES_REMOVE

@@ -70,7 +70,7 @@ async def remove(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0019_unit_card_indexes')]
+    dependencies = [('models', '0020_transfer_canceling')]
 
     initial = False
 
