@@ -1,5 +1,7 @@
 """Response bodies of the API, as the serializers produce them: documented in /docs/openapi.json (api.openapi) and
-checked against real responses (tests/test_openapi.py, the schemathesis pass)."""
+checked against real responses (tests/test_openapi.py, the schemathesis pass). Routes that answer the same body
+share one model (the aliases at the end); a body that is another one plus fields extends it (a subclass's fields
+come after its parent's, so its schema is the one it had written out)."""
 
 from __future__ import annotations
 
@@ -705,27 +707,6 @@ class LeaseHealthDetailFindingsItem(Out):
     evidence: list[LeaseHealthDetailFindingsItemEvidenceItem]
 
 
-class LeaseHealthDetail(Out):
-    lease_id: int | None
-    contract_no: Any
-    unit_id: int | None
-    unit_code: str | None
-    tenant_id: int | None
-    status: str
-    building_id: int | None
-    building_code: str | None
-    building: str
-    city_id: int | None
-    city_code: str | None
-    city: str
-    as_of: str
-    level: str
-    level_label: str
-    counts: dict[str, int]
-    findings: list[LeaseHealthDetailFindingsItem]
-    flags: list[Any]
-
-
 class LeaseHealthListItemsItem(Out):
     lease_id: int | None
     contract_no: Any
@@ -744,6 +725,10 @@ class LeaseHealthListItemsItem(Out):
     level_label: str
     counts: dict[str, int]
     findings: list[LeaseHealthDetailFindingsItem]
+
+
+class LeaseHealthDetail(LeaseHealthListItemsItem):
+    flags: list[Any]
 
 
 class LeaseHealthList(Out):
@@ -1095,36 +1080,6 @@ class MeRefundsCancelDocumentsItem(Out):
     size_bytes: int
 
 
-class MeRefundsCancel(Out):
-    id: int
-    lease_id: int | None
-    unit_code: str | None
-    unit_name: str
-    step: str
-    step_label: str
-    pending_step: Any
-    step_entered_at: str | None
-    step_due_at: Any
-    applied_at: str | None
-    expected_completion: Any
-    deposit_fen: int
-    deductions_fen: int
-    refund_fen: Any
-    debt_fen: int
-    move_out_date: Any
-    paid_at: Any
-    completed_at: Any
-    completed_by: Any
-    cancelled_at: str | None
-    cancel_reason: str
-    payee_account: str
-    overdue: bool
-    red_flag: bool
-    deductions: list[MeRefundsCancelDeductionsItem]
-    timeline: list[MeRefundsCancelTimelineItem]
-    documents: list[MeRefundsCancelDocumentsItem]
-
-
 class MeRefundsListItemsItem(Out):
     id: int
     lease_id: int | None
@@ -1150,6 +1105,12 @@ class MeRefundsListItemsItem(Out):
     payee_account: str
     overdue: bool
     red_flag: bool
+
+
+class MeRefundsCancel(MeRefundsListItemsItem):
+    deductions: list[MeRefundsCancelDeductionsItem]
+    timeline: list[MeRefundsCancelTimelineItem]
+    documents: list[MeRefundsCancelDocumentsItem]
 
 
 class MeRefundsList(Out):
@@ -1381,39 +1342,11 @@ class RefundsCancelTimelineItem(Out):
     details: dict[str, Any]
 
 
-class RefundsCancelDocumentsItem(Out):
-    id: int
-    kind: str | None
-    filename: str
-    size_bytes: int
+class RefundsCancelDocumentsItem(MeRefundsCancelDocumentsItem):
     sha256: str
 
 
-class RefundsCancel(Out):
-    id: int
-    lease_id: int | None
-    unit_code: str | None
-    unit_name: str
-    step: str
-    step_label: str
-    pending_step: Any
-    step_entered_at: str | None
-    step_due_at: Any
-    applied_at: str | None
-    expected_completion: Any
-    deposit_fen: int
-    deductions_fen: int
-    refund_fen: Any
-    debt_fen: int
-    move_out_date: Any
-    paid_at: Any
-    completed_at: Any
-    completed_by: Any
-    cancelled_at: str | None
-    cancel_reason: str
-    payee_account: str
-    overdue: bool
-    red_flag: bool
+class RefundsListItemsItem(MeRefundsListItemsItem):
     building_id: int | None
     tenant_id: int | None
     assignee_id: Any
@@ -1428,50 +1361,12 @@ class RefundsCancel(Out):
     payee_name: str
     payee_bank: str
     escalated: bool
+
+
+class RefundsCancel(RefundsListItemsItem):
     deductions: list[RefundsCancelDeductionsItem]
     timeline: list[RefundsCancelTimelineItem]
     documents: list[RefundsCancelDocumentsItem]
-
-
-class RefundsListItemsItem(Out):
-    id: int
-    lease_id: int | None
-    unit_code: str | None
-    unit_name: str
-    step: str
-    step_label: str
-    pending_step: Any
-    step_entered_at: str | None
-    step_due_at: Any
-    applied_at: str | None
-    expected_completion: Any
-    deposit_fen: int
-    deductions_fen: int
-    refund_fen: Any
-    debt_fen: int
-    move_out_date: Any
-    paid_at: Any
-    completed_at: Any
-    completed_by: Any
-    cancelled_at: str | None
-    cancel_reason: str
-    payee_account: str
-    overdue: bool
-    red_flag: bool
-    building_id: int | None
-    tenant_id: int | None
-    assignee_id: Any
-    version: int
-    inspection_report_id: Any
-    inspection_note: str
-    approved_by: Any
-    approved_at: Any
-    approved_amount_fen: Any
-    bank_receipt_ref: str
-    receipt_document_id: Any
-    payee_name: str
-    payee_bank: str
-    escalated: bool
 
 
 class RefundsList(Out):
@@ -1660,41 +1555,12 @@ class UnitsChangeStatus(Out):
     change: dict[str, str | int]
 
 
-class UnitsDetail(Out):
-    code: str
-    name: str
-    building_id: int | None
-    property_type: str
-    unit_type: str
-    area_m2: str
-    floor: int
-    compliant_rentable: bool
-    lat: Any
-    lng: Any
-    status: str
-    status_version: int | None
-    status_changed_at: str | None
-    last_inspected_at: str | None
+class UnitsListItemsItem(UnitsChangeStatusUnit):
     building: ScanBuilding
+
+
+class UnitsDetail(UnitsListItemsItem):
     status_history: list[dict[str, str | int]]
-
-
-class UnitsListItemsItem(Out):
-    code: str
-    name: str
-    building_id: int | None
-    property_type: str
-    unit_type: str
-    area_m2: str
-    floor: int
-    compliant_rentable: bool
-    lat: Any
-    lng: Any
-    status: str
-    status_version: int | None
-    status_changed_at: str | None
-    last_inspected_at: str | None
-    building: ScanBuilding
 
 
 class UnitsList(Out):
@@ -1726,21 +1592,7 @@ class WorkordersCreate(Out):
     created_at: str | None
 
 
-class WorkordersDetail(Out):
-    id: int
-    type: str
-    status: str
-    title: str
-    description: str
-    building_id: int | None
-    unit_id: int | None
-    unit_code: str | None
-    trigger: WorkordersCreateTrigger
-    assignee_id: int | None
-    due_at: str | None
-    completed_at: str | None
-    visit_result: Any
-    created_at: str | None
+class WorkordersDetail(WorkordersCreate):
     history: list[dict[str, str | int | None]]
 
 

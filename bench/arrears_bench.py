@@ -21,61 +21,34 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
+
+from bench_support import migrated_database, seed_portfolio
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 DB_NAME = "rwbench_arrears"
 DAY = date(2026, 12, 1)
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 PER_LEASE = 10
 
 
-async def recreate_pg() -> str:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    await conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    await conn.execute(f"CREATE DATABASE {DB_NAME}")
-    await conn.close()
-    return f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-
-
-async def drop_pg() -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    await conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    await conn.close()
-
-
 async def seed(n: int, steady: bool = False) -> None:
     from accounts.choices import Role, StaffDuty
     from models.accounts import User
-    from models.leasing import Lease, Receivable, Tenant
-    from models.portfolio import Building, BuildingStaff, City, Unit
+    from models.leasing import Lease, Receivable
+    from models.portfolio import BuildingStaff
 
     leases = n // PER_LEASE
-    city = await City.create(code="SZ", name="深圳")
-    buildings = [await Building.create(city=city, code=f"B{b:02d}", name=f"楼{b}", lat=22.5, lng=113.9)
-                 for b in range(20)]
-    for b in buildings:
+    portfolio = await seed_portfolio(leases, tenant_phone="139{:08d}")
+    for b in portfolio.buildings:
         for role, duty in ((Role.FINANCE, StaffDuty.FINANCE), (Role.MANAGER, StaffDuty.MANAGER)):
             user = await User.create(name=f"{duty}{b.code}", role=role)
             await BuildingStaff.create(building_id=b.id, user=user, duty=duty)
-    await Unit.bulk_create([Unit(building_id=buildings[i % 20].id, code=f"U{i:06d}", property_type="RESIDENTIAL",
-                                 area_m2=Decimal("45.00"), status="OCCUPIED") for i in range(leases)],
-                           batch_size=2000)
-    await Tenant.bulk_create([Tenant(name=f"租户{i}", phone=f"139{i:08d}") for i in range(leases)], batch_size=2000)
-    units = dict(await Unit.all().values_list("id", "building_id"))
-    unit_ids = sorted(units)
-    tenants = sorted(await Tenant.all().values_list("id", flat=True))
+    units, unit_ids, tenants = portfolio.unit_buildings, portfolio.unit_ids, portfolio.tenant_ids
     start = DAY - timedelta(days=320)
     await Lease.bulk_create([Lease(unit_id=unit_ids[i], tenant_id=tenants[i], start_date=start,
                                    end_date=start + timedelta(days=729), monthly_rent_fen=300000 + i,
@@ -119,19 +92,9 @@ async def handled_before(n: int) -> None:
 
 
 async def one_size(n: int, sqlite: bool, steady: bool) -> dict:
-    from tortoise import Tortoise
-
     from arrears.jobs import collections_daily
-    from cli.core_commands import migrate
-    from config.settings import Settings
-    from tortoise_config import tortoise_config
 
-    tmp = tempfile.mkdtemp(prefix="rwbench-arrears-")
-    url = f"sqlite://{tmp}/bench.sqlite3" if sqlite else await recreate_pg()
-    settings = Settings(database_url=url, var_dir=Path(tmp))
-    await migrate(settings)
-    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
-    try:
+    async with migrated_database(DB_NAME, sqlite=sqlite) as settings:
         t0 = time.perf_counter()
         await seed(n, steady)
         seeded = time.perf_counter() - t0
@@ -145,10 +108,6 @@ async def one_size(n: int, sqlite: bool, steady: bool) -> dict:
         second_s = time.perf_counter() - t0
         return {"n": n, "seed_s": seeded, "first_s": first_s, "first": first, "second_s": second_s,
                 "second": second}
-    finally:
-        await Tortoise.close_connections()
-        if not sqlite:
-            await drop_pg()
 
 
 async def main() -> None:

@@ -17,56 +17,31 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from bench_support import migrated_database, seed_portfolio
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 DB_NAME = "rwbench_ledger"
 NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
-
-
-async def recreate_pg() -> str:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    await conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    await conn.execute(f"CREATE DATABASE {DB_NAME}")
-    await conn.close()
-    return f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-
-
-async def drop_pg() -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    await conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    await conn.close()
 
 
 async def seed(n: int, years: int) -> Any:
     from accounts.choices import Role, StaffDuty
     from leasing.terms import LeaseTerms
     from models.accounts import User
-    from models.leasing import Lease, Tenant
-    from models.portfolio import Building, BuildingStaff, City, Unit
+    from models.leasing import Lease
+    from models.portfolio import BuildingStaff
 
-    city = await City.create(code="SZ", name="深圳")
-    buildings = [await Building.create(city=city, code=f"B{b:02d}", name=f"楼{b}", lat=22.5, lng=113.9)
-                 for b in range(20)]
-    await Unit.bulk_create([Unit(building_id=buildings[i % 20].id, code=f"U{i:06d}", property_type="RESIDENTIAL",
-                                 area_m2=Decimal("45.00"), status="OCCUPIED") for i in range(n)], batch_size=2000)
-    await Tenant.bulk_create([Tenant(name=f"租户{i}", phone=f"13{i:09d}") for i in range(n)], batch_size=2000)
-    units = await Unit.all().order_by("id").values_list("id", flat=True)
-    tenants = await Tenant.all().order_by("id").values_list("id", flat=True)
+    portfolio = await seed_portfolio(n, tenant_phone="13{:09d}")
+    units, tenants = portfolio.unit_ids, portfolio.tenant_ids
     finance = await User.create(name="财务", role=Role.FINANCE)
-    await BuildingStaff.create(building_id=buildings[0].id, user=finance, duty=StaffDuty.FINANCE)
+    await BuildingStaff.create(building_id=portfolio.buildings[0].id, user=finance, duty=StaffDuty.FINANCE)
     leases = []
     for i in range(n):
         start = date(2026, 1 + i % 12, 1 + i % 28)
@@ -191,18 +166,7 @@ async def main() -> None:
     parser.add_argument("--years", type=int, default=3)
     parser.add_argument("--sqlite", action="store_true")
     args = parser.parse_args()
-    from tortoise import Tortoise
-
-    from cli.core_commands import migrate
-    from config.settings import Settings
-    from tortoise_config import tortoise_config
-
-    tmp = tempfile.mkdtemp(prefix="rwbench-ledger-")
-    url = f"sqlite://{tmp}/bench.sqlite3" if args.sqlite else await recreate_pg()
-    settings = Settings(database_url=url, var_dir=Path(tmp))
-    await migrate(settings)
-    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
-    try:
+    async with migrated_database(DB_NAME, sqlite=args.sqlite):
         t0 = time.perf_counter()
         finance = await seed(args.leases, args.years)
         print(f"database: {'SQLite' if args.sqlite else 'PostgreSQL'}; seeded {args.leases} leases in "
@@ -224,10 +188,6 @@ async def main() -> None:
               f"receivables page (50 rows, OVERDUE filter) {r['page_ms']:.1f} ms, unfiltered page "
               f"{r['page_unfiltered_ms']:.1f} ms; baseline lease detail {r['baseline_ms']:.1f} ms "
               f"(ratios {r['statement_ms'] / r['baseline_ms']:.2f}, {r['page_ms'] / r['baseline_ms']:.2f})")
-    finally:
-        await Tortoise.close_connections()
-        if not args.sqlite:
-            await drop_pg()
 
 
 if __name__ == "__main__":

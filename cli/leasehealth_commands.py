@@ -43,6 +43,7 @@ async def run_once(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def report(settings: Settings, args: argparse.Namespace) -> int:
+    from audit.service import SYSTEM, record_export
     from cli.core_commands import with_db
     from core.errors import AppError
     from leasehealth.service import HealthConfig, export_report_xlsx, monthly_report
@@ -52,7 +53,12 @@ async def report(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work() -> tuple[dict, bytes | None]:
         view = await monthly_report(args.month, cfg, now, None)
-        return view, (await export_report_xlsx(args.month, cfg, now, None) if args.xlsx else None)
+        if not args.xlsx:
+            return view, None
+        content = await export_report_xlsx(args.month, cfg, now, None)
+        # audited as the API's export of the same report is; by the system (the CLI acts as no user), all buildings
+        await record_export(SYSTEM, "lease_health_report", args.month, "xlsx", now)
+        return view, content
 
     try:
         view, content = await with_db(settings, work)

@@ -80,10 +80,20 @@ async def succeed(kind: PayoutKind[Row], row: Row, *, now: datetime, refund_cfg:
 async def fail(kind: PayoutKind[Row], row: Row, status: str, reason: str, *, now: datetime, **also: Any) -> bool:
     """A failed state: the row leaves flight once, and that once is logged and alerted for finance to pay
     another way (or ask again). False when the row had already left flight."""
-    won = await kind.model.filter(id=row.id, status__in=list(kind.in_flight)).update(
-        status=status, last_error=reason[:300], **also)
-    if not won:
+    if not await leave_flight(kind, row, status, reason, **also):
         return False
+    await alert_failure(kind, row, reason, now=now)
+    return True
+
+
+async def leave_flight(kind: PayoutKind[Row], row: Row, status: str, reason: str, **also: Any) -> bool:
+    """The conditional UPDATE of ``fail``: True for the one writer that moved the row out of flight."""
+    return bool(await kind.model.filter(id=row.id, status__in=list(kind.in_flight)).update(
+        status=status, last_error=reason[:300], **also))
+
+
+async def alert_failure(kind: PayoutKind[Row], row: Row, reason: str, *, now: datetime) -> None:
+    """The log line and ALERT_PAYOUT_FAILED of a payout that failed (for the writer ``leave_flight`` chose)."""
     refund = await DepositRefund.get(id=row.refund_id)
     number = kind.number(row)
     log.warning("WeChat Pay %s %s of refund %s failed: %s", kind.noun, number, refund.id, reason)
@@ -91,7 +101,6 @@ async def fail(kind: PayoutKind[Row], row: Row, status: str, reason: str, *, now
                       building_id=refund.building_id, subject=f"refund:{refund.id}", severity=AlertSeverity.WARNING,
                       explanation=f"Deposit refund {refund.id} not {kind.not_paid} through WeChat Pay: {reason}",
                       evidence={"refund_id": refund.id, kind.number_key: number, "reason": reason})
-    return True
 
 
 def refused(what: str, response: PayResponse) -> ServiceUnavailable:

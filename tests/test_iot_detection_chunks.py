@@ -13,7 +13,7 @@ from core import sql
 from core.sql import names
 from iot.choices import DeviceKind
 from iot.daily_facts import read_statement, refresh
-from iot.detection import DayFacts, day_facts, judge_day, load_run, sql_conn
+from iot.detection import DayFacts, day_facts, day_statement, judge_day, load_run, sql_conn
 from iot.occupancy import EVENING_START
 from iot.rules import DailyParams, day_number, local_day_end
 from models.iot import HourlyRollup
@@ -22,16 +22,15 @@ from portfolio.choices import UnitStatus
 from tests.test_iot_detection import AS_OF, SH, days_back, devices_for, fill, local_hour, tenanted
 
 
-async def reference_facts(building_ids: list[int] | None, tz: ZoneInfo, first: date, last: date,
-                         settings: Settings) -> dict[int, dict[int, DayFacts]]:
-    """The aggregate detection read before: one row per (unit, kind, local day), kinds merged here."""
-    offset = tz.utcoffset(datetime.combine(last, time(12)))
-    offset_h = int(offset.total_seconds() // 3600) if offset else 0
-    start_h = day_number(first) * 24 - offset_h
-    end_h = (day_number(last) + 1) * 24 - offset_h
+async def reference_facts(tz: ZoneInfo, first: date, last: date, settings: Settings
+                          ) -> dict[int, dict[int, DayFacts]]:
+    """The aggregate detection read before: one row per (unit, kind, local day), kinds merged here. Over the
+    hour window the real read takes (its parameters), so only the aggregate itself is the reference's own."""
+    _, (start_h, end_h) = day_statement(None, tz, first, last, settings)
+    offset_h = day_number(first) * 24 - start_h  # the local day d starts at UTC hour d * 24 - offset
     night_start, night_end = settings.iot_night_hours
     kwh_h, m3_h = settings.iot_vacant_kwh_per_hour, settings.iot_vacant_m3_per_hour
-    h, u = names(HourlyRollup), names(Unit)
+    h = names(HourlyRollup)
     local = f"({h.hour_ts} + {offset_h})"
     water, door = DeviceKind.WATER, DeviceKind.DOOR
     # water above the vacant hourly baseline, or a door opening: what a day's activity span is read from
@@ -47,11 +46,8 @@ async def reference_facts(building_ids: list[int] | None, tz: ZoneInfo, first: d
         f"SUM(CASE WHEN {local} % 24 >= {EVENING_START} THEN {h.value} ELSE 0 END) AS evening, "
         f"MIN(CASE WHEN {active} THEN {local} % 24 END) AS act_first, "
         f"MAX(CASE WHEN {active} THEN {local} % 24 END) AS act_last "
-        f"FROM {h} WHERE {h.hour_ts} >= ? AND {h.hour_ts} < ? AND {h.unit_id} IS NOT NULL")
-    if building_ids is not None:
-        statement += (f" AND {h.unit_id} IN (SELECT {u.id} FROM {u} WHERE {u.building} IN ("
-                      + ",".join(str(int(b)) for b in building_ids) + "))")
-    statement += f" GROUP BY {h.unit_id}, {h.kind}, d"
+        f"FROM {h} WHERE {h.hour_ts} >= ? AND {h.hour_ts} < ? AND {h.unit_id} IS NOT NULL "
+        f"GROUP BY {h.unit_id}, {h.kind}, d")
     # [elec_kwh, water_m3, door_opens, night_opens, elec_hours, water_hours, door_messages, busy_hours, night_kwh,
     #  evening_busy_hours, evening_opens, active_first, active_last]
     acc: dict[int, dict[int, list]] = defaultdict(dict)
@@ -121,7 +117,7 @@ def findings(judged) -> tuple[dict, dict]:
 async def test_the_day_aggregate_reads_the_same_facts_as_the_per_kind_one(world, settings):
     await varied_world(world)
     tz, first = ZoneInfo("Asia/Shanghai"), AS_OF - timedelta(days=29)
-    expected = await reference_facts(None, tz, first, AS_OF, settings)
+    expected = await reference_facts(tz, first, AS_OF, settings)
     (basis,) = await refresh([(tz, None)], first, AS_OF, settings)  # the daily facts detection reads
     statement, params = read_statement(basis, first, AS_OF)
     got: dict[int, dict[int, DayFacts]] = defaultdict(dict)

@@ -4,6 +4,7 @@ every renewal recommendation."""
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -32,6 +33,12 @@ def test_demo_report_has_every_level_and_exports(tmp_path):
     report = json.loads(shown.stdout.splitlines()[0])
     assert all(report["levels"][level] >= 1 for level in ("GREEN", "YELLOW", "ORANGE", "RED")), report["levels"]
     assert load_workbook(out).sheetnames == ["汇总", "楼宇", "城市", "明细"]
+    # the export is in the audit log as the API's export of the report is, by the system (the CLI is no user)
+    with sqlite3.connect(tmp_path / "rentwatch.sqlite3") as conn:
+        exports = conn.execute("SELECT actor_id, actor_role, actor_name, target_type, target_id, details "
+                               "FROM audit_events WHERE action = 'export'").fetchall()
+    assert [row[:5] for row in exports] == [(None, "SYSTEM", "system", "lease_health_report", month)]
+    assert json.loads(exports[0][5]) == {"format": "xlsx", "building_ids": None}
     ran = run_cli("lease-health", "run", "--now", later, env=env)
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert json.loads(ran.stdout)["raised"] >= 3
