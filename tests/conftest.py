@@ -19,8 +19,8 @@ from api.app import create_app
 from audit.service import install_triggers as install_audit_triggers
 from config.settings import Settings
 from core.changes import install_change_triggers
-from iot.daily_facts import install_triggers as install_rollup_triggers
 from core.clock import ManualClock
+from iot.daily_facts import install_triggers as install_rollup_triggers
 from models import MODEL_MODULES
 from tests.support.asgi import AppClient
 from tests.support.db import (
