@@ -1674,6 +1674,22 @@ class RefundWechatPayout(Out):
     recipient_id: int | None = None
 
 
+class RefundWechatTransferCancel(Out):
+    """The refund's 商家转账 after 撤销转账 was asked for: CANCELING while WeChat Pay cancels it, then CANCELLED."""
+
+    id: int
+    method: str
+    refund_id: int
+    out_bill_no: str
+    status: str
+    amount_fen: int
+    transfer_bill_no: str
+    recipient_id: int | None
+    requested_at: str
+    succeeded_at: str | None
+    last_error: str
+
+
 class MeRefundWechatTransferConfirm(Out):
     mchId: str  # noqa: N815 - the names wx.requestMerchantTransfer takes
     appId: str  # noqa: N815

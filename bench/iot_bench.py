@@ -93,6 +93,9 @@ async def seed_portfolio(settings) -> None:
     from core.changes import install_change_triggers
 
     await install_change_triggers()  # as migration 0002: production writes go through these triggers
+    from iot.daily_facts import install_triggers
+
+    await install_triggers()  # as migration 0021: roll-up changes recorded for the daily facts
     from tortoise.connection import get_connection
 
     conn = get_connection("default")
@@ -385,7 +388,7 @@ async def seed_detection(conn, first_unit: int, last_unit: int, days: int = 30) 
         f"FROM iot_devices WHERE unit_id BETWEEN {a} AND {b} ORDER BY id) d")
 
 
-def detect_in_process(db_url: str) -> dict:
+def detect_in_process(db_url: str, as_of: date = DETECT_AS_OF, now: datetime = DETECT_NOW) -> dict:
     """One daily run in a fresh process (its peak RSS is the run's own); returns the run's figures."""
     import resource
 
@@ -397,7 +400,7 @@ def detect_in_process(db_url: str) -> dict:
         settings = settings_for(1883, "unused")
         await init_db(settings.model_copy(update={"database_url": db_url}))
         t = time.perf_counter()
-        stats = await run_detection(DETECT_AS_OF, settings, now=DETECT_NOW)
+        stats = await run_detection(as_of, settings, now=now)
         elapsed = time.perf_counter() - t
         from tortoise.connection import get_connection
 
@@ -414,9 +417,13 @@ def detect_in_process(db_url: str) -> dict:
 
 
 async def detection_bench(sizes: list[int], days: int = 30) -> list[dict]:
-    """For each size (ascending): grow the portfolio to that many units (seeding only the new ones), then one
-    daily run in a process of its own. The roll-ups' ingest-only unique key (device, hour) is dropped for the
-    bulk load and not rebuilt (detection never reads by it); the (hour, unit) index is rebuilt before each run."""
+    """For each size (ascending): grow the portfolio to that many units (seeding only the new ones), then the
+    first run (the day before: every day of its window aggregated into the daily facts, what each run cost
+    before they were kept), a day's ingest (every roll-up of the last day written again: the changes the
+    triggers record), and the daily run measured, each in a process of its own. The roll-ups' ingest-only unique
+    key (device, hour) is dropped for the bulk load and not rebuilt (detection never reads by it); the (hour,
+    unit) index is rebuilt before each run; the change triggers are off while seeding (the facts are dropped
+    instead)."""
     from tortoise.connection import get_connection
 
     from core.db import close_db
@@ -427,7 +434,7 @@ async def detection_bench(sizes: list[int], days: int = 30) -> list[dict]:
     conn = get_connection("default")
     await conn.execute_script("TRUNCATE iot_hourly, iot_occupancy_days, alerts, iot_detection_runs, "
                               "iot_meter_samples, iot_door_events, iot_devices, units, work_order_events, "
-                              "work_orders CASCADE")
+                              "work_orders, iot_daily_facts, iot_daily_fact_days, iot_hourly_changes CASCADE")
     _, cons = await conn.execute_query("SELECT conname FROM pg_constraint "
                                        "WHERE conrelid = 'iot_hourly'::regclass AND contype = 'u'")
     _, idx = await conn.execute_query("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'iot_hourly' "
@@ -437,23 +444,35 @@ async def detection_bench(sizes: list[int], days: int = 30) -> list[dict]:
         await conn.execute_script(f"ALTER TABLE iot_hourly DROP CONSTRAINT {name}")
     results = []
     seeded = 0
+    clean = "DELETE FROM alerts; DELETE FROM iot_occupancy_days; DELETE FROM iot_detection_runs"
+    last_day_h = int(datetime.combine(DETECT_AS_OF, datetime.min.time(), UTC).timestamp()) // 3600 - 8
     for units in sorted(sizes):
         for name, _ in idx:
             await conn.execute_script(f"DROP INDEX IF EXISTS {name}")
         t = time.perf_counter()
-        await conn.execute_script("ALTER TABLE iot_hourly SET UNLOGGED")
+        await conn.execute_script("ALTER TABLE iot_hourly SET UNLOGGED; ALTER TABLE iot_hourly DISABLE TRIGGER USER")
         await seed_detection(conn, seeded + 1, units, days)
-        await conn.execute_script("ALTER TABLE iot_hourly SET LOGGED")
+        await conn.execute_script("ALTER TABLE iot_hourly ENABLE TRIGGER USER; ALTER TABLE iot_hourly SET LOGGED")
         for _, definition in idx:
             await conn.execute_script(definition)
         await conn.execute_script("VACUUM ANALYZE iot_hourly")
-        await conn.execute_script("DELETE FROM alerts; DELETE FROM iot_occupancy_days; DELETE FROM iot_detection_runs")
+        await conn.execute_script(f"{clean}; DELETE FROM iot_daily_facts; DELETE FROM iot_daily_fact_days; "
+                                  "DELETE FROM iot_hourly_changes")
         generated = time.perf_counter() - t
         seeded = units
         count = (await conn.execute_query("SELECT count(*) FROM iot_hourly"))[1][0][0]
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            first = await asyncio.get_running_loop().run_in_executor(
+                pool, detect_in_process, DB_URL, DETECT_AS_OF - timedelta(days=1), DETECT_NOW - timedelta(days=1))
+        t = time.perf_counter()
+        await conn.execute_script(f"{clean}; UPDATE iot_hourly SET messages = messages "
+                                  f"WHERE hour_ts >= {last_day_h} AND hour_ts < {last_day_h + 24}")
+        ingested = time.perf_counter() - t
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
             out = await asyncio.get_running_loop().run_in_executor(pool, detect_in_process, DB_URL)
-        results.append({"units": units, "rows": count, "generate_s": generated, **out})
+        await conn.execute_script(clean)
+        results.append({"units": units, "rows": count, "generate_s": generated, "first_s": first["detect_s"],
+                        "first_rss_mb": first["peak_rss_mb"], "ingested_s": ingested, **out})
         print_detection(results[-1], results[0])
     await close_db()
     return results
@@ -469,6 +488,10 @@ def print_detection(det: dict, first: dict) -> None:
           f"(× {growth:.2f} of the smallest size's: ≤ 1 is linear or better); peak RSS {det['peak_rss_mb']:.0f} MB; "
           f"baseline: one bare pass over the roll-ups (SELECT sum(value), sum(messages)) {det['bare_s']:.1f}s, "
           f"detection ÷ bare {det['detect_s'] / det['bare_s']:.1f}", flush=True)
+    print(f"            first run (the day before, all 30 days aggregated into the daily facts: what every run "
+          f"cost before they were kept) {det['first_s']:.1f}s, peak RSS {det['first_rss_mb']:.0f} MB, "
+          f"÷ daily {det['first_s'] / det['detect_s']:.1f}; the day's roll-ups written again in "
+          f"{det['ingested_s']:.0f}s", flush=True)
     print(f"            occupancy {occ}; alerts {alerts}", flush=True)
 
 

@@ -7,7 +7,8 @@ store:
 - ``backfilled_days``: which past days received data after their run.
 
 The daily rules read hourly roll-ups only, aggregated by the database to one row per (unit, local day) — every
-device kind in columns of its own — and streamed in unit order (a server-side cursor on PostgreSQL) while the
+device kind in columns of its own — kept as daily facts by iot.daily_facts (only the days whose roll-ups changed
+are aggregated again), and streamed in unit order (a server-side cursor on PostgreSQL) while the
 units are judged in chunks of ``DETECTION_CHUNK_UNITS``: memory holds one chunk's facts, series and evidence,
 not the portfolio's. The cohorts every unit is compared with come from a first, shorter pass over the recent
 window. Scheduling (the sweep, the daily job, back-fill re-runs) is iot.jobs.
@@ -22,7 +23,7 @@ import time as time_module
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,7 +45,8 @@ from iot.actions import (
 )
 from iot.adapters import zone
 from iot.choices import DeviceKind, IotAlert
-from iot.occupancy import EVENING_START, DayFacts
+from iot.daily_facts import day_statement, read_statement, refresh
+from iot.occupancy import DayFacts
 from iot.rules import (
     Cohort,
     Condition,
@@ -162,54 +164,6 @@ def sql_conn() -> Any:
 
 
 # ------------------------------------------------------------------------------------------------ daily: load
-
-def day_statement(building_ids: list[int] | None, tz: ZoneInfo, first: date, last: date,
-                  settings: Settings) -> tuple[str, list[int]]:
-    """One aggregate over the hourly roll-ups of the local days ``first``…``last``: a row per (unit, local day),
-    each kind in columns of its own (``day_facts`` reads the row; read ordered by ``unit_id, d``)."""
-    offset = tz.utcoffset(datetime.combine(last, time(12)))
-    offset_h = int(offset.total_seconds() // 3600) if offset else 0
-    start_h = day_number(first) * 24 - offset_h
-    end_h = (day_number(last) + 1) * 24 - offset_h
-    night_start, night_end = settings.iot_night_hours
-    kwh_h, m3_h = settings.iot_vacant_kwh_per_hour, settings.iot_vacant_m3_per_hour
-    h, u = names(HourlyRollup), names(Unit)
-    local = f"({h.hour_ts} + {offset_h})"
-    hod = f"{local} % 24"
-    water, door, elec, plug = DeviceKind.WATER, DeviceKind.DOOR, DeviceKind.ELECTRICITY, DeviceKind.PLUG
-    is_w, is_d = f"{h.kind} = '{water}'", f"{h.kind} = '{door}'"
-    is_e, is_p = f"{h.kind} = '{elec}'", f"{h.kind} = '{plug}'"
-    is_meter_e = f"{h.kind} <> '{water}' AND {h.kind} <> '{door}'"  # electricity and plugs
-    night = f"{hod} >= {night_start} AND {hod} < {night_end}"
-    # water above the vacant hourly baseline, or a door opening: what a day's activity span is read from
-    active = f"(({is_d} AND {h.value} > 0) OR ({is_w} AND {h.value} > {m3_h}))"
-
-    def total(cond: str) -> str:
-        return f"SUM(CASE WHEN {cond} THEN {h.value} END)"
-
-    def count(cond: str) -> str:
-        return f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)"
-
-    columns = [  # the order of day_facts
-        total(is_e), total(is_p), total(is_w), total(is_d),
-        total(f"{is_e} AND {night}"), total(f"{is_p} AND {night}"), total(f"{is_d} AND {night}"),
-        count(f"{is_e} AND {h.messages} > 0"), count(f"{is_p} AND {h.messages} > 0"),
-        count(f"{is_w} AND {h.messages} > 0"),
-        count(f"{is_meter_e} AND {h.value} > {kwh_h}"),
-        f"SUM(CASE WHEN {is_d} THEN {h.messages} END)",
-        count(f"{hod} >= {EVENING_START} AND {is_meter_e} AND {h.value} > {kwh_h}"),
-        total(f"{is_d} AND {hod} >= {EVENING_START}"),
-        f"MIN(CASE WHEN {active} THEN {hod} END)", f"MAX(CASE WHEN {active} THEN {hod} END)"]
-    statement = (
-        f"SELECT {h.unit_id} AS unit_id, {local} / 24 AS d, "
-        + ", ".join(f"{c} AS c{k}" for k, c in enumerate(columns)) + " "
-        f"FROM {h} WHERE {h.hour_ts} >= ? AND {h.hour_ts} < ? AND {h.unit_id} IS NOT NULL")
-    if building_ids is not None:
-        statement += (f" AND {h.unit_id} IN (SELECT {u.id} FROM {u} WHERE {u.building} IN ("
-                      + ",".join(str(int(b)) for b in building_ids) + "))")
-    statement += f" GROUP BY {h.unit_id}, d"
-    return statement, [start_h, end_h]
-
 
 def day_facts(row: Sequence[Any]) -> DayFacts:
     """A row of ``day_statement`` as the day's facts (electricity = meters and plugs: energy added up, hours the
@@ -443,18 +397,17 @@ class Judged:
 async def judge_day(run: DayRun, settings: Settings, p: DailyParams, *,
                     chunk_units: int = DETECTION_CHUNK_UNITS) -> AsyncIterator[Judged]:
     """The daily rules over the portfolio, ``chunk_units`` units at a time (facts, series and evidence of one
-    chunk held at once). The database aggregates the look-back once (``sql.Materialized``), read in two passes:
-    the recent window first, for the unit-type cohorts every unit is compared with; then the whole look-back,
-    chunk by chunk, judged against them."""
+    chunk held at once). The daily facts of the look-back are brought up to date (iot.daily_facts.refresh), then
+    read in two passes: the recent window first, for the unit-type cohorts every unit is compared with; then the
+    whole look-back, chunk by chunk, judged against them."""
     first = run.as_of - timedelta(days=p.lookback - 1)
     recent_from = day_number(max(first, run.as_of - timedelta(days=p.sublet_window_days - 1)))
-    size = 4 * chunk_units  # aggregate rows per slice read
+    size = 4 * chunk_units  # fact rows per slice read
+    bases = await refresh(run.zones, first, run.as_of, settings)
     async with contextlib.AsyncExitStack() as stack:
-        # the day aggregate of the whole look-back, once per timezone group, read twice; JIT compilation of this
-        # wide aggregate costs more than it saves (seconds, on a busy machine)
+        # the daily facts of the whole look-back, once per timezone group, read twice
         aggregates = [await stack.enter_async_context(sql.Materialized(
-            sql_conn(), *day_statement(only, tz, first, run.as_of, settings), pg_settings={"jit": "off"}))
-            for tz, only in run.zones]
+            sql_conn(), *read_statement(basis, first, run.as_of), pg_settings={"jit": "off"})) for basis in bases]
         members: list[tuple[UnitInfo, rules.MeterValues, bool]] = []
         recent = [FactsReader(a.read(order_by="unit_id, d", where="d >= ?", params=[recent_from], size=size))
                   for a in aggregates]

@@ -117,6 +117,66 @@ class HourlyRollup(Model):
         indexes = (("hour_ts", "unit_id"),)
 
 
+class HourlyChange(Model):
+    """The roll-ups of a device on one UTC day (``utc_day`` = ``hour_ts`` // 24) written since the daily facts last
+    read them: recorded by database triggers on ``iot_hourly`` (whoever writes it), claimed by iot.daily_facts."""
+
+    id = fields.BigIntField(primary_key=True)
+    device_id = fields.IntField()
+    unit_id = fields.IntField()
+    utc_day = fields.IntField()
+
+    class Meta:
+        table = "iot_hourly_changes"
+        unique_together = (("device_id", "unit_id", "utc_day"),)
+
+
+class DailyFact(Model):
+    """The hourly roll-ups of one unit on one local day, aggregated as iot.daily_facts.day_statement does
+    (``c0``…``c15`` are its columns, in its order) under ``basis`` (the timezone offset, the night hours, the vacant
+    thresholds and the building group it was computed with). Kept by iot.daily_facts; detection reads only these."""
+
+    id = fields.BigIntField(primary_key=True)
+    basis = fields.CharField(max_length=64)
+    unit_id = fields.IntField()
+    day = fields.IntField(description="local day number (iot.rules.day_number)")
+    c0 = fields.FloatField(null=True)
+    c1 = fields.FloatField(null=True)
+    c2 = fields.FloatField(null=True)
+    c3 = fields.FloatField(null=True)
+    c4 = fields.FloatField(null=True)
+    c5 = fields.FloatField(null=True)
+    c6 = fields.FloatField(null=True)
+    c7 = fields.BigIntField(null=True)
+    c8 = fields.BigIntField(null=True)
+    c9 = fields.BigIntField(null=True)
+    c10 = fields.BigIntField(null=True)
+    c11 = fields.BigIntField(null=True)
+    c12 = fields.BigIntField(null=True)
+    c13 = fields.FloatField(null=True)
+    c14 = fields.BigIntField(null=True)
+    c15 = fields.BigIntField(null=True)
+
+    class Meta:
+        table = "iot_daily_facts"
+        unique_together = (("basis", "day", "unit_id"),)
+
+
+class DailyFactDay(Model):
+    """A local ``day`` whose facts under ``basis`` are complete (for every unit), dropped when roll-ups of the day
+    change (iot.daily_facts), so the day is aggregated again."""
+
+    id = fields.BigIntField(primary_key=True)
+    basis = fields.CharField(max_length=64)
+    offset_h = fields.IntField(description="UTC offset of the basis, hours: which UTC hours the day covers")
+    day = fields.IntField()
+    computed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "iot_daily_fact_days"
+        unique_together = (("basis", "day"),)
+
+
 class DeadLetter(Model):
     id = fields.BigIntField(primary_key=True)
     topic = fields.CharField(max_length=255)

@@ -20,6 +20,7 @@ from audit.service import install_triggers as install_audit_triggers
 from config.settings import Settings
 from core.changes import install_change_triggers
 from core.clock import ManualClock
+from iot.daily_facts import install_triggers as install_rollup_triggers
 from models import MODEL_MODULES
 from tests.support.asgi import AppClient
 from tests.support.db import (
@@ -69,6 +70,7 @@ async def db():
     async with tortoise_test_context(MODEL_MODULES, db_url=url) as ctx:
         await install_change_triggers()  # what migration 0002 does; the test context builds tables directly
         await install_audit_triggers()  # migration 0015: audit_events refuses UPDATE and DELETE
+        await install_rollup_triggers()  # migration 0021: roll-up changes for the daily facts
         yield ctx
 
 

@@ -12,6 +12,7 @@ from config.settings import Settings
 from core import sql
 from core.sql import names
 from iot.choices import DeviceKind
+from iot.daily_facts import read_statement, refresh
 from iot.detection import DayFacts, day_facts, day_statement, judge_day, load_run, sql_conn
 from iot.occupancy import EVENING_START
 from iot.rules import DailyParams, day_number, local_day_end
@@ -117,7 +118,8 @@ async def test_the_day_aggregate_reads_the_same_facts_as_the_per_kind_one(world,
     await varied_world(world)
     tz, first = ZoneInfo("Asia/Shanghai"), AS_OF - timedelta(days=29)
     expected = await reference_facts(tz, first, AS_OF, settings)
-    statement, params = day_statement(None, tz, first, AS_OF, settings)
+    (basis,) = await refresh([(tz, None)], first, AS_OF, settings)  # the daily facts detection reads
+    statement, params = read_statement(basis, first, AS_OF)
     got: dict[int, dict[int, DayFacts]] = defaultdict(dict)
     async with sql.Materialized(sql_conn(), statement, params) as aggregate:
         async for rows in aggregate.read(order_by="unit_id, d", size=7):

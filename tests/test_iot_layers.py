@@ -16,7 +16,8 @@ LAYERS: list[set[str]] = [
     {"choices"},
     {"adapters", "meter", "occupancy"},
     {"rules", "health", "acl"},  # health: the judgement over consumers' heartbeats; acl: broker access rules
-    {"actions", "heartbeat", "credentials"},  # credentials: broker accounts (database)
+    {"actions", "heartbeat", "credentials", "daily_facts"},  # credentials: broker accounts (database); daily_facts:
+    # the (unit, day) facts detection reads
     {"ingest"},
     {"detection", "consumer"},
     {"jobs", "service", "broker_auth"},  # broker_auth: the embedded broker's auth and topic plugins

@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 
 from accounts.choices import Role
+from api.responses import RefundWechatTransferCancel
 from audit.choices import AuditAction
 from leasing.choices import PaymentFrequency, PaymentMethod
 from leasing.ledger import record_payment
@@ -189,6 +190,7 @@ async def test_an_unconfirmed_transfer_is_cancelled_and_the_refund_can_be_paid_a
     cancelled = await post(client, CANCEL.format(refund_id), {}, finance)
     assert cancelled.status == 202, cancelled.json
     assert (cancelled.json["id"], cancelled.json["status"]) == (started.json["id"], "CANCELING")
+    RefundWechatTransferCancel.model_validate(cancelled.json)  # the declared response model (api/responses.py)
     no = started.json["out_bill_no"]
     assert fake_pay.transfers[no]["state"] == "CANCELING"
     again = await post(client, CANCEL.format(refund_id), {}, finance)  # idempotent: WeChat Pay is not asked again
@@ -220,6 +222,7 @@ async def test_an_unconfirmed_transfer_is_cancelled_and_the_refund_can_be_paid_a
     assert (await DepositRefund.get(id=refund_id)).step == "APPROVED"
     done = await post(client, CANCEL.format(refund_id), {}, finance)
     assert (done.status, done.json["status"]) == (200, "CANCELLED") and len(cancel_requests(fake_pay)) == 1
+    RefundWechatTransferCancel.model_validate(done.json)
 
     # payable again: a new transfer (attempt 2), which the tenant confirms; a cancel after that is refused
     second = await post(client, payout_path, {}, finance)

@@ -143,7 +143,7 @@ async def wechat_payout(request: Request, refund_id: int):
 @access(REFUND_PAYERS, note="撤销转账 of a 商家转账 the tenant has not confirmed (ACCEPTED / WAIT_USER_CONFIRM); "
                             "asking again returns the same transfer; once WeChat Pay reports it CANCELLED the "
                             "refund's 款项发放 can be done again (another transfer, or the bank)",
-        response=R.RefundWechatPayout, status=(200, 202), errors=(409, 503))
+        response=R.RefundWechatTransferCancel, status=(200, 202), errors=(409, 503))
 async def wechat_transfer_cancel(request: Request, refund_id: int):
     """Cancel the refund's WeChat Pay transfer before the tenant confirms it (202 while WeChat Pay cancels it)."""
     refund = await DepositRefund.get_or_none(id=refund_id)

@@ -64,6 +64,7 @@ def _name_for(url_pattern: str, suffix: str) -> str:
 async def _build_template(url_pattern: str, admin: asyncpg.Connection, modules: Sequence[str]) -> str:
     from audit.service import install_triggers as install_audit_triggers
     from core.changes import install_change_triggers
+    from iot.daily_facts import install_triggers as install_rollup_triggers
 
     name = _name_for(url_pattern, f"tpl{os.getpid()}_{uuid.uuid4().hex[:6]}")
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -73,6 +74,7 @@ async def _build_template(url_pattern: str, admin: asyncpg.Connection, modules: 
         await ctx.generate_schemas(safe=False)
         await install_change_triggers()
         await install_audit_triggers()
+        await install_rollup_triggers()
     return name
 
 
