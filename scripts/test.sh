@@ -7,6 +7,11 @@ set -u
 cd "$(dirname "$0")/.."
 status=0
 skipped=()
+# One pytest worker per core (pytest-xdist; RW_TEST_WORKERS=1 runs one process). worksteal: the few long tests
+# (CLI subprocesses, OCR, browsers) do not leave one worker idle at the end.
+workers="${RW_TEST_WORKERS:-$(nproc 2>/dev/null || echo 2)}"
+parallel=()
+[ "$workers" -gt 1 ] 2>/dev/null && parallel=(-n "$workers" --dist worksteal)
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && exec 3>&-; }
 
 bash scripts/wait_for_services.sh
@@ -24,12 +29,12 @@ echo "==> mypy"
 mypy || status=1
 
 echo "==> pytest on SQLite"
-RW_TEST_DATABASE_URL="sqlite://:memory:" python -m pytest -q -rs -p no:cacheprovider "$@" || status=1
+RW_TEST_DATABASE_URL="sqlite://:memory:" python -m pytest -q -rs -p no:cacheprovider "${parallel[@]+"${parallel[@]}"}" "$@" || status=1
 
 if port_open 5432; then
   echo "==> pytest on PostgreSQL (127.0.0.1:5432): the tests that touch the database"
   RW_TEST_DATABASE_ONLY=1 RW_TEST_DATABASE_URL="${RW_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/rwtest_{}}" \
-    python -m pytest -q -rs -p no:cacheprovider "$@" || status=1
+    python -m pytest -q -rs -p no:cacheprovider "${parallel[@]+"${parallel[@]}"}" "$@" || status=1
 else
   skipped+=("PostgreSQL pass (no server on 127.0.0.1:5432 and none could be started)")
 fi

@@ -113,7 +113,11 @@ async def world(db, clock):
     return await build_world(clock.now())
 
 
+_worker_broker: list = []
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _private_broker_per_worker()
     config.addinivalue_line("markers", "database: talks to the test database without the db fixture "
                             "(runs in the second database's pass too)")
 
@@ -135,6 +139,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     asyncio.run(drop_templates())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _worker_broker:
+        _worker_broker.pop().stop()
+
+
+def _private_broker_per_worker() -> None:
+    """Under pytest-xdist (scripts/test.sh runs two workers) each worker gets a Mosquitto of its own.
+
+    The shared broker on 1883 would let one worker's consumer take another's messages or client id (the consumer's
+    id is a setting, the same in every test); a private broker keeps the tests as isolated as in one process."""
+    import tempfile
+
+    from tests.support.mqtt import MOSQUITTO_BIN, PrivateMosquitto
+
+    if not os.environ.get("PYTEST_XDIST_WORKER") or MOSQUITTO_BIN is None or os.environ.get("RW_TEST_MQTT_EMBEDDED"):
+        return
+    broker = PrivateMosquitto(Path(tempfile.mkdtemp(prefix="rw-mqtt-")))
+    broker.start()
+    _worker_broker.append(broker)
+    os.environ["RW_TEST_MQTT_URL"] = broker.url
 
 
 def free_port() -> int:
