@@ -25,7 +25,11 @@ from core.errors import ValidationFailed
 from leasing.frequency import DEFAULT_TABLE, AliasTable
 
 REVIEW_THRESHOLD = 0.90  # fields below it (and every flagged one) need a person's confirmation
-CHAR_DOUBT = 0.90  # a value character the OCR scored below this caps the field's confidence at that score
+HARMLESS_DOUBT = frozenset("〇○")  # characters whose look-alikes all normalise to the same value
+# a value character the OCR scored below this caps the field's confidence at that score. On the bench's 100 photos
+# the one misread character otherwise left confident (量 for 置) scored 0.67; with 0.8 the fields sent to review
+# went from 63 to 85 of ~1300 and the contracts needing no correction from 43 % to 38 %
+CHAR_DOUBT = 0.80
 
 
 class Flag:
@@ -172,10 +176,11 @@ class Document:
         return page, box, min(ln.score for ln in lines)
 
     def weakest_char(self, start: int, end: int) -> float:
-        """The lowest OCR score among the letters, digits and CJK characters of a span (punctuation and spaces
-        carry no value and often score low); 1 when there are none."""
+        """The lowest OCR score among the letters, digits and CJK characters of a span; 1 when there are none.
+        Punctuation and spaces carry no value (and often score low); nor does 〇, the zero of a Chinese date,
+        whose low scores are the recogniser torn between 〇, O, o and 0 — all read as the same zero."""
         return min((score for ch, score in zip(self.text[start:end], self.scores[start:end], strict=True)
-                    if ch.isalnum()), default=1.0)
+                    if ch.isalnum() and ch not in HARMLESS_DOUBT), default=1.0)
 
 
 def _same_row(a: TextLine, b: TextLine) -> bool:
