@@ -504,7 +504,14 @@ async def write_batch(items: list[Firing], *, cfg: ArrearsConfig, as_of: date, n
                 for dedupe, fields in planned if dedupe in queued]
     if messages:
         await CollectionMessage.bulk_create(messages, batch_size=1000)
+    codes = {row.id: unit_codes[leases[row.lease_id].unit_id] for row, _, _ in items}
+    return len(messages), await open_batch_tasks(items, unit_codes=codes, cfg=cfg, now=now, assignees=assignees,
+                                                 nonce=nonce)
 
+
+async def open_batch_tasks(items: list[Firing], *, unit_codes: dict[int, str], cfg: ArrearsConfig, now: datetime,
+                           assignees: dict[tuple[int, int], int | None], nonce: str) -> int:
+    """``open_task`` for the batch (caller's savepoint), ``unit_codes`` by receivable: the tasks opened."""
     ids = [row.id for row, _, _ in items]
     existing = set(await CollectionTask.filter(receivable_id__in=ids).values_list("receivable_id", "level"))
     tasks: list[tuple[Receivable, Tier, CollectionTask]] = []
@@ -515,7 +522,7 @@ async def write_batch(items: list[Firing], *, cfg: ArrearsConfig, as_of: date, n
             continue
         if (row.building_id, tier.level) not in assignees:
             assignees[(row.building_id, tier.level)] = await assignee_for(row.building_id, tier)
-        unit_code = unit_codes[leases[row.lease_id].unit_id]
+        unit_code = unit_codes[row.id]
         tasks.append((row, tier, CollectionTask(
             receivable_id=row.id, lease_id=row.lease_id, tenant_id=row.tenant_id, building_id=row.building_id,
             level=tier.level, tier_code=tier.code, assignee_id=assignees[(row.building_id, tier.level)],
@@ -536,10 +543,10 @@ async def write_batch(items: list[Firing], *, cfg: ArrearsConfig, as_of: date, n
         await new_outbox_rows([
             OutboxMessage(user_id=task.assignee_id, kind=str(NotificationKind.COLLECTION_TASK),
                           dedupe_key=f"collections:{row.id}:tier:{tier.level}:task:{task.assignee_id}",
-                          payload=task_payload(task, row, unit_codes[leases[row.lease_id].unit_id]),
+                          payload=task_payload(task, row, unit_codes[row.id]),
                           status=OutboxStatus.PENDING, next_attempt_at=now, enqueued_at=now, claim_token=nonce)
             for row, tier, task in tasks if task.assignee_id])
-    return len(messages), len(tasks)
+    return len(tasks)
 
 
 # --------------------------------------------------------------------------------------------- the daily run
