@@ -6,6 +6,7 @@ The rules it applies are pure: arrears.tiers, arrears.latefees, arrears.template
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -28,7 +29,7 @@ from arrears.choices import (
 )
 from arrears.latefees import LateFee, LateFeeClause, late_fee
 from arrears.templates import KIND_OF_TIER, MessageTemplates
-from arrears.tiers import Tier, TierTable, classify, days_past_due, decide
+from arrears.tiers import Tier, TierDecision, TierTable, classify, days_past_due, decide
 from audit.choices import AuditAction
 from audit.service import Actor, Target, record
 from config.settings import Settings
@@ -47,10 +48,11 @@ from models.arrears import (
     LateFeeClauseRecord,
 )
 from models.leasing import Lease, Payment, PaymentAllocation, Receivable, Tenant
+from models.notifications import OutboxMessage
 from models.portfolio import Unit
-from notifications.choices import NotificationKind
+from notifications.choices import SMS_CHANNEL_PREFIX, NotificationKind, OutboxStatus
 from notifications.outbox import enqueue_notification
-from notifications.sms import enqueue_sms, mask_phone
+from notifications.sms import enqueue_sms, mask_phone, normalise_phone
 
 log = logging.getLogger("rentwatch.arrears")
 
@@ -269,6 +271,26 @@ async def fee_booked(base: Receivable) -> int:
     return sum(amount - paid for amount, paid in rows)
 
 
+def tier_message_parts(row: Receivable, tier: Tier, *, lease: Lease, tenant: Tenant, unit_code: str,
+                       clause: LateFeeClause, fee_fen: int, days: int, cfg: ArrearsConfig, now: datetime,
+                       trigger: MessageTrigger, sent_by: int | None) -> tuple[dict[str, str], dict[str, Any],
+                                                                           dict[str, Any]]:
+    """The tier's rendered text, the outbox payload of its WeChat message and the fields every collections message
+    row of it shares (pure)."""
+    values = template_values(tenant=tenant, lease=lease, unit_code=unit_code, row=row, days=days, fee_fen=fee_fen,
+                             clause=clause, cfg=cfg, now=now)
+    rendered = cfg.templates.render(tier.code, values)
+    deadline = now + timedelta(hours=cfg.deadline_hours)
+    payload = {"receivable_id": row.id, "lease_id": lease.id, "contract_no": values["contract_no"],
+               "unit_code": unit_code, "outstanding_fen": outstanding_of(row), "due_date": row.due_date.isoformat(),
+               "days_past_due": days, "level": tier.level, "tier": tier.code, "title": rendered["title"],
+               "note": rendered["note"], "text": rendered["text"], "deadline": deadline.isoformat()}
+    common = {"receivable_id": row.id, "lease_id": lease.id, "tenant_id": tenant.id, "building_id": row.building_id,
+              "level": tier.level, "tier_code": tier.code, "trigger": trigger, "text": rendered["text"],
+              "sent_by_id": sent_by, "at": now}
+    return rendered, payload, common
+
+
 async def send_tier_message(row: Receivable, tier: Tier, *, days: int, cfg: ArrearsConfig, now: datetime,
                             trigger: MessageTrigger, key: str, sent_by: int | None = None) -> list[CollectionMessage]:
     """The tier's message to the tenant (caller's transaction): a WeChat subscribe message to each bound tenant
@@ -278,18 +300,10 @@ async def send_tier_message(row: Receivable, tier: Tier, *, days: int, cfg: Arre
     tenant = await Tenant.get(id=row.tenant_id)
     unit = await Unit.get(id=lease.unit_id)
     clause = (await clauses_for([lease.id], cfg))[lease.id]
-    values = template_values(tenant=tenant, lease=lease, unit_code=unit.code, row=row, days=days,
-                             fee_fen=await fee_booked(row), clause=clause, cfg=cfg, now=now)
-    rendered = cfg.templates.render(tier.code, values)
+    rendered, payload, common = tier_message_parts(
+        row, tier, lease=lease, tenant=tenant, unit_code=unit.code, clause=clause, fee_fen=await fee_booked(row),
+        days=days, cfg=cfg, now=now, trigger=trigger, sent_by=sent_by)
     kind = KIND_OF_TIER[tier.code]
-    deadline = now + timedelta(hours=cfg.deadline_hours)
-    payload = {"receivable_id": row.id, "lease_id": lease.id, "contract_no": values["contract_no"],
-               "unit_code": unit.code, "outstanding_fen": outstanding_of(row), "due_date": row.due_date.isoformat(),
-               "days_past_due": days, "level": tier.level, "tier": tier.code, "title": rendered["title"],
-               "note": rendered["note"], "text": rendered["text"], "deadline": deadline.isoformat()}
-    common = {"receivable_id": row.id, "lease_id": lease.id, "tenant_id": tenant.id, "building_id": row.building_id,
-              "level": tier.level, "tier_code": tier.code, "trigger": trigger, "text": rendered["text"],
-              "sent_by_id": sent_by, "at": now}
     messages = []
     users = await User.filter(tenant_id=tenant.id, role=Role.TENANT, is_active=True).order_by("id").values_list(
         "id", flat=True)
@@ -318,10 +332,19 @@ async def assignee_for(building_id: int, tier: Tier) -> int | None:
     return None
 
 
+def task_title(unit_code: str, tier: Tier, row: Receivable, days: int) -> str:
+    return f"{unit_code} {tier.title}:{row.label or '租金'}逾期{days}天 ¥{fen_to_yuan(outstanding_of(row))}"
+
+
+def task_payload(task: CollectionTask, row: Receivable, unit_code: str) -> dict[str, Any]:
+    return {"task_id": task.id, "receivable_id": row.id, "unit_code": unit_code, "title": task.title,
+            "outstanding_fen": outstanding_of(row), "due_at": task.due_at.isoformat()}
+
+
 async def open_task(row: Receivable, tier: Tier, *, days: int, now: datetime) -> CollectionTask | None:
     """The tier's collections task for the building's finance or area manager (once per receivable and tier);
     lower tiers' open tasks of the receivable are superseded by it."""
-    unit_code = (await Unit.filter(leases__id=row.lease_id).values_list("code", flat=True))[0]
+    unit_code = cast(str, (await Unit.filter(leases__id=row.lease_id).values_list("code", flat=True))[0])
     assignee = await assignee_for(row.building_id, tier)
     try:
         async with in_transaction():
@@ -329,7 +352,7 @@ async def open_task(row: Receivable, tier: Tier, *, days: int, now: datetime) ->
                 receivable_id=row.id, lease_id=row.lease_id, tenant_id=row.tenant_id, building_id=row.building_id,
                 level=tier.level, tier_code=tier.code, assignee_id=assignee, opened_at=now,
                 due_at=now + timedelta(days=tier.task_sla_days),
-                title=f"{unit_code} {tier.title}:{row.label or '租金'}逾期{days}天 ¥{fen_to_yuan(outstanding_of(row))}")
+                title=task_title(unit_code, tier, row, days))
     except IntegrityError:
         return None
     await CollectionTask.filter(receivable_id=row.id, level__lt=tier.level, status=TaskStatus.OPEN).update(
@@ -338,8 +361,7 @@ async def open_task(row: Receivable, tier: Tier, *, days: int, now: datetime) ->
         await enqueue_notification(
             user_id=assignee, kind=NotificationKind.COLLECTION_TASK,
             dedupe_key=f"collections:{row.id}:tier:{tier.level}:task:{assignee}",
-            payload={"task_id": task.id, "receivable_id": row.id, "unit_code": unit_code, "title": task.title,
-                     "outstanding_fen": outstanding_of(row), "due_at": task.due_at.isoformat()}, now=now)
+            payload=task_payload(task, row, unit_code), now=now)
     return task
 
 
@@ -371,6 +393,162 @@ async def fire_tier(row: Receivable, decision, *, days: int, cfg: ArrearsConfig,
     return True
 
 
+#: receivables fired per batch (one savepoint, a few set-wise statements)
+FIRE_BATCH = 500
+
+Firing = tuple[Receivable, TierDecision, int]  # the receivable, what to do, its days past due
+
+
+async def fire_batch(items: list[Firing], *, cfg: ArrearsConfig, as_of: date, now: datetime,
+                     report: CollectReport, assignees: dict[tuple[int, int], int | None]) -> None:
+    """``fire_tier`` for many receivables at once, with the same outcome: their step rows, messages and tasks
+    written set-wise in one savepoint. Should any unique key be taken meanwhile (a concurrent run, a message
+    already queued under the same key), the batch is rolled back and goes row by row through ``fire_tier``, so
+    each receivable is again all or nothing on its own."""
+    try:
+        async with in_transaction():
+            outcome = await write_batch(items, cfg=cfg, as_of=as_of, now=now, assignees=assignees)
+    except IntegrityError:
+        for row, decision, days in items:
+            await fire_tier(row, decision, days=days, cfg=cfg, as_of=as_of, now=now, report=report)
+        return
+    messages, tasks = outcome
+    for row, decision, _ in items:
+        assert decision.send is not None
+        report.fired.append((row.id, decision.send.level))
+        report.skipped += [(row.id, t.level) for t in decision.skip]
+    report.messages += messages
+    report.tasks_opened += tasks
+
+
+async def new_outbox_rows(rows: list[OutboxMessage]) -> dict[str, int]:
+    """Insert the outbox rows whose dedupe key is not taken yet (caller's transaction): dedupe key → id of
+    each row inserted. A key taken between the check and the insert raises IntegrityError."""
+    if not rows:
+        return {}
+    keys = [r.dedupe_key for r in rows]
+    taken = set(cast(list[str], await OutboxMessage.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)))
+    fresh = [r for r in rows if r.dedupe_key not in taken]
+    if not fresh:
+        return {}
+    await OutboxMessage.bulk_create(fresh, batch_size=1000)
+    return dict(cast(list[tuple[str, int]], await OutboxMessage.filter(
+        dedupe_key__in=[r.dedupe_key for r in fresh]).values_list("dedupe_key", "id")))
+
+
+async def write_batch(items: list[Firing], *, cfg: ArrearsConfig, as_of: date, now: datetime,
+                      assignees: dict[tuple[int, int], int | None]) -> tuple[int, int]:
+    """The writes of ``fire_batch`` (caller's savepoint): (messages, tasks) written."""
+    lease_ids = sorted({row.lease_id for row, _, _ in items})
+    tenant_ids = sorted({row.tenant_id for row, _, _ in items})
+    leases = {lease.id: lease for lease in await Lease.filter(id__in=lease_ids)}
+    tenants = {tenant.id: tenant for tenant in await Tenant.filter(id__in=tenant_ids)}
+    unit_codes = dict(cast(list[tuple[int, str]], await Unit.filter(
+        id__in=sorted({lease.unit_id for lease in leases.values()})).values_list("id", "code")))
+    clauses = await clauses_for(lease_ids, cfg)
+    fees: dict[int, int] = defaultdict(int)
+    for charge, amount, paid in await Receivable.filter(
+            lease_id__in=lease_ids, charge_type=ChargeType.LATE_FEE, charge__startswith=f"{LATE_FEE_PREFIX}:",
+            open_key__not_isnull=True, status__in=list(OPEN_RECEIVABLE_STATUSES)).values_list(
+            "charge", "amount_fen", "paid_fen"):
+        parts = charge.split(":", 2)
+        if len(parts) == 3 and parts[1].isdigit():
+            fees[int(parts[1])] += amount - paid
+    users: dict[int, list[int]] = defaultdict(list)
+    for tenant_id, user_id in await User.filter(tenant_id__in=tenant_ids, role=Role.TENANT, is_active=True).order_by(
+            "id").values_list("tenant_id", "id"):
+        users[tenant_id].append(user_id)
+
+    steps = []
+    for row, decision, days in items:
+        tier = decision.send
+        assert tier is not None
+        for level_tier, status in [*((t, StepStatus.SKIPPED) for t in decision.skip), (tier, StepStatus.SENT)]:
+            steps.append(CollectionStep(receivable_id=row.id, lease_id=row.lease_id, tenant_id=row.tenant_id,
+                                        building_id=row.building_id, level=level_tier.level, tier_code=level_tier.code,
+                                        status=status, days_past_due=days, outstanding_fen=outstanding_of(row),
+                                        as_of=as_of, at=now))
+    await CollectionStep.bulk_create(steps, batch_size=1000)
+
+    nonce = "new:" + secrets.token_hex(8)
+    outbox: list[OutboxMessage] = []
+    planned: list[tuple[str, dict[str, Any]]] = []  # dedupe key → the collections message row's fields
+    for row, decision, days in items:
+        tier = decision.send
+        assert tier is not None
+        lease, tenant = leases[row.lease_id], tenants[row.tenant_id]
+        key = f"collections:{row.id}:tier:{tier.level}"
+        rendered, payload, common = tier_message_parts(
+            row, tier, lease=lease, tenant=tenant, unit_code=unit_codes[lease.unit_id], clause=clauses[lease.id],
+            fee_fen=fees.get(row.id, 0), days=days, cfg=cfg, now=now, trigger=MessageTrigger.JOB, sent_by=None)
+        kind = str(KIND_OF_TIER[tier.code])
+        bound = users.get(tenant.id, [])
+        for user_id in bound:
+            dedupe = f"{key}:user:{user_id}"
+            outbox.append(OutboxMessage(user_id=user_id, kind=kind, dedupe_key=dedupe, payload=payload,
+                                        status=OutboxStatus.PENDING, next_attempt_at=now, enqueued_at=now,
+                                        claim_token=nonce))
+            planned.append((dedupe, {"channel": MessageChannel.WECHAT, "recipient": f"user:{user_id}", **common}))
+        number = normalise_phone(tenant.phone) if tenant.phone else None
+        if (not bound or tier.sms == "always") and number is not None:
+            dedupe = f"{key}:sms"
+            outbox.append(OutboxMessage(user_id=None, channel=f"{SMS_CHANNEL_PREFIX}{number}", kind=kind,
+                                        dedupe_key=dedupe, payload={"receivable_id": row.id, "level": tier.level,
+                                                                    "text": rendered["text"]},
+                                        status=OutboxStatus.PENDING, next_attempt_at=now, enqueued_at=now,
+                                        claim_token=nonce))
+            planned.append((dedupe, {"channel": MessageChannel.SMS, "recipient": mask_phone(tenant.phone),
+                                     **common}))
+    queued = await new_outbox_rows(outbox)
+    messages = [CollectionMessage(outbox_message_id=queued[dedupe], dedupe_key=dedupe, **fields)
+                for dedupe, fields in planned if dedupe in queued]
+    if messages:
+        await CollectionMessage.bulk_create(messages, batch_size=1000)
+    codes = {row.id: unit_codes[leases[row.lease_id].unit_id] for row, _, _ in items}
+    return len(messages), await open_batch_tasks(items, unit_codes=codes, cfg=cfg, now=now, assignees=assignees,
+                                                 nonce=nonce)
+
+
+async def open_batch_tasks(items: list[Firing], *, unit_codes: dict[int, str], cfg: ArrearsConfig, now: datetime,
+                           assignees: dict[tuple[int, int], int | None], nonce: str) -> int:
+    """``open_task`` for the batch (caller's savepoint), ``unit_codes`` by receivable: the tasks opened."""
+    ids = [row.id for row, _, _ in items]
+    existing = set(await CollectionTask.filter(receivable_id__in=ids).values_list("receivable_id", "level"))
+    tasks: list[tuple[Receivable, Tier, CollectionTask]] = []
+    for row, decision, days in items:
+        tier = decision.send
+        assert tier is not None
+        if (row.id, tier.level) in existing:
+            continue
+        if (row.building_id, tier.level) not in assignees:
+            assignees[(row.building_id, tier.level)] = await assignee_for(row.building_id, tier)
+        unit_code = unit_codes[row.id]
+        tasks.append((row, tier, CollectionTask(
+            receivable_id=row.id, lease_id=row.lease_id, tenant_id=row.tenant_id, building_id=row.building_id,
+            level=tier.level, tier_code=tier.code, assignee_id=assignees[(row.building_id, tier.level)],
+            opened_at=now, due_at=now + timedelta(days=tier.task_sla_days),
+            title=task_title(unit_code, tier, row, days))))
+    if tasks:
+        await CollectionTask.bulk_create([task for _, _, task in tasks], batch_size=1000)
+        task_ids = {(rid, level): tid for rid, level, tid in await CollectionTask.filter(
+            receivable_id__in=[row.id for row, _, _ in tasks]).values_list("receivable_id", "level", "id")}
+        by_level: dict[int, list[int]] = defaultdict(list)
+        for row, tier, task in tasks:
+            task.id = task_ids[(row.id, tier.level)]
+            by_level[tier.level].append(row.id)
+        for level, rids in sorted(by_level.items()):
+            code = cfg.tiers.by_level(level).code
+            await CollectionTask.filter(receivable_id__in=rids, level__lt=level, status=TaskStatus.OPEN).update(
+                status=TaskStatus.SUPERSEDED, closed_at=now, note=f"superseded by {code}")
+        await new_outbox_rows([
+            OutboxMessage(user_id=task.assignee_id, kind=str(NotificationKind.COLLECTION_TASK),
+                          dedupe_key=f"collections:{row.id}:tier:{tier.level}:task:{task.assignee_id}",
+                          payload=task_payload(task, row, unit_codes[row.id]),
+                          status=OutboxStatus.PENDING, next_attempt_at=now, enqueued_at=now, claim_token=nonce)
+            for row, tier, task in tasks if task.assignee_id])
+    return len(tasks)
+
+
 # --------------------------------------------------------------------------------------------- the daily run
 
 
@@ -395,6 +573,8 @@ async def collect(cfg: ArrearsConfig, now: datetime, *, as_of: date | None = Non
                 receivable_id__in=[r.id for r in rows[start:start + 5000]]).values_list("receivable_id", "level"):
             handled[rid].add(level)
     graced = await active_grace_leases(sorted({r.lease_id for r in rows}), as_of)
+    firing: list[Firing] = []
+    assignees: dict[tuple[int, int], int | None] = {}
     for row in rows:
         days = days_past_due(row.due_date, as_of)
         decision = decide(days, cfg.tiers, handled[row.id], suppressed=row.lease_id in graced)
@@ -402,7 +582,10 @@ async def collect(cfg: ArrearsConfig, now: datetime, *, as_of: date | None = Non
             if decision.reason == "grace period":
                 report.suppressed.append(row.id)
             continue
-        await fire_tier(row, decision, days=days, cfg=cfg, as_of=as_of, now=now, report=report)
+        firing.append((row, decision, days))
+    for start in range(0, len(firing), FIRE_BATCH):
+        await fire_batch(firing[start:start + FIRE_BATCH], cfg=cfg, as_of=as_of, now=now, report=report,
+                         assignees=assignees)
     report.tasks_resolved = await resolve_settled_tasks(now)
     report.promises = await judge_promises(as_of, now, cfg)
     return report

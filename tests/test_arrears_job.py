@@ -270,3 +270,24 @@ async def test_grace_requests_are_checked(world, cfg):
         await decide_grace(grace.id, approve=True, decider=world.a.manager, cfg=cfg, now=day(6))
     again = await request_grace(lease, via=RequestedVia.TENANT, requested_by=user.id, cfg=cfg, now=day(7))
     assert again.status == "REQUESTED"
+
+
+async def test_a_taken_message_key_loses_only_its_receivable(world, cfg):
+    """Receivables fire set-wise; when one's message key is already taken (as by a concurrent run), that one
+    alone is left untouched — the others in its batch fire as usual."""
+    from arrears.choices import MessageTrigger, TierCode
+
+    lease, rent, user = await overdue_lease(world.a, world.now)
+    _, rent_b, user_b = await overdue_lease(world.a, world.now, name="欠租乙", phone="13922223333", unit_index=2)
+    await CollectionMessage.create(receivable_id=rent.id, lease_id=lease.id, tenant_id=lease.tenant_id,
+                                   building_id=rent.building_id, level=1, tier_code=TierCode.FRIENDLY,
+                                   channel=MessageChannel.WECHAT, trigger=MessageTrigger.JOB, recipient="x",
+                                   dedupe_key=f"collections:{rent.id}:tier:1:user:{user.id}", text="x", at=day(0))
+    report = await collect(cfg, day(2))
+    ours = {rent.id, rent_b.id}
+    assert [f for f in report.fired if f[0] in ours] == [(rent_b.id, 1)] and len(report.fired) > 1
+    assert await steps_of(rent) == [] and await steps_of(rent_b) == [(1, StepStatus.SENT, 2)]
+    assert not await OutboxMessage.filter(dedupe_key__startswith=f"collections:{rent.id}:").exists()
+    assert await OutboxMessage.filter(dedupe_key=f"collections:{rent_b.id}:tier:1:user:{user_b.id}").exists()
+    assert await CollectionTask.filter(receivable_id=rent_b.id, level=1).exists()
+    assert not await CollectionTask.filter(receivable_id=rent.id).exists()
