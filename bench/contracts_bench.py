@@ -90,17 +90,41 @@ async def ocr_run(specs, modes: list[str], dpi: int, workers: int):
             turn = (0, 0, 0, 90, 180)[spec.seed % 5] if mode == "photo" else 0
             jobs.append((mode, spec, degrade(page, mode, spec.seed, turn=turn)))
 
+    samples: list[tuple[int, list[int]]] = []  # (pages done, VmRSS KiB of each live worker) after every page
+
     async def one(mode, spec, data):
         page = await pool.read_page(data)
-        lines = [TextLine(1, ln.text, ln.score, ln.box) for ln in page.lines]
+        samples.append((len(samples) + 1, [_proc_kib(pid, "VmRSS") for pid in _worker_pids(pool)]))
+        lines = [TextLine(1, ln.text, ln.score, ln.box, ln.chars) for ln in page.lines]
         return mode, spec, extract(lines), page.seconds, lines
 
     started = time.perf_counter()
     out = await asyncio.gather(*(one(*job) for job in jobs))
     wall = time.perf_counter() - started
+    # the workers' own peak (VmHWM of their address space). RUSAGE_CHILDREN's ru_maxrss is not that: a spawned
+    # child's figure starts at this (parent) process's RSS when it was started (fork + exec), so it grew with the
+    # number of pages held here, not with anything in the worker.
+    worker_hwm = [_proc_kib(pid, "VmHWM") for pid in _worker_pids(pool)]
     pool.close()
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest worker, ended by close()
-    return out, wall, peak_kib
+    memory = {"worker_hwm_kib": worker_hwm, "samples": samples,
+              "children_maxrss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+              "parent_hwm_kib": _proc_kib(os.getpid(), "VmHWM")}
+    return out, wall, memory
+
+
+def _worker_pids(pool) -> list[int]:
+    executor = getattr(pool, "_executor", None)
+    return sorted(getattr(executor, "_processes", None) or {})
+
+
+def _proc_kib(pid: int, key: str) -> int:
+    try:
+        for row in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if row.startswith(key + ":"):
+                return int(row.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def _tiny() -> bytes:
@@ -116,7 +140,7 @@ def _tiny() -> bytes:
 def dump(path: Path, results) -> None:
     """The OCR lines of every page, to score extraction changes again without OCR (``--rescore``)."""
     rows = [{"mode": mode, "seed": spec.seed, "seconds": seconds,
-             "lines": [[ln.text, ln.score, list(ln.box)] for ln in lines]}
+             "lines": [[ln.text, ln.score, list(ln.box), [round(c, 4) for c in ln.chars]] for ln in lines]}
             for mode, spec, _, seconds, lines in results]
     path.write_text(json.dumps(rows, ensure_ascii=False))
 
@@ -128,7 +152,8 @@ def rescore(path: Path):
 
     out = []
     for row in json.loads(path.read_text()):
-        lines = [TextLine(1, text, score, tuple(box)) for text, score, box in row["lines"]]
+        lines = [TextLine(1, text, score, tuple(box), tuple(chars[0]) if chars else ())
+                 for text, score, box, *chars in row["lines"]]
         out.append((row["mode"], make_spec(row["seed"]), extract(lines), row["seconds"], lines))
     return out
 
@@ -165,7 +190,7 @@ def main() -> None:
     specs = [make_spec(args.seed + i) for i in range(args.contracts)]
     modes = args.modes.split(",")
     base_rate, base_score = text_layer_baseline(specs, args.dpi)
-    results, wall, peak_kib = asyncio.run(ocr_run(specs, modes, args.dpi, args.workers))
+    results, wall, memory = asyncio.run(ocr_run(specs, modes, args.dpi, args.workers))
     pages = len(results)
     rate_per_core = pages / wall / min(args.workers, os.cpu_count() or 1)
     print(f"contracts bench: {args.contracts} contracts × {modes} at {args.dpi} dpi, {args.workers} OCR worker(s), "
@@ -174,7 +199,16 @@ def main() -> None:
           f"{base_score['field_accuracy']:.1%}")
     print(f"OCR: {pages} pages in {wall:.1f} s = {pages / wall:.3f} pages/s, {rate_per_core:.3f} pages/s per core "
           f"(ratio to text layer {rate_per_core / base_rate:.4f}); median page "
-          f"{sorted(r[3] for r in results)[pages // 2]:.2f} s; peak worker RSS {peak_kib / 1024:.0f} MiB")
+          f"{sorted(r[3] for r in results)[pages // 2]:.2f} s")
+    mib = [round(k / 1024) for k in memory["worker_hwm_kib"]]
+    print(f"OCR worker peak RSS (VmHWM) {max(mib, default=0)} MiB (each worker: {mib}); for comparison "
+          f"RUSAGE_CHILDREN maxrss {memory['children_maxrss_kib'] / 1024:.0f} MiB and this process's peak "
+          f"{memory['parent_hwm_kib'] / 1024:.0f} MiB (a spawned child's maxrss starts at its parent's RSS)")
+    samples = memory["samples"]
+    marks = sorted({min(len(samples), n) for n in (1, 10, len(samples) // 4, len(samples) // 2,
+                                                   3 * len(samples) // 4, len(samples))} - {0})
+    print("worker RSS after pages: " + "; ".join(
+        f"{samples[n - 1][0]}: {[round(k / 1024) for k in samples[n - 1][1]]} MiB" for n in marks))
     if args.dump:
         dump(args.dump, results)
     report(results, modes)

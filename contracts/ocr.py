@@ -55,8 +55,9 @@ def model_paths() -> list[str]:
 @dataclass(frozen=True)
 class Line:
     text: str
-    score: float
+    score: float  # the recogniser's mean over the line's characters
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 on the normalised page image
+    chars: tuple[float, ...] = ()  # one score per character of ``text`` (empty when the recogniser gave none)
 
 
 @dataclass
@@ -72,7 +73,8 @@ class PageText:
     def to_json(self) -> dict:
         data = asdict(self)
         data.pop("image_png")
-        data["lines"] = [{"text": ln.text, "score": round(ln.score, 4), "box": list(ln.box)} for ln in self.lines]
+        data["lines"] = [{"text": ln.text, "score": round(ln.score, 4), "box": list(ln.box),
+                          "chars": [round(c, 3) for c in ln.chars]} for ln in self.lines]
         return data
 
 
@@ -148,6 +150,15 @@ def _reading_order(lines: list[Line]) -> list[Line]:
     return [ln for row in rows for ln in sorted(row, key=lambda ln: ln.box[0])]
 
 
+def _char_scores(text: str, word_info: list) -> tuple[float, ...]:
+    """The per-character scores of a word-box result ([word boxes, words, scores]), when they line up with the
+    text; none otherwise."""
+    scores = word_info[2] if len(word_info) >= 3 else None
+    if not isinstance(scores, list) or len(scores) != len(text):
+        return ()
+    return tuple(float(c) for c in scores)
+
+
 def read_image(image: Image.Image, *, keep_image: bool = True) -> PageText:
     """OCR one page image: upright it, recognise, lines with boxes in reading order."""
     started = time.perf_counter()
@@ -156,13 +167,16 @@ def read_image(image: Image.Image, *, keep_image: bool = True) -> PageText:
         image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     rotation, skew = orientation(image)
     page = upright(image, rotation, skew)
-    result, _ = engine()(np.array(page))
+    # return_word_box: each result also carries the score of every character (a line's score is their mean, so
+    # one misread character in a long line hardly moves it); the other keyword values are RapidOCR's defaults
+    result, _ = engine()(np.array(page), return_word_box=True, box_thresh=0.5, unclip_ratio=1.6, text_score=0.5)
     lines = []
-    for quad, text, score in result or []:
+    for quad, text, score, *word_info in result or []:
         xs = [p[0] for p in quad]
         ys = [p[1] for p in quad]
         lines.append(Line(text=str(text), score=float(score),
-                          box=(int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys)))))
+                          box=(int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys))),
+                          chars=_char_scores(str(text), word_info)))
     png = b""
     if keep_image:
         buf = io.BytesIO()

@@ -61,9 +61,11 @@ def blockers(fields: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         if codes:
             out.extend({"field": name, "code": code, "message": MESSAGES[code]} for code in codes)
         elif state not in DONE:
+            noted = [MESSAGES[code] for code in field.get("flags", []) if code in MESSAGES]  # non-blocking flags
             out.append({"field": name, "code": NEEDS_CONFIRMATION,
-                        "message": f"confidence {field['confidence']:.2f} is below the review threshold: confirm "
-                                   "or correct it"})
+                        "message": "; ".join(noted) if noted else
+                        f"confidence {field['confidence']:.2f} is below the review threshold: confirm or "
+                        "correct it"})
     rent = any(fields.get(n, {}).get("value") is not None for n in ("monthly_rent_fen", "unit_price"))
     for name in [*REQUIRED, *([] if rent else ["monthly_rent_fen"])]:
         if fields.get(name, {}).get("value") is None and not _blocking(fields.get(name, {})):

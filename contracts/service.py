@@ -180,7 +180,7 @@ async def _read_claimed(doc: ContractDocument, *, pool: OcrPool, settings: Setti
     started = time.perf_counter()
     pages = await _prepare(doc, settings, storage)
     read = await asyncio.gather(*(_read_page(doc_id, page, pool, storage) for page in pages))
-    lines = [TextLine(p["index"], ln["text"], float(ln["score"]), tuple(ln["box"]))
+    lines = [TextLine(p["index"], ln["text"], float(ln["score"]), tuple(ln["box"]), tuple(ln.get("chars") or ()))
              for p in read for ln in p["lines"]]
     extraction = extract(lines, aliases=alias_table(settings))
     fields = rv.initial_fields(extraction)

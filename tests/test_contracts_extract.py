@@ -200,3 +200,89 @@ def test_corpus_is_deterministic_and_its_text_extracts_to_its_truth():
         assert {k: values.get(k) for k in spec.truth} == spec.truth, seed
     a, b = render(make_spec(3), dpi=150)[0], render(make_spec(3), dpi=150)[0]
     assert a.tobytes() == b.tobytes() and a.size == (1240, 1753)
+
+
+# --------------------------------------------------------------------------------------------- confidence rules
+
+
+def scored(texts: list[str], weak: dict[str, float], score: float = 0.98) -> list[TextLine]:
+    """``texts`` as OCR lines whose characters all score ``score`` but those of each ``weak`` substring (its first
+    occurrence in any line), which score its value; the line's own score is their mean, as the recogniser's is."""
+    out = []
+    for i, text in enumerate(texts):
+        chars = [score] * len(text)
+        for part, low in weak.items():
+            at = text.find(part)
+            if at >= 0:
+                chars[at:at + len(part)] = [low] * len(part)
+        out.append(TextLine(1, text, sum(chars) / len(chars), (100, 100 + 60 * i, 1100, 140 + 60 * i), tuple(chars)))
+    return out
+
+
+@pytest.mark.parametrize(("weak", "field", "needs_review"), [
+    ({}, "landlord", False),
+    ({"置": 0.55}, "landlord", True),  # one doubtful character of a company name (量 read for 置)
+    ({"有限": 0.75}, "landlord", True),
+    ({"置": 0.85}, "landlord", False),  # a character scored above the doubt level does not lower it
+    ({":": 0.5}, "landlord", False),  # the label's punctuation scores low often; it is not the value
+    ({"置": 0.55}, "tenant", False),  # another line's doubt stays there
+    ({"30日": 0.7}, "renewal_notice_days", True),
+    ({"18号A栋": 0.6}, "address", True),
+    ({"85.50": 0.75}, "area_m2", True),
+    ({"二〇二五年十二": 0.7}, "start_date", True),  # the whole term does not vouch for a doubtful year or month
+    ({"二〇二五年十二": 0.7}, "end_date", False),
+    ({"〇": 0.45}, "start_date", False),  # 〇, O, o or 0: whichever the recogniser hesitated over, the same zero
+    ({"12,000": 0.6}, "monthly_rent_fen", False),  # the 大写 amount equal to the digits: an independent reading
+    ({"万分之五": 0.7}, "late_fee_bp_per_day", True),
+])
+def test_a_doubtful_character_of_the_value_needs_review(weak, field, needs_review):
+    ex = extract(scored(BASE, weak))
+    found = ex.fields[field]
+    assert found.value == extract(lines(*BASE)).fields[field].value  # the reading is kept, only its confidence moves
+    assert found.needs_review is needs_review and not found.flags
+    if needs_review:
+        assert found.confidence <= min(weak.values())
+
+
+@pytest.mark.parametrize("score", [0.99, 0.95, 0.8])
+def test_lines_without_character_scores_use_the_line_score(score):
+    # a text layer or an older reading has no per-character scores: each character counts as its line's
+    without = extract(lines(*BASE, score=score))
+    every_char_the_same = extract(scored(BASE, {}, score=score))
+    assert {n: f.confidence for n, f in without.fields.items()} == {
+        n: f.confidence for n, f in every_char_the_same.fields.items()}
+
+
+@pytest.mark.parametrize(("text", "days", "flags", "needs_review"), [
+    ("提前30日", 30, (), False),
+    ("提前60日", 60, (), False),
+    ("提前90日", 90, (), False),
+    ("提前十五日", 15, (), False),
+    ("提前180日", 180, (), False),
+    ("提前9日", 9, (Flag.UNUSUAL_VALUE,), True),  # a 0 lost: 90 read as 9
+    ("提前900日", 900, (Flag.UNUSUAL_VALUE,), True),
+    ("提前3日", 3, (Flag.UNUSUAL_VALUE,), True),
+    ("提前200日", 200, (Flag.UNUSUAL_VALUE,), True),
+    ("提前35日", 35, (), True),  # inside the range but no usual value: a person looks, nothing is flagged
+    ("提前100日", 100, (), True),
+])
+def test_renewal_notice_days_outside_what_leases_say_need_review(text, days, flags, needs_review):
+    ex = extract(lines(*replace("提前30日", text)))
+    found = ex.fields["renewal_notice_days"]
+    assert (found.value, found.flags, found.needs_review) == (days, flags, needs_review)
+    assert [f["code"] for f in ex.flags] == list(flags)
+
+
+def test_an_unusual_value_is_confirmed_not_corrected():
+    from datetime import UTC, datetime
+
+    from contracts import review as rv
+
+    fields = rv.initial_fields(extract(lines(*replace("提前30日", "提前9日"))))
+    assert fields["renewal_notice_days"]["review"]["state"] == rv.PENDING
+    [blocker] = [b for b in rv.blockers(fields) if b["field"] == "renewal_notice_days"]
+    assert blocker["field"] == "renewal_notice_days" and blocker["code"] == rv.NEEDS_CONFIRMATION
+    assert "rarely" in blocker["message"]
+    confirmed = rv.confirm(fields, "renewal_notice_days", by=1, at=datetime(2026, 1, 5, tzinfo=UTC))
+    # the person read 9 days in the contract: it may stand
+    assert [b for b in rv.blockers(confirmed) if b["field"] == "renewal_notice_days"] == []

@@ -88,6 +88,11 @@ def test_a_sideways_or_upside_down_page_reads_in_order(turn, expected_rotation):
     # boxes are on the upright image: the first line is above the last
     assert page.lines[0].box[1] < page.lines[-1].box[1]
     assert (page.width, page.height) == (1240, 900)
+    # every character has its own score; the line's is their mean
+    for line in page.lines:
+        assert len(line.chars) == len(line.text) and all(0.0 < c <= 1.0 for c in line.chars)
+        assert abs(sum(line.chars) / len(line.chars) - line.score) < 1e-6
+    assert page.to_json()["lines"][0]["chars"] == [round(c, 3) for c in page.lines[0].chars]
 
 
 def test_a_skewed_page_is_levelled():
