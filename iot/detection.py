@@ -167,7 +167,8 @@ def gc_paused() -> Iterator[None]:
     into objects, a chunk judged). A run makes millions of short-lived, acyclic objects (facts, series, evidence)
     that reference counting frees chunk by chunk; left on, the collector scans them again and again while they
     live — a third of the run's time, growing with the heap. It runs again once the step is over (nested pauses
-    leave it to the outermost)."""
+    leave it to the outermost). The pause is process-wide: other tasks that run meanwhile (a request, the
+    sweeper) have their cycles collected after it; what they drop otherwise is freed as usual."""
     if not gc.isenabled():
         yield
         return
@@ -201,7 +202,7 @@ def day_facts(row: Sequence[Any]) -> DayFacts:
 def facts_statement(basis: str, first: date, last: date, *, postgres: bool) -> tuple[str, list[Any]]:
     """The daily facts of ``first``…``last`` under ``basis`` (``read_statement``) as the database's rows of
     (unit_id, d, then ``DayFacts``' fields in order): what ``day_facts`` makes of a row, done in SQL with the same
-    double additions and integer truncations, so a row becomes ``DayFacts(*row[2:])``."""
+    double additions and integer truncations, so a row becomes ``DayFacts._make(row[2:])``."""
     inner, params = read_statement(basis, first, last)
     zero = "CAST(0 AS DOUBLE PRECISION)"
 
