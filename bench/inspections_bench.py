@@ -175,6 +175,7 @@ async def seed(db_url: str) -> dict:
     from accounts.tokens import issue_token
     from api.access import ACCESS_TOKEN
     from core.changes import install_change_triggers
+    from iot.daily_facts import install_triggers
     from leasing.choices import PaymentFrequency
     from leasing.service import create_lease, sign_lease
     from models.accounts import User
@@ -184,6 +185,7 @@ async def seed(db_url: str) -> dict:
     await Tortoise.init(config=tortoise_config(db_url))
     await Tortoise.generate_schemas()
     await install_change_triggers()  # as migration 0002 does
+    await install_triggers()  # as migration 0021: roll-up changes recorded for the daily facts
     now = datetime.now(UTC)
     city = await City.create(code="SZ", name="深圳")
     building = await Building.create(city=city, code="SZ-BENCH", name="基准大厦", lat=22.5329, lng=113.9305,

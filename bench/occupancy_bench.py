@@ -151,6 +151,9 @@ async def main(args: argparse.Namespace) -> None:
     try:
         await Tortoise.init(config=tortoise_config(url))
         await Tortoise.generate_schemas()
+        from iot.daily_facts import install_triggers
+
+        await install_triggers()  # as migration 0021: roll-up changes recorded for the daily facts
         settings = Settings(database_url=url, occupancy_inspection_max_days=0)
         start = time.perf_counter()
         building_ids = await seed(args.units)

@@ -38,6 +38,9 @@ from models.portfolio import Unit
 
 #: facts (and completeness marks) older than this many days before a run's window are deleted by the run
 RETAIN_DAYS = 90
+#: PostgreSQL's work_mem for the aggregate of the days built (in memory, not spilled to disk: a day of 10,000
+#: units is 720,000 roll-ups); for this transaction only
+BUILD_WORK_MEM = "32MB"
 #: the aggregate's columns, c0…c15 (``day_statement``; iot.detection.day_facts reads them in this order)
 FACT_COLUMNS = tuple(f"c{k}" for k in range(16))
 
@@ -241,8 +244,9 @@ async def build_days(basis: str, offset_h: int, building_ids: list[int] | None, 
                           [basis, first, last])
         if sql.is_postgres(conn):
             # CREATE TABLE AS may use parallel workers, INSERT … SELECT may not; JIT of this wide aggregate costs
-            # more than it saves
-            await sql.execute(conn, "SELECT set_config('jit', 'off', true)")
+            # more than it saves; the default work_mem sends its sort or hash to disk
+            await sql.execute(conn, "SELECT set_config('jit', 'off', true), set_config('work_mem', ?, true)",
+                              [BUILD_WORK_MEM])
             table = f"rw_daily_facts_{next(_temporary)}"
             await sql.execute(conn, f"CREATE TEMPORARY TABLE {table} ON COMMIT DROP AS {statement}", params)
             await sql.execute(conn, f"INSERT INTO {_f} ({_FACT_COLS}) SELECT CAST(? AS VARCHAR(64)), unit_id, d, "

@@ -24,7 +24,6 @@ import time as time_module
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -78,6 +77,9 @@ log = logging.getLogger("rentwatch.iot.detection")
 OCCUPANCY_WRITE_CHUNK = 2000
 #: units judged at a time by the daily rules: what bounds the run's memory (facts, series and evidence)
 DETECTION_CHUNK_UNITS = 2000
+#: PostgreSQL's work_mem while the daily facts are read sorted by unit (the look-back's facts sorted in memory,
+#: not on disk: 30 rows per unit)
+READ_WORK_MEM = "64MB"
 #: the lease statuses the daily rules look at (live, and recently ended for ACTIVITY_AFTER_LEASE_END)
 LEASE_STATUSES = (LeaseStatus.SIGNED, LeaseStatus.ACTIVE, LeaseStatus.ENDED, LeaseStatus.TERMINATED)
 
@@ -161,9 +163,12 @@ async def moveout_cleaning(now: datetime, settings: Settings) -> list[int]:
 
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused for a pure, allocation-heavy step (the facts of a chunk turned into
-    objects, a chunk judged): reference counting still frees what the step drops, the collector runs again after
-    it — instead of scanning the chunk's young objects over and over while they are made."""
+    """The cyclic garbage collector paused for an allocation-heavy step (a daily run; the facts of a chunk turned
+    into objects, a chunk judged). A run makes millions of short-lived, acyclic objects (facts, series, evidence)
+    that reference counting frees chunk by chunk; left on, the collector scans them again and again while they
+    live — a third of the run's time, growing with the heap. It runs again once the step is over (nested pauses
+    leave it to the outermost). The pause is process-wide: other tasks that run meanwhile (a request, the
+    sweeper) have their cycles collected after it; what they drop otherwise is freed as usual."""
     if not gc.isenabled():
         yield
         return
@@ -197,7 +202,7 @@ def day_facts(row: Sequence[Any]) -> DayFacts:
 def facts_statement(basis: str, first: date, last: date, *, postgres: bool) -> tuple[str, list[Any]]:
     """The daily facts of ``first``…``last`` under ``basis`` (``read_statement``) as the database's rows of
     (unit_id, d, then ``DayFacts``' fields in order): what ``day_facts`` makes of a row, done in SQL with the same
-    double additions and integer truncations, so a row becomes ``DayFacts(*row[2:])``."""
+    double additions and integer truncations, so a row becomes ``DayFacts._make(row[2:])``."""
     inner, params = read_statement(basis, first, last)
     zero = "CAST(0 AS DOUBLE PRECISION)"
 
@@ -214,7 +219,7 @@ def facts_statement(basis: str, first: date, last: date, *, postgres: bool) -> t
                "night_kwh": f"{zero} + COALESCE(c4, 0) + COALESCE(c5, 0)", "evening_busy_hours": "COALESCE(c12, 0)",
                "evening_opens": whole("c13"), "active_first": "COALESCE(c14, -1)",
                "active_last": "COALESCE(c15, -1)"}
-    return ("SELECT unit_id, d, " + ", ".join(f"{columns[f.name]} AS {f.name}" for f in dataclass_fields(DayFacts))
+    return ("SELECT unit_id, d, " + ", ".join(f"{columns[name]} AS {name}" for name in DayFacts._fields)
             + f" FROM ({inner}) AS f", params)
 
 
@@ -246,6 +251,7 @@ class FactsReader:
         """Move the pending rows up to unit ``last_unit`` into ``out``; True when a later unit's row is next."""
         pending, at = self._pending, self._at
         n = len(pending)
+        make = DayFacts._make
         while at < n:  # a hot loop: one pass per unit and day
             row = pending[at]
             uid = row[0]
@@ -255,7 +261,7 @@ class FactsReader:
             unit_facts = out.get(uid)
             if unit_facts is None:
                 unit_facts = out[uid] = {}
-            unit_facts[row[1]] = DayFacts(*row[2:])
+            unit_facts[row[1]] = make(row[2:])
             at += 1
         self._at = at
         return False
@@ -304,10 +310,10 @@ async def load_run(as_of: date, now: datetime, settings: Settings, p: DailyParam
     return DayRun(as_of, now, await units_with_active_work(), episodes, baseline_from, zones)
 
 
-async def unit_chunks(run: DayRun, settings: Settings, size: int,
-                      readers: list[FactsReader]) -> AsyncIterator[DayInput]:
-    """The units in id order, ``size`` at a time, each chunk with its devices, leases and day facts (from
-    ``readers``, read alongside; closed at the end)."""
+async def unit_chunks(run: DayRun, settings: Settings, size: int, readers: list[FactsReader], *,
+                      with_devices: bool = True) -> AsyncIterator[DayInput]:
+    """The units in id order, ``size`` at a time, each chunk with its devices (none unless ``with_devices``)
+    leases and day facts (from ``readers``, read alongside; closed at the end)."""
     try:
         after = 0
         while True:
@@ -325,7 +331,9 @@ async def unit_chunks(run: DayRun, settings: Settings, size: int,
 
             kinds: dict[int, set[DeviceKind]] = defaultdict(set)
             door_seen: dict[int, datetime | None] = {}
-            for d in await Device.filter(unit_id__in=ids).values("unit_id", "kind", "last_seen"):
+            device_rows = await Device.filter(unit_id__in=ids).values("unit_id", "kind", "last_seen") \
+                if with_devices else []
+            for d in device_rows:
                 kind = DeviceKind.ELECTRICITY if d["kind"] == DeviceKind.PLUG else DeviceKind(d["kind"])
                 kinds[d["unit_id"]].add(kind)
                 if kind == DeviceKind.DOOR:
@@ -462,14 +470,14 @@ async def judge_day(run: DayRun, settings: Settings, p: DailyParams, *,
     bases = await refresh(run.zones, first, run.as_of, settings)
     async with contextlib.AsyncExitStack() as stack:
         # the daily facts of the whole look-back, once per timezone group, read twice
-        postgres = sql.is_postgres(sql_conn())
+        postgres, pg_settings = sql.is_postgres(sql_conn()), {"jit": "off", "work_mem": READ_WORK_MEM}
         aggregates = [await stack.enter_async_context(sql.Materialized(
-            sql_conn(), *facts_statement(basis, first, run.as_of, postgres=postgres), pg_settings={"jit": "off"}))
+            sql_conn(), *facts_statement(basis, first, run.as_of, postgres=postgres), pg_settings=pg_settings))
             for basis in bases]
         members: list[tuple[UnitInfo, rules.MeterValues, bool]] = []
         recent = [FactsReader(a.read(order_by="unit_id, d", where="d >= ?", params=[recent_from], size=size))
                   for a in aggregates]
-        async for inp in unit_chunks(run, settings, chunk_units, recent):
+        async for inp in unit_chunks(run, settings, chunk_units, recent, with_devices=False):  # the cohort needs none
             with gc_paused():
                 members += cohort_members(inp, p)
         cohort = Cohort.of(members)
@@ -544,7 +552,15 @@ async def detect_day(as_of: date, settings: Settings, *, now: datetime | None = 
 
     The units are judged ``chunk_units`` at a time and each chunk's occupancy stored as it is judged (one
     transaction per chunk; a run that fails half-way is not recorded, so the daily job runs the day again and
-    its upserts refresh every row); the alerts are raised and cleared once every chunk is judged."""
+    its upserts refresh every row); the alerts are raised and cleared once every chunk is judged.
+
+    The cyclic garbage collector is paused for the run (``gc_paused``)."""
+    with gc_paused():
+        return await _detect_day(as_of, settings, now=now, raise_only=raise_only, then=then, chunk_units=chunk_units)
+
+
+async def _detect_day(as_of: date, settings: Settings, *, now: datetime | None, raise_only: bool,
+                      then: Callable[[datetime], Awaitable[dict]] | None, chunk_units: int) -> dict:
     day_end = local_day_end(as_of, zone(None, settings.iot_timezone))
     ran_at = now or datetime.now(UTC)  # when the run happened: back-fill received later makes the day dirty
     now = min(now, day_end) if now else day_end

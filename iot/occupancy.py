@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from iot.choices import Occupancy
 
@@ -28,9 +28,10 @@ class Thresholds:
         return cls(settings.iot_vacant_kwh_per_day, settings.iot_vacant_m3_per_day, settings.iot_min_coverage_hours)
 
 
-@dataclass(frozen=True, slots=True)
-class DayFacts:
-    """One unit, one local day. ``*_hours`` = hours with at least one message from that kind of device."""
+class DayFacts(NamedTuple):
+    """One unit, one local day. ``*_hours`` = hours with at least one message from that kind of device. (Immutable;
+    a named tuple, not a dataclass: detection makes one per unit and day of the look-back, and a tuple is made
+    several times faster.)"""
 
     elec_kwh: float = 0.0
     water_m3: float = 0.0

@@ -10,8 +10,8 @@ from sanic.response import empty, json
 from accounts.permissions import REFUND_PAYERS, TENANTS, WECHAT_PAYERS
 from api import responses as R
 from api.access import access, body_of, principal_of
+from api.lookups import actor_of, refund_for_staff
 from core.errors import NotFound
-from models.accounts import User
 from models.payments import WechatPayTransfer
 from models.refunds import DepositRefund
 from payments import payouts, service, transfers
@@ -126,12 +126,9 @@ async def my_transfer(request: Request, refund_id: int):
         response=R.RefundWechatPayout, status=(200, 202), errors=(409, 503))
 async def wechat_payout(request: Request, refund_id: int):
     """Pay an approved deposit refund back through WeChat Pay (202 while WeChat Pay processes it)."""
-    refund = await DepositRefund.get_or_none(id=refund_id)
-    if refund is None:
-        raise NotFound("deposit refund not found")
-    principal_of(request).require_building(refund.building_id, "deposit refund")
+    refund = await refund_for_staff(request, refund_id)
     cfg, client = configured(request.app.ctx.settings)
-    payout = await payouts.start_payout(refund.id, actor=await User.get(id=principal_of(request).user_id),
+    payout = await payouts.start_payout(refund.id, actor=await actor_of(request),
                                         now=request.app.ctx.clock.now(), cfg=cfg, client=client,
                                         refund_cfg=RefundConfig.from_settings(request.app.ctx.settings))
     body = transfers.serialize_transfer(payout) if isinstance(payout, WechatPayTransfer) else \
@@ -146,12 +143,9 @@ async def wechat_payout(request: Request, refund_id: int):
         response=R.RefundWechatTransferCancel, status=(200, 202), errors=(409, 503))
 async def wechat_transfer_cancel(request: Request, refund_id: int):
     """Cancel the refund's WeChat Pay transfer before the tenant confirms it (202 while WeChat Pay cancels it)."""
-    refund = await DepositRefund.get_or_none(id=refund_id)
-    if refund is None:
-        raise NotFound("deposit refund not found")
-    principal_of(request).require_building(refund.building_id, "deposit refund")
+    refund = await refund_for_staff(request, refund_id)
     cfg, client = configured(request.app.ctx.settings)
-    transfer = await transfers.cancel_transfer(refund, actor=await User.get(id=principal_of(request).user_id),
+    transfer = await transfers.cancel_transfer(refund, actor=await actor_of(request),
                                                now=request.app.ctx.clock.now(), cfg=cfg, client=client,
                                                refund_cfg=RefundConfig.from_settings(request.app.ctx.settings))
     return json(transfers.serialize_transfer(transfer), status=200 if transfer.status == "CANCELLED" else 202)

@@ -11,8 +11,8 @@ from sanic.response import json, raw
 from accounts.permissions import REFUND_BOARD, REFUND_EVIDENCE, STAFF, TENANTS
 from api import responses as R
 from api.access import File, access, body_of, form_of, principal_of, query_of
+from api.lookups import actor_of, refund_for_staff
 from core.errors import NotFound, ValidationFailed
-from models.accounts import User
 from models.refunds import DepositRefund
 from refunds import service
 from refunds.choices import DocumentKind
@@ -37,18 +37,6 @@ def cfg_of(request: Request) -> RefundConfig:
 
 def now_of(request: Request):
     return request.app.ctx.clock.now()
-
-
-async def actor_of(request: Request) -> User:
-    return await User.get(id=principal_of(request).user_id)
-
-
-async def refund_for_staff(request: Request, refund_id: int) -> DepositRefund:
-    refund = await DepositRefund.get_or_none(id=refund_id)
-    if refund is None:
-        raise NotFound("deposit refund not found")
-    principal_of(request).require_building(refund.building_id, "deposit refund")
-    return refund
 
 
 async def refund_for_tenant(request: Request, refund_id: int) -> DepositRefund:
