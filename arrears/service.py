@@ -421,19 +421,15 @@ async def fire_batch(items: list[Firing], *, cfg: ArrearsConfig, as_of: date, no
     report.tasks_opened += tasks
 
 
-async def new_outbox_rows(rows: list[OutboxMessage]) -> dict[str, int]:
-    """Insert the outbox rows whose dedupe key is not taken yet (caller's transaction): dedupe key → id of
-    each row inserted. A key taken between the check and the insert raises IntegrityError."""
+async def new_outbox_rows(rows: list[OutboxMessage], nonce: str) -> dict[str, int]:
+    """Insert the outbox rows (caller's transaction), a taken dedupe key being skipped as ``enqueue_notification``
+    skips it (ON CONFLICT DO NOTHING; ``nonce``, the rows' claim token, tells ours): dedupe key → id of each row
+    inserted."""
     if not rows:
         return {}
-    keys = [r.dedupe_key for r in rows]
-    taken = set(cast(list[str], await OutboxMessage.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)))
-    fresh = [r for r in rows if r.dedupe_key not in taken]
-    if not fresh:
-        return {}
-    await OutboxMessage.bulk_create(fresh, batch_size=1000)
-    return dict(cast(list[tuple[str, int]], await OutboxMessage.filter(
-        dedupe_key__in=[r.dedupe_key for r in fresh]).values_list("dedupe_key", "id")))
+    await OutboxMessage.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return {key: oid for key, oid, token in cast(list[tuple[str, int, str]], await OutboxMessage.filter(
+        dedupe_key__in=[r.dedupe_key for r in rows]).values_list("dedupe_key", "id", "claim_token")) if token == nonce}
 
 
 async def write_batch(items: list[Firing], *, cfg: ArrearsConfig, as_of: date, now: datetime,
@@ -499,7 +495,7 @@ async def write_batch(items: list[Firing], *, cfg: ArrearsConfig, as_of: date, n
                                         claim_token=nonce))
             planned.append((dedupe, {"channel": MessageChannel.SMS, "recipient": mask_phone(tenant.phone),
                                      **common}))
-    queued = await new_outbox_rows(outbox)
+    queued = await new_outbox_rows(outbox, nonce)
     messages = [CollectionMessage(outbox_message_id=queued[dedupe], dedupe_key=dedupe, **fields)
                 for dedupe, fields in planned if dedupe in queued]
     if messages:
@@ -545,7 +541,7 @@ async def open_batch_tasks(items: list[Firing], *, unit_codes: dict[int, str], c
                           dedupe_key=f"collections:{row.id}:tier:{tier.level}:task:{task.assignee_id}",
                           payload=task_payload(task, row, unit_codes[row.id]),
                           status=OutboxStatus.PENDING, next_attempt_at=now, enqueued_at=now, claim_token=nonce)
-            for row, tier, task in tasks if task.assignee_id])
+            for row, tier, task in tasks if task.assignee_id], nonce)
     return len(tasks)
 
 
