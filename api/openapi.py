@@ -5,6 +5,7 @@ public route). Only the JSON API under /api/v1 is documented: the console's page
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
@@ -96,6 +97,14 @@ def _models(rules: list[AccessRule]) -> list[tuple[type[BaseModel], JsonSchemaMo
     return list(found)
 
 
+@functools.cache
+def _schemas(models: tuple[tuple[type[BaseModel], JsonSchemaMode], ...]) -> tuple[Any, dict[str, Any]]:
+    """The models' JSON schemas, computed once per process: they depend on the models alone, and pydantic takes
+    about half a second over this API's ~200 models — each app built in a process (tests build hundreds) paid it."""
+    refs, top = models_json_schema(models, ref_template=REF)
+    return refs, openapi30(top.get("$defs", {}))
+
+
 def summary_of(handler: Any, rule: AccessRule, name: str) -> tuple[str, str]:
     doc = inspect.getdoc(handler) or ""
     first, _, rest = doc.partition("\n")
@@ -156,8 +165,7 @@ def document_api(app: Sanic) -> None:
             store[route.handler].exclude()
             continue
         routes.append((route, rule))
-    refs, top = models_json_schema(_models([rule for _, rule in routes]), ref_template=REF)
-    defs: dict[str, Any] = openapi30(top.get("$defs", {}))
+    refs, defs = _schemas(tuple(_models([rule for _, rule in routes])))
     for name, schema in defs.items():
         spec.add_component("schemas", name, schema)
     spec.add_component("schemas", "Error", ERROR_SCHEMA)

@@ -13,6 +13,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from accounts.choices import Role, StaffDuty
@@ -104,6 +105,13 @@ class CollectReport:
 # --------------------------------------------------------------------------------------------- lookups
 
 
+def fee_rows_of(lease_id: int, base_id: int) -> QuerySet[Receivable]:
+    """The LATE_FEE receivables of receivable ``base_id`` (booked on its lease). The lease and charge type come
+    first so the lookup uses the lease's index instead of scanning the ledger for the charge prefix."""
+    return Receivable.filter(lease_id=lease_id, charge_type=ChargeType.LATE_FEE,
+                             charge__startswith=f"{LATE_FEE_PREFIX}:{base_id}:")
+
+
 def is_late_fee(row: Receivable) -> bool:
     return row.charge_type == ChargeType.LATE_FEE
 
@@ -162,8 +170,7 @@ async def accrue_late_fee(base: Receivable, fee: LateFee, clause: LateFeeClause,
                                                       breakdown={})
         except IntegrityError:
             return False
-    rows = await Receivable.filter(charge__startswith=f"{LATE_FEE_PREFIX}:{base.id}:",
-                                   open_key__not_isnull=True).order_by("id")
+    rows = await fee_rows_of(base.lease_id, base.id).filter(open_key__not_isnull=True).order_by("id")
     booked = sum(r.amount_fen for r in rows)
     delta = fee.fen - booked
     changed = False
@@ -236,8 +243,7 @@ async def waive_late_fee(base_id: int, *, reason: str, approver: User, now: date
         await record(Actor.of(approver), AuditAction.LATE_FEE_WAIVED,
                      Target("receivable", base_id, base.building_id),
                      {"lease_id": base.lease_id, "accrued_fen": accrual.fee_fen, "reason": reason.strip()[:500]}, now)
-        for row in await Receivable.filter(charge__startswith=f"{LATE_FEE_PREFIX}:{base_id}:",
-                                           status__in=list(OPEN_RECEIVABLE_STATUSES)):
+        for row in await fee_rows_of(base.lease_id, base_id).filter(status__in=list(OPEN_RECEIVABLE_STATUSES)):
             await waive_receivable(row.id, reason=f"违约金减免: {reason.strip()}", approver=approver, now=now)
     return await LateFeeAccrual.get(id=accrual.id)
 
@@ -257,9 +263,9 @@ def template_values(*, tenant: Tenant, lease: Lease, unit_code: str, row: Receiv
             "deadline_hours": cfg.deadline_hours, "grace_days": cfg.grace_days}
 
 
-async def fee_booked(base_id: int) -> int:
-    rows = await Receivable.filter(charge__startswith=f"{LATE_FEE_PREFIX}:{base_id}:", open_key__not_isnull=True,
-                                   status__in=list(OPEN_RECEIVABLE_STATUSES)).values_list("amount_fen", "paid_fen")
+async def fee_booked(base: Receivable) -> int:
+    rows = await fee_rows_of(base.lease_id, base.id).filter(
+        open_key__not_isnull=True, status__in=list(OPEN_RECEIVABLE_STATUSES)).values_list("amount_fen", "paid_fen")
     return sum(amount - paid for amount, paid in rows)
 
 
@@ -273,7 +279,7 @@ async def send_tier_message(row: Receivable, tier: Tier, *, days: int, cfg: Arre
     unit = await Unit.get(id=lease.unit_id)
     clause = (await clauses_for([lease.id], cfg))[lease.id]
     values = template_values(tenant=tenant, lease=lease, unit_code=unit.code, row=row, days=days,
-                             fee_fen=await fee_booked(row.id), clause=clause, cfg=cfg, now=now)
+                             fee_fen=await fee_booked(row), clause=clause, cfg=cfg, now=now)
     rendered = cfg.templates.render(tier.code, values)
     kind = KIND_OF_TIER[tier.code]
     deadline = now + timedelta(hours=cfg.deadline_hours)

@@ -17,12 +17,14 @@ window. Scheduling (the sweep, the daily job, back-fill re-runs) is iot.jobs.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import time as time_module
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -157,6 +159,21 @@ async def moveout_cleaning(now: datetime, settings: Settings) -> list[int]:
     return opened
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused for a pure, allocation-heavy step (the facts of a chunk turned into
+    objects, a chunk judged): reference counting still frees what the step drops, the collector runs again after
+    it — instead of scanning the chunk's young objects over and over while they are made."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def sql_conn() -> Any:
     from tortoise.connection import get_connection
 
@@ -177,9 +194,33 @@ def day_facts(row: Sequence[Any]) -> DayFacts:
         -1 if act_first is None else act_first, -1 if act_last is None else act_last)
 
 
+def facts_statement(basis: str, first: date, last: date, *, postgres: bool) -> tuple[str, list[Any]]:
+    """The daily facts of ``first``…``last`` under ``basis`` (``read_statement``) as the database's rows of
+    (unit_id, d, then ``DayFacts``' fields in order): what ``day_facts`` makes of a row, done in SQL with the same
+    double additions and integer truncations, so a row becomes ``DayFacts(*row[2:])``."""
+    inner, params = read_statement(basis, first, last)
+    zero = "CAST(0 AS DOUBLE PRECISION)"
+
+    def whole(column: str) -> str:  # int() of a float sum: toward zero
+        if postgres:
+            return f"CAST(trunc(COALESCE({column}, 0)) AS BIGINT)"
+        return f"CAST(COALESCE({column}, 0) AS INTEGER)"
+
+    greatest = "GREATEST" if postgres else "MAX"
+    columns = {"elec_kwh": f"{zero} + COALESCE(c0, 0) + COALESCE(c1, 0)", "water_m3": f"{zero} + COALESCE(c2, 0)",
+               "door_opens": whole("c3"), "night_opens": whole("c6"),
+               "elec_hours": f"{greatest}(COALESCE(c7, 0), COALESCE(c8, 0))", "water_hours": "COALESCE(c9, 0)",
+               "door_messages": "COALESCE(c11, 0)", "busy_hours": "COALESCE(c10, 0)",
+               "night_kwh": f"{zero} + COALESCE(c4, 0) + COALESCE(c5, 0)", "evening_busy_hours": "COALESCE(c12, 0)",
+               "evening_opens": whole("c13"), "active_first": "COALESCE(c14, -1)",
+               "active_last": "COALESCE(c15, -1)"}
+    return ("SELECT unit_id, d, " + ", ".join(f"{columns[f.name]} AS {f.name}" for f in dataclass_fields(DayFacts))
+            + f" FROM ({inner}) AS f", params)
+
+
 class FactsReader:
-    """Rows of the day aggregate (``day_statement``) in unit order: ``upto(u)`` returns the facts of the units up
-    to id ``u`` not yet returned (unit → day number → DayFacts); a unit without roll-ups is absent."""
+    """Rows of ``facts_statement`` in unit order: ``upto(u)`` returns the facts of the units up to id ``u`` not
+    yet returned (unit → day number → DayFacts); a unit without roll-ups is absent."""
 
     def __init__(self, rows: AsyncIterator[list[Any]]):
         self._rows = rows
@@ -190,19 +231,34 @@ class FactsReader:
     async def upto(self, last_unit: int) -> dict[int, dict[int, DayFacts]]:
         out: dict[int, dict[int, DayFacts]] = {}
         while True:
-            if self._at >= len(self._pending):
-                if self._done:
+            with gc_paused():
+                if self._take(out, last_unit):
                     return out
-                try:
-                    self._pending, self._at = await anext(self._rows), 0
-                except StopAsyncIteration:
-                    self._done = True
-                    return out
-            row = self._pending[self._at]
-            if row[0] > last_unit:
+            if self._done:
                 return out
-            out.setdefault(row[0], {})[int(row[1])] = day_facts(row)
-            self._at += 1
+            try:
+                self._pending, self._at = await anext(self._rows), 0
+            except StopAsyncIteration:
+                self._done = True
+                return out
+
+    def _take(self, out: dict[int, dict[int, DayFacts]], last_unit: int) -> bool:
+        """Move the pending rows up to unit ``last_unit`` into ``out``; True when a later unit's row is next."""
+        pending, at = self._pending, self._at
+        n = len(pending)
+        while at < n:  # a hot loop: one pass per unit and day
+            row = pending[at]
+            uid = row[0]
+            if uid > last_unit:
+                self._at = at
+                return True
+            unit_facts = out.get(uid)
+            if unit_facts is None:
+                unit_facts = out[uid] = {}
+            unit_facts[row[1]] = DayFacts(*row[2:])
+            at += 1
+        self._at = at
+        return False
 
     async def close(self) -> None:
         await self._rows.aclose()  # type: ignore[attr-defined]
@@ -406,20 +462,24 @@ async def judge_day(run: DayRun, settings: Settings, p: DailyParams, *,
     bases = await refresh(run.zones, first, run.as_of, settings)
     async with contextlib.AsyncExitStack() as stack:
         # the daily facts of the whole look-back, once per timezone group, read twice
+        postgres = sql.is_postgres(sql_conn())
         aggregates = [await stack.enter_async_context(sql.Materialized(
-            sql_conn(), *read_statement(basis, first, run.as_of), pg_settings={"jit": "off"})) for basis in bases]
+            sql_conn(), *facts_statement(basis, first, run.as_of, postgres=postgres), pg_settings={"jit": "off"}))
+            for basis in bases]
         members: list[tuple[UnitInfo, rules.MeterValues, bool]] = []
         recent = [FactsReader(a.read(order_by="unit_id, d", where="d >= ?", params=[recent_from], size=size))
                   for a in aggregates]
         async for inp in unit_chunks(run, settings, chunk_units, recent):
-            members += cohort_members(inp, p)
+            with gc_paused():
+                members += cohort_members(inp, p)
         cohort = Cohort.of(members)
         recent_of = {u.id: means for u, means, _ in members}
         del members
         whole = [FactsReader(a.read(order_by="unit_id, d", size=size)) for a in aggregates]
         async for inp in unit_chunks(run, settings, chunk_units, whole):
-            computed = compute_day(inp, p, settings.iot_lease_end_grace_days, cohort, recent_of)
-            conditions, holding = decide_day(computed, p)
+            with gc_paused():
+                computed = compute_day(inp, p, settings.iot_lease_end_grace_days, cohort, recent_of)
+                conditions, holding = decide_day(computed, p)
             yield Judged(computed, conditions, holding, {u.id: u.building_id for u in inp.units})
 
 

@@ -47,16 +47,23 @@ class DayFacts:
     active_last: int = -1  # opening (-1: none) — how long the day's activity lasted
 
 
+_OCCUPIED, _VACANT, _UNKNOWN = Occupancy.OCCUPIED_LIKE, Occupancy.VACANT_LIKE, Occupancy.UNKNOWN
+
+
 def infer(facts: DayFacts, *, has_door: bool, has_elec: bool, has_water: bool, door_alive: bool,
           t: Thresholds) -> tuple[Occupancy, dict[str, Any]]:
+    # a hot loop (once per unit and day of the look-back): plain branches, no sets
     reporting: list[str] = []
     active: list[str] = []
+    meter_reports = False
     if has_elec and facts.elec_hours >= t.min_coverage_hours:
         reporting.append("electricity")
+        meter_reports = True
         if facts.elec_kwh > t.vacant_kwh_per_day:
             active.append("electricity")
     if has_water and facts.water_hours >= t.min_coverage_hours:
         reporting.append("water")
+        meter_reports = True
         if facts.water_m3 > t.vacant_m3_per_day:
             active.append("water")
     if has_door and (door_alive or facts.door_messages > 0):
@@ -64,22 +71,22 @@ def infer(facts: DayFacts, *, has_door: bool, has_elec: bool, has_water: bool, d
         if facts.door_opens > 0:
             active.append("door")
     evidence: dict[str, Any] = {"electricity_kwh": round(facts.elec_kwh, 3), "water_m3": round(facts.water_m3, 4),
-                "door_opens": facts.door_opens, "night_opens": facts.night_opens, "busy_hours": facts.busy_hours,
-                "reporting": reporting, "active": active}
+                                "door_opens": facts.door_opens, "night_opens": facts.night_opens,
+                                "busy_hours": facts.busy_hours, "reporting": reporting, "active": active}
     if not reporting:
         evidence["reason"] = "no device reported enough data"
-        return Occupancy.UNKNOWN, evidence
-    if (has_elec or has_water) and not ({"electricity", "water"} & set(reporting)) and not active:
+        return _UNKNOWN, evidence
+    if (has_elec or has_water) and not meter_reports and not active:
         evidence["reason"] = "meters silent: a quiet door alone does not prove the unit is empty"
-        return Occupancy.UNKNOWN, evidence
+        return _UNKNOWN, evidence
     if len(active) >= min(2, len(reporting)):
         evidence["reason"] = "activity on " + ", ".join(active)
-        return Occupancy.OCCUPIED_LIKE, evidence
+        return _OCCUPIED, evidence
     if not active:
         evidence["reason"] = "door quiet and consumption at the vacant baseline"
-        return Occupancy.VACANT_LIKE, evidence
+        return _VACANT, evidence
     evidence["reason"] = "mixed evidence"
-    return Occupancy.UNKNOWN, evidence
+    return _UNKNOWN, evidence
 
 
 def median(values: list[float]) -> float | None:

@@ -338,17 +338,18 @@ def occupancy_series(facts: Mapping[int, DayFacts], devices: UnitDevices, window
     anything that day or the day before, and on the last day also when it spoke within the offline timeout."""
     kinds = devices.kinds
     has_door = DeviceKind.DOOR in kinds
+    has_elec, has_water = DeviceKind.ELECTRICITY in kinds, DeviceKind.WATER in kinds
     seen = devices.door_seen
     door_alive_now = has_door and seen is not None and seen >= now - p.door_offline
     last = window[-1] if window else None
     empty = DayFacts()
+    t = p.thresholds
     series = []
+    get = facts.get
     for d in window:
-        f = facts.get(d) or empty
-        prev_msgs = (facts.get(d - 1) or empty).door_messages
-        alive = f.door_messages > 0 or prev_msgs > 0 or (d == last and door_alive_now)
-        series.append(infer(f, has_door=has_door, has_elec=DeviceKind.ELECTRICITY in kinds,
-                            has_water=DeviceKind.WATER in kinds, door_alive=alive, t=p.thresholds))
+        f = get(d) or empty
+        alive = f.door_messages > 0 or (get(d - 1) or empty).door_messages > 0 or (d == last and door_alive_now)
+        series.append(infer(f, has_door=has_door, has_elec=has_elec, has_water=has_water, door_alive=alive, t=t))
     return series
 
 
@@ -384,14 +385,32 @@ def meter_means(facts: Mapping[int, DayFacts], day0: int, p: DailyParams, *, epi
     Memory: days under an open suspicion (``episode``) are no baseline — else a sustained sublet becomes its own
     normal within weeks; when too few days are left, the baseline frozen when the episode began stands. ``since``
     (a visit found no sublet that day) resets the baseline: only days from then on count."""
-    w = p.sublet_window_days
+    # the two signals of METER_SIGNALS in one pass over the days (a hot loop: once per unit and run), each
+    # signal's values in the days' order
+    cut = day0 - p.sublet_window_days
+    min_hours = p.thresholds.min_coverage_hours
+    start = None if episode is None else episode.start
+    elec_recent: list[float] = []
+    elec_before: list[float] = []
+    water_recent: list[float] = []
+    water_before: list[float] = []
+    for d, f in facts.items():
+        if since is not None and d < since:
+            continue
+        if d > cut:
+            if f.elec_hours >= min_hours:
+                elec_recent.append(f.elec_kwh)
+            if f.water_hours >= min_hours:
+                water_recent.append(f.water_m3)
+        elif start is None or d < start:
+            if f.elec_hours >= min_hours:
+                elec_before.append(f.elec_kwh)
+            if f.water_hours >= min_hours:
+                water_before.append(f.water_m3)
     recent: MeterValues = {}
     base: MeterValues = {}
-    for kind, attr, hours_attr in METER_SIGNALS:
-        vals = [(d, getattr(f, attr)) for d, f in facts.items()
-                if getattr(f, hours_attr) >= p.thresholds.min_coverage_hours and (since is None or d >= since)]
-        recent_vals = [v for d, v in vals if d > day0 - w]
-        before = [v for d, v in vals if d <= day0 - w and (episode is None or d < episode.start)]
+    for kind, recent_vals, before in (("electricity", elec_recent, elec_before),
+                                      ("water", water_recent, water_before)):
         recent[kind] = sum(recent_vals) / len(recent_vals) if recent_vals else None
         base[kind] = median(before) if len(before) >= OWN_BASELINE_MIN_DAYS else None
         if base[kind] is None and episode is not None:
@@ -427,6 +446,8 @@ class Cohort:
 
     values: Mapping[str, Mapping[str, tuple[float, ...]]]
     members: frozenset[int]
+    #: (unit type, signal) → the median of all its values (what every unit of a large cohort is compared with)
+    _medians: dict[tuple[str, str], float | None] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, units: Iterable[tuple[UnitInfo, MeterValues, bool]]) -> Cohort:
@@ -446,11 +467,16 @@ class Cohort:
         """The unit type's median per signal; in a cohort under ``SMALL_COHORT_SIZE`` without the unit itself."""
         out: MeterValues = {}
         for kind, values in self.values.get(unit.unit_type, {}).items():
-            others = list(values)
             own = recent.get(kind)
-            if len(values) < SMALL_COHORT_SIZE and unit.id in self.members and own is not None and own in others:
+            if len(values) < SMALL_COHORT_SIZE and unit.id in self.members and own is not None and own in values:
+                others = list(values)
                 others.remove(own)
-            out[kind] = median(others)
+                out[kind] = median(others)
+                continue
+            key = (unit.unit_type, kind)
+            if key not in self._medians:  # computed once per unit type and signal, not once per unit
+                self._medians[key] = median(list(values))
+            out[kind] = self._medians[key]
         return out
 
 

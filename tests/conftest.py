@@ -13,29 +13,25 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from sanic import Sanic
-from tortoise.contrib.test import tortoise_test_context
 
 from api.app import create_app
-from audit.service import install_triggers as install_audit_triggers
 from config.settings import Settings
-from core.changes import install_change_triggers
 from core.clock import ManualClock
-from iot.daily_facts import install_triggers as install_rollup_triggers
 from models import MODEL_MODULES
 from tests.support.asgi import AppClient
 from tests.support.db import (
     DATABASE_PASS_ENV,
+    database_for_test,
     database_url_for_tests,
     drop_templates,
-    on_postgres,
-    postgres_test_context,
     uses_test_database,
 )
 from tests.support.fake_wechat import FakeWeChat
-from tests.support.world import JWT_SECRET, build_world
+from tests.support.world import JWT_SECRET, World, build_world
 
 Sanic.test_mode = True
 START = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
+SEEDED_WORLD = pytest.StashKey[World | None]()
 
 
 @pytest.fixture
@@ -61,16 +57,15 @@ def settings(tmp_path, fake_wechat) -> Settings:
 
 
 @pytest_asyncio.fixture
-async def db():
-    url = database_url_for_tests()
-    if on_postgres() and "{}" in url:
-        async with postgres_test_context(MODEL_MODULES, url) as pg:  # the template carries the triggers too
-            yield pg
-        return
-    async with tortoise_test_context(MODEL_MODULES, db_url=url) as ctx:
-        await install_change_triggers()  # what migration 0002 does; the test context builds tables directly
-        await install_audit_triggers()  # migration 0015: audit_events refuses UPDATE and DELETE
-        await install_rollup_triggers()  # migration 0021: roll-up changes for the daily facts
+async def db(request: pytest.FixtureRequest, clock: ManualClock):
+    """A database of the test's own; with the test world in it when the test (or a fixture of it) asks for
+    ``world`` — copied from one built once per worker (tests/support/db.py)."""
+    seed = None
+    if "world" in request.fixturenames:
+        now = clock.now()
+        seed = (f"world@{now.isoformat()}", lambda: build_world(now))
+    async with database_for_test(MODEL_MODULES, database_url_for_tests(), seed) as (ctx, handle):
+        request.node.stash[SEEDED_WORLD] = handle
         yield ctx
 
 
@@ -109,8 +104,12 @@ def premigrated(migrated_sqlite: Path) -> Callable[[Path], Path]:
 
 
 @pytest_asyncio.fixture
-async def world(db, clock):
-    return await build_world(clock.now())
+async def world(db, clock, request: pytest.FixtureRequest):
+    world = request.node.stash[SEEDED_WORLD]
+    # The world's rows were written at the clock's time when the database was made; a fixture that moved the
+    # clock in between would see them dated otherwise than a world built now.
+    assert world.now == clock.now(), "the clock moved between the db and world fixtures"
+    return world
 
 
 _worker_broker: list = []

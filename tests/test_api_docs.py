@@ -69,11 +69,11 @@ async def test_swagger_ui_renders_the_operations_in_a_browser_with_nothing_from_
         last_tag = (await (await page.request.get(f"{base}/docs/openapi.json")).json())["tags"][-1]["name"]
         last = page.locator(f'[id^="operations-{last_tag}-"]')
         tags_seen: set[str] = set()
-        for _ in range(400):
+        for _ in range(1000):
             tags_seen.update(await page.locator(".opblock-tag").all_inner_texts())
             if await last.count():
                 break
-            await page.mouse.wheel(0, 1500)
+            await page.mouse.wheel(0, 3000)
             await page.wait_for_timeout(20)
         assert await last.count() > 0
         assert len(tags_seen) > 3

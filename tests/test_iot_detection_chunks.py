@@ -13,7 +13,7 @@ from core import sql
 from core.sql import names
 from iot.choices import DeviceKind
 from iot.daily_facts import read_statement, refresh
-from iot.detection import DayFacts, day_facts, day_statement, judge_day, load_run, sql_conn
+from iot.detection import DayFacts, day_facts, day_statement, facts_statement, judge_day, load_run, sql_conn
 from iot.occupancy import EVENING_START
 from iot.rules import DailyParams, day_number, local_day_end
 from models.iot import HourlyRollup
@@ -127,6 +127,23 @@ async def test_the_day_aggregate_reads_the_same_facts_as_the_per_kind_one(world,
                 got[row[0]][int(row[1])] = day_facts(row)
     assert len(expected) >= 15
     assert dict(got) == expected
+
+
+async def test_the_facts_detection_reads_are_what_day_facts_makes_of_the_stored_rows(world, settings):
+    await varied_world(world)
+    tz, first = ZoneInfo("Asia/Shanghai"), AS_OF - timedelta(days=29)
+    (basis,) = await refresh([(tz, None)], first, AS_OF, settings)
+    stored = await sql.execute(sql_conn(), *read_statement(basis, first, AS_OF))
+    expected = {(row[0], int(row[1])): day_facts(row) for row in stored}
+    rows = await sql.execute(sql_conn(), *facts_statement(basis, first, AS_OF, postgres=sql.is_postgres(sql_conn())))
+    got = {(row[0], row[1]): DayFacts(*list(row)[2:]) for row in rows}
+    assert len(expected) >= 15
+    assert got == expected
+    def types(facts: DayFacts) -> list[type]:
+        return [type(getattr(facts, name)) for name in DayFacts.__match_args__]
+
+    for key, facts in got.items():  # the same types too: the evidence shows 3, not 3.0
+        assert types(facts) == types(expected[key])
 
 
 async def test_findings_do_not_depend_on_the_chunk_size(world, settings):

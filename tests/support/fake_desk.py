@@ -21,6 +21,8 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+from tests.support.loopback import POLL
+
 
 class FakeDesk:
     def __init__(self, *, robot_key: str = "robot-key-1", ding_token: str = "ding-token-1",
@@ -63,7 +65,7 @@ class FakeDesk:
                 self._reply(fake.handle("POST", url.path, {k: v[0] for k, v in parse_qs(url.query).items()}, body))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs=POLL, daemon=True)
 
     @property
     def base_url(self) -> str:

@@ -10,6 +10,8 @@ import threading
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.support.loopback import POLL
+
 
 class FakeSms:
     def __init__(self, api_key: str = "sms-key-1") -> None:
@@ -34,7 +36,7 @@ class FakeSms:
                 self.wfile.write(body)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs=POLL, daemon=True)
 
     @property
     def endpoint(self) -> str:

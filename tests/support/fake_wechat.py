@@ -12,6 +12,8 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+from tests.support.loopback import POLL
+
 
 class FakeWeChat:
     def __init__(self) -> None:
@@ -55,7 +57,7 @@ class FakeWeChat:
                 self._reply(fake.handle(url.path, params, body))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs=POLL, daemon=True)
 
     @property
     def base_url(self) -> str:

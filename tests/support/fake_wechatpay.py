@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from tests.support.loopback import POLL
+
 AUTH = re.compile(r'^WECHATPAY2-SHA256-RSA2048 (.+)$')
 CST = timedelta(hours=8)
 
@@ -143,7 +145,7 @@ class FakeWeChatPay:
                 self._handle("POST")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs=POLL, daemon=True)
 
     # ------------------------------------------------------------------------------------------ settings
 
