@@ -266,8 +266,8 @@ def _field(doc: Document, name: str, match: re.Match, trust: float, value: Any, 
 
 def _char_doubt(name: str, weakest: float) -> float:
     """What the weakest character of a value allows its confidence to be. A line's score is the mean of its
-    characters, so one misread character (量 for 置 in a company name, a 0 lost from 90) barely lowers it; the
-    character's own score does."""
+    characters, so one misread character (量 for 置 in a company name; 90 read as 9, its 9 scored 0.41) barely
+    lowers it; the character's own score does."""
     return 1.0 if weakest >= NAME_CHAR_DOUBT.get(name, CHAR_DOUBT) else weakest
 
 
