@@ -83,13 +83,27 @@ def client(app):
 def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One SQLite database migrated by the real CLI for the whole run. Tortoise's migration engine takes 10–15 s on
     a fresh database; the CLI tests start from a copy of this one (their own ``migrate`` is then the no-op it is
-    on a deployed system) and tests/test_migrations.py still applies every migration from scratch."""
-    var_dir = tmp_path_factory.mktemp("migrated")
-    env = {**os.environ, "RW_VAR_DIR": str(var_dir), "RW_LOG_LEVEL": "WARNING"}
-    env.pop("RW_DATABASE_URL", None)
-    subprocess.run([sys.executable, "-m", "cli.main", "migrate"], env=env, check=True, capture_output=True,
-                   timeout=600)
-    return var_dir / "rentwatch.sqlite3"
+    on a deployed system) and tests/test_migrations.py still applies every migration from scratch. Under
+    pytest-xdist the workers share it: the first to get the lock migrates, the others wait and copy."""
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's directory, above each worker's own
+    var_dir = shared / "migrated"
+    database = var_dir / "rentwatch.sqlite3"
+    with open(shared / "migrated.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not database.exists():  # migrated aside and moved in whole: a failed migrate leaves nothing to copy
+            work = shared / "migrating"
+            shutil.rmtree(work, ignore_errors=True)
+            env = {**os.environ, "RW_VAR_DIR": str(work), "RW_LOG_LEVEL": "WARNING"}
+            env.pop("RW_DATABASE_URL", None)
+            subprocess.run([sys.executable, "-m", "cli.main", "migrate"], env=env, check=True,
+                           capture_output=True, timeout=600)
+            var_dir.mkdir(exist_ok=True)
+            os.replace(work / database.name, database)
+    return database
 
 
 @pytest.fixture

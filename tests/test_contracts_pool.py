@@ -110,7 +110,8 @@ def test_the_pool_workers_load_the_models_with_the_network_unreachable(tmp_path)
     assert "read: 押一付三" in result.stdout
 
 
-def test_cli_ingest_reads_a_contract_and_a_second_run_finds_it(tmp_path):
+def test_cli_ingest_reads_a_contract_and_a_second_run_finds_it(tmp_path, premigrated):
+    premigrated(tmp_path)
     spec = make_spec(9)
     path = tmp_path / "lease.pdf"
     path.write_bytes(digital_pdf(page_texts(spec)))

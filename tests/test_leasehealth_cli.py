@@ -16,7 +16,8 @@ def run_cli(*args, env):
                           timeout=300)
 
 
-def test_demo_report_has_every_level_and_exports(tmp_path):
+def test_demo_report_has_every_level_and_exports(tmp_path, premigrated):
+    premigrated(tmp_path)
     env = {**os.environ, "RW_VAR_DIR": str(tmp_path), "RW_LOG_LEVEL": "WARNING"}
     env.pop("RW_DATABASE_URL", None)
     assert run_cli("migrate", env=env).returncode == 0
