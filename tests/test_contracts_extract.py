@@ -223,7 +223,10 @@ def scored(texts: list[str], weak: dict[str, float], score: float = 0.98) -> lis
     ({}, "landlord", False),
     ({"置": 0.55}, "landlord", True),  # one doubtful character of a company name (量 read for 置)
     ({"有限": 0.75}, "landlord", True),
-    ({"置": 0.85}, "landlord", False),  # a character scored above the doubt level does not lower it
+    ({"置": 0.93}, "landlord", False),  # a character scored above the doubt level does not lower it
+    ({"置": 0.88}, "landlord", True),  # a party's name is held to 0.9: nothing cross-checks it
+    ({"张": 0.88}, "tenant", True),
+    ({"30日": 0.85}, "renewal_notice_days", False),  # other values to 0.8
     ({":": 0.5}, "landlord", False),  # the label's punctuation scores low often; it is not the value
     ({"置": 0.55}, "tenant", False),  # another line's doubt stays there
     ({"30日": 0.7}, "renewal_notice_days", True),
@@ -271,6 +274,18 @@ def test_renewal_notice_days_outside_what_leases_say_need_review(text, days, fla
     found = ex.fields["renewal_notice_days"]
     assert (found.value, found.flags, found.needs_review) == (days, flags, needs_review)
     assert [f["code"] for f in ex.flags] == list(flags)
+
+
+@pytest.mark.parametrize(("text", "area", "needs_review"), [
+    ("建筑面积:85.50㎡", "85.50", False),
+    ("建筑面积:8550㎡", "8550.00", False),
+    ("建筑面积:10000㎡", "10000.00", False),
+    ("建筑面积:13425㎡", "13425.00", True),  # 134.25 with its point lost, more likely than a lease of 1.3 ha
+    ("建筑面积:8550.00㎡", "8550.00", False),
+])
+def test_an_unusually_large_area_needs_review(text, area, needs_review):
+    found = extract(lines(*replace("建筑面积:85.50㎡", text))).fields["area_m2"]
+    assert (found.value, found.needs_review, found.flags) == (area, needs_review, ())
 
 
 def test_an_unusual_value_is_confirmed_not_corrected():
