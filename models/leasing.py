@@ -270,6 +270,8 @@ class PaymentAllocation(AppendOnlyModel):
 
     class Meta:
         table = "payment_allocations"
+        # Tortoise does not index foreign keys: a payment's and a receivable's allocations are read by them
+        indexes = (("payment_id",), ("receivable_id",))
 
 
 class DepositLiability(TimestampedModel):

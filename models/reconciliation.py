@@ -154,7 +154,8 @@ class ReconciliationMatch(TimestampedModel):
 
     class Meta:
         table = "reconciliation_matches"
-        indexes = (("status", "building_id"),)
+        # a line's matches are read by every decision on it (Tortoise does not index foreign keys)
+        indexes = (("status", "building_id"), ("line_id", "status"))
 
 
 class Discrepancy(TimestampedModel):
