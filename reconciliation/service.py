@@ -27,7 +27,9 @@ from alerts.service import raise_alert
 from audit.choices import AuditAction
 from audit.service import Target, record
 from config.settings import Settings
+from core import sql
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from core.sql import names
 from leasing.choices import (
     LIVE_LEASE_STATUSES,
     OPEN_RECEIVABLE_STATUSES,
@@ -36,10 +38,12 @@ from leasing.choices import (
     PaymentSource,
     ReceivableStatus,
 )
-from leasing.ledger import record_payment, reverse_payment, staff_of
+from leasing.ledger import hold_deposit, record_payment, reverse_payment, staff_of
 from leasing.payment_codes import codes_in
+from leasing.rules import OpenItem, allocate, stored_status
 from models.accounts import User
 from models.leasing import Lease, Payment, PaymentAllocation, Receivable, Tenant
+from models.portfolio import Unit
 from models.reconciliation import Discrepancy, ReconciliationMatch, StatementFeed, StatementImport, StatementLine
 from notifications.choices import NotificationKind
 from notifications.outbox import enqueue_notification
@@ -288,10 +292,10 @@ async def reconcile(*, now: datetime, cfg: ReconciliationConfig = DEFAULT_CONFIG
                                    for line in lines)
     counts = {"decided": len(decisions), "applied": 0, "proposed": 0, "unmatched": 0, "skipped": 0,
               "confirmed": confirmed}
-    for decision in decisions:
-        line = by_id[decision.line_id]
-        outcome = await store_decision(line, decision, now=now, cfg=cfg)
-        counts[outcome] += 1
+    for start in range(0, len(decisions), STORE_BATCH):
+        chunk = [(by_id[d.line_id], d) for d in decisions[start:start + STORE_BATCH]]
+        for outcome in await store_decisions(chunk, now=now, cfg=cfg):
+            counts[outcome] += 1
     return counts
 
 
@@ -421,6 +425,349 @@ async def open_discrepancy(finding: Finding, *, line: StatementLine | None, now:
 def _line_brief(line: StatementLine) -> dict[str, Any]:
     return {"id": line.id, "serial": line.serial, "booked_at": line.booked_at.isoformat(),
             "amount_fen": line.amount_fen, "counterparty_name": line.counterparty_name, "reference": line.reference}
+
+
+# --------------------------------------------------------------------------------------------- storing in batches
+
+#: decisions stored per batch (one transaction, a few set-wise statements)
+STORE_BATCH = 500
+
+
+class BatchFallback(Exception):
+    """The batch cannot give every line the outcome the per-line path gives it (a concurrent change, a case only
+    the per-line path handles): the batch is rolled back and its lines go one by one through ``store_decision``."""
+
+
+async def store_decisions(items: list[tuple[StatementLine, Decision]], *, now: datetime,
+                          cfg: ReconciliationConfig) -> list[str]:
+    """``store_decision`` for many lines at once, with the same per-line outcome, in one transaction: the lines'
+    proposals, findings and (confident ones) ledger payments written set-wise. Should anything have changed
+    concurrently (a receivable's paid amount, a payment's external reference taken meanwhile), the batch is
+    rolled back and goes line by line through ``store_decision``."""
+    try:
+        return await _store_batch(items, now=now, cfg=cfg)
+    except (BatchFallback, IntegrityError) as exc:
+        log.info("reconciliation batch of %s lines goes line by line: %s", len(items), exc)
+    return [await store_decision(line, decision, now=now, cfg=cfg) for line, decision in items]
+
+
+@dataclass
+class _Open:
+    """A receivable of a lease the batch pays, as the batch has left it so far."""
+
+    id: int
+    lease_id: int
+    amount_fen: int
+    paid_fen: int
+    was_paid_fen: int
+    charge_type: str
+    due_date: Any
+    paid_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.paid_fen < self.amount_fen
+
+
+def _new_match(line: StatementLine, decision: Decision, **fields: Any) -> ReconciliationMatch:
+    return ReconciliationMatch(line_id=line.id, rule=decision.rule, confidence=decision.confidence,
+                               explanation=decision.explanation[:1000], **fields)
+
+
+async def _store_batch(items: list[tuple[StatementLine, Decision]], *, now: datetime,
+                       cfg: ReconciliationConfig) -> list[str]:
+    if any(decision.allocated_fen > line.amount_fen for line, decision in items):
+        raise BatchFallback("a decision allocates more than its line")
+    ids = [line.id for line, _ in items]
+    async with in_transaction() as conn:
+        locked = {line.id: line for line in await StatementLine.filter(id__in=ids).select_for_update()}
+        if await ReconciliationMatch.filter(line_id__in=ids, status=MatchStatus.PROPOSED).exists():
+            raise BatchFallback("a line already has proposals")
+        outcome: dict[int, str] = {}
+        live: list[tuple[StatementLine, Decision, dict[str, Any]]] = []
+        for line, decision in items:
+            current = locked.get(line.id)
+            if current is None or current.status != LineStatus.UNMATCHED:
+                outcome[line.id] = "skipped"
+                continue
+            kept = {k: current.explanation[k] for k in PERSON_DECIDED if k in (current.explanation or {})}
+            live.append((current, decision, kept))
+        await _batch_discrepancies([(line, decision) for line, decision, _ in live], now=now)
+
+        recorded, firsts = await _recorded_payments(sorted({
+            d.recorded_payment_id for _, d, _ in live if d.rule is not None and d.recorded_payment_id is not None}))
+        applying = [(line, d) for line, d, kept in live
+                    if d.rule is not None and d.applies(cfg.auto_apply_confidence) and not kept]
+        ledger = await _batch_ledger(conn, [(line, d) for line, d in applying if d.recorded_payment_id is None],
+                                     now=now)
+
+        matches: list[ReconciliationMatch] = []
+        updates: list[tuple[int, str, dict[str, Any], int]] = []
+        applied_ids = {line.id for line, _ in applying}
+        for line, decision, kept in live:
+            explanation = {**decision.as_dict(), **kept}
+            if decision.rule is None:
+                outcome[line.id] = "unmatched"
+                updates.append((line.id, LineStatus.UNMATCHED, explanation, line.allocated_fen))
+                continue
+            applied = line.id in applied_ids
+            status = MatchStatus.APPLIED if applied else MatchStatus.PROPOSED
+            decided = {"decided_at": now} if applied else {}
+            total = 0
+            if decision.recorded_payment_id is not None:
+                payment = recorded[decision.recorded_payment_id]
+                details: dict[str, Any] = {"recorded_payment_id": payment.id}
+                if applied:
+                    details.update(payment_id=payment.id, ledger_allocations=[])
+                    await _close_paid_without_line(payment.id, line, now)
+                matches.append(_new_match(line, decision, lease_id=payment.lease_id, building_id=payment.building_id,
+                                          receivable_id=firsts.get(payment.id), amount_fen=line.amount_fen,
+                                          status=status, details=details, payment_id=payment.id, **decided))
+                total = line.amount_fen
+            else:
+                for lease_id, allocations in _by_lease(decision).items():
+                    head = next((a.receivable_id for a in allocations if a.receivable_id is not None), None)
+                    amount = sum(a.amount_fen for a in allocations)
+                    details = {"allocations": [{"receivable_id": a.receivable_id, "amount_fen": a.amount_fen}
+                                               for a in allocations], "candidates": list(decision.candidates)}
+                    payment_id = None
+                    if applied:
+                        payment_id, made = ledger[(line.id, lease_id)]
+                        details.update(payment_id=payment_id, ledger_allocations=[list(a) for a in made])
+                    matches.append(_new_match(line, decision, lease_id=lease_id,
+                                              building_id=allocations[0].building_id, receivable_id=head,
+                                              amount_fen=amount, status=status, details=details,
+                                              payment_id=payment_id, **decided))
+                    total += amount
+            if applied:
+                if not total or total + line.allocated_fen > line.amount_fen:
+                    raise BatchFallback(f"line {line.id}: nothing to apply, or more than its amount")
+                outcome[line.id] = "applied"
+                updates.append((line.id, LineStatus.MATCHED, explanation, line.allocated_fen + total))
+            else:
+                outcome[line.id] = "proposed"
+                updates.append((line.id, LineStatus.PROPOSED, explanation, line.allocated_fen))
+        if matches:
+            await ReconciliationMatch.bulk_create(matches, batch_size=1000)
+        await _update_lines(conn, updates)
+    return [outcome[line.id] for line, _ in items]
+
+
+async def _recorded_payments(ids: list[int]) -> tuple[dict[int, Payment], dict[int, int]]:
+    """The hand-recorded payments the batch's lines confirm, and each one's first receivable."""
+    if not ids:
+        return {}, {}
+    recorded = {p.id: p for p in await Payment.filter(id__in=ids)}
+    if len(recorded) != len(ids):
+        raise BatchFallback("a recorded payment is gone")
+    firsts: dict[int, int] = {}
+    for pid, rid in await PaymentAllocation.filter(payment_id__in=ids).order_by("-id").values_list(
+            "payment_id", "receivable_id"):
+        firsts[pid] = rid
+    return recorded, firsts
+
+
+def _by_lease(decision: Decision) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    for allocation in decision.allocations:
+        grouped[allocation.lease_id].append(allocation)
+    return grouped
+
+
+async def _batch_discrepancies(items: list[tuple[StatementLine, Decision]], *, now: datetime) -> None:
+    """``open_discrepancy`` for every finding of the batch: keys already listed are skipped (one read), the rest
+    inserted ON CONFLICT DO NOTHING."""
+    planned: dict[str, Discrepancy] = {}
+    for line, decision in items:
+        for finding in decision.findings:
+            key = f"{finding.kind}:line:{line.id}"
+            if key in planned:
+                continue
+            planned[key] = Discrepancy(
+                kind=finding.kind, key=key, building_id=finding.building_id or line.building_id, line_id=line.id,
+                receivable_id=finding.receivable_id, payment_id=None, lease_id=finding.lease_id,
+                amount_fen=finding.amount_fen, expected_fen=finding.expected_fen,
+                explanation=finding.explanation[:1000], detected_at=now, details={"line": _line_brief(line)})
+    if not planned:
+        return
+    taken = set(cast(list[str], await Discrepancy.filter(key__in=list(planned)).values_list("key", flat=True)))
+    rows = [row for key, row in planned.items() if key not in taken]
+    if rows:
+        await Discrepancy.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+
+
+async def _batch_ledger(conn: Any, items: list[tuple[StatementLine, Decision]], *, now: datetime
+                        ) -> dict[tuple[int, int], tuple[int, list[tuple[int, int]]]]:
+    """``record_payment`` for every lease of every confident line, in the order the per-line path records them:
+    (line id, lease id) → (payment id, its allocations). A payment whose external reference exists already is
+    that payment, with nothing allocated (idempotent). Allocations by the ledger's own ``allocate`` over the
+    batch's running view of the leases' open receivables, written with conditional updates: a receivable changed
+    meanwhile raises BatchFallback."""
+    out: dict[tuple[int, int], tuple[int, list[tuple[int, int]]]] = {}
+    if not items:
+        return out
+    planned = _planned_payments(items)
+    refs = [ref for *_, ref in planned]
+    existing = dict(cast(list[tuple[str, int]], await Payment.filter(external_ref__in=refs).values_list(
+        "external_ref", "id")))
+    lease_ids = sorted({lease_id for _, _, lease_id, _, _, ref in planned if ref not in existing})
+    leases = {lease.id: lease for lease in await Lease.filter(id__in=lease_ids).order_by("id").select_for_update()}
+    if len(leases) != len(lease_ids) or any(lease.status == "DRAFT" for lease in leases.values()):
+        raise BatchFallback("a lease is gone or not live")
+    buildings = dict(cast(list[tuple[int, int]], await Unit.filter(
+        id__in=sorted({lease.unit_id for lease in leases.values()})).values_list("id", "building_id")))
+    state, by_lease = await _open_state(lease_ids)
+    heads = {head for _, _, _, _, head, _ in planned if head is not None and head not in state}
+    if heads and await Receivable.filter(id__in=sorted(heads), status__in=list(OPEN_RECEIVABLE_STATUSES)).exists():
+        raise BatchFallback("a named receivable is open but not an open item of its lease")
+    first_rent = await _first_rent_rows([lid for lid in lease_ids if leases[lid].first_rent_paid_at is None])
+    facts: dict[int, datetime] = {}
+    payments: list[Payment] = []
+    made: dict[str, list[tuple[int, int]]] = {}
+    for line, decision, lease_id, amount, head, ref in planned:
+        if ref in existing:
+            out[(line.id, lease_id)] = (existing[ref], [])
+            continue
+        lease = leases[lease_id]
+        if head is not None and head in state and state[head].lease_id != lease_id:
+            raise BatchFallback(f"receivable {head} is not of lease {lease_id}")
+        if head is not None and (head not in state or not state[head].open):
+            head = None
+        allocations, left = _allocate_open(by_lease[lease_id], amount, head, line.booked_at)
+        if allocations and lease_id in first_rent and lease_id not in facts:
+            first_id, first_status = first_rent[lease_id]
+            paid = not state[first_id].open if first_id in state else first_status == ReceivableStatus.PAID
+            if paid:
+                facts[lease_id] = line.booked_at
+        method, paid_through = LEDGER_SOURCE[StatementSource(line.source)]
+        payments.append(Payment(lease_id=lease.id, tenant_id=lease.tenant_id, building_id=buildings[lease.unit_id],
+                                amount_fen=amount, unallocated_fen=left, paid_at=line.booked_at, method=method,
+                                source=paid_through, external_ref=ref, payer_name=line.counterparty_name[:100],
+                                reference=(line.serial or line.reference)[:120], recorded_by_id=None,
+                                note=f"statement line {line.id}: {decision.rule}"[:500]))
+        made[ref] = allocations
+    ids = {row["external_ref"]: row["id"] for row in await sql.insert_returning(
+        conn, payments, ["external_ref", "id"])}
+    for line, _decision, lease_id, _amount, _head, ref in planned:
+        if ref not in existing:
+            out[(line.id, lease_id)] = (ids[ref], made[ref])
+    await PaymentAllocation.bulk_create([PaymentAllocation(payment_id=ids[ref], receivable_id=rid, amount_fen=fen_,
+                                                           at=now)
+                                         for ref, allocations in made.items() for rid, fen_ in allocations],
+                                        batch_size=1000)
+    touched = [row for row in state.values() if row.paid_fen != row.was_paid_fen]
+    await _update_receivables(conn, touched)
+    for row in touched:
+        if row.charge_type == ChargeType.DEPOSIT:
+            await hold_deposit(leases[row.lease_id], row.id, row.paid_fen)
+    for lease_id, at in facts.items():
+        await Lease.filter(id=lease_id, first_rent_paid_at__isnull=True).update(first_rent_paid_at=at)
+    return out
+
+
+def _planned_payments(items: list[tuple[StatementLine, Decision]]
+                      ) -> list[tuple[StatementLine, Decision, int, int, int | None, str]]:
+    """(line, decision, lease id, amount, receivable paid first, external reference) of each payment to record,
+    in the per-line path's order and with its references."""
+    planned = []
+    for line, decision in items:
+        grouped = _by_lease(decision)
+        base = f"{REF_PREFIX[StatementSource(line.source)]}:{line.serial or 'line' + str(line.id)}"
+        many = len(grouped) > 1
+        for lease_id, allocations in grouped.items():
+            head = next((a.receivable_id for a in allocations if a.receivable_id is not None), None)
+            amount = sum(a.amount_fen for a in allocations)
+            if amount <= 0:
+                raise BatchFallback(f"line {line.id}: a payment of {amount}")
+            planned.append((line, decision, lease_id, amount, head, (f"{base}/{lease_id}" if many else base)[:120]))
+    refs = [ref for *_, ref in planned]
+    if len(set(refs)) != len(refs):
+        raise BatchFallback("two payments of the batch share an external reference")
+    return planned
+
+
+async def _open_state(lease_ids: list[int]) -> tuple[dict[int, _Open], dict[int, list[_Open]]]:
+    """The open items of the leases (what ``record_payment`` allocates over), by id and by lease."""
+    state: dict[int, _Open] = {}
+    by_lease: dict[int, list[_Open]] = defaultdict(list)
+    for rid, lid, amount, paid, charge_type, due in await Receivable.filter(
+            lease_id__in=lease_ids, status__in=list(OPEN_RECEIVABLE_STATUSES), open_key__not_isnull=True
+    ).values_list("id", "lease_id", "amount_fen", "paid_fen", "charge_type", "due_date"):
+        row = _Open(rid, lid, amount, paid, paid, charge_type, due)
+        state[rid] = row
+        by_lease[lid].append(row)
+    return state, by_lease
+
+
+def _allocate_open(rows: list[_Open], amount: int, head: int | None, paid_at: datetime
+                   ) -> tuple[list[tuple[int, int]], int]:
+    """The ledger's allocation of a new payment (``head`` first, then oldest first) over the lease's items as the
+    batch has left them, applied to them: (allocations, the rest as credit)."""
+    items = [OpenItem(id=r.id, due_date=r.due_date, outstanding_fen=r.amount_fen - r.paid_fen,
+                      priority=PRIORITY.get(ChargeType(r.charge_type), 2)) for r in rows if r.open]
+    allocations, left = allocate(amount, [i for i in items if i.id == head])
+    more, left = allocate(left, [i for i in items if i.id != head])
+    allocations += more
+    by_id = {r.id: r for r in rows}
+    for rid, fen_ in allocations:
+        row = by_id[rid]
+        row.paid_fen += fen_
+        row.paid_at = paid_at if row.paid_fen >= row.amount_fen else None
+    return allocations, left
+
+
+async def _first_rent_rows(lease_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Per lease, its first (non-zero) rent receivable: (id, status) — what ``first_rent_paid_at`` waits for."""
+    out: dict[int, tuple[Any, int, str]] = {}
+    if not lease_ids:
+        return {}
+    for rid, lid, start, status in await Receivable.filter(
+            lease_id__in=lease_ids, charge_type=ChargeType.RENT, open_key__not_isnull=True, amount_fen__gt=0
+    ).values_list("id", "lease_id", "period_start", "status"):
+        if lid not in out or (start, rid) < out[lid][:2]:
+            out[lid] = (start, rid, status)
+    return {lid: (rid, status) for lid, (_s, rid, status) in out.items()}
+
+
+async def _update_receivables(connection: Any, rows: list[_Open]) -> None:
+    """The batch's receivables paid, each only if its paid amount is still what the batch read."""
+    if not rows:
+        return
+    values = [(r.id, r.was_paid_fen, r.paid_fen, str(stored_status(r.amount_fen, r.paid_fen)), r.paid_at)
+              for r in rows]
+    if sql.is_postgres(connection):
+        t = names(Receivable)
+        won = await connection.execute_query_dict(sql.render((
+            f"UPDATE {t} AS r SET {t.paid_fen} = v.paid, {t.status} = v.status, {t.paid_at} = v.paid_at, "
+            f"{t.updated_at} = now() FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::text[], "
+            f"?::timestamptz[]) AS v(id, was, paid, status, paid_at) WHERE r.{t.id} = v.id AND r.{t.paid_fen} = v.was "
+            f"RETURNING r.{t.id}"), connection), [list(column) for column in zip(*values, strict=True)])
+        changed = len(won) != len(values)
+    else:
+        changed = False
+        for rid, was, paid, status, paid_at in values:
+            changed |= await Receivable.filter(id=rid, paid_fen=was).update(
+                paid_fen=paid, status=status, paid_at=paid_at) != 1
+    if changed:
+        raise BatchFallback("a receivable changed concurrently")
+
+
+async def _update_lines(connection: Any, rows: list[tuple[int, str, dict[str, Any], int]]) -> None:
+    """Each line's status, explanation and allocated amount: one statement on PostgreSQL."""
+    if not rows:
+        return
+    if sql.is_postgres(connection):
+        t = names(StatementLine)
+        encode = StatementLine._meta.fields_map["explanation"].to_db_value
+        await sql.bulk(connection, (
+            f"UPDATE {t} AS l SET {t.status} = v.status, {t.explanation} = v.explanation::jsonb, "
+            f"{t.allocated_fen} = v.allocated, {t.updated_at} = now() FROM ({{rows}}) AS v(id, status, explanation, "
+            f"allocated) WHERE l.{t.id} = v.id"), ("int8", "text", "text", "int8"),
+            [(lid, str(status), encode(explanation, StatementLine), allocated)
+             for lid, status, explanation, allocated in rows])
+        return
+    for lid, status, explanation, allocated in rows:
+        await StatementLine.filter(id=lid).update(status=status, explanation=explanation, allocated_fen=allocated)
 
 
 # --------------------------------------------------------------------------------------------- applying
