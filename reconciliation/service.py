@@ -480,7 +480,7 @@ async def _store_batch(items: list[tuple[StatementLine, Decision]], *, now: date
         raise BatchFallback("a decision allocates more than its line")
     ids = [line.id for line, _ in items]
     async with in_transaction() as conn:
-        locked = {line.id: line for line in await StatementLine.filter(id__in=ids).select_for_update()}
+        locked = {line.id: line for line in await StatementLine.filter(id__in=ids).order_by("id").select_for_update()}
         if await ReconciliationMatch.filter(line_id__in=ids, status=MatchStatus.PROPOSED).exists():
             raise BatchFallback("a line already has proposals")
         outcome: dict[int, str] = {}
@@ -734,7 +734,7 @@ async def _update_receivables(connection: Any, rows: list[_Open]) -> None:
     if not rows:
         return
     values = [(r.id, r.was_paid_fen, r.paid_fen, str(stored_status(r.amount_fen, r.paid_fen)), r.paid_at)
-              for r in rows]
+              for r in sorted(rows, key=lambda r: r.id)]  # rows locked in id order, as every batch locks them
     if sql.is_postgres(connection):
         t = names(Receivable)
         won = await connection.execute_query_dict(sql.render((
