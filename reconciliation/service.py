@@ -224,6 +224,15 @@ async def feed_status(building_id: int | None) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------- the index
 
 
+#: ids per ``IN (…)`` list: PostgreSQL's protocol takes at most 32,767 parameters a statement, and a year's export
+#: of a large account has more income lines (and a large portfolio more tenants) than that
+ID_CHUNK = 10_000
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[start:start + ID_CHUNK] for start in range(0, len(ids), ID_CHUNK)]
+
+
 async def build_index(lines: list[StatementLine]) -> Index:
     """Every open receivable of live leases, their parties and aliases, the paid receivables the lines' codes
     name, and hand-recorded payments around the lines' dates."""
@@ -243,13 +252,14 @@ async def build_index(lines: list[StatementLine]) -> Index:
         tenant_leases[tid].append((start, lid, bid))
     named = {rid for line in lines for rid in codes_in(line.reference)}
     paid = [PaidReceivable(id=rid, lease_id=lid, tenant_id=tid, building_id=bid, amount_fen=amount, label=label)
+            for ids in _chunks(sorted(named))
             for rid, lid, tid, bid, amount, label in await Receivable.filter(
-                id__in=list(named), status=ReceivableStatus.PAID).values_list(
-                "id", "lease_id", "tenant_id", "building_id", "amount_fen", "label")] if named else []
+                id__in=ids, status=ReceivableStatus.PAID).values_list(
+                "id", "lease_id", "tenant_id", "building_id", "amount_fen", "label")]
     parties = [Party(tenant_id=tid, name=name, aliases=tuple(a for a in (aliases or []) if isinstance(a, str)),
                      leases=tuple((lid, bid) for _s, lid, bid in sorted(tenant_leases[tid], reverse=True)))
-               for tid, name, aliases in await Tenant.filter(id__in=list(tenant_leases)).values_list(
-                   "id", "name", "payer_aliases")]
+               for ids in _chunks(sorted(tenant_leases))
+               for tid, name, aliases in await Tenant.filter(id__in=ids).values_list("id", "name", "payer_aliases")]
     recorded: list[RecordedPayment] = []
     if lines:
         low = min(line.booked_at for line in lines) - timedelta(days=8)
@@ -277,8 +287,10 @@ async def reconcile(*, now: datetime, cfg: ReconciliationConfig = DEFAULT_CONFIG
     if line_ids is not None:
         if not line_ids:
             return {"decided": 0, "applied": 0, "proposed": 0, "unmatched": 0}
-        qs = qs.filter(id__in=line_ids)
-    lines = await qs.order_by("booked_at", "id")
+        lines = [line for ids in _chunks(line_ids) for line in await qs.filter(id__in=ids)]
+        lines.sort(key=lambda line: (line.booked_at, line.id))
+    else:
+        lines = await qs.order_by("booked_at", "id")
     confirmed, lines = await confirm_channel_payments(lines, now=now)
     if not lines:
         return {"decided": 0, "applied": 0, "proposed": 0, "unmatched": 0, "confirmed": confirmed}
