@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from accounts.choices import PORTFOLIO_WIDE_ROLES, STAFF_ROLES, Role
 from core.errors import Forbidden, NotFound
+
+if TYPE_CHECKING:
+    from tortoise.models import Model
+
+_ScopedModel = TypeVar("_ScopedModel", bound="Model")
 
 
 @dataclass(frozen=True)
@@ -104,3 +109,13 @@ async def load_account(user_id: int) -> Account | None:
     principal = Principal(user_id=user_id, role=role, name=row["name"], building_ids=scope,
                           tenant_id=row["tenant_id"])
     return Account(principal=principal, is_active=bool(row["is_active"]), token_version=row["token_version"])
+
+
+async def get_in_scope(principal: Principal, model: type[_ScopedModel], pk: int, what: str) -> _ScopedModel:
+    """A row of a building-scoped model (one with ``building_id``) by its id: 404 when there is none, 403 when its
+    building is outside the caller's scope. API routes and console views look their objects up through this."""
+    row = await model.get_or_none(id=pk)
+    if row is None:
+        raise NotFound(f"{what} not found")
+    principal.require_building(row.building_id, what)  # type: ignore[attr-defined]
+    return row

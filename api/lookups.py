@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sanic import Request
 
+from accounts.scope import get_in_scope
 from api.access import principal_of
-from core.errors import NotFound
 from models.accounts import User
 from models.refunds import DepositRefund
 
@@ -18,8 +18,4 @@ async def actor_of(request: Request) -> User:
 
 async def refund_for_staff(request: Request, refund_id: int) -> DepositRefund:
     """A deposit refund of one of the caller's buildings (404 when there is none, 403 outside the scope)."""
-    refund = await DepositRefund.get_or_none(id=refund_id)
-    if refund is None:
-        raise NotFound("deposit refund not found")
-    principal_of(request).require_building(refund.building_id, "deposit refund")
-    return refund
+    return await get_in_scope(principal_of(request), DepositRefund, refund_id, "deposit refund")

@@ -15,6 +15,7 @@ from accounts.permissions import (
     LATE_FEE_WAIVERS,
     TENANTS,
 )
+from accounts.scope import get_in_scope
 from api import responses as R
 from api.access import access, body_of, principal_of, query_of
 from arrears import workbench
@@ -42,11 +43,7 @@ def now_of(request: Request):
 
 
 async def receivable_for(request: Request, receivable_id: int) -> Receivable:
-    row = await Receivable.get_or_none(id=receivable_id)
-    if row is None:
-        raise NotFound("receivable not found")
-    principal_of(request).require_building(row.building_id, "receivable")
-    return row
+    return await get_in_scope(principal_of(request), Receivable, receivable_id, "receivable")
 
 
 @bp.get("/receivables", name="collections_receivables")

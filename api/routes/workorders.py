@@ -5,9 +5,9 @@ from sanic import Blueprint, Request
 from sanic.response import json
 
 from accounts.permissions import ALERT_WRITERS, STAFF, WORK_ORDER_WRITERS
+from accounts.scope import get_in_scope
 from api import responses as R
 from api.access import access, body_of, principal_of, query_of
-from core.errors import NotFound
 from core.pagination import PageQuery, paginate
 from core.validation import UnitCode
 from iot.actions import record_visit_result
@@ -47,11 +47,7 @@ class TransitionIn(BaseModel):
 
 
 async def work_order_for(request: Request, order_id: int) -> WorkOrder:
-    order = await WorkOrder.get_or_none(id=order_id)
-    if order is None:
-        raise NotFound("work order not found")
-    principal_of(request).require_building(order.building_id, "work order")
-    return order
+    return await get_in_scope(principal_of(request), WorkOrder, order_id, "work order")
 
 
 @bp.get("", name="workorders_list")

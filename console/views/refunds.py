@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 
 from accounts.choices import Role
+from accounts.scope import get_in_scope
 from console import formatting
 from console.access import console_access
 from console.labels import label
@@ -18,7 +19,7 @@ from console.lists import Column, xlsx_response
 from console.rendering import page
 from console.roles import REFUND_APPROVERS, REFUND_BOARD, REFUND_MOVERS, REFUND_PAYERS, REFUND_SETTLERS
 from console.views.common import actor_of, back, now_of, parse_form, principal_of, settings_of, visible_buildings
-from core.errors import NotFound, ValidationFailed
+from core.errors import ValidationFailed
 from core.validation import parse_query
 from models.accounts import User
 from models.leasing import Tenant
@@ -142,11 +143,7 @@ async def refunds_board(request: Request):
 
 
 async def refund_for(request: Request, refund_id: int) -> DepositRefund:
-    refund = await DepositRefund.get_or_none(id=refund_id)
-    if refund is None:
-        raise NotFound("deposit refund not found")
-    principal_of(request).require_building(refund.building_id, "deposit refund")
-    return refund
+    return await get_in_scope(principal_of(request), DepositRefund, refund_id, "deposit refund")
 
 
 def _cfg(request: Request) -> RefundConfig:

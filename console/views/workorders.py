@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 
+from accounts.scope import get_in_scope
 from console import formatting
 from console.access import console_access
 from console.labels import label
@@ -13,7 +14,6 @@ from console.lists import Column, ListQuery, link, order_by, paginate, xlsx_resp
 from console.rendering import page
 from console.roles import VIEWERS, WORK_ORDER_HANDLERS
 from console.views.common import back, building_zones, now_of, parse_form, principal_of, settings_of, visible_buildings
-from core.errors import NotFound
 from core.validation import parse_query
 from models.accounts import User
 from models.portfolio import Unit
@@ -95,11 +95,7 @@ async def work_orders(request: Request):
 
 
 async def order_for(request: Request, order_id: int) -> WorkOrder:
-    order = await WorkOrder.get_or_none(id=order_id)
-    if order is None:
-        raise NotFound("work order not found")
-    principal_of(request).require_building(order.building_id, "work order")
-    return order
+    return await get_in_scope(principal_of(request), WorkOrder, order_id, "work order")
 
 
 @bp.post("/work-orders/<order_id:int>/assign", name="workorder_assign")
