@@ -131,10 +131,13 @@ async def import_statement(data: bytes, *, filename: str, now: datetime, cfg: Re
         await _refused(exc, filename=filename, digest=digest, building_id=building_id, actor_id=actor_id, now=now)
         raise
     keys = [dedupe_key_for(parsed.format, line) for line in parsed.lines]
+    t = names(StatementLine)
     existing: set[str] = set()
-    for start in range(0, len(keys), 1000):
-        existing |= set(cast(list[str], await StatementLine.filter(dedupe_key__in=keys[start:start + 1000])
-                             .values_list("dedupe_key", flat=True)))
+    for start in range(0, len(keys), ID_CHUNK):
+        part = keys[start:start + ID_CHUNK]
+        existing |= {row[0] for row in await sql.execute(
+            StatementLine._meta.db, f"SELECT {t.dedupe_key} FROM {t} WHERE {t.dedupe_key} IN ({sql.marks(len(part))})",
+            part)}
     fresh, seen = [], set()
     for line, key in zip(parsed.lines, keys, strict=True):
         if key in existing or key in seen:
@@ -164,7 +167,6 @@ async def import_statement(data: bytes, *, filename: str, now: datetime, cfg: Re
     except IntegrityError:
         raise Conflict("another import of overlapping lines ran at the same time: import again (it adds only what "
                        "is new)", code="STATEMENT_IMPORT_RACE") from None
-    t = names(StatementLine)
     new_ids = [row[0] for row in await sql.execute(
         StatementLine._meta.db, f"SELECT {t.id} FROM {t} WHERE {t.statement_import} = ? AND {t.direction} = ?",
         [record.id, str(Direction.IN)])]
@@ -512,7 +514,7 @@ def _line_brief(line: AnyLine) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------- storing in batches
 
 #: decisions stored per batch (one transaction, a few set-wise statements)
-STORE_BATCH = 500
+STORE_BATCH = 1000
 
 
 class BatchFallback(Exception):
@@ -584,8 +586,9 @@ async def _store_batch(items: list[tuple[AnyLine, Decision]], *, now: datetime,
     async with in_transaction() as conn:
         locked = {line.id: line for line in await read_lines(  # locked in id order, as every batch locks them
             conn, f"{t.id} IN ({sql.marks(len(ids))})", ids, order_by=str(t.id), lock=True)}
-        if await sql.execute(conn, f"SELECT 1 FROM {m} WHERE {m.status} = ? AND {m.line} IN ({sql.marks(len(ids))}) "
-                                   f"LIMIT 1", [str(MatchStatus.PROPOSED), *ids]):
+        # no LIMIT: with one, PostgreSQL walks every proposal by status instead of the lines' index
+        if await sql.execute(conn, f"SELECT {m.line} FROM {m} WHERE {m.line} IN ({sql.marks(len(ids))}) "
+                                   f"AND {m.status} = ?", [*ids, str(MatchStatus.PROPOSED)]):
             raise BatchFallback("a line already has proposals")
         outcome: dict[int, str] = {}
         live: list[tuple[AnyLine, Decision, dict[str, Any]]] = []
@@ -773,14 +776,14 @@ async def _batch_ledger(conn: BaseDBAsyncClient, items: list[tuple[AnyLine, Deci
         conn, f"SELECT {p.external_ref}, {p.id} FROM {p} WHERE {p.external_ref} IN ({sql.marks(len(refs))})", refs)}
     lease_ids = sorted({lease_id for _, _, lease_id, _, _, ref in planned if ref not in existing})
     leases, buildings = await _lock_leases(conn, lease_ids)
-    state, by_lease = await _open_state(conn, lease_ids)
+    state, by_lease, first_rent = await _lease_receivables(
+        conn, lease_ids, {lid for lid in lease_ids if leases[lid].first_rent_paid_at is None})
     heads = sorted({head for _, _, _, _, head, _ in planned if head is not None and head not in state})
     if heads and await sql.execute(conn, (
             f"SELECT 1 FROM {r} WHERE {r.id} IN ({sql.marks(len(heads))}) AND {r.status} IN "
             f"({sql.marks(len(OPEN_RECEIVABLE_STATUSES))}) LIMIT 1"),
             [*heads, *(str(status) for status in OPEN_RECEIVABLE_STATUSES)]):
         raise BatchFallback("a named receivable is open but not an open item of its lease")
-    first_rent = await _first_rent_rows(conn, [lid for lid in lease_ids if leases[lid].first_rent_paid_at is None])
     facts: dict[int, datetime] = {}
     stamp = timezone.localtime()  # created/updated as the ORM stamps them
     payments: list[tuple[Any, ...]] = []
@@ -848,24 +851,33 @@ def _planned_payments(items: list[tuple[AnyLine, Decision]]
     return planned
 
 
-async def _open_state(conn: BaseDBAsyncClient, lease_ids: list[int]
-                      ) -> tuple[dict[int, _Open], dict[int, list[_Open]]]:
-    """The open items of the leases (what ``record_payment`` allocates over), by id and by lease."""
+async def _lease_receivables(conn: BaseDBAsyncClient, lease_ids: list[int], first_rent_of: set[int]
+                             ) -> tuple[dict[int, _Open], dict[int, list[_Open]], dict[int, tuple[int, str]]]:
+    """In one read of the leases' scheduled receivables: their open items (what ``record_payment`` allocates
+    over), by id and by lease; and for the leases in ``first_rent_of`` their first (non-zero) rent receivable,
+    (id, status) — what ``first_rent_paid_at`` waits for."""
     state: dict[int, _Open] = {}
     by_lease: dict[int, list[_Open]] = defaultdict(list)
+    first: dict[int, tuple[Any, int, str]] = {}
     if not lease_ids:
-        return state, by_lease
+        return state, by_lease, {}
     r = names(Receivable)
-    due = Receivable._meta.fields_map["due_date"].to_python_value
-    for rid, lid, amount, paid, charge_type, due_date in await sql.execute(conn, (
-            f"SELECT {r.cols('id', 'lease_id', 'amount_fen', 'paid_fen', 'charge_type', 'due_date')} FROM {r} "
-            f"WHERE {r.lease} IN ({sql.marks(len(lease_ids))}) AND {r.status} IN "
-            f"({sql.marks(len(OPEN_RECEIVABLE_STATUSES))}) AND {r.open_key} IS NOT NULL"),
-            [*lease_ids, *(str(status) for status in OPEN_RECEIVABLE_STATUSES)]):
-        row = _Open(rid, lid, amount, paid, paid, charge_type, due(due_date))
-        state[rid] = row
-        by_lease[lid].append(row)
-    return state, by_lease
+    due_of = Receivable._meta.fields_map["due_date"].to_python_value
+    start_of = Receivable._meta.fields_map["period_start"].to_python_value
+    open_statuses = {str(status) for status in OPEN_RECEIVABLE_STATUSES}
+    for rid, lid, amount, paid, charge_type, due, start, status in await sql.execute(conn, (
+            f"SELECT {r.cols('id', 'lease_id', 'amount_fen', 'paid_fen', 'charge_type', 'due_date', 'period_start')}, "
+            f"{r.status} FROM {r} WHERE {r.lease} IN ({sql.marks(len(lease_ids))}) AND {r.open_key} IS NOT NULL"),
+            lease_ids):
+        if status in open_statuses:
+            row = _Open(rid, lid, amount, paid, paid, charge_type, due_of(due))
+            state[rid] = row
+            by_lease[lid].append(row)
+        if lid in first_rent_of and charge_type == ChargeType.RENT and amount > 0:
+            start = start_of(start)
+            if lid not in first or (start, rid) < first[lid][:2]:
+                first[lid] = (start, rid, status)
+    return state, by_lease, {lid: (rid, status) for lid, (_s, rid, status) in first.items()}
 
 
 def _allocate_open(rows: list[_Open], amount: int, head: int | None, paid_at: datetime
@@ -883,23 +895,6 @@ def _allocate_open(rows: list[_Open], amount: int, head: int | None, paid_at: da
         row.paid_fen += fen_
         row.paid_at = paid_at if row.paid_fen >= row.amount_fen else None
     return allocations, left
-
-
-async def _first_rent_rows(conn: BaseDBAsyncClient, lease_ids: list[int]) -> dict[int, tuple[int, str]]:
-    """Per lease, its first (non-zero) rent receivable: (id, status) — what ``first_rent_paid_at`` waits for."""
-    out: dict[int, tuple[Any, int, str]] = {}
-    if not lease_ids:
-        return {}
-    r = names(Receivable)
-    start_of = Receivable._meta.fields_map["period_start"].to_python_value
-    for rid, lid, start, status in await sql.execute(conn, (
-            f"SELECT {r.cols('id', 'lease_id', 'period_start', 'status')} FROM {r} "
-            f"WHERE {r.lease} IN ({sql.marks(len(lease_ids))}) AND {r.charge_type} = ? AND {r.open_key} IS NOT NULL "
-            f"AND {r.amount_fen} > 0"), [*lease_ids, str(ChargeType.RENT)]):
-        start = start_of(start)
-        if lid not in out or (start, rid) < out[lid][:2]:
-            out[lid] = (start, rid, status)
-    return {lid: (rid, status) for lid, (_s, rid, status) in out.items()}
 
 
 async def _update_receivables(connection: Any, rows: list[_Open]) -> None:
