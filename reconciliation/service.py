@@ -307,13 +307,18 @@ async def build_index(lines: list[AnyLine]) -> Index:
     leases = await Lease.filter(status__in=list(LIVE_LEASE_STATUSES)).values_list(
         "id", "contract_no", "tenant_id", "unit__building_id", "start_date")
     contract = {lid: no or "" for lid, no, *_ in leases}
-    rows = await Receivable.filter(status__in=list(OPEN_RECEIVABLE_STATUSES), open_key__not_isnull=True,
-                                   lease__status__in=list(LIVE_LEASE_STATUSES)).values_list(
-        "id", "lease_id", "tenant_id", "building_id", "due_date", "amount_fen", "paid_fen", "charge_type", "label")
+    r, le = names(Receivable), names(Lease)
+    open_statuses, live = [str(s) for s in OPEN_RECEIVABLE_STATUSES], [str(s) for s in LIVE_LEASE_STATUSES]
+    rows = await sql.execute(Receivable._meta.db, (  # values, not instances: every open receivable of the portfolio
+        f"SELECT r.{r.id}, r.{r.lease}, r.{r.tenant}, r.{r.building}, r.{r.due_date}, r.{r.amount_fen}, "
+        f"r.{r.paid_fen}, r.{r.charge_type}, r.{r.label} FROM {r} AS r JOIN {le} AS l ON l.{le.id} = r.{r.lease} "
+        f"WHERE r.{r.status} IN ({sql.marks(len(open_statuses))}) AND r.{r.open_key} IS NOT NULL "
+        f"AND l.{le.status} IN ({sql.marks(len(live))})"), [*open_statuses, *live])
+    due_of = Receivable._meta.fields_map["due_date"].to_python_value
+    priority = {str(charge): PRIORITY.get(charge, 2) for charge in ChargeType}
     receivables = [OpenReceivable(id=rid, lease_id=lid, tenant_id=tid, building_id=bid,
-                                  contract_no=contract.get(lid, ""), due_date=due, outstanding_fen=amount - paid,
-                                  label=label or charge,
-                                  priority=PRIORITY.get(ChargeType(charge), 2))
+                                  contract_no=contract.get(lid, ""), due_date=due_of(due),
+                                  outstanding_fen=amount - paid, label=label or charge, priority=priority[charge])
                    for rid, lid, tid, bid, due, amount, paid, charge, label in rows]
     tenant_leases: dict[int, list[tuple[Any, int, int]]] = defaultdict(list)
     for lid, _no, tid, bid, start in leases:
