@@ -32,6 +32,8 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.models import Model
 
+from core.pg_engine import PooledPostgresClient
+
 POSTGRES = "postgres"
 
 #: column type names of ``bulk`` → PostgreSQL array element types
@@ -88,6 +90,15 @@ async def execute(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ())
     """Run one statement; returns its rows (mapping-like on both backends)."""
     _, rows = await conn.execute_query(render(sql, conn), list(params))
     return list(rows)
+
+
+async def read(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """``execute`` for one read statement on a hot path: outside a transaction on PostgreSQL it runs on one of the
+    worker's held connections (core.pg_engine: no pool round per statement); in a transaction and on SQLite as
+    ``execute`` does. Rows are mapping-like on both backends."""
+    if isinstance(conn, PooledPostgresClient):
+        return await conn.fetch_held(_render(sql, True), list(params))
+    return await execute(conn, sql, params)
 
 
 async def execute_many(conn: BaseDBAsyncClient, sql: str, rows: Iterable[Sequence[Any]]) -> None:

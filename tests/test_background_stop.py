@@ -29,7 +29,7 @@ async def stuck_in_clean_up(stop: asyncio.Event, cancels: list[int]) -> None:
 
 
 async def test_a_service_stuck_in_its_clean_up_is_named_and_cancelled_again(caplog: pytest.LogCaptureFixture):
-    stop, cancels = asyncio.Event(), []
+    stop, cancels = asyncio.Event(), list[int]()
     tasks = [asyncio.create_task(well_behaved(stop), name="tidy"),
              asyncio.create_task(stuck_in_clean_up(stop, cancels), name="stubborn")]
     await asyncio.sleep(0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from types import CoroutineType
+from typing import Any
 
 from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
@@ -23,7 +24,8 @@ HANG_SECONDS = 20
 
 def awaiting(task: asyncio.Task) -> list[str]:
     """The names of the coroutines the task is suspended in, outermost first."""
-    names, coro = [], task.get_coro()
+    names: list[str] = []
+    coro: Any = task.get_coro()
     while isinstance(coro, CoroutineType):
         names.append(coro.cr_code.co_name)
         coro = coro.cr_await
