@@ -223,6 +223,27 @@ async def bulk_returning(conn: BaseDBAsyncClient, sql: str, types: Sequence[str]
     return out
 
 
+async def copy_new(conn: BaseDBAsyncClient, table: str, columns: Sequence[str], fallback: str, types: Sequence[str],
+                   rows: Sequence[Sequence[Any]]) -> None:
+    """Rows expected to be new (none of their unique keys stored yet), inside a transaction: on PostgreSQL one
+    ``COPY`` (binary) in a savepoint; should any be stored already (a unique violation: a replayed batch), the
+    savepoint is rolled back and all of them go in with ``fallback`` instead (``bulk``'s ``INSERT … {rows} ON
+    CONFLICT … DO NOTHING``), so the outcome is the fallback's either way. Elsewhere ``bulk(conn, fallback, …)``."""
+    if not rows:
+        return
+    if is_postgres(conn):
+        import asyncpg
+
+        async with conn.acquire_connection() as raw:
+            try:
+                async with raw.transaction():  # a savepoint: the transaction goes on after a violation
+                    await raw.copy_records_to_table(table, records=rows, columns=list(columns))
+                return
+            except asyncpg.UniqueViolationError:
+                pass
+    await bulk(conn, fallback, types, rows)
+
+
 class Names:
     """A model's table and column names for raw SQL: ``str(names)`` is the table, ``names.<field>`` its column
     (the ``_id`` column for a foreign key). Unknown fields raise ``AttributeError``."""
