@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from accounts.choices import PORTFOLIO_WIDE_ROLES, STAFF_ROLES, Role
@@ -80,22 +81,29 @@ class Account:
     token_version: int
 
 
+@cache
+def _account_statement(postgres: bool) -> str:
+    from core import sql
+    from models.accounts import User
+    from models.portfolio import BuildingStaff
+
+    u, s = sql.names(User), sql.names(BuildingStaff)
+    buildings = "json_agg" if postgres else "json_group_array"
+    return (f"SELECT u.{u.role} AS role, u.{u.name} AS name, u.{u.tenant_id} AS tenant_id, "
+            f"u.{u.is_active} AS is_active, u.{u.token_version} AS token_version, "
+            f"(SELECT {buildings}(s.{s.building_id}) FROM {s} AS s WHERE s.{s.user_id} = "
+            f"u.{u.id}) AS building_ids FROM {u} AS u WHERE u.{u.id} = ?")
+
+
 async def load_account(user_id: int) -> Account | None:
     """``load_principal`` of user ``user_id`` read in one statement (the user and their building duties), no model
     instances: an uncached request's authentication costs one round trip. None: no such user."""
     from tortoise.connection import get_connection
 
     from core import sql
-    from models.accounts import User
-    from models.portfolio import BuildingStaff
 
-    u, s = sql.names(User), sql.names(BuildingStaff)
     conn = get_connection("default")
-    buildings = "json_agg" if sql.is_postgres(conn) else "json_group_array"
-    rows = await sql.execute(conn, f"SELECT u.{u.role} AS role, u.{u.name} AS name, u.{u.tenant_id} AS tenant_id, "
-                                   f"u.{u.is_active} AS is_active, u.{u.token_version} AS token_version, "
-                                   f"(SELECT {buildings}(s.{s.building_id}) FROM {s} AS s WHERE s.{s.user_id} = "
-                                   f"u.{u.id}) AS building_ids FROM {u} AS u WHERE u.{u.id} = ?", [user_id])
+    rows = await sql.read(conn, _account_statement(sql.is_postgres(conn)), [user_id])
     if not rows:
         return None
     row = rows[0]

@@ -32,6 +32,8 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.models import Model
 
+from core.pg_engine import PooledPostgresClient
+
 POSTGRES = "postgres"
 
 #: column type names of ``bulk`` → PostgreSQL array element types
@@ -88,6 +90,15 @@ async def execute(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ())
     """Run one statement; returns its rows (mapping-like on both backends)."""
     _, rows = await conn.execute_query(render(sql, conn), list(params))
     return list(rows)
+
+
+async def read(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """``execute`` for one read statement on a hot path: outside a transaction on PostgreSQL it runs on one of the
+    worker's held connections (core.pg_engine: no pool round per statement); in a transaction and on SQLite as
+    ``execute`` does. Rows are mapping-like on both backends."""
+    if isinstance(conn, PooledPostgresClient):
+        return await conn.fetch_held(_render(sql, True), list(params))
+    return await execute(conn, sql, params)
 
 
 async def execute_many(conn: BaseDBAsyncClient, sql: str, rows: Iterable[Sequence[Any]]) -> None:
@@ -210,6 +221,27 @@ async def bulk_returning(conn: BaseDBAsyncClient, sql: str, types: Sequence[str]
         out += await conn.execute_query_dict(sql.format(rows=f"VALUES {', '.join([row_marks] * len(part))}"),
                                              [value for row in part for value in row])
     return out
+
+
+async def copy_new(conn: BaseDBAsyncClient, table: str, columns: Sequence[str], fallback: str, types: Sequence[str],
+                   rows: Sequence[Sequence[Any]]) -> None:
+    """Rows expected to be new (none of their unique keys stored yet), inside a transaction: on PostgreSQL one
+    ``COPY`` (binary) in a savepoint; should any be stored already (a unique violation: a replayed batch), the
+    savepoint is rolled back and all of them go in with ``fallback`` instead (``bulk``'s ``INSERT … {rows} ON
+    CONFLICT … DO NOTHING``), so the outcome is the fallback's either way. Elsewhere ``bulk(conn, fallback, …)``."""
+    if not rows:
+        return
+    if is_postgres(conn):
+        import asyncpg
+
+        async with conn.acquire_connection() as raw:
+            try:
+                async with raw.transaction():  # a savepoint: the transaction goes on after a violation
+                    await raw.copy_records_to_table(table, records=rows, columns=list(columns))
+                return
+            except asyncpg.UniqueViolationError:
+                pass
+    await bulk(conn, fallback, types, rows)
 
 
 class Names:

@@ -55,7 +55,7 @@ async def read_card(unit_code: str) -> CardRow | None:
     from tortoise.connection import get_connection
 
     conn = get_connection("default")
-    _, rows = await conn.execute_query(card_statement(sql.dialect(conn)), [unit_code])
+    rows = await sql.read(conn, card_statement(sql.dialect(conn)), [unit_code])
     if not rows:
         return None
     row = rows[0]

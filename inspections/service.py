@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -201,7 +202,14 @@ async def scan_unit(principal: Principal, qr: str, settings: Settings, cards: In
 
 def facts_of(row: CardRow, limits: OnSiteLimits) -> dict:
     """``card_facts`` from the one-statement reading: the database's facts, then the geofence and the limits."""
-    return {**row.facts, "geofence": geofence_of(row.centre, row.radius_m), "on_site_limits": limits.as_dict()}
+    return {**row.facts, "geofence": _shared_geofence(row.centre, row.radius_m), "on_site_limits": limits.as_dict()}
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_geofence(centre: tuple[float, float], radius_m: float) -> dict:
+    """``geofence_of`` for the cards' facts, computed once per place: facts are only read (shared by every
+    caller as ``CachedCard`` already is), so one dict per place serves them all."""
+    return geofence_of(centre, radius_m)
 
 
 async def card_facts(site: Site, limits: OnSiteLimits) -> dict:

@@ -4,9 +4,11 @@ keeps no session state; an open transaction is still rolled back on release."""
 from __future__ import annotations
 
 import ast
+import asyncio
 import re
 from pathlib import Path
 
+import asyncpg
 import pytest
 from tortoise.connection import get_connection
 
@@ -96,3 +98,43 @@ async def test_a_released_connection_sends_nothing_and_an_open_transaction_is_ro
     assert not inner.is_in_transaction()
     async with client.acquire_connection() as proxy:
         assert await proxy.fetchval("SELECT to_regclass('pg_temp.left_open') IS NULL")
+
+
+async def test_held_connections_serve_more_callers_than_they_hold_and_survive_errors_and_cancellation(db):
+    """``fetch_held`` (the hot reads): callers beyond the held connections wait their turn; a database error
+    leaves its connection in use; a caller cancelled mid-statement takes its connection with it (never handed on
+    half-read) and a new one is opened in its place. Outside a transaction only (core.sql.read)."""
+    if not on_postgres():
+        pytest.skip("PostgreSQL engine")
+    client = get_connection("default")
+    assert isinstance(client, PooledPostgresClient)
+    rows = await asyncio.gather(*[client.fetch_held("SELECT $1::int AS n, pg_sleep(0.01)", [i]) for i in range(12)])
+    assert [r[0]["n"] for r in rows] == list(range(12))
+    held = client._held
+    assert held is not None and 0 < held._open <= held.size == client.pool_maxsize
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        await client.fetch_held("SELECT 1 / $1::int", [0])
+    opened = held._open
+    assert (await client.fetch_held("SELECT 2 AS n", []))[0]["n"] == 2 and held._open == opened
+    slow = asyncio.ensure_future(client.fetch_held("SELECT pg_sleep(5)", []))
+    await asyncio.sleep(0.2)
+    slow.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await slow
+    assert held._open == opened - 1
+    rows = await asyncio.gather(*[client.fetch_held("SELECT $1::int AS n", [i]) for i in range(held.size + 3)])
+    assert [r[0]["n"] for r in rows] == list(range(held.size + 3))
+    assert all(not c.is_closed() for c in held._idle) and held._open <= held.size
+
+
+async def test_hot_reads_in_a_transaction_stay_in_it(db):
+    """core.sql.read inside a transaction reads on the transaction's connection (it sees its own writes)."""
+    from tortoise.transactions import in_transaction
+
+    from core import sql
+    from models.portfolio import City
+
+    async with in_transaction() as conn:
+        await City.create(code="HOT", name="热", using_db=conn)
+        rows = await sql.read(get_connection("default"), "SELECT count(*) AS n FROM cities WHERE code = ?", ["HOT"])
+        assert rows[0]["n"] == 1

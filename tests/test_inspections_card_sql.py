@@ -169,14 +169,18 @@ async def test_the_busy_unit_shows_full_lists_and_the_newest_live_lease(cards_wo
     assert (bare.facts["lease"], bare.facts["open_work_orders"], bare.facts["last_inspection"]) == (None, [], None)
 
 
-@pytest.mark.parametrize("card_ttl", [0, 60], ids=["card-cache-off", "card-cache-on"])
-async def test_scan_bodies_equal_the_orm_card_for_every_role(cards_world, settings, clock, card_ttl):
-    """POST /scan with the card cache off (every scan reads the statement) and on (the first scan of a unit reads
-    it, the others are served from the cache): byte for byte the ORM reading's body, for every staff role."""
+@pytest.mark.parametrize(("card_ttl", "caches"), [(0, True), (60, True), (60, False)],
+                         ids=["card-cache-off", "card-cache-on", "all-caches-off"])
+async def test_scan_bodies_equal_the_orm_card_for_every_role(cards_world, settings, clock, card_ttl, caches):
+    """POST /scan with the card cache off (every scan reads the statement), on (the first scan of a unit reads
+    it, the others are served from the cache) and with every cache off (the caller's account read on each scan
+    too): byte for byte the ORM reading's body, for every staff role."""
     world, units = cards_world
-    app = create_app(settings.model_copy(update={"cache_card_ttl_seconds": card_ttl}), clock=clock, manage_db=False)
+    app = create_app(settings.model_copy(update={"cache_card_ttl_seconds": card_ttl, "cache_enabled": caches}),
+                     clock=clock, manage_db=False)
     client = AppClient(app)
-    assert isinstance(app.ctx.cards, InvalidatingCache) and app.ctx.cards.enabled == (card_ttl > 0)
+    assert isinstance(app.ctx.cards, InvalidatingCache) and app.ctx.cards.enabled == (card_ttl > 0 and caches)
+    assert app.ctx.principals.enabled == caches
     compared = 0
     for unit, side in units:
         for user in scanners(world, side):
@@ -186,5 +190,5 @@ async def test_scan_bodies_equal_the_orm_card_for_every_role(cards_world, settin
             assert resp.content == await reference_body(unit.code, user.role, settings), (unit.code, user.role)
             compared += 1
     assert compared == len(units) * len(STAFF)
-    if card_ttl:
+    if card_ttl and caches:
         assert app.ctx.cards.hits > 0
