@@ -192,12 +192,14 @@ LINE_JSON = StatementLine._meta.fields_map["explanation"]
 
 
 async def _insert_lines(conn: BaseDBAsyncClient, rows: list[tuple[Any, ...]]) -> None:
-    """New statement lines (LINE_COLUMNS tuples) in bulk: a unique dedupe key taken meanwhile fails the whole
-    statement (IntegrityError), as the ORM's bulk insert did."""
+    """New statement lines (LINE_COLUMNS tuples) in bulk (a COPY on PostgreSQL: they are new by construction): a
+    unique dedupe key taken meanwhile fails the import (IntegrityError from the plain INSERT the COPY falls back
+    to), as the ORM's bulk insert did."""
     t = names(StatementLine)
-    statement = f"INSERT INTO {t} ({t.cols(*LINE_COLUMNS)}) {{rows}}"
+    columns = [getattr(t, c) for c in LINE_COLUMNS]
+    statement = f"INSERT INTO {t} ({', '.join(columns)}) {{rows}}"
     for start in range(0, len(rows), BULK_ROWS):
-        await sql.bulk(conn, statement, LINE_TYPES, rows[start:start + BULK_ROWS])
+        await sql.copy_new(conn, str(t), columns, statement, LINE_TYPES, rows[start:start + BULK_ROWS])
 
 
 async def _refused(exc: StatementRefused, *, filename: str, digest: str, building_id: int | None,

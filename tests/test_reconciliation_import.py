@@ -103,3 +103,29 @@ async def test_a_bad_amount_refuses_the_whole_file(world, clock, cfg):
     assert refused.value.code == "INVALID_STATEMENT_LINE"
     assert await ours().count() == 0
     assert (await feed_status(None))["stale"] is True
+
+
+async def test_a_line_stored_meanwhile_fails_the_bulk_insert_whole(world, clock, cfg):
+    """What an import racing another one over the same lines meets after its duplicate check: the bulk insert
+    (a COPY on PostgreSQL, falling back to a plain INSERT) raises IntegrityError and stores none of its rows, so
+    the import is refused as STATEMENT_IMPORT_RACE and can simply be run again."""
+    from tortoise.exceptions import IntegrityError
+    from tortoise.transactions import in_transaction
+
+    from reconciliation.service import LINE_JSON, _insert_lines
+
+    await import_statement(bank_csv(rows(1)).encode("gbk"), filename="one.csv", cfg=cfg, now=clock.now())
+    line = await ours().get()
+    empty = LINE_JSON.to_db_value({}, StatementLine)
+
+    def row(key: str, serial: str) -> tuple:
+        return (line.statement_import_id, None, "BANK", line.format_name, key, serial, 9, line.booked_at, "IN", 100,
+                None, "某人", "", "", empty, "UNMATCHED", 0, empty, clock.now(), clock.now())
+
+    with pytest.raises(IntegrityError):
+        async with in_transaction() as conn:
+            await _insert_lines(conn, [row("race:new", "R1"), row(line.dedupe_key, "R2")])
+    assert await ours().count() == 1
+    async with in_transaction() as conn:  # the same rows without the taken key go in
+        await _insert_lines(conn, [row("race:new", "R1")])
+    assert await ours().filter(dedupe_key="race:new").count() == 1
