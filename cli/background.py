@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import logging
 import signal
+from collections.abc import Awaitable
 
 from config.settings import Settings
 from core.clock import SystemClock
@@ -19,6 +20,9 @@ from iot.broker_auth import embedded_broker_for
 from tortoise_config import init_db
 
 log = logging.getLogger("rentwatch.background")
+
+#: How long a stop waits for each step (the services, the broker, the database) before it names the step and goes on.
+SERVICE_STOP_SECONDS = 10.0
 
 BACKGROUND_SERVICES: list[str] = [
     "notifications.sender:run_outbox",
@@ -35,7 +39,7 @@ def resolve(entry: str):
 
 
 async def run_services(settings: Settings, *, with_broker: bool, services: list[str] | None = None,
-                       stop: asyncio.Event | None = None) -> None:
+                       stop: asyncio.Event | None = None, stop_seconds: float = SERVICE_STOP_SECONDS) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -63,12 +67,34 @@ async def run_services(settings: Settings, *, with_broker: bool, services: list[
             await stop.wait()
     finally:
         stop.set()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_services(tasks, stop_seconds)
         if broker:
-            await broker.stop()
-        await close_db()
+            await bounded(broker.stop(), stop_seconds, "the embedded broker")
+        await bounded(close_db(), stop_seconds, "closing the database")
+
+
+async def stop_services(tasks: list[asyncio.Task], stop_seconds: float) -> None:
+    """Cancel the services and wait for them, within a bound: a service stuck in its clean-up (an await that never
+    completes) is named in the log and cancelled again, so the process stops instead of hanging ``serve``."""
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    _, stuck = await asyncio.wait(tasks, timeout=stop_seconds)
+    if stuck:
+        log.error("background services still running %s s after stop, cancelling them again: %s", stop_seconds,
+                  sorted(task.get_name() for task in stuck))
+        for task in stuck:
+            task.cancel()
+        await asyncio.wait(stuck, timeout=stop_seconds)
+    await asyncio.gather(*(task for task in tasks if task.done()), return_exceptions=True)
+
+
+async def bounded(step: Awaitable[object], seconds: float, what: str) -> None:
+    try:
+        await asyncio.wait_for(step, seconds)
+    except TimeoutError:
+        log.error("%s did not finish within %s s of stop; going on without it", what, seconds)
 
 
 def quiet_noisy_loggers() -> None:

@@ -22,12 +22,15 @@ by a database error (cancelled, broken) is closed, not handed on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from typing import Any
 
 import asyncpg
-from tortoise.backends.asyncpg.client import AsyncpgDBClient
+from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
+from tortoise.backends.base.client import TransactionContext, TransactionContextPooled
 from tortoise.backends.base.config_generator import DB_LOOKUP
+from tortoise.connection import get_connections
 
 ENGINE = __name__
 
@@ -37,6 +40,32 @@ class NoResetQueryConnection(asyncpg.Connection):
 
     def get_reset_query(self) -> str:
         return ""
+
+
+class CancelSafeTransactionContext(TransactionContextPooled):
+    """Tortoise's context took a pooled connection and then awaited BEGIN: a task cancelled there (a service
+    stopping at shutdown, a request whose client went away) never reached ``__aexit__`` and the connection never
+    went back to the pool — one fewer for the rest of the process's life. Here a failure or cancellation after the
+    connection is taken gives it back (asyncpg rolls back a transaction left open on release)."""
+
+    async def __aenter__(self) -> Any:
+        await self.ensure_connection()
+        pool = self.client._parent._pool
+        self.client._connection = await pool.acquire()
+        token = None
+        try:
+            token = get_connections().set(self.connection_name, self.client)
+            await self.client.begin()
+        except BaseException:
+            try:
+                with contextlib.suppress(Exception):
+                    await pool.release(self.client._connection)
+            finally:
+                if token is not None:
+                    get_connections().reset(token)
+            raise
+        self.token = token
+        return self.client
 
 
 class HeldConnections:
@@ -144,6 +173,9 @@ class PooledPostgresClient(AsyncpgDBClient):
             await held.close()
         await super()._close()
 
+    def _in_transaction(self) -> TransactionContext:
+        return CancelSafeTransactionContext(TransactionWrapper(self), self._pool_init_lock)
+
 
 client_class = PooledPostgresClient
 
@@ -153,4 +185,5 @@ def register() -> None:
     DB_LOOKUP["asyncpg"]["engine"] = ENGINE
 
 
-__all__ = ["HeldConnections", "NoResetQueryConnection", "PooledPostgresClient", "register"]
+__all__ = ["CancelSafeTransactionContext", "HeldConnections", "NoResetQueryConnection", "PooledPostgresClient",
+           "register"]

@@ -12,7 +12,8 @@ Two things a hand-written statement gets wrong as the schema moves, kept here in
   ``execute_many`` and ``bulk`` take a connection and do it for you. ``?`` inside a quoted literal is left alone.
 
 ``bulk`` writes many rows in one statement: on PostgreSQL one array per column expanded with ``unnest`` (one
-round trip, arrays encoded in asyncpg's binary protocol), elsewhere ``executemany`` over ``VALUES``.
+round trip, arrays encoded in asyncpg's binary protocol), elsewhere ``executemany`` over ``VALUES``;
+``bulk_returning`` the same for an ``INSERT … RETURNING`` (multi-row ``VALUES`` on SQLite).
 
 ``Materialized`` computes a large result once and reads it back sorted, a slice at a time: on PostgreSQL a temporary
 table and server-side cursors on a pool connection of its own (the client never holds the whole result), elsewhere
@@ -199,6 +200,48 @@ async def bulk(conn: BaseDBAsyncClient, sql: str, types: Sequence[str], rows: Se
                                  [list(column) for column in zip(*rows, strict=True)])
     else:
         await conn.execute_many(sql.format(rows=f"VALUES ({marks(len(types))})"), [list(r) for r in rows])
+
+
+async def bulk_returning(conn: BaseDBAsyncClient, sql: str, types: Sequence[str],
+                         rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """``bulk`` for an ``INSERT … {rows} … RETURNING …``: the returned rows (dicts, in the database's order, so
+    return a unique column to match them to the input). On PostgreSQL one statement (``unnest``), elsewhere one
+    multi-row ``VALUES`` per 32,000 parameters. All rows or none: a constraint violation fails the statement."""
+    if not rows:
+        return []
+    if is_postgres(conn):
+        arrays = ", ".join(f"${n}::{SQL_TYPES[t]}[]" for n, t in enumerate(types, 1))
+        return await conn.execute_query_dict(sql.format(rows=f"SELECT * FROM unnest({arrays})"),
+                                             [list(column) for column in zip(*rows, strict=True)])
+    row_marks = f"({marks(len(types))})"
+    per_statement = max(1, MAX_PARAMETERS // len(types))
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(rows), per_statement):
+        part = rows[start:start + per_statement]
+        out += await conn.execute_query_dict(sql.format(rows=f"VALUES {', '.join([row_marks] * len(part))}"),
+                                             [value for row in part for value in row])
+    return out
+
+
+async def copy_new(conn: BaseDBAsyncClient, table: str, columns: Sequence[str], fallback: str, types: Sequence[str],
+                   rows: Sequence[Sequence[Any]]) -> None:
+    """Rows expected to be new (none of their unique keys stored yet), inside a transaction: on PostgreSQL one
+    ``COPY`` (binary) in a savepoint; should any be stored already (a unique violation: a replayed batch), the
+    savepoint is rolled back and all of them go in with ``fallback`` instead (``bulk``'s ``INSERT … {rows} ON
+    CONFLICT … DO NOTHING``), so the outcome is the fallback's either way. Elsewhere ``bulk(conn, fallback, …)``."""
+    if not rows:
+        return
+    if is_postgres(conn):
+        import asyncpg
+
+        async with conn.acquire_connection() as raw:
+            try:
+                async with raw.transaction():  # a savepoint: the transaction goes on after a violation
+                    await raw.copy_records_to_table(table, records=rows, columns=list(columns))
+                return
+            except asyncpg.UniqueViolationError:
+                pass
+    await bulk(conn, fallback, types, rows)
 
 
 class Names:

@@ -9,7 +9,8 @@ reports only the statement's own rows; this engine makes SQLite do the same (``c
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import contextlib
+from typing import TYPE_CHECKING, Any
 
 from tortoise.backends.base.client import NestedTransactionContext, TransactionContext
 from tortoise.backends.base.config_generator import DB_LOOKUP
@@ -19,6 +20,7 @@ from tortoise.backends.sqlite.client import (
     SqliteTransactionWrapper,
     translate_exceptions,
 )
+from tortoise.connection import get_connections
 
 ENGINE = __name__
 
@@ -45,6 +47,33 @@ class DirectRowCount(_SqliteBase):
             return (cursor.rowcount if cursor.rowcount >= 0 else connection.total_changes - start), rows
 
 
+class CancelSafeTransactionContext(SqliteTransactionContext):
+    """Tortoise's context took the connection's one lock and then awaited BEGIN: a task cancelled there (a service
+    stopping at shutdown) never reached ``__aexit__``, the lock stayed taken, and every later statement of the
+    process waited for it forever (``serve`` hung on stop). Here a failure or cancellation after the lock is taken
+    rolls back whatever BEGIN started and gives the lock back."""
+
+    async def __aenter__(self) -> Any:
+        await self._trxlock.acquire()
+        token = None
+        try:
+            await self.ensure_connection()
+            token = get_connections().set(self.connection_name, self.connection)
+            await self.connection.begin()
+        except BaseException:
+            try:
+                # aiosqlite runs statements in order on its thread: this comes after the BEGIN, if it ran.
+                with contextlib.suppress(Exception):
+                    await self.connection._connection.rollback()
+            finally:
+                if token is not None:
+                    get_connections().reset(token)
+                self._trxlock.release()
+            raise
+        self.token = token
+        return self.connection
+
+
 class DirectCountTransactionWrapper(DirectRowCount, SqliteTransactionWrapper):
     def _in_transaction(self) -> TransactionContext:
         return NestedTransactionContext(DirectCountTransactionWrapper(self))
@@ -52,7 +81,7 @@ class DirectCountTransactionWrapper(DirectRowCount, SqliteTransactionWrapper):
 
 class DirectCountSqliteClient(DirectRowCount, SqliteClient):
     def _in_transaction(self) -> TransactionContext:
-        return SqliteTransactionContext(DirectCountTransactionWrapper(self), self._lock)
+        return CancelSafeTransactionContext(DirectCountTransactionWrapper(self), self._lock)
 
 
 client_class = DirectCountSqliteClient

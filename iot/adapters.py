@@ -99,6 +99,11 @@ TzFor = Callable[[DeviceFormat, str], tzinfo]
 
 def num(value, what: str) -> float:
     """A finite number; numeric strings accepted (old Zigbee2MQTT), booleans refused."""
+    kind = type(value)
+    if kind is float or kind is int:  # what JSON numbers decode to (bool is neither)
+        if not math.isfinite(value):
+            raise PayloadError(f"{what} is not a number: {value!r}")
+        return float(value)
     if isinstance(value, bool) or value is None:
         raise PayloadError(f"{what} is not a number: {value!r}")
     if isinstance(value, str):
@@ -143,6 +148,8 @@ _EPOCH_TEXT = re.compile(r"\s*\d+(\.\d+)?\s*")
 
 def parse_time(value, tz: tzinfo) -> datetime:
     """ISO 8601 with or without offset (no offset → ``tz``), 'Z', or epoch seconds / milliseconds."""
+    if type(value) is str and len(value) > 10 and value[4] == "-" and value[10] == "T":
+        return _iso_time(value, tz)  # the common shape: not epoch text (a "-" at 4), no need for the regex
     if isinstance(value, bool):
         raise PayloadError(f"bad timestamp {value!r}")
     if isinstance(value, str) and _EPOCH_TEXT.fullmatch(value):
@@ -157,6 +164,10 @@ def parse_time(value, tz: tzinfo) -> datetime:
             raise PayloadError(f"bad timestamp {value!r}") from None
     if not isinstance(value, str):
         raise PayloadError(f"bad timestamp {value!r}")
+    return _iso_time(value, tz)
+
+
+def _iso_time(value: str, tz: tzinfo) -> datetime:
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"

@@ -15,6 +15,7 @@ Two ways to keep that running state right:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -30,7 +31,7 @@ from core import sql
 from core.sql import is_postgres, names
 from iot.acl import topic_matches
 from iot.actions import instant_alerts
-from iot.adapters import ADAPTER_FORMAT, MAX_EXTERNAL_ID_LENGTH, Reading, TopicRouter, parse_message, zone
+from iot.adapters import ADAPTER_FORMAT, MAX_EXTERNAL_ID_LENGTH, ParseResult, Reading, TopicRouter, parse_message, zone
 from iot.choices import METER_KINDS, DeviceFormat, DeviceKind, SampleFlag
 from iot.credentials import device_bindings
 from iot.meter import meter_step
@@ -120,6 +121,8 @@ class Ingestor:
     """Turns batches of raw MQTT messages into stored facts. One instance per consumer."""
 
     CACHE_TTL_SECONDS = 60.0
+    #: messages parsed between two yields to the event loop (a few milliseconds of work)
+    PARSE_CHUNK = 500
 
     def __init__(self, settings: Settings, *, on_alerts: bool = True, locking: bool | None = None):
         self.settings = settings
@@ -192,8 +195,15 @@ class Ingestor:
             if matched and len(matched[1]) <= MAX_EXTERNAL_ID_LENGTH:  # longer: dead-lettered by the adapters
                 keys.add((str(ADAPTER_FORMAT[matched[0]]), matched[1]))
         await self.load_devices(keys)
-        parsed = [(msg, parse_message(msg.topic, msg.payload, msg.received_at, router=self.router,
-                                      tz_for=self.tz_for)) for msg in messages]
+        parsed: list[tuple[RawMessage, ParseResult]] = []
+        router, tz_for = self.router, self.tz_for
+        for start in range(0, len(messages), self.PARSE_CHUNK):
+            if start:
+                # Let the loop run between chunks: the batch committing meanwhile sends its next statement as soon
+                # as the previous one returns, so the database works while this batch is parsed.
+                await asyncio.sleep(0)
+            parsed += [(msg, parse_message(msg.topic, msg.payload, msg.received_at, router=router, tz_for=tz_for))
+                       for msg in messages[start:start + self.PARSE_CHUNK]]
         await self.load_devices(self._reading_keys(parsed))
         if self.bindings is None and any(r.device != res.device for _, res in parsed for r in res.readings):
             self.bindings = await device_bindings()
@@ -366,9 +376,11 @@ class Ingestor:
             await sql.execute_many(conn, SQL_DEAD_LETTER, p.dead)
         if p.commissioning:
             await sql.execute_many(conn, SQL_COMMISSIONING, p.commissioning)
-        await sql.bulk(conn, SQL_DOOR_EVENTS, ["int", "int", "timestamptz", "bool", "timestamptz"], p.door_rows)
-        await sql.bulk(conn, SQL_SAMPLES, ["int", "timestamptz", "float8", "float8", "text", "timestamptz"],
-                       p.sample_rows)
+        # New facts by the running state (a replayed batch's are recognised there, or by the fallback's ON CONFLICT)
+        await sql.copy_new(conn, str(_de), DOOR_COLUMNS, SQL_DOOR_EVENTS,
+                           ["int", "int", "timestamptz", "bool", "timestamptz"], p.door_rows)
+        await sql.copy_new(conn, str(_ms), SAMPLE_COLUMNS, SQL_SAMPLES,
+                           ["int", "timestamptz", "float8", "float8", "text", "timestamptz"], p.sample_rows)
         for state, is_open, at, received_at in p.late_doors:
             await self._late_door(conn, state, is_open, at, received_at, out, bump)
         for state, total, at, received_at in p.late_samples:
@@ -548,6 +560,7 @@ SQL_COMMISSIONING = (
     f"VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ({_cm.format}, {_cm.external_id}) DO UPDATE SET "
     f"{_cm.last_seen} = excluded.{_cm.last_seen}, {_cm.topic} = excluded.{_cm.topic}, "
     f"{_cm.message_count} = {_cm}.{_cm.message_count} + excluded.{_cm.message_count}")
+DOOR_COLUMNS = tuple(getattr(_de, f) for f in ("device", "unit_id", "at", "is_open", "received_at"))
 _DOOR_COLS = _de.cols("device", "unit_id", "at", "is_open", "received_at")
 _DOOR_KEY = _de.cols("device", "at", "is_open")
 SQL_DOOR_EVENTS = f"INSERT INTO {_de} ({_DOOR_COLS}) {{rows}} ON CONFLICT ({_DOOR_KEY}) DO NOTHING"
@@ -557,6 +570,7 @@ SQL_DOOR_BEFORE = (f"SELECT {_de.is_open} FROM {_de} WHERE {_de.device} = ? AND 
 SQL_DOOR_AFTER = (f"SELECT {_de.cols('id', 'at', 'is_open')} FROM {_de} WHERE {_de.device} = ? AND {_de.at} > ? "
                   f"ORDER BY {_de.at} ASC LIMIT 1")
 SQL_DOOR_DELETE = f"DELETE FROM {_de} WHERE {_de.id} = ?"
+SAMPLE_COLUMNS = tuple(getattr(_ms, f) for f in ("device", "at", "total", "delta", "flag", "received_at"))
 _SAMPLE_COLS = _ms.cols("device", "at", "total", "delta", "flag", "received_at")
 _SAMPLE_KEY = _ms.cols("device", "at")
 SQL_SAMPLES = f"INSERT INTO {_ms} ({_SAMPLE_COLS}) {{rows}} ON CONFLICT ({_SAMPLE_KEY}) DO NOTHING"

@@ -4,6 +4,7 @@ and the demo traffic simulator. Each is ``async def fn(settings, clock, stop)`` 
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 
 from config.settings import Settings
@@ -11,6 +12,8 @@ from core.clock import Clock
 from iot.consumer import MqttConsumer
 from iot.ingest import Ingestor
 from iot.jobs import run_sweeper
+
+log = logging.getLogger("rentwatch.iot.simulator")
 
 
 class ReplayClock:
@@ -60,6 +63,14 @@ async def run_simulator_service(settings: Settings, clock: Clock, stop: asyncio.
     from iot.simulator import run_simulation
 
     task = asyncio.create_task(run_simulation(settings, days=30, live_minutes=24 * 60, prepare=True))
-    await asyncio.wait([task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+    if task.done() and not stop.is_set():
+        # Nothing (more) to simulate, or the simulation failed: the demo goes on without it. Returning would end
+        # the background process's other services with it (its services run until stop).
+        if not task.cancelled() and task.exception() is not None:
+            log.error("the IoT simulator failed", exc_info=task.exception())
+        await stopping
     task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    stopping.cancel()
+    await asyncio.gather(task, stopping, return_exceptions=True)

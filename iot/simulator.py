@@ -363,7 +363,7 @@ class SimPublisher:
                 break
             except OSError:
                 if attempt == 0:
-                    print(f"waiting for the MQTT broker at {self.host}:{self.port} …")
+                    log.info("waiting for the MQTT broker at %s:%s …", self.host, self.port)
                 await asyncio.sleep(1)
         else:
             raise RuntimeError(f"no MQTT broker at {self.host}:{self.port}")
@@ -419,16 +419,17 @@ async def run_simulation(settings: Settings, *, days: int = 30, live_minutes: fl
     now = datetime.now(UTC)
     sims = await prepare_scenarios(now) if prepare else []
     if not sims:
-        print("no scenario units: run `rentwatch demo-seed` first (or drop --no-prepare)")
+        log.warning("no scenario units: run `rentwatch demo-seed` first (or drop --no-prepare)")
         return {}
     roles = sorted({s.role for s in sims})
-    print(f"simulating {len(sims)} units ({', '.join(roles)}) with {sum(len(s.devices) for s in sims)} devices")
+    log.info("simulating %d units (%s) with %d devices", len(sims), ", ".join(roles),
+             sum(len(s.devices) for s in sims))
     publisher = SimPublisher(settings, credentials=await simulator_credentials(settings, sims, now))
     await publisher.connect()
     try:
         sent = await publish_backfill(publisher, sims, now, days, tz)
         await publisher.send(extras(now))
-        print(f"back-filled {days} days: {sent} messages")
+        log.info("back-filled %d days: %d messages", days, sent)
         before = -1
         for _ in range(120):  # wait until the consumer has stored the back-fill
             count = await HourlyRollup.all().count()
@@ -438,8 +439,8 @@ async def run_simulation(settings: Settings, *, days: int = 30, live_minutes: fl
             await asyncio.sleep(2)
         yesterday = now.astimezone(tz).date() - timedelta(days=1)
         stats = await run_detection(yesterday, settings, now=now)
-        print(f"detection for {yesterday}: " + json.dumps({k: v for k, v in stats.items()
-                                                           if k not in ("sweep",)}, default=str, ensure_ascii=False))
+        log.info("detection for %s: %s", yesterday, json.dumps({k: v for k, v in stats.items() if k != "sweep"},
+                                                             default=str, ensure_ascii=False))
         deadline = asyncio.get_running_loop().time() + live_minutes * 60
         while asyncio.get_running_loop().time() < deadline:
             await publisher.send(live_messages(sims, datetime.now(UTC), tz, live_interval_s))

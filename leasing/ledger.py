@@ -458,7 +458,7 @@ async def _allocate_payment(payment: Payment, lease: Lease, *, now: datetime,
             raise Conflict("the receivable changed concurrently, retry", code="RECEIVABLE_CHANGED")
         await PaymentAllocation.create(payment_id=payment.id, receivable_id=row.id, amount_fen=amount, at=now)
         if row.charge_type == ChargeType.DEPOSIT:
-            await hold_deposit(lease, row.id, paid)
+            await hold_deposit(lease.id, row.id, paid)
     if allocations:
         await Payment.filter(id=payment.id).update(unallocated_fen=left)
         await _first_rent_fact(lease, payment.paid_at)
@@ -526,10 +526,10 @@ async def _first_rent_fact(lease: Lease, paid_at: datetime) -> None:
         await Lease.filter(id=lease.id, first_rent_paid_at__isnull=True).update(first_rent_paid_at=paid_at)
 
 
-async def hold_deposit(lease: Lease, receivable_id: int, paid_fen: int) -> None:
-    updated = await DepositLiability.filter(lease_id=lease.id, settled_at__isnull=True).update(held_fen=paid_fen)
-    if not updated and not await DepositLiability.filter(lease_id=lease.id).exists():
-        await DepositLiability.create(lease_id=lease.id, receivable_id=receivable_id, held_fen=paid_fen)
+async def hold_deposit(lease_id: int, receivable_id: int, paid_fen: int) -> None:
+    updated = await DepositLiability.filter(lease_id=lease_id, settled_at__isnull=True).update(held_fen=paid_fen)
+    if not updated and not await DepositLiability.filter(lease_id=lease_id).exists():
+        await DepositLiability.create(lease_id=lease_id, receivable_id=receivable_id, held_fen=paid_fen)
 
 
 # --------------------------------------------------------------------------------------------- deposit

@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+from tortoise import timezone
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -129,10 +131,13 @@ async def import_statement(data: bytes, *, filename: str, now: datetime, cfg: Re
         await _refused(exc, filename=filename, digest=digest, building_id=building_id, actor_id=actor_id, now=now)
         raise
     keys = [dedupe_key_for(parsed.format, line) for line in parsed.lines]
+    t = names(StatementLine)
     existing: set[str] = set()
-    for start in range(0, len(keys), 1000):
-        existing |= set(cast(list[str], await StatementLine.filter(dedupe_key__in=keys[start:start + 1000])
-                             .values_list("dedupe_key", flat=True)))
+    for start in range(0, len(keys), ID_CHUNK):
+        part = keys[start:start + ID_CHUNK]
+        existing |= {row[0] for row in await sql.execute(
+            StatementLine._meta.db, f"SELECT {t.dedupe_key} FROM {t} WHERE {t.dedupe_key} IN ({sql.marks(len(part))})",
+            part)}
     fresh, seen = [], set()
     for line, key in zip(parsed.lines, keys, strict=True):
         if key in existing or key in seen:
@@ -141,34 +146,56 @@ async def import_statement(data: bytes, *, filename: str, now: datetime, cfg: Re
         fresh.append((line, key))
     fmt = parsed.format
     try:
-        async with in_transaction():
+        async with in_transaction() as conn:
             record = await StatementImport.create(
                 format_name=fmt.name, format_version=fmt.version, source=fmt.source, filename=filename[:200],
                 sha256=digest, building_id=building_id, status=ImportStatus.APPLIED, imported_by_id=actor_id,
                 imported_at=now, lines_read=len(parsed.lines), lines_new=len(fresh),
                 lines_duplicate=len(parsed.lines) - len(fresh),
                 summary={"encoding": parsed.encoding, "skipped_rows": parsed.skipped_rows[:200]})
-            await StatementLine.bulk_create([
-                StatementLine(statement_import_id=record.id, building_id=building_id, source=fmt.source,
-                              format_name=fmt.key, dedupe_key=key, serial=line.serial, row_number=line.row_number,
-                              booked_at=line.booked_at, direction=line.direction, amount_fen=line.amount_fen,
-                              balance_fen=line.balance_fen, counterparty_name=line.counterparty_name,
-                              counterparty_account=line.counterparty_account, reference=line.reference,
-                              source_row=line.source_row,
-                              status=LineStatus.UNMATCHED if line.direction == Direction.IN else LineStatus.EXPENSE)
-                for line, key in fresh], batch_size=1000)
+            stamp = timezone.localtime()  # created/updated as the ORM stamps them
+            encode = LINE_JSON.to_db_value
+            empty, row_json = encode({}, StatementLine), StatementLine._meta.fields_map["source_row"].to_db_value
+            await _insert_lines(conn, [
+                (record.id, building_id, str(fmt.source), fmt.key, key, line.serial, line.row_number, line.booked_at,
+                 str(line.direction), line.amount_fen, line.balance_fen, line.counterparty_name,
+                 line.counterparty_account, line.reference, row_json(line.source_row, StatementLine),
+                 str(LineStatus.UNMATCHED if line.direction == Direction.IN else LineStatus.EXPENSE), 0, empty,
+                 stamp, stamp)
+                for line, key in fresh])
             await _feed_good(building_id, record, now)
     except IntegrityError:
         raise Conflict("another import of overlapping lines ran at the same time: import again (it adds only what "
                        "is new)", code="STATEMENT_IMPORT_RACE") from None
-    new_ids = await StatementLine.filter(statement_import_id=record.id, direction=Direction.IN).values_list(
-        "id", flat=True)
-    result = await reconcile(now=now, cfg=cfg, line_ids=list(cast(list[int], new_ids)))
+    new_ids = [row[0] for row in await sql.execute(
+        StatementLine._meta.db, f"SELECT {t.id} FROM {t} WHERE {t.statement_import} = ? AND {t.direction} = ?",
+        [record.id, str(Direction.IN)])]
+    result = await reconcile(now=now, cfg=cfg, line_ids=new_ids)
     result["paid_without_bank_line"] = await scan_paid_without_line(now=now, cfg=cfg)
     await StatementImport.filter(id=record.id).update(summary={**record.summary, "reconcile": result})
     return {"import_id": record.id, "format": fmt.key, "source": str(fmt.source), "encoding": parsed.encoding,
             "lines_read": len(parsed.lines), "lines_new": len(fresh), "lines_duplicate": len(parsed.lines) - len(fresh),
             "skipped_rows": parsed.skipped_rows, "reconcile": result}
+
+
+#: the columns of a new statement line, in the order ``_insert_lines`` takes them
+LINE_COLUMNS = ("statement_import_id", "building_id", "source", "format_name", "dedupe_key", "serial", "row_number",
+                "booked_at", "direction", "amount_fen", "balance_fen", "counterparty_name", "counterparty_account",
+                "reference", "source_row", "status", "allocated_fen", "explanation", "created_at", "updated_at")
+LINE_TYPES = ("int", "int", "text", "text", "text", "text", "int", "timestamptz", "text", "int8", "int8", "text",
+              "text", "text", "jsonb", "text", "int8", "jsonb", "timestamptz", "timestamptz")
+#: rows per insert statement (one round trip each on PostgreSQL, bounded memory per statement)
+BULK_ROWS = 5000
+LINE_JSON = StatementLine._meta.fields_map["explanation"]
+
+
+async def _insert_lines(conn: BaseDBAsyncClient, rows: list[tuple[Any, ...]]) -> None:
+    """New statement lines (LINE_COLUMNS tuples) in bulk: a unique dedupe key taken meanwhile fails the whole
+    statement (IntegrityError), as the ORM's bulk insert did."""
+    t = names(StatementLine)
+    statement = f"INSERT INTO {t} ({t.cols(*LINE_COLUMNS)}) {{rows}}"
+    for start in range(0, len(rows), BULK_ROWS):
+        await sql.bulk(conn, statement, LINE_TYPES, rows[start:start + BULK_ROWS])
 
 
 async def _refused(exc: StatementRefused, *, filename: str, digest: str, building_id: int | None,
@@ -233,19 +260,65 @@ def _chunks(ids: list[int]) -> list[list[int]]:
     return [ids[start:start + ID_CHUNK] for start in range(0, len(ids), ID_CHUNK)]
 
 
-async def build_index(lines: list[StatementLine]) -> Index:
+@dataclass(slots=True)
+class LineValues:
+    """The fields of a statement line that reconciling it reads: values, not a model instance (a statement has
+    tens of thousands of lines)."""
+
+    id: int
+    building_id: int | None
+    source: str
+    serial: str
+    booked_at: datetime
+    amount_fen: int
+    counterparty_name: str
+    reference: str
+    status: str
+    allocated_fen: int
+    explanation: dict[str, Any]
+
+
+#: a line as stored (the model) or as read for reconciling (its values): what the decisions need of it
+AnyLine = StatementLine | LineValues
+
+_LINE_FIELDS = ("id", "building_id", "source", "serial", "booked_at", "amount_fen", "counterparty_name",
+                "reference", "status", "allocated_fen", "explanation")
+
+
+async def read_lines(conn: BaseDBAsyncClient, where: str, params: list[Any], *, order_by: str = "",
+                     lock: bool = False) -> list[LineValues]:
+    """Statement lines matching ``where`` (raw SQL with ``?``) as LineValues, each value converted by its field
+    as the ORM reads it; ``lock``: their rows locked (PostgreSQL; SQLite has one writer), in ``order_by``."""
+    t = names(StatementLine)
+    fields_map = StatementLine._meta.fields_map
+    booked, explained = fields_map["booked_at"].to_python_value, fields_map["explanation"].to_python_value
+    statement = f"SELECT {t.cols(*_LINE_FIELDS)} FROM {t} WHERE {where}"
+    if order_by:
+        statement += f" ORDER BY {order_by}"
+    if lock and sql.is_postgres(conn):
+        statement += " FOR UPDATE"
+    return [LineValues(r[0], r[1], r[2], r[3], booked(r[4]), r[5], r[6], r[7], r[8], r[9], explained(r[10]))
+            for r in await sql.execute(conn, statement, params)]
+
+
+async def build_index(lines: list[AnyLine]) -> Index:
     """Every open receivable of live leases, their parties and aliases, the paid receivables the lines' codes
     name, and hand-recorded payments around the lines' dates."""
     leases = await Lease.filter(status__in=list(LIVE_LEASE_STATUSES)).values_list(
         "id", "contract_no", "tenant_id", "unit__building_id", "start_date")
     contract = {lid: no or "" for lid, no, *_ in leases}
-    rows = await Receivable.filter(status__in=list(OPEN_RECEIVABLE_STATUSES), open_key__not_isnull=True,
-                                   lease__status__in=list(LIVE_LEASE_STATUSES)).values_list(
-        "id", "lease_id", "tenant_id", "building_id", "due_date", "amount_fen", "paid_fen", "charge_type", "label")
+    r, le = names(Receivable), names(Lease)
+    open_statuses, live = [str(s) for s in OPEN_RECEIVABLE_STATUSES], [str(s) for s in LIVE_LEASE_STATUSES]
+    rows = await sql.execute(Receivable._meta.db, (  # values, not instances: every open receivable of the portfolio
+        f"SELECT r.{r.id}, r.{r.lease}, r.{r.tenant}, r.{r.building}, r.{r.due_date}, r.{r.amount_fen}, "
+        f"r.{r.paid_fen}, r.{r.charge_type}, r.{r.label} FROM {r} AS r JOIN {le} AS l ON l.{le.id} = r.{r.lease} "
+        f"WHERE r.{r.status} IN ({sql.marks(len(open_statuses))}) AND r.{r.open_key} IS NOT NULL "
+        f"AND l.{le.status} IN ({sql.marks(len(live))})"), [*open_statuses, *live])
+    due_of = Receivable._meta.fields_map["due_date"].to_python_value
+    priority = {str(charge): PRIORITY.get(charge, 2) for charge in ChargeType}
     receivables = [OpenReceivable(id=rid, lease_id=lid, tenant_id=tid, building_id=bid,
-                                  contract_no=contract.get(lid, ""), due_date=due, outstanding_fen=amount - paid,
-                                  label=label or charge,
-                                  priority=PRIORITY.get(ChargeType(charge), 2))
+                                  contract_no=contract.get(lid, ""), due_date=due_of(due),
+                                  outstanding_fen=amount - paid, label=label or charge, priority=priority[charge])
                    for rid, lid, tid, bid, due, amount, paid, charge, label in rows]
     tenant_leases: dict[int, list[tuple[Any, int, int]]] = defaultdict(list)
     for lid, _no, tid, bid, start in leases:
@@ -283,14 +356,19 @@ async def reconcile(*, now: datetime, cfg: ReconciliationConfig = DEFAULT_CONFIG
                     line_ids: list[int] | None = None) -> dict[str, Any]:
     """Decide the unmatched income lines (these ids, or all): proposals, discrepancies, and the decisions at
     or above the threshold applied to the ledger."""
-    qs = StatementLine.filter(status=LineStatus.UNMATCHED, direction=Direction.IN)
+    t = names(StatementLine)
+    conn = StatementLine._meta.db
+    where = f"{t.status} = ? AND {t.direction} = ?"
+    params: list[Any] = [str(LineStatus.UNMATCHED), str(Direction.IN)]
+    lines: list[AnyLine]
     if line_ids is not None:
         if not line_ids:
             return {"decided": 0, "applied": 0, "proposed": 0, "unmatched": 0}
-        lines = [line for ids in _chunks(line_ids) for line in await qs.filter(id__in=ids)]
+        lines = [line for ids in _chunks(line_ids)
+                 for line in await read_lines(conn, f"{where} AND {t.id} IN ({sql.marks(len(ids))})", [*params, *ids])]
         lines.sort(key=lambda line: (line.booked_at, line.id))
     else:
-        lines = await qs.order_by("booked_at", "id")
+        lines = list(await read_lines(conn, where, params, order_by=f"{t.booked_at}, {t.id}"))
     confirmed, lines = await confirm_channel_payments(lines, now=now)
     if not lines:
         return {"decided": 0, "applied": 0, "proposed": 0, "unmatched": 0, "confirmed": confirmed}
@@ -311,8 +389,7 @@ async def reconcile(*, now: datetime, cfg: ReconciliationConfig = DEFAULT_CONFIG
     return counts
 
 
-async def confirm_channel_payments(lines: list[StatementLine], *, now: datetime
-                                   ) -> tuple[int, list[StatementLine]]:
+async def confirm_channel_payments(lines: list[AnyLine], *, now: datetime) -> tuple[int, list[AnyLine]]:
     """Lines of a payment channel's bill (WeChat Pay, Alipay) whose 商户订单号 is money the channel's own
     notification already put in the ledger (payments of that source with that order number as reference): the
     line confirms them — MATCHED, no second payment. A different amount is an AMOUNT_MISMATCH and the line waits
@@ -365,7 +442,7 @@ async def confirm_channel_payments(lines: list[StatementLine], *, now: datetime
     return confirmed, left
 
 
-async def store_decision(line: StatementLine, decision: Decision, *, now: datetime,
+async def store_decision(line: AnyLine, decision: Decision, *, now: datetime,
                          cfg: ReconciliationConfig) -> str:
     """Proposals and findings of one decision; applied at once when confident enough."""
     if decision.allocated_fen > line.amount_fen:
@@ -414,7 +491,7 @@ async def _first_receivable_of(payment_id: int) -> int | None:
     return allocation.receivable_id if allocation else None
 
 
-async def open_discrepancy(finding: Finding, *, line: StatementLine | None, now: datetime,
+async def open_discrepancy(finding: Finding, *, line: AnyLine | None, now: datetime,
                            payment_id: int | None = None, key: str | None = None) -> Discrepancy | None:
     """One list item per finding and subject (a second detection of the same thing adds nothing)."""
     subject = f"line:{line.id}" if line is not None else f"payment:{payment_id}"
@@ -434,7 +511,7 @@ async def open_discrepancy(finding: Finding, *, line: StatementLine | None, now:
         return None
 
 
-def _line_brief(line: StatementLine) -> dict[str, Any]:
+def _line_brief(line: AnyLine) -> dict[str, Any]:
     return {"id": line.id, "serial": line.serial, "booked_at": line.booked_at.isoformat(),
             "amount_fen": line.amount_fen, "counterparty_name": line.counterparty_name, "reference": line.reference}
 
@@ -442,7 +519,7 @@ def _line_brief(line: StatementLine) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------- storing in batches
 
 #: decisions stored per batch (one transaction, a few set-wise statements)
-STORE_BATCH = 500
+STORE_BATCH = 1000
 
 
 class BatchFallback(Exception):
@@ -450,7 +527,7 @@ class BatchFallback(Exception):
     the per-line path handles): the batch is rolled back and its lines go one by one through ``store_decision``."""
 
 
-async def store_decisions(items: list[tuple[StatementLine, Decision]], *, now: datetime,
+async def store_decisions(items: list[tuple[AnyLine, Decision]], *, now: datetime,
                           cfg: ReconciliationConfig) -> list[str]:
     """``store_decision`` for many lines at once, with the same per-line outcome, in one transaction: the lines'
     proposals, findings and (confident ones) ledger payments written set-wise. Should anything have changed
@@ -481,22 +558,45 @@ class _Open:
         return self.paid_fen < self.amount_fen
 
 
-def _new_match(line: StatementLine, decision: Decision, **fields: Any) -> ReconciliationMatch:
-    return ReconciliationMatch(line_id=line.id, rule=decision.rule, confidence=decision.confidence,
-                               explanation=decision.explanation[:1000], **fields)
+#: the columns of a new match, in the order ``_match_row`` gives them
+MATCH_COLUMNS = ("line_id", "lease_id", "receivable_id", "building_id", "amount_fen", "rule", "confidence", "status",
+                 "explanation", "details", "payment_id", "decided_by_id", "decided_at", "created_at", "updated_at")
+MATCH_TYPES = ("int8", "int", "int8", "int", "int8", "text", "int", "text", "text", "jsonb", "int8", "int",
+               "timestamptz", "timestamptz", "timestamptz")
 
 
-async def _store_batch(items: list[tuple[StatementLine, Decision]], *, now: datetime,
+def _match_row(line: AnyLine, decision: Decision, *, lease_id: int, building_id: int, receivable_id: int | None,
+               amount_fen: int, status: str, details: dict[str, Any], payment_id: int | None,
+               decided_at: datetime | None, stamp: datetime) -> tuple[Any, ...]:
+    """A new match of a batch line (MATCH_COLUMNS), its values as the ORM writes them."""
+    encode = ReconciliationMatch._meta.fields_map["details"].to_db_value
+    return (line.id, lease_id, receivable_id, building_id, amount_fen, str(decision.rule), decision.confidence,
+            str(status), decision.explanation[:1000], encode(details, ReconciliationMatch), payment_id, None,
+            decided_at, stamp, stamp)
+
+
+async def _insert_matches(conn: BaseDBAsyncClient, rows: list[tuple[Any, ...]]) -> None:
+    m = names(ReconciliationMatch)
+    statement = f"INSERT INTO {m} ({m.cols(*MATCH_COLUMNS)}) {{rows}}"
+    for start in range(0, len(rows), BULK_ROWS):
+        await sql.bulk(conn, statement, MATCH_TYPES, rows[start:start + BULK_ROWS])
+
+
+async def _store_batch(items: list[tuple[AnyLine, Decision]], *, now: datetime,
                        cfg: ReconciliationConfig) -> list[str]:
     if any(decision.allocated_fen > line.amount_fen for line, decision in items):
         raise BatchFallback("a decision allocates more than its line")
-    ids = [line.id for line, _ in items]
+    ids = sorted(line.id for line, _ in items)
+    t, m = names(StatementLine), names(ReconciliationMatch)
     async with in_transaction() as conn:
-        locked = {line.id: line for line in await StatementLine.filter(id__in=ids).order_by("id").select_for_update()}
-        if await ReconciliationMatch.filter(line_id__in=ids, status=MatchStatus.PROPOSED).exists():
+        locked = {line.id: line for line in await read_lines(  # locked in id order, as every batch locks them
+            conn, f"{t.id} IN ({sql.marks(len(ids))})", ids, order_by=str(t.id), lock=True)}
+        # no LIMIT: with one, PostgreSQL walks every proposal by status instead of the lines' index
+        if await sql.execute(conn, f"SELECT {m.line} FROM {m} WHERE {m.line} IN ({sql.marks(len(ids))}) "
+                                   f"AND {m.status} = ?", [*ids, str(MatchStatus.PROPOSED)]):
             raise BatchFallback("a line already has proposals")
         outcome: dict[int, str] = {}
-        live: list[tuple[StatementLine, Decision, dict[str, Any]]] = []
+        live: list[tuple[AnyLine, Decision, dict[str, Any]]] = []
         for line, decision in items:
             current = locked.get(line.id)
             if current is None or current.status != LineStatus.UNMATCHED:
@@ -504,7 +604,7 @@ async def _store_batch(items: list[tuple[StatementLine, Decision]], *, now: date
                 continue
             kept = {k: current.explanation[k] for k in PERSON_DECIDED if k in (current.explanation or {})}
             live.append((current, decision, kept))
-        await _batch_discrepancies([(line, decision) for line, decision, _ in live], now=now)
+        await _batch_discrepancies(conn, [(line, decision) for line, decision, _ in live], now=now)
 
         recorded, firsts = await _recorded_payments(sorted({
             d.recorded_payment_id for _, d, _ in live if d.rule is not None and d.recorded_payment_id is not None}))
@@ -513,7 +613,8 @@ async def _store_batch(items: list[tuple[StatementLine, Decision]], *, now: date
         ledger = await _batch_ledger(conn, [(line, d) for line, d in applying if d.recorded_payment_id is None],
                                      now=now)
 
-        matches: list[ReconciliationMatch] = []
+        stamp = timezone.localtime()  # created/updated as the ORM stamps them
+        matches: list[tuple[Any, ...]] = []
         updates: list[tuple[int, str, dict[str, Any], int]] = []
         applied_ids = {line.id for line, _ in applying}
         for line, decision, kept in live:
@@ -524,7 +625,7 @@ async def _store_batch(items: list[tuple[StatementLine, Decision]], *, now: date
                 continue
             applied = line.id in applied_ids
             status = MatchStatus.APPLIED if applied else MatchStatus.PROPOSED
-            decided = {"decided_at": now} if applied else {}
+            decided = now if applied else None
             total = 0
             if decision.recorded_payment_id is not None:
                 payment = recorded[decision.recorded_payment_id]
@@ -532,9 +633,10 @@ async def _store_batch(items: list[tuple[StatementLine, Decision]], *, now: date
                 if applied:
                     details.update(payment_id=payment.id, ledger_allocations=[])
                     await _close_paid_without_line(payment.id, line, now)
-                matches.append(_new_match(line, decision, lease_id=payment.lease_id, building_id=payment.building_id,
+                matches.append(_match_row(line, decision, lease_id=payment.lease_id, building_id=payment.building_id,
                                           receivable_id=firsts.get(payment.id), amount_fen=line.amount_fen,
-                                          status=status, details=details, payment_id=payment.id, **decided))
+                                          status=status, details=details, payment_id=payment.id,
+                                          decided_at=decided, stamp=stamp))
                 total = line.amount_fen
             else:
                 for lease_id, allocations in _by_lease(decision).items():
@@ -546,10 +648,10 @@ async def _store_batch(items: list[tuple[StatementLine, Decision]], *, now: date
                     if applied:
                         payment_id, made = ledger[(line.id, lease_id)]
                         details.update(payment_id=payment_id, ledger_allocations=[list(a) for a in made])
-                    matches.append(_new_match(line, decision, lease_id=lease_id,
+                    matches.append(_match_row(line, decision, lease_id=lease_id,
                                               building_id=allocations[0].building_id, receivable_id=head,
                                               amount_fen=amount, status=status, details=details,
-                                              payment_id=payment_id, **decided))
+                                              payment_id=payment_id, decided_at=decided, stamp=stamp))
                     total += amount
             if applied:
                 if not total or total + line.allocated_fen > line.amount_fen:
@@ -559,8 +661,7 @@ async def _store_batch(items: list[tuple[StatementLine, Decision]], *, now: date
             else:
                 outcome[line.id] = "proposed"
                 updates.append((line.id, LineStatus.PROPOSED, explanation, line.allocated_fen))
-        if matches:
-            await ReconciliationMatch.bulk_create(matches, batch_size=1000)
+        await _insert_matches(conn, matches)
         await _update_lines(conn, updates)
     return [outcome[line.id] for line, _ in items]
 
@@ -586,29 +687,84 @@ def _by_lease(decision: Decision) -> dict[int, list[Any]]:
     return grouped
 
 
-async def _batch_discrepancies(items: list[tuple[StatementLine, Decision]], *, now: datetime) -> None:
+#: the columns of a new discrepancy, in the order ``_batch_discrepancies`` gives them
+DISCREPANCY_COLUMNS = ("kind", "key", "building_id", "line_id", "receivable_id", "payment_id", "lease_id", "amount_fen",
+                       "expected_fen", "explanation", "details", "status", "detected_at", "resolved_by_id",
+                       "resolved_at", "resolution_note", "created_at", "updated_at")
+DISCREPANCY_TYPES = ("text", "text", "int", "int8", "int8", "int8", "int", "int8", "int8", "text", "jsonb", "text",
+                     "timestamptz", "int", "timestamptz", "text", "timestamptz", "timestamptz")
+
+
+async def _batch_discrepancies(conn: BaseDBAsyncClient, items: list[tuple[AnyLine, Decision]], *,
+                               now: datetime) -> None:
     """``open_discrepancy`` for every finding of the batch: keys already listed are skipped (one read), the rest
     inserted ON CONFLICT DO NOTHING."""
-    planned: dict[str, Discrepancy] = {}
+    stamp = timezone.localtime()  # created/updated as the ORM stamps them
+    encode = Discrepancy._meta.fields_map["details"].to_db_value
+    planned: dict[str, tuple[Any, ...]] = {}
     for line, decision in items:
         for finding in decision.findings:
             key = f"{finding.kind}:line:{line.id}"
             if key in planned:
                 continue
-            planned[key] = Discrepancy(
-                kind=finding.kind, key=key, building_id=finding.building_id or line.building_id, line_id=line.id,
-                receivable_id=finding.receivable_id, payment_id=None, lease_id=finding.lease_id,
-                amount_fen=finding.amount_fen, expected_fen=finding.expected_fen,
-                explanation=finding.explanation[:1000], detected_at=now, details={"line": _line_brief(line)})
+            planned[key] = (str(finding.kind), key, finding.building_id or line.building_id, line.id,
+                            finding.receivable_id, None, finding.lease_id, finding.amount_fen, finding.expected_fen,
+                            finding.explanation[:1000], encode({"line": _line_brief(line)}, Discrepancy),
+                            str(DiscrepancyStatus.OPEN), now, None, None, "", stamp, stamp)
     if not planned:
         return
-    taken = set(cast(list[str], await Discrepancy.filter(key__in=list(planned)).values_list("key", flat=True)))
+    d = names(Discrepancy)
+    keys = list(planned)
+    taken = {row[0] for start in range(0, len(keys), ID_CHUNK) for row in await sql.execute(
+        conn, f"SELECT {d.key} FROM {d} WHERE {d.key} IN ({sql.marks(len(keys[start:start + ID_CHUNK]))})",
+        keys[start:start + ID_CHUNK])}
     rows = [row for key, row in planned.items() if key not in taken]
-    if rows:
-        await Discrepancy.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    statement = f"INSERT INTO {d} ({d.cols(*DISCREPANCY_COLUMNS)}) {{rows}} ON CONFLICT DO NOTHING"
+    for start in range(0, len(rows), BULK_ROWS):
+        await sql.bulk(conn, statement, DISCREPANCY_TYPES, rows[start:start + BULK_ROWS])
 
 
-async def _batch_ledger(conn: Any, items: list[tuple[StatementLine, Decision]], *, now: datetime
+#: the columns of a new payment of a batch, in the order ``_batch_ledger`` gives them
+PAYMENT_COLUMNS = ("lease_id", "tenant_id", "building_id", "amount_fen", "unallocated_fen", "paid_at", "method",
+                   "source", "external_ref", "payer_name", "reference", "adjusts_id", "recorded_by_id", "note",
+                   "reversed_at", "created_at", "updated_at")
+PAYMENT_TYPES = ("int", "int", "int", "int8", "int8", "timestamptz", "text", "text", "text", "text", "text", "int8",
+                 "int", "text", "timestamptz", "timestamptz", "timestamptz")
+
+
+@dataclass(frozen=True)
+class _Lease:
+    """A lease the batch pays (its row locked)."""
+
+    id: int
+    tenant_id: int
+    unit_id: int
+    status: str
+    first_rent_paid_at: Any
+
+
+async def _lock_leases(conn: BaseDBAsyncClient, lease_ids: list[int]) -> tuple[dict[int, _Lease], dict[int, int]]:
+    """The leases the batch pays, their rows locked in id order (as every batch locks them), and their units'
+    buildings (unit id → building id). A lease gone or not live raises BatchFallback."""
+    leases: dict[int, _Lease] = {}
+    buildings: dict[int, int] = {}
+    if lease_ids:
+        le, u = names(Lease), names(Unit)
+        leases = {row[0]: _Lease(*row) for row in await sql.execute(conn, (
+            f"SELECT {le.id}, {le.tenant}, {le.unit}, {le.status}, {le.first_rent_paid_at} FROM {le} "
+            f"WHERE {le.id} IN ({sql.marks(len(lease_ids))}) ORDER BY {le.id}"
+            f"{' FOR UPDATE' if sql.is_postgres(conn) else ''}"), lease_ids)}
+        unit_ids = sorted({lease.unit_id for lease in leases.values()})
+        if unit_ids:
+            buildings = {row[0]: row[1] for row in await sql.execute(
+                conn, f"SELECT {u.id}, {u.building} FROM {u} WHERE {u.id} IN ({sql.marks(len(unit_ids))})",
+                unit_ids)}
+    if len(leases) != len(lease_ids) or any(lease.status == "DRAFT" for lease in leases.values()):
+        raise BatchFallback("a lease is gone or not live")
+    return leases, buildings
+
+
+async def _batch_ledger(conn: BaseDBAsyncClient, items: list[tuple[AnyLine, Decision]], *, now: datetime
                         ) -> dict[tuple[int, int], tuple[int, list[tuple[int, int]]]]:
     """``record_payment`` for every lease of every confident line, in the order the per-line path records them:
     (line id, lease id) → (payment id, its allocations). A payment whose external reference exists already is
@@ -620,21 +776,22 @@ async def _batch_ledger(conn: Any, items: list[tuple[StatementLine, Decision]], 
         return out
     planned = _planned_payments(items)
     refs = [ref for *_, ref in planned]
-    existing = dict(cast(list[tuple[str, int]], await Payment.filter(external_ref__in=refs).values_list(
-        "external_ref", "id")))
+    p, le, r = names(Payment), names(Lease), names(Receivable)
+    existing: dict[str, int] = {row[0]: row[1] for row in await sql.execute(
+        conn, f"SELECT {p.external_ref}, {p.id} FROM {p} WHERE {p.external_ref} IN ({sql.marks(len(refs))})", refs)}
     lease_ids = sorted({lease_id for _, _, lease_id, _, _, ref in planned if ref not in existing})
-    leases = {lease.id: lease for lease in await Lease.filter(id__in=lease_ids).order_by("id").select_for_update()}
-    if len(leases) != len(lease_ids) or any(lease.status == "DRAFT" for lease in leases.values()):
-        raise BatchFallback("a lease is gone or not live")
-    buildings = dict(cast(list[tuple[int, int]], await Unit.filter(
-        id__in=sorted({lease.unit_id for lease in leases.values()})).values_list("id", "building_id")))
-    state, by_lease = await _open_state(lease_ids)
-    heads = {head for _, _, _, _, head, _ in planned if head is not None and head not in state}
-    if heads and await Receivable.filter(id__in=sorted(heads), status__in=list(OPEN_RECEIVABLE_STATUSES)).exists():
+    leases, buildings = await _lock_leases(conn, lease_ids)
+    state, by_lease, first_rent = await _lease_receivables(
+        conn, lease_ids, {lid for lid in lease_ids if leases[lid].first_rent_paid_at is None})
+    heads = sorted({head for _, _, _, _, head, _ in planned if head is not None and head not in state})
+    if heads and await sql.execute(conn, (
+            f"SELECT 1 FROM {r} WHERE {r.id} IN ({sql.marks(len(heads))}) AND {r.status} IN "
+            f"({sql.marks(len(OPEN_RECEIVABLE_STATUSES))}) LIMIT 1"),
+            [*heads, *(str(status) for status in OPEN_RECEIVABLE_STATUSES)]):
         raise BatchFallback("a named receivable is open but not an open item of its lease")
-    first_rent = await _first_rent_rows([lid for lid in lease_ids if leases[lid].first_rent_paid_at is None])
     facts: dict[int, datetime] = {}
-    payments: list[Payment] = []
+    stamp = timezone.localtime()  # created/updated as the ORM stamps them
+    payments: list[tuple[Any, ...]] = []
     made: dict[str, list[tuple[int, int]]] = {}
     for line, decision, lease_id, amount, head, ref in planned:
         if ref in existing:
@@ -652,33 +809,34 @@ async def _batch_ledger(conn: Any, items: list[tuple[StatementLine, Decision]], 
             if paid:
                 facts[lease_id] = line.booked_at
         method, paid_through = LEDGER_SOURCE[StatementSource(line.source)]
-        payments.append(Payment(lease_id=lease.id, tenant_id=lease.tenant_id, building_id=buildings[lease.unit_id],
-                                amount_fen=amount, unallocated_fen=left, paid_at=line.booked_at, method=method,
-                                source=paid_through, external_ref=ref, payer_name=line.counterparty_name[:100],
-                                reference=(line.serial or line.reference)[:120], recorded_by_id=None,
-                                note=f"statement line {line.id}: {decision.rule}"[:500]))
+        payments.append((lease.id, lease.tenant_id, buildings[lease.unit_id], amount, left, line.booked_at,
+                         str(method), str(paid_through), ref, line.counterparty_name[:100],
+                         (line.serial or line.reference)[:120], None, None,
+                         f"statement line {line.id}: {decision.rule}"[:500], None, stamp, stamp))
         made[ref] = allocations
-    ids = {row["external_ref"]: row["id"] for row in await sql.insert_returning(
-        conn, payments, ["external_ref", "id"])}
+    ids = {row["external_ref"]: row["id"] for row in await sql.bulk_returning(
+        conn, f"INSERT INTO {p} ({p.cols(*PAYMENT_COLUMNS)}) {{rows}} RETURNING {p.external_ref}, {p.id}",
+        PAYMENT_TYPES, payments)}
     for line, _decision, lease_id, _amount, _head, ref in planned:
         if ref not in existing:
             out[(line.id, lease_id)] = (ids[ref], made[ref])
-    await PaymentAllocation.bulk_create([PaymentAllocation(payment_id=ids[ref], receivable_id=rid, amount_fen=fen_,
-                                                           at=now)
-                                         for ref, allocations in made.items() for rid, fen_ in allocations],
-                                        batch_size=1000)
+    a = names(PaymentAllocation)
+    await sql.bulk(conn, f"INSERT INTO {a} ({a.cols('payment_id', 'receivable_id', 'amount_fen', 'at')}) {{rows}}",
+                   ("int8", "int8", "int8", "timestamptz"),
+                   [(ids[ref], rid, fen_, now) for ref, allocations in made.items() for rid, fen_ in allocations])
     touched = [row for row in state.values() if row.paid_fen != row.was_paid_fen]
     await _update_receivables(conn, touched)
     for row in touched:
         if row.charge_type == ChargeType.DEPOSIT:
-            await hold_deposit(leases[row.lease_id], row.id, row.paid_fen)
-    for lease_id, at in facts.items():
-        await Lease.filter(id=lease_id, first_rent_paid_at__isnull=True).update(first_rent_paid_at=at)
+            await hold_deposit(row.lease_id, row.id, row.paid_fen)
+    if facts:
+        await sql.execute_many(conn, f"UPDATE {le} SET {le.first_rent_paid_at} = ? WHERE {le.id} = ? "
+                                     f"AND {le.first_rent_paid_at} IS NULL", [(at, lid) for lid, at in facts.items()])
     return out
 
 
-def _planned_payments(items: list[tuple[StatementLine, Decision]]
-                      ) -> list[tuple[StatementLine, Decision, int, int, int | None, str]]:
+def _planned_payments(items: list[tuple[AnyLine, Decision]]
+                      ) -> list[tuple[AnyLine, Decision, int, int, int | None, str]]:
     """(line, decision, lease id, amount, receivable paid first, external reference) of each payment to record,
     in the per-line path's order and with its references."""
     planned = []
@@ -698,17 +856,33 @@ def _planned_payments(items: list[tuple[StatementLine, Decision]]
     return planned
 
 
-async def _open_state(lease_ids: list[int]) -> tuple[dict[int, _Open], dict[int, list[_Open]]]:
-    """The open items of the leases (what ``record_payment`` allocates over), by id and by lease."""
+async def _lease_receivables(conn: BaseDBAsyncClient, lease_ids: list[int], first_rent_of: set[int]
+                             ) -> tuple[dict[int, _Open], dict[int, list[_Open]], dict[int, tuple[int, str]]]:
+    """In one read of the leases' scheduled receivables: their open items (what ``record_payment`` allocates
+    over), by id and by lease; and for the leases in ``first_rent_of`` their first (non-zero) rent receivable,
+    (id, status) — what ``first_rent_paid_at`` waits for."""
     state: dict[int, _Open] = {}
     by_lease: dict[int, list[_Open]] = defaultdict(list)
-    for rid, lid, amount, paid, charge_type, due in await Receivable.filter(
-            lease_id__in=lease_ids, status__in=list(OPEN_RECEIVABLE_STATUSES), open_key__not_isnull=True
-    ).values_list("id", "lease_id", "amount_fen", "paid_fen", "charge_type", "due_date"):
-        row = _Open(rid, lid, amount, paid, paid, charge_type, due)
-        state[rid] = row
-        by_lease[lid].append(row)
-    return state, by_lease
+    first: dict[int, tuple[Any, int, str]] = {}
+    if not lease_ids:
+        return state, by_lease, {}
+    r = names(Receivable)
+    due_of = Receivable._meta.fields_map["due_date"].to_python_value
+    start_of = Receivable._meta.fields_map["period_start"].to_python_value
+    open_statuses = {str(status) for status in OPEN_RECEIVABLE_STATUSES}
+    for rid, lid, amount, paid, charge_type, due, start, status in await sql.execute(conn, (
+            f"SELECT {r.cols('id', 'lease_id', 'amount_fen', 'paid_fen', 'charge_type', 'due_date', 'period_start')}, "
+            f"{r.status} FROM {r} WHERE {r.lease} IN ({sql.marks(len(lease_ids))}) AND {r.open_key} IS NOT NULL"),
+            lease_ids):
+        if status in open_statuses:
+            row = _Open(rid, lid, amount, paid, paid, charge_type, due_of(due))
+            state[rid] = row
+            by_lease[lid].append(row)
+        if lid in first_rent_of and charge_type == ChargeType.RENT and amount > 0:
+            start = start_of(start)
+            if lid not in first or (start, rid) < first[lid][:2]:
+                first[lid] = (start, rid, status)
+    return state, by_lease, {lid: (rid, status) for lid, (_s, rid, status) in first.items()}
 
 
 def _allocate_open(rows: list[_Open], amount: int, head: int | None, paid_at: datetime
@@ -726,19 +900,6 @@ def _allocate_open(rows: list[_Open], amount: int, head: int | None, paid_at: da
         row.paid_fen += fen_
         row.paid_at = paid_at if row.paid_fen >= row.amount_fen else None
     return allocations, left
-
-
-async def _first_rent_rows(lease_ids: list[int]) -> dict[int, tuple[int, str]]:
-    """Per lease, its first (non-zero) rent receivable: (id, status) — what ``first_rent_paid_at`` waits for."""
-    out: dict[int, tuple[Any, int, str]] = {}
-    if not lease_ids:
-        return {}
-    for rid, lid, start, status in await Receivable.filter(
-            lease_id__in=lease_ids, charge_type=ChargeType.RENT, open_key__not_isnull=True, amount_fen__gt=0
-    ).values_list("id", "lease_id", "period_start", "status"):
-        if lid not in out or (start, rid) < out[lid][:2]:
-            out[lid] = (start, rid, status)
-    return {lid: (rid, status) for lid, (_s, rid, status) in out.items()}
 
 
 async def _update_receivables(connection: Any, rows: list[_Open]) -> None:
@@ -829,7 +990,7 @@ async def apply_line(line_id: int, *, now: datetime, actor_id: int | None) -> St
     return await StatementLine.get(id=line_id)
 
 
-async def _close_paid_without_line(payment_id: int, line: StatementLine, now: datetime) -> None:
+async def _close_paid_without_line(payment_id: int, line: AnyLine, now: datetime) -> None:
     await Discrepancy.filter(kind=DiscrepancyKind.PAID_WITHOUT_BANK_LINE, payment_id=payment_id,
                              status=DiscrepancyStatus.OPEN).update(
         status=DiscrepancyStatus.CONFIRMED, resolved_at=now,

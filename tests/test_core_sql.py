@@ -51,6 +51,24 @@ async def test_execute_and_bulk_on_the_database(db):
     assert sql.is_postgres(conn) == (conn.capabilities.dialect == "postgres")
 
 
+async def test_copy_new_stores_rows_once_and_the_transaction_goes_on(db):
+    """New rows by COPY (PostgreSQL) or the fallback; rows partly stored already go in by the fallback's ON CONFLICT:
+    each key once, the earlier value kept, and the transaction that saw the violation commits the rest."""
+    from tortoise.transactions import in_transaction
+
+    h = names(HourlyRollup)
+    columns = ("device_id", "unit_id", "kind", "hour_ts", "value", "messages")
+    fallback = (f"INSERT INTO {h} ({h.cols(*columns)}) {{rows}} ON CONFLICT ({h.device_id}, {h.hour_ts}) DO NOTHING")
+    types = ["int", "int", "text", "int8", "float8", "int"]
+    async with in_transaction() as conn:
+        await sql.copy_new(conn, str(h), columns, fallback, types, [[1, None, "DOOR", n, 1.0, 1] for n in range(3)])
+        await sql.copy_new(conn, str(h), columns, fallback, types, [[1, None, "DOOR", n, 2.0, 2] for n in range(5)])
+        await sql.copy_new(conn, str(h), columns, fallback, types, [])
+        await sql.execute(conn, f"UPDATE {h} SET {h.messages} = {h.messages} + 10 WHERE {h.hour_ts} = ?", [4])
+    rows = await HourlyRollup.all().order_by("hour_ts").values_list("hour_ts", "value", "messages")
+    assert rows == [(0, 1.0, 1), (1, 1.0, 1), (2, 1.0, 1), (3, 2.0, 2), (4, 2.0, 12)]
+
+
 async def test_insert_returning_stores_rows_as_save_does(db, world):
     """Many new instances in one statement: the values as ``save()`` writes them (defaults, auto_now, JSON, UUID),
     the returned column matched by a unique one; a constraint violation writes none of the rows."""

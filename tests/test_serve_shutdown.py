@@ -55,13 +55,16 @@ def wait_healthy(base: str, proc: subprocess.Popen, err_path: Path, workers: int
     raise AssertionError(f"serve not healthy within {START_BOUND_SECONDS} s: {last}\n{err_path.read_text()[-3000:]}")
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_serve_stops_cleanly_on_sigterm_to_its_process_group(tmp_path: Path, premigrated, workers):
+@pytest.mark.parametrize(("workers", "simulate"), [(1, False), (2, False), (1, True)])
+def test_serve_stops_cleanly_on_sigterm_to_its_process_group(tmp_path: Path, premigrated, workers, simulate):
+    """With the demo simulator on and nothing to simulate (no demo seed), the simulator ends at once: the other
+    background services run on (healthy), and the stop does not hang."""
     var_dir = premigrated(tmp_path / "var")
     port, broker_port = free_port(), free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("RW_")}
     env.update({"RW_VAR_DIR": str(var_dir), "RW_PORT": str(port), "RW_EMBEDDED_MQTT_PORT": str(broker_port),
-                "RW_WORKERS": str(workers), "RW_MODE": "dev", "PYTHONUNBUFFERED": "1"})
+                "RW_WORKERS": str(workers), "RW_MODE": "dev", "PYTHONUNBUFFERED": "1",
+                "RW_IOT_SIMULATE": "1" if simulate else "0"})
     base = f"http://127.0.0.1:{port}"
     out_path, err_path = tmp_path / "stdout.log", tmp_path / "stderr.log"
     with out_path.open("wb") as out, err_path.open("wb") as err:
@@ -96,3 +99,6 @@ def test_serve_stops_cleanly_on_sigterm_to_its_process_group(tmp_path: Path, pre
     assert "mode: production" not in log
     assert not ENUM_REPR.search(log), ENUM_REPR.findall(log)
     assert "Server Stopped" in log
+    assert "background services still running" not in log and "did not finish within" not in log
+    if simulate:
+        assert "no scenario units" in log

@@ -210,3 +210,35 @@ test('refund view: documents with Chinese kinds and sizes, the quote behind each
   assert.equal(documentType('', 'scan.JPG'), 'image', 'no content type: by the file name');
   assert.equal(documentType('', 'quote'), 'pdf');
 });
+
+// utils/busy: the pages' one busy/error pattern, recorded through a page-like object's setData calls.
+const { whileBusy, refreshOnPull } = require('../utils/busy');
+
+function recordingPage() {
+  const page = { data: {}, calls: [] };
+  page.setData = (patch) => { page.calls.push(patch); Object.assign(page.data, patch); };
+  return page;
+}
+
+test('whileBusy: busy while the step runs, cleared fields first, busy off after', async () => {
+  const page = recordingPage();
+  let busyInside = null;
+  const value = await whileBusy(page, async () => { busyInside = page.data.busy; return 42; }, { notice: '' });
+  assert.equal(value, 42);
+  assert.equal(busyInside, true);
+  assert.deepEqual(page.calls, [{ busy: true, error: '', notice: '' }, { busy: false }]);
+});
+
+test('whileBusy: a failure becomes the page error (its message), never thrown', async () => {
+  const page = recordingPage();
+  const value = await whileBusy(page, async () => { throw new Error('网络不可用'); });
+  assert.equal(value, undefined);
+  assert.deepEqual(page.calls, [{ busy: true, error: '' }, { error: '网络不可用' }, { busy: false }]);
+});
+
+test('refreshOnPull: reloads, then stops the pull-down spinner', async () => {
+  const order = [];
+  const page = { load: async () => { order.push('load'); } };
+  await refreshOnPull(page, { stopPullDownRefresh: () => order.push('stop') });
+  assert.deepEqual(order, ['load', 'stop']);
+});

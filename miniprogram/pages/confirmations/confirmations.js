@@ -2,6 +2,7 @@
  * Confirmations waiting for me (MANAGER / ADMIN): status changes inspectors requested. Deciding needs the
  * unit's sticker scanned on site (geofenced); a rejection needs a reason. Decisions go through the queue.
  */
+const { whileBusy, refreshOnPull } = require('../../utils/busy');
 const actions = require('../../utils/actions');
 const { getFix } = require('../../utils/location');
 const { UNIT_STATUS, REPORT_STATE, label, shortTime } = require('../../utils/labels');
@@ -16,12 +17,11 @@ Page({
   },
 
   onPullDownRefresh() {
-    this.load().then(() => wx.stopPullDownRefresh());
+    return refreshOnPull(this, wx);
   },
 
   async load() {
-    this.setData({ busy: true, error: '' });
-    try {
+    await whileBusy(this, async () => {
       const reports = await actions.pendingConfirmations(app.api);
       const views = reports.map((r) => ({ id: r.id, state: label(REPORT_STATE, r.state),
         change: r.no_change ? `${label(UNIT_STATUS, r.observed_status)}(无变化,待复核)`
@@ -34,11 +34,7 @@ Page({
         views[i].thumbs = await actions.photoThumbnails(app.api, reports[i].photo_ids);
       }
       this.setData({ reports: views });
-    } catch (e) {
-      this.setData({ error: e.message });
-    } finally {
-      this.setData({ busy: false });
-    }
+    });
   },
 
   onReason(e) {
@@ -52,8 +48,7 @@ Page({
 
   async decide(e) {
     const { id, decision } = e.currentTarget.dataset;
-    this.setData({ busy: true, error: '', message: '' });
-    try {
+    await whileBusy(this, async () => {
       wx.showToast({ title: '请扫描该房源标签', icon: 'none' });
       const sticker = await actions.scanSticker(wx);
       const fix = await getFix(wx);
@@ -64,10 +59,6 @@ Page({
       if (refused) this.setData({ error: refused.reason.message });
       else this.setData({ message: result ? '已提交' : '已保存,联网后自动同步' });
       await this.load();
-    } catch (err) {
-      this.setData({ error: err.message });
-    } finally {
-      this.setData({ busy: false });
-    }
+    }, { message: '' });
   },
 });

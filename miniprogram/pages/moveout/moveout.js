@@ -1,4 +1,5 @@
 /** Tenant: apply to move out (the online form; the deposit refund starts at APPLIED). */
+const { whileBusy } = require('../../utils/busy');
 const refunds = require('../../utils/refunds');
 
 const app = getApp();
@@ -27,17 +28,12 @@ Page({
   async submit() {
     const d = this.data;
     if (!d.leases.length) return;
-    this.setData({ busy: true, error: '' });
-    try {
+    await whileBusy(this, async () => {
       const refund = await refunds.applyMoveOut(app.api, { lease_id: d.leases[d.leaseIndex].id,
         move_out_date: d.moveOutDate, reason: d.reason, payee_name: d.payeeName, payee_bank: d.payeeBank,
         payee_account: d.payeeAccount });
       wx.showToast({ title: '已提交', icon: 'success' });
       wx.redirectTo({ url: `/pages/refund/refund?id=${refund.id}` });
-    } catch (e) {
-      this.setData({ error: e.message });
-    } finally {
-      this.setData({ busy: false });
-    }
+    });
   },
 });

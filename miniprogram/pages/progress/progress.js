@@ -3,6 +3,7 @@
  * `{RW_QR_BASE_URL}/rp/{token}` link). No login: the server shows only the step, dates and the expected
  * completion — no names, amounts or photos.
  */
+const { whileBusy, refreshOnPull } = require('../../utils/busy');
 const refunds = require('../../utils/refunds');
 const { parseProgressLink } = require('../../utils/sticker');
 
@@ -24,17 +25,12 @@ Page({
   },
 
   onPullDownRefresh() {
-    this.load().then(() => wx.stopPullDownRefresh());
+    return refreshOnPull(this, wx);
   },
 
   async load() {
-    this.setData({ busy: true, error: '' });
-    try {
+    await whileBusy(this, async () => {
       this.setData({ view: refunds.progressViewOf(await refunds.publicProgress(app.api, this.token)) });
-    } catch (e) {
-      this.setData({ error: e.message });
-    } finally {
-      this.setData({ busy: false });
-    }
+    });
   },
 });

@@ -3,6 +3,7 @@
  * refund's documents (repair quotes, bank receipt) opened in WeChat's viewer; a refund paid to the WeChat balance
  * that waits for the tenant's confirmation leads to the 确认收款 page.
  */
+const { whileBusy, refreshOnPull } = require('../../utils/busy');
 const refunds = require('../../utils/refunds');
 const transfers = require('../../utils/transfers');
 const { yuan } = require('../../utils/labels');
@@ -21,12 +22,11 @@ Page({
   },
 
   onPullDownRefresh() {
-    this.load().then(() => wx.stopPullDownRefresh());
+    return refreshOnPull(this, wx);
   },
 
   async load(id) {
-    this.setData({ busy: true, error: '' });
-    try {
+    await whileBusy(this, async () => {
       const list = await refunds.listRefunds(app.api);
       this.setData({ list: list.map((r) => ({ id: r.id, unit: r.unit_code, step: r.step_label })) });
       const chosen = id || (this.data.view && this.data.view.id) || (list[0] && list[0].id);
@@ -34,11 +34,7 @@ Page({
         const view = refunds.viewOf(await refunds.getRefund(app.api, chosen));
         this.setData({ view, transfer: await this.waitingTransfer(view) });
       }
-    } catch (e) {
-      this.setData({ error: e.message });
-    } finally {
-      this.setData({ busy: false });
-    }
+    });
   },
 
   /** An approved refund paid by 商家转账 may wait for the tenant to confirm receipt (pages/transfer). */
@@ -59,14 +55,9 @@ Page({
   },
 
   async showQr() {
-    this.setData({ busy: true, error: '' });
-    try {
+    await whileBusy(this, async () => {
       this.setData({ qr: await refunds.progressQr(app.api, this.data.view.id) });
-    } catch (e) {
-      this.setData({ error: e.message });
-    } finally {
-      this.setData({ busy: false });
-    }
+    });
   },
 
   previewPhoto(e) {
@@ -91,15 +82,10 @@ Page({
   },
 
   async confirmReceipt() {
-    this.setData({ busy: true, error: '' });
-    try {
+    await whileBusy(this, async () => {
       this.setData({ view: refunds.viewOf(await refunds.confirmReceipt(app.api, this.data.view.id)) });
       wx.showToast({ title: '已确认到账', icon: 'success' });
-    } catch (e) {
-      this.setData({ error: e.message });
-    } finally {
-      this.setData({ busy: false });
-    }
+    });
   },
 
   onWithdrawReason(e) {
@@ -111,15 +97,10 @@ Page({
       this.setData({ error: '请填写撤回原因' });
       return;
     }
-    this.setData({ busy: true, error: '' });
-    try {
+    await whileBusy(this, async () => {
       this.setData({ view: refunds.viewOf(await refunds.withdraw(app.api, this.data.view.id, this.data.withdrawReason)) });
       wx.showToast({ title: '已撤回', icon: 'success' });
-    } catch (e) {
-      this.setData({ error: e.message });
-    } finally {
-      this.setData({ busy: false });
-    }
+    });
   },
 
   moveOut() {

@@ -2,6 +2,7 @@
  * The report: three big actions — 上报状态 (choose the status to request, or 无变化), 上传照片 (camera), 选择分类 —
  * and a note. Submitting always goes through the offline queue (sent at once when online).
  */
+const { whileBusy } = require('../../utils/busy');
 const actions = require('../../utils/actions');
 const { capturePhoto, takePhotos } = require('../../utils/upload');
 const { UNIT_STATUS, CATEGORIES, label } = require('../../utils/labels');
@@ -61,8 +62,7 @@ Page({
   },
 
   async submit() {
-    this.setData({ busy: true, error: '', message: '', warnings: [] });
-    try {
+    await whileBusy(this, async () => {
       const { fix, check } = await actions.locate(wx, this.card);
       if (!check.ok) {
         this.setData({ warnings: check.warnings.map((w) => w.message) });
@@ -87,10 +87,6 @@ Page({
       }
       this.setData({ photos: [], note: '' });
       wx.showToast({ title: '已提交', icon: 'success' });
-    } catch (e) {
-      this.setData({ error: e.message });
-    } finally {
-      this.setData({ busy: false });
-    }
+    }, { message: '', warnings: [] });
   },
 });

@@ -3,6 +3,7 @@
  * pendingSticker) or scans in-app with wx.scanCode. The server verifies the sticker (POST /scan).
  * Managers see the reports waiting for an on-site decision and decide here (they just scanned the sticker).
  */
+const { whileBusy } = require('../../utils/busy');
 const actions = require('../../utils/actions');
 const { stickerFromLaunch } = require('../../utils/sticker');
 const { UNIT_STATUS, REPORT_STATE, WORK_ORDER_TYPE, WORK_ORDER_STATUS, label, shortTime } = require('../../utils/labels');
@@ -91,8 +92,7 @@ Page({
 
   async decide(e) {
     const { id, decision } = e.currentTarget.dataset;
-    this.setData({ busy: true, error: '' });
-    try {
+    await whileBusy(this, async () => {
       const fix = await getFix(wx);
       const { item, sync } = await actions.submitDecision(app.queue, { report: { id }, qr: this.sticker.qr,
         decision, reason: this.data.rejectReason, fix });
@@ -100,10 +100,6 @@ Page({
       const refused = app.queue.list().some((i) => i.client_id === item.client_id && i.state === 'REFUSED');
       wx.showToast({ title: !result ? '已保存,联网后同步' : refused ? '未通过,见离线队列' : '已提交', icon: 'none' });
       this.load(this.sticker);
-    } catch (err) {
-      this.setData({ error: err.message });
-    } finally {
-      this.setData({ busy: false });
-    }
+    });
   },
 });

@@ -3,6 +3,7 @@
  * held and credit; tick receivables and pay them with WeChat Pay. Opened from a subscribe message with
  * `?lease_id=&receivable_id=` (the receivable is pre-selected).
  */
+const { whileBusy, refreshOnPull } = require('../../utils/busy');
 const payments = require('../../utils/payments');
 
 const app = getApp();
@@ -18,21 +19,16 @@ Page({
   },
 
   onPullDownRefresh() {
-    this.load().then(() => wx.stopPullDownRefresh());
+    return refreshOnPull(this, wx);
   },
 
   async load() {
-    this.setData({ busy: true, error: '' });
-    try {
+    await whileBusy(this, async () => {
       const leases = await payments.leases(app.api);
       const index = Math.max(0, leases.findIndex((l) => l.id === this.wantedLease));
       this.setData({ leases, leaseIndex: index });
       if (leases.length) await this.show(leases[index].id);
-    } catch (e) {
-      this.setData({ error: e.message });
-    } finally {
-      this.setData({ busy: false });
-    }
+    });
   },
 
   async show(leaseId) {
@@ -54,8 +50,7 @@ Page({
 
   async onPay() {
     if (!this.data.view || !this.data.view.can_pay || this.data.busy) return;
-    this.setData({ busy: true, error: '', notice: '' });
-    try {
+    await whileBusy(this, async () => {
       const result = await payments.pay(app.api, wx, this.data.view.selected_ids);
       if (result.cancelled) this.setData({ notice: '已取消支付' });
       else if (result.paid) {
@@ -63,10 +58,6 @@ Page({
         this.setData({ notice: '支付成功' });
         await this.show(this.data.leases[this.data.leaseIndex].id);
       } else this.setData({ notice: '支付结果确认中,请稍后刷新' });
-    } catch (e) {
-      this.setData({ error: e.message });
-    } finally {
-      this.setData({ busy: false });
-    }
+    }, { notice: '' });
   },
 });

@@ -4,6 +4,7 @@
  * server's parameters to wx.requestMerchantTransfer; afterwards the refund is read again until WeChat Pay's
  * notification has marked it paid.
  */
+const { whileBusy, refreshOnPull } = require('../../utils/busy');
 const refunds = require('../../utils/refunds');
 const transfers = require('../../utils/transfers');
 
@@ -22,18 +23,13 @@ Page({
   },
 
   onPullDownRefresh() {
-    this.load().then(() => wx.stopPullDownRefresh());
+    return refreshOnPull(this, wx);
   },
 
   async load() {
-    this.setData({ busy: true, error: '' });
-    try {
+    await whileBusy(this, async () => {
       await this.show();
-    } catch (e) {
-      this.setData({ error: e.message });
-    } finally {
-      this.setData({ busy: false });
-    }
+    });
   },
 
   async show(refund) {
@@ -45,8 +41,7 @@ Page({
 
   async onConfirm() {
     if (!this.data.view || !this.data.view.can_confirm || this.data.busy) return;
-    this.setData({ busy: true, error: '', notice: '' });
-    try {
+    await whileBusy(this, async () => {
       const result = await transfers.confirm(app.api, wx, this.refundId);
       if (result.cancelled) {
         this.setData({ notice: '已取消收款,可稍后在此页面再次确认' });
@@ -56,11 +51,7 @@ Page({
       const refund = await transfers.awaitArrival(app.api, this.refundId, this.pollOptions);
       await this.show(refund);
       this.setData({ notice: this.data.view.arrived ? '已到账,请在微信零钱中查看' : '已确认收款,到账结果确认中,请稍后下拉刷新' });
-    } catch (e) {
-      this.setData({ error: e.message });
-    } finally {
-      this.setData({ busy: false });
-    }
+    }, { notice: '' });
   },
 
   toRefund() {

@@ -1,4 +1,5 @@
 /** My work orders: open, start, and complete on site (scan the unit's sticker + photo). */
+const { whileBusy, refreshOnPull } = require('../../utils/busy');
 const actions = require('../../utils/actions');
 const { capturePhoto, takePhotos } = require('../../utils/upload');
 const { getFix } = require('../../utils/location');
@@ -14,21 +15,16 @@ Page({
   },
 
   onPullDownRefresh() {
-    this.load().then(() => wx.stopPullDownRefresh());
+    return refreshOnPull(this, wx);
   },
 
   async load() {
-    this.setData({ busy: true, error: '' });
-    try {
+    await whileBusy(this, async () => {
       this.orders = await actions.myWorkOrders(app.api);
       this.setData({ orders: this.orders.map((o) => ({ id: o.id, title: o.title, unit: o.unit_code || '',
         type: label(WORK_ORDER_TYPE, o.type), status: label(WORK_ORDER_STATUS, o.status), raw: o.status,
         due: shortTime(o.due_at), overdue: new Date(o.due_at).getTime() < Date.now() })) });
-    } catch (e) {
-      this.setData({ error: e.message });
-    } finally {
-      this.setData({ busy: false });
-    }
+    });
   },
 
   find(id) {
@@ -55,14 +51,9 @@ Page({
   },
 
   async run(fn) {
-    this.setData({ busy: true, error: '' });
-    try {
+    await whileBusy(this, async () => {
       await fn();
       await this.load();
-    } catch (e) {
-      this.setData({ error: e.message });
-    } finally {
-      this.setData({ busy: false });
-    }
+    });
   },
 });
