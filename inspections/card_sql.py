@@ -5,13 +5,6 @@ SQLite). No ORM query building and no model instances on the scan's hot path; ``
 (the ORM reading of the same card) stays the reference, and tests/test_inspections_card_sql.py compares the two
 bodies for every role that can scan, on both databases.
 
-The database writes its parts of the body as compact JSON text, exactly as ``json.dumps(...,
-ensure_ascii=False, separators=(",", ":"))`` writes them (the same string escapes, keys in the card's order:
-``row_to_json`` of named columns and ``string_agg`` on PostgreSQL, whose ``json_build_object``/``json_agg`` put
-spaces and line breaks in; SQLite's JSON functions write compact text), so a card's body is those parts put
-together (inspections.service.StatementCard) and nothing is decoded and encoded again per scan. The lease is
-written twice, with and without the tenant's name (inspectors see no tenant personal data).
-
 What the database cannot write exactly as Python does stays in Python: the geofence (floats, the GCJ-02 offset)
 and the on-site limits. Times are written by the statement as ``datetime.isoformat()`` writes a UTC time
 (microseconds only when there are any, ``+00:00``); orderings are the ORM's with the id as the tie-break."""
@@ -46,31 +39,19 @@ _CONSTANT = re.compile(r"[A-Z0-9_]+")
 
 @dataclass(frozen=True)
 class CardRow:
-    """What the statement returns: the ids the sticker checks need, the geofence's inputs, the unit's status and
-    the card's facts as JSON text (as the ORM reading gives them, without ``geofence`` and ``on_site_limits``):
-    ``head`` the object of ``unit`` and ``building``, ``lease`` / ``lease_public`` (without the tenant's name)
-    an object or ``null``, ``tail`` the object of the lists and the last inspection."""
+    """What the statement returns: the ids the sticker checks need, the geofence's inputs and the card's facts
+    (as the ORM reading gives them, without ``geofence`` and ``on_site_limits``)."""
 
     unit_id: int
     building_id: int
     qr_version: int
     centre: tuple[float, float]
     radius_m: float
-    status: str
-    head: str
-    lease: str
-    lease_public: str
-    tail: str
-
-    @property
-    def facts(self) -> dict[str, Any]:
-        """The facts decoded (tests compare them with the ORM reading's)."""
-        return {**json.loads(self.head), "lease": json.loads(self.lease), **json.loads(self.tail)}
+    facts: dict[str, Any]
 
 
 async def read_card(unit_code: str) -> CardRow | None:
-    """The card of the unit with ``unit_code`` (None: no such unit), in one statement on the default connection
-    (core.sql.read: on PostgreSQL one of the worker's held connections)."""
+    """The card of the unit with ``unit_code`` (None: no such unit), in one statement on the default connection."""
     from tortoise.connection import get_connection
 
     conn = get_connection("default")
@@ -81,8 +62,7 @@ async def read_card(unit_code: str) -> CardRow | None:
     lat, lng = row["lat"], row["lng"]
     centre = (lat, lng) if lat is not None and lng is not None else (row["b_lat"], row["b_lng"])
     return CardRow(unit_id=row["id"], building_id=row["building_id"], qr_version=row["qr_version"], centre=centre,
-                   radius_m=float(row["radius_m"]), status=row["status"], head=row["head"],
-                   lease=row["lease"] or "null", lease_public=row["lease_public"] or "null", tail=row["tail"])
+                   radius_m=float(row["radius_m"]), facts=json.loads(row["facts"]))
 
 
 def _in(values: frozenset[Any]) -> str:
@@ -99,28 +79,19 @@ class _Dialect:
         self.postgres = postgres
 
     def obj(self, *pairs: tuple[str, str]) -> str:
-        """A compact JSON object of ``pairs`` (key, SQL value) in their order. A value that is itself JSON (an
-        ``obj``, ``array`` or ``nested``) is written as such, not as a string."""
-        if self.postgres:
-            columns = ", ".join(f'{v} AS "{k}"' for k, v in pairs)
-            return f"(SELECT row_to_json(o) FROM (SELECT {columns}) AS o)"
-        return "json_object(" + ", ".join(f"'{k}', {v}" for k, v in pairs) + ")"
+        fn = "json_build_object" if self.postgres else "json_object"
+        return fn + "(" + ", ".join(f"'{k}', {v}" for k, v in pairs) + ")"
 
     def nested(self, subquery: str) -> str:
         """A JSON value from a scalar subquery: SQLite hands it over as text unless re-read with ``json()``."""
         return f"({subquery})" if self.postgres else f"json(({subquery}))"
 
     def array(self, element: str, order: str, source: str) -> str:
-        """A compact JSON array of ``element`` over ``source`` (already ordered and limited), ``[]`` when empty."""
+        """A JSON array of ``element`` over ``source`` (already ordered and limited), ``[]`` when empty."""
         if self.postgres:
-            return (f"(SELECT COALESCE('[' || string_agg(({element})::text, ',' ORDER BY {order}) || ']', '[]')::json "
-                    f"FROM ({source}) AS s)")
+            return f"COALESCE((SELECT json_agg({element} ORDER BY {order}) FROM ({source}) AS s), '[]'::json)"
         # SQLite before 3.44 has no ORDER BY in aggregates; rows of an ordered, limited subquery arrive in order
         return f"(SELECT json_group_array({element}) FROM ({source}) AS s)"
-
-    def text(self, value: str) -> str:
-        """A JSON value as the statement's text result."""
-        return f"({value})::text" if self.postgres else value
 
     def boolean(self, column: str) -> str:
         return column if self.postgres else f"json(CASE WHEN {column} THEN 'true' ELSE 'false' END)"
@@ -150,15 +121,13 @@ def card_statement(dialect: str) -> str:
     u, b, le, t = sql.names(Unit), sql.names(Building), sql.names(Lease), sql.names(Tenant)
     w, a, r = sql.names(WorkOrder), sql.names(Alert), sql.names(StatusReport)
 
-    lease_pairs = [("id", f"l.{le.id}"), ("status", f"l.{le.status}"), ("start_date", d.date(f"l.{le.start_date}")),
-                   ("end_date", d.date(f"l.{le.end_date}"))]
-
-    def lease(*tenant: tuple[str, str]) -> str:
-        return (f"SELECT {d.obj(*lease_pairs, *tenant)} "
-                f"FROM {le} AS l JOIN {t} AS t ON t.{t.id} = l.{le.tenant_id} "
-                f"WHERE l.{le.unit_id} = u.{u.id} AND l.{le.status} IN {_in(LIVE_LEASE_STATUSES)} "
-                f"ORDER BY l.{le.start_date} DESC, l.{le.id} DESC LIMIT 1")
-
+    lease_obj = d.obj(("id", f"l.{le.id}"), ("status", f"l.{le.status}"),
+                      ("start_date", d.date(f"l.{le.start_date}")), ("end_date", d.date(f"l.{le.end_date}")),
+                      ("tenant_name", f"t.{t.name}"))
+    lease = (f"SELECT {lease_obj} "
+             f"FROM {le} AS l JOIN {t} AS t ON t.{t.id} = l.{le.tenant_id} "
+             f"WHERE l.{le.unit_id} = u.{u.id} AND l.{le.status} IN {_in(LIVE_LEASE_STATUSES)} "
+             f"ORDER BY l.{le.start_date} DESC, l.{le.id} DESC LIMIT 1")
     orders = d.array(
         d.obj(("id", "s.id"), ("type", "s.type"), ("status", "s.status"), ("title", "s.title"),
               ("due_at", d.iso("s.due_at"))),
@@ -193,14 +162,13 @@ def card_statement(dialect: str) -> str:
         f"SELECT {report_columns} FROM {r} WHERE {r.unit_id} = u.{u.id} AND {r.state} IN {_in(DECIDABLE_STATES)} "
         f"ORDER BY {r.captured_at} DESC, {r.id} DESC LIMIT {PENDING_LIMIT}")
 
-    head = d.obj(
+    facts = d.obj(
         ("unit", d.obj(("code", f"u.{u.code}"), ("name", f"u.{u.name}"), ("property_type", f"u.{u.property_type}"),
                        ("unit_type", f"u.{u.unit_type}"), ("floor", f"u.{u.floor}"), ("status", f"u.{u.status}"),
                        ("status_version", f"u.{u.status_version}"),
                        ("last_inspected_at", d.iso(f"u.{u.last_inspected_at}")))),
         ("building", d.obj(("id", f"b.{b.id}"), ("code", f"b.{b.code}"), ("name", f"b.{b.name}"))),
-    )
-    tail = d.obj(
+        ("lease", d.nested(lease)),
         ("open_work_orders", orders),
         ("active_alerts", alerts),
         ("last_inspection", d.nested(last)),
@@ -209,7 +177,5 @@ def card_statement(dialect: str) -> str:
     param = "$1" if d.postgres else "?"
     return (f"SELECT u.{u.id} AS id, u.{u.building_id} AS building_id, u.{u.qr_version} AS qr_version, "
             f"u.{u.lat} AS lat, u.{u.lng} AS lng, b.{b.lat} AS b_lat, b.{b.lng} AS b_lng, "
-            f"b.{b.geofence_radius_m} AS radius_m, u.{u.status} AS status, {d.text(head)} AS head, "
-            f"{d.text(d.nested(lease(('tenant_name', f't.{t.name}'))))} AS lease, "
-            f"{d.text(d.nested(lease()))} AS lease_public, {d.text(tail)} AS tail "
+            f"b.{b.geofence_radius_m} AS radius_m, {facts} AS facts "
             f"FROM {u} AS u JOIN {b} AS b ON b.{b.id} = u.{u.building_id} WHERE u.{u.code} = {param}")

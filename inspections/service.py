@@ -173,44 +173,9 @@ class CachedCard:
     def body_for(self, role: Role) -> bytes:
         body = self.bodies.get(role)
         if body is None:
-            body = self.bodies[role] = _dumps(compose_card(role, self.facts)).encode()
+            body = self.bodies[role] = json.dumps(compose_card(role, self.facts), ensure_ascii=False,
+                                                  separators=(",", ":")).encode()
         return body
-
-
-@dataclass
-class StatementCard:
-    """A card read by the statement (inspections.card_sql): each role's body is the database's JSON text and the
-    geofence's and limits' JSON put together, the same bytes as ``CachedCard`` writes from the same facts."""
-
-    building_id: int
-    qr_version: int
-    row: CardRow
-    place: str  # '"geofence":{…},"on_site_limits":{…}'
-    bodies: dict[Role, bytes] = field(default_factory=dict)
-
-    def body_for(self, role: Role) -> bytes:
-        body = self.bodies.get(role)
-        if body is None:
-            row = self.row
-            body = self.bodies[role] = (
-                f'{{{row.head[1:-1]},"lease":{row.lease if role in CONFIRMERS else row.lease_public},'
-                f"{row.tail[1:-1]},{self.place},{_role_part(role, row.status)}}}").encode()
-        return body
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-@functools.lru_cache(maxsize=4096)
-def _place_part(centre: tuple[float, float], radius_m: float, limits: OnSiteLimits) -> str:
-    return f'"geofence":{_dumps(geofence_of(centre, radius_m))},"on_site_limits":{_dumps(limits.as_dict())}'
-
-
-@functools.lru_cache(maxsize=256)
-def _role_part(role: Role, status: str) -> str:
-    return (f'"requestable_statuses":{_dumps(requestable_statuses(role, status))},'
-            f'"can_confirm":{_dumps(role in CONFIRMERS)}')
 
 
 async def scan_unit(principal: Principal, qr: str, settings: Settings, cards: InvalidatingCache) -> bytes:
@@ -227,8 +192,8 @@ async def scan_unit(principal: Principal, qr: str, settings: Settings, cards: In
         if row is None:
             raise _unknown_unit(ref.unit_code)
         _check_sticker(principal, ref, row.building_id, row.qr_version)
-        card = StatementCard(building_id=row.building_id, qr_version=row.qr_version, row=row,
-                             place=_place_part(row.centre, row.radius_m, OnSiteLimits.from_settings(settings)))
+        card = CachedCard(building_id=row.building_id, qr_version=row.qr_version,
+                          facts=facts_of(row, OnSiteLimits.from_settings(settings)))
         cards.put(ref.unit_code, card, [(UNIT, row.unit_id)], fill)
     else:
         _check_sticker(principal, ref, card.building_id, card.qr_version)
@@ -237,7 +202,14 @@ async def scan_unit(principal: Principal, qr: str, settings: Settings, cards: In
 
 def facts_of(row: CardRow, limits: OnSiteLimits) -> dict:
     """``card_facts`` from the one-statement reading: the database's facts, then the geofence and the limits."""
-    return {**row.facts, "geofence": geofence_of(row.centre, row.radius_m), "on_site_limits": limits.as_dict()}
+    return {**row.facts, "geofence": _shared_geofence(row.centre, row.radius_m), "on_site_limits": limits.as_dict()}
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_geofence(centre: tuple[float, float], radius_m: float) -> dict:
+    """``geofence_of`` for the cards' facts, computed once per place: facts are only read (shared by every
+    caller as ``CachedCard`` already is), so one dict per place serves them all."""
+    return geofence_of(centre, radius_m)
 
 
 async def card_facts(site: Site, limits: OnSiteLimits) -> dict:

@@ -32,9 +32,7 @@ from tests.support.inspections_helpers import sticker
 from workorders.choices import TriggerSource, WorkOrderStatus, WorkOrderType
 
 CST = timezone(timedelta(hours=8))
-#: text that needs escaping, and text JSON writers disagree on (control characters, DEL, U+2028, slashes):
-#: the statement writes its JSON itself, byte for byte as Python does
-ODD = 'quote " backslash \\ tab \t 中文 🏠 </script> \x01\x1f\x7f\u2028\n\r\x08\x0c /'
+ODD = 'quote " backslash \\ tab \t 中文 🏠 </script>'
 _serial = iter(range(1, 10_000))
 
 
