@@ -28,7 +28,7 @@ import itertools
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -410,7 +410,12 @@ class Matcher:
         return decision
 
     def decide_all(self, lines: Iterable[BankLine]) -> list[Decision]:
-        return [self.decide(line) for line in sorted(lines, key=lambda item: (item.booked_on, item.id))]
+        return list(self.decide_each(lines))
+
+    def decide_each(self, lines: Iterable[BankLine]) -> Iterator[Decision]:
+        """``decide_all`` one decision at a time (oldest line first), for a caller that stores them as they come."""
+        for line in sorted(lines, key=lambda item: (item.booked_on, item.id)):
+            yield self.decide(line)
 
     # ---- reference: payment code
 

@@ -10,9 +10,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -376,17 +378,46 @@ async def reconcile(*, now: datetime, cfg: ReconciliationConfig = DEFAULT_CONFIG
     matcher = Matcher(index, min_name_score=cfg.min_name_score)
     by_id = {line.id: line for line in lines}
     tz = ZoneInfo(cfg.timezone)
-    decisions = matcher.decide_all(BankLine(id=line.id, amount_fen=line.amount_fen,
-                                            booked_on=line.booked_at.astimezone(tz).date(),
-                                            counterparty_name=line.counterparty_name, reference=line.reference)
-                                   for line in lines)
-    counts = {"decided": len(decisions), "applied": 0, "proposed": 0, "unmatched": 0, "skipped": 0,
+    decisions = matcher.decide_each(BankLine(id=line.id, amount_fen=line.amount_fen,
+                                             booked_on=line.booked_at.astimezone(tz).date(),
+                                             counterparty_name=line.counterparty_name, reference=line.reference)
+                                    for line in lines)
+    counts = {"decided": len(lines), "applied": 0, "proposed": 0, "unmatched": 0, "skipped": 0,
               "confirmed": confirmed}
-    for start in range(0, len(decisions), STORE_BATCH):
-        chunk = [(by_id[d.line_id], d) for d in decisions[start:start + STORE_BATCH]]
-        for outcome in await store_decisions(chunk, now=now, cfg=cfg):
-            counts[outcome] += 1
+    # The batches are stored one after the other, as decided (oldest line first); the next batch is decided
+    # while the database writes the previous one (the matcher yields to it every DECIDE_SLICE lines).
+    storing: asyncio.Task[list[str]] | None = None
+    try:
+        while chunk := await _next_batch(decisions, by_id, yielding=storing is not None):
+            if storing is not None:
+                for outcome in await storing:
+                    counts[outcome] += 1
+            storing = asyncio.create_task(store_decisions(chunk, now=now, cfg=cfg))
+        if storing is not None:
+            for outcome in await storing:
+                counts[outcome] += 1
+    finally:
+        if storing is not None:  # a batch being written when deciding failed: let it finish (or fail) whole
+            await asyncio.gather(storing, return_exceptions=True)
     return counts
+
+
+#: lines decided between two turns of the event loop while a batch is being written
+DECIDE_SLICE = 50
+
+
+async def _next_batch(decisions: Iterator[Decision], by_id: dict[int, AnyLine], *, yielding: bool
+                      ) -> list[tuple[AnyLine, Decision]]:
+    """The next STORE_BATCH decisions (fewer at the end, none when done); with ``yielding`` the event loop runs
+    every DECIDE_SLICE lines, so the batch being stored meanwhile goes on."""
+    chunk: list[tuple[AnyLine, Decision]] = []
+    for decision in decisions:
+        chunk.append((by_id[decision.line_id], decision))
+        if len(chunk) >= STORE_BATCH:
+            break
+        if yielding and len(chunk) % DECIDE_SLICE == 0:
+            await asyncio.sleep(0)
+    return chunk
 
 
 async def confirm_channel_payments(lines: list[AnyLine], *, now: datetime) -> tuple[int, list[AnyLine]]:

@@ -105,3 +105,26 @@ async def test_insert_returning_stores_rows_as_save_does(db, world):
         async with in_transaction() as tx:
             await sql.insert_returning(tx, clash, returning=("id",))
     assert not await StatusReport.filter(content_hash__in=["h7", "h8"]).exists()
+
+
+async def test_bulk_returning_answers_the_inserted_rows(db):
+    """Plain rows in one INSERT … RETURNING (several statements on SQLite past the parameter limit): every row
+    stored and returned, matched by a unique column; a constraint violation writes none of them."""
+    from tortoise.exceptions import IntegrityError
+    from tortoise.transactions import in_transaction
+
+    conn = get_connection("default")
+    h = names(HourlyRollup)
+    statement = (f"INSERT INTO {h} ({h.cols('device_id', 'unit_id', 'kind', 'hour_ts', 'value', 'messages')}) "
+                 f"{{rows}} RETURNING {h.hour_ts}, {h.id}")
+    types = ["int", "int", "text", "int8", "float8", "int"]
+    rows = [[1, None, "DOOR", 1000 + n, float(n), 1] for n in range(6000)]  # 36,000 parameters
+    returned = await sql.bulk_returning(conn, statement, types, rows)
+    assert sorted(r["hour_ts"] for r in returned) == [1000 + n for n in range(6000)]
+    stored = dict(await HourlyRollup.filter(hour_ts__gte=1000).values_list("hour_ts", "id"))
+    assert {r["hour_ts"]: r["id"] for r in returned} == stored
+    assert await sql.bulk_returning(conn, statement, types, []) == []
+    with pytest.raises(IntegrityError):
+        async with in_transaction() as tx:
+            await sql.bulk_returning(tx, statement, types, [[1, None, "DOOR", 1, 1.0, 1], [1, None, None, 2, 1.0, 1]])
+    assert not await HourlyRollup.filter(hour_ts__in=[1, 2]).exists()
