@@ -18,7 +18,7 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
@@ -333,6 +333,24 @@ def extras(now: datetime) -> list[tuple[str, bytes]]:
 
 # ------------------------------------------------------------------------------------------------ publishing
 
+#: how long the simulator waits for the broker's answer (CONNACK, the PUBACK of a flow-control window)
+PUBACK_WAIT_SECONDS = 30.0
+#: how often it looks while it waits
+POLL_SECONDS = 0.005
+
+
+async def until(done: Callable[[], bool], timeout: float) -> bool:
+    """Wait on the event loop for paho's network thread to make ``done()`` true (False after ``timeout``). A
+    blocking wait in a worker thread (``wait_for_publish``) outlived a cancelled simulator by up to its timeout —
+    the broker gone at shutdown never answers — and held ``serve``'s background process from exiting."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not done():
+        if asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(POLL_SECONDS)
+    return True
+
+
 class SimPublisher:
     def __init__(self, settings: Settings, *, topic_prefix: str = "", credentials: tuple[str, str] | None = None):
         """``credentials``: the simulator's broker account (None: anonymous)."""
@@ -368,7 +386,7 @@ class SimPublisher:
         else:
             raise RuntimeError(f"no MQTT broker at {self.host}:{self.port}")
         self.client.loop_start()
-        if not await asyncio.to_thread(answered.wait, 30) or refused:
+        if not await until(answered.is_set, PUBACK_WAIT_SECONDS) or refused:
             self.client.loop_stop()
             raise RuntimeError(f"the MQTT broker at {self.host}:{self.port} refused the simulator: "
                                f"{refused[0] if refused else 'no answer'}")
@@ -378,9 +396,9 @@ class SimPublisher:
             self.last = self.client.publish(self.topic_prefix + topic, payload, qos=1)
             self.sent += 1
             if n % 200 == 199:
-                await asyncio.to_thread(self.last.wait_for_publish, 30)
+                await until(self.last.is_published, PUBACK_WAIT_SECONDS)
         if self.last is not None:
-            await asyncio.to_thread(self.last.wait_for_publish, 30)
+            await until(self.last.is_published, PUBACK_WAIT_SECONDS)
 
     def close(self) -> None:
         self.client.loop_stop()

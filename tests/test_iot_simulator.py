@@ -12,8 +12,10 @@ traffic cannot add commissioning entries or dead letters to this test, nor take 
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import FrameType
 from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
@@ -182,3 +184,44 @@ async def test_the_simulator_makes_every_alert_type_appear(db, sim_settings):
                                                                                                   flat=True)
     assert open_cleaning == [TriggerSource.SENSOR]
     assert (await Unit.get(id=moveout)).status == UnitStatus.MOVE_OUT_PENDING
+
+
+def threads_waiting_for_the_broker() -> list[str]:
+    """Threads whose stack is inside paho's blocking waits (``wait_for_publish``, ``Event.wait`` of a CONNACK)."""
+    waiting: list[str] = []
+    for thread_id, top in sys._current_frames().items():
+        names: set[str] = set()
+        frame: FrameType | None = top
+        while frame is not None:
+            names.add(frame.f_code.co_name)
+            frame = frame.f_back
+        if "wait_for_publish" in names:
+            waiting.append(str(thread_id))
+    return waiting
+
+
+async def test_a_cancelled_simulator_leaves_no_thread_waiting_for_the_broker(db, sim_settings):
+    """At shutdown the broker stops before the simulator's last PUBACKs arrive. The simulator waits for them on the
+    event loop: cancelled, it is gone at once, and the loop's thread pool has nothing left to finish (a blocking
+    ``wait_for_publish`` in a worker thread held the background process's exit for up to 30 s)."""
+    s, prefix = sim_settings
+    credentials = None if s.mqtt_url else await issue_simulator_credentials(s, [], NOW, topic_prefix=f"{prefix}/")
+    publisher = SimPublisher(s, topic_prefix=f"{prefix}/", credentials=credentials)
+    await publisher.connect()
+    publisher.client.loop_stop()  # nothing reads the socket any more: no PUBACK will ever be seen
+    try:
+        task = asyncio.create_task(publisher.send([(f"{prefix}/tele/x/SENSOR", b"{}")] * 3))
+        for _ in range(1000):
+            await asyncio.sleep(0)
+            if publisher.sent == 3:
+                break
+        assert publisher.sent == 3 and not task.done()  # waiting for the PUBACKs
+        await asyncio.sleep(0.5)  # a worker thread given to the wait would be inside it by now
+        task.cancel()
+        (outcome,) = await asyncio.gather(task, return_exceptions=True)
+        assert isinstance(outcome, asyncio.CancelledError)
+        # no thread is left blocked on a PUBACK that will never come
+        assert threads_waiting_for_the_broker() == []
+        await asyncio.wait_for(asyncio.get_running_loop().shutdown_default_executor(), 5)
+    finally:
+        publisher.client.disconnect()
