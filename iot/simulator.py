@@ -401,8 +401,10 @@ class SimPublisher:
             await until(self.last.is_published, PUBACK_WAIT_SECONDS)
 
     def close(self) -> None:
-        self.client.loop_stop()
+        """DISCONNECT while the network loop still runs (it sends the packet): stopped first, the broker kept a
+        half-open session and its own stop waited on it."""
         self.client.disconnect()
+        self.client.loop_stop()
 
 
 SIMULATOR_ACCOUNT = "rentwatch-simulator"
